@@ -1,0 +1,45 @@
+//! The command line (clap): commands and their flags. Only parsing lives here; `commands` runs them.
+
+use clap::{Parser, Subcommand};
+
+/// Keeps a Huawei Cloud Flexus L server inside its free monthly traffic.
+///
+/// Configuration comes from environment variables and from a `.env` file in the working directory
+/// (the same variables as the original Python script). Run `flexus-traffic-monitor config` to check it.
+#[derive(Debug, Parser)]
+#[command(name = "flexus-traffic-monitor", version, about, long_about = None)]
+pub struct Cli {
+    /// Read this env file instead of `./.env` (variables already set in the environment win).
+    #[arg(long, global = true, value_name = "FILE")]
+    pub env_file: Option<std::path::PathBuf>,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the daemon: poller, /metrics, /alertmanager, fallback evaluator.
+    Serve,
+    /// Poll once, print the readings and exit (a drop-in for the original's cron job).
+    ///
+    /// Exit codes: 0 every package read; 1 configuration error; 2 BSS could not be polled;
+    /// 3 some packages could not be read.
+    Check {
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// List the account's free resource packages and print a ready FREE_RESOURCE_IDS= line.
+    Discover {
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Validate and print the effective configuration, secrets redacted.
+    Config {
+        /// Print JSON instead of lines.
+        #[arg(long)]
+        json: bool,
+    },
+}

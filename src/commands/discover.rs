@@ -1,0 +1,77 @@
+//! `discover`: list the account's free resource packages and print a ready `FREE_RESOURCE_IDS=` line.
+
+use std::process::ExitCode;
+
+use crate::config::Config;
+
+pub async fn run(config: Config, json: bool) -> ExitCode {
+    let bss = match super::bss_client(&config) {
+        Ok(b) => b,
+        Err(e) => return super::config_error(&e),
+    };
+    let found = match bss.list_free_resource_infos().await {
+        Ok(f) => f,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(super::EXIT_POLL_FAILED);
+        }
+    };
+    let ids: Vec<&str> = found
+        .iter()
+        .filter(|r| r.in_effect())
+        .map(|r| r.free_resource_id.as_str())
+        .collect();
+    if json {
+        println!("{}", serde_json::to_string_pretty(&found).expect("json"));
+        return ExitCode::SUCCESS;
+    }
+    if found.is_empty() {
+        println!(
+            "No free resource packages found on this account (site {}).",
+            config.site.as_str()
+        );
+        return ExitCode::SUCCESS;
+    }
+    let gb = |v: Option<f64>| v.map(|x| format!("{x:.2}")).unwrap_or_else(|| "?".into());
+    let rows: Vec<Vec<String>> = found
+        .iter()
+        .map(|r| {
+            vec![
+                r.free_resource_id.clone(),
+                r.product_name.clone(),
+                r.usage_type.clone(),
+                r.region_code.clone(),
+                if r.in_effect() {
+                    "in effect".into()
+                } else {
+                    format!(
+                        "status {}",
+                        r.status.map(|s| s.to_string()).unwrap_or_default()
+                    )
+                },
+                gb(r.remaining_gb),
+                gb(r.total_gb),
+                r.expire_time.clone().unwrap_or_default(),
+            ]
+        })
+        .collect();
+    print!(
+        "{}",
+        super::table(
+            &[
+                "FREE_RESOURCE_ID",
+                "PRODUCT",
+                "USAGE",
+                "REGION",
+                "STATUS",
+                "REMAINING_GB",
+                "QUOTA_GB",
+                "EXPIRES"
+            ],
+            &rows
+        )
+    );
+    println!("\nPut this line in your .env (packages in effect only; keep the traffic packages you want watched):");
+    println!("FREE_RESOURCE_IDS={}", ids.join(","));
+    ExitCode::SUCCESS
+}

@@ -1,0 +1,742 @@
+//! Configuration: environment variables (and an optional `.env`) turned once into a validated
+//! [`Config`].
+//!
+//! Two stages, as ripgrep does with its arguments: [`RawConfig`] is what the environment says, as
+//! strings; [`Config::from_raw`] checks every value and reports *all* mistakes at once, each naming
+//! the variable and the fix. Later modules trust a `Config`. This module reads no files other than
+//! through the loader in `main` and performs no network I/O.
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use url::Url;
+
+use crate::huawei::Site;
+use crate::secret::Secret;
+
+/// Every variable the program reads, as given.
+#[derive(Debug, Default, Deserialize)]
+pub struct RawConfig {
+    // The original program's variables (same names, same meaning).
+    pub huaweicloud_sdk_ak: Option<String>,
+    pub huaweicloud_sdk_sk: Option<String>,
+    pub free_resource_ids: Option<String>,
+    pub telegram_bot_token: Option<String>,
+    pub telegram_chat_id: Option<String>,
+    pub server_name: Option<String>,
+    pub threshold_level_1: Option<String>,
+    pub threshold_level_2: Option<String>,
+    pub threshold_level_3: Option<String>,
+    pub debug_mode: Option<String>,
+    // New ones.
+    pub huaweicloud_site: Option<String>,
+    pub huaweicloud_bss_endpoint: Option<String>,
+    pub huaweicloud_sdk_domain_id: Option<String>,
+    pub poll_interval: Option<String>,
+    pub http_timeout: Option<String>,
+    pub reading_max_age: Option<String>,
+    pub listen_addr: Option<String>,
+    pub state_dir: Option<String>,
+    /// Set by systemd's `StateDirectory=`.
+    pub state_directory: Option<String>,
+}
+
+impl RawConfig {
+    /// Reads the variables from `(name, value)` pairs (the process environment in production).
+    ///
+    /// # Errors
+    /// Only when a value is not valid UTF-8 text; values are checked by [`Config::from_raw`].
+    pub fn from_pairs(
+        pairs: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Self, ConfigErrors> {
+        envy::from_iter(pairs).map_err(|e| {
+            ConfigErrors(vec![ConfigError::new(
+                "environment",
+                "",
+                e.to_string(),
+                "check the variables' values",
+            )])
+        })
+    }
+}
+
+/// The three thresholds, in GB: `t1 < t2 < t3`.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Thresholds {
+    /// Below it: shutdown (level 1).
+    pub t1: f64,
+    /// Below it: high-frequency alerts (level 2).
+    pub t2: f64,
+    /// Below it: normal alerts (level 3).
+    pub t3: f64,
+}
+
+impl Default for Thresholds {
+    fn default() -> Self {
+        Self {
+            t1: 200.0,
+            t2: 300.0,
+            t3: 500.0,
+        }
+    }
+}
+
+/// The validated configuration.
+#[derive(Debug, Clone, Serialize)]
+pub struct Config {
+    pub access_key: Option<Secret>,
+    pub secret_key: Option<Secret>,
+    pub domain_id: Option<String>,
+    pub free_resource_ids: Vec<String>,
+    pub telegram_bot_token: Option<Secret>,
+    pub telegram_chat_id: Option<String>,
+    pub server_name: String,
+    pub thresholds: Thresholds,
+    pub debug_mode: bool,
+    pub site: Site,
+    pub bss_endpoint: Url,
+    #[serde(with = "humantime_serde_compat")]
+    pub poll_interval: Duration,
+    #[serde(with = "humantime_serde_compat")]
+    pub http_timeout: Duration,
+    #[serde(with = "humantime_serde_compat")]
+    pub reading_max_age: Duration,
+    pub listen_addr: SocketAddr,
+    pub state_dir: PathBuf,
+}
+
+/// One configuration mistake.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError {
+    pub variable: String,
+    pub value: String,
+    pub problem: String,
+    pub fix: String,
+}
+
+impl ConfigError {
+    fn new(
+        variable: &str,
+        value: &str,
+        problem: impl Into<String>,
+        fix: impl Into<String>,
+    ) -> Self {
+        Self {
+            variable: variable.into(),
+            value: value.into(),
+            problem: problem.into(),
+            fix: fix.into(),
+        }
+    }
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.value.is_empty() {
+            write!(f, "{}: {}; fix: {}", self.variable, self.problem, self.fix)
+        } else {
+            write!(
+                f,
+                "{}={:?}: {}; fix: {}",
+                self.variable, self.value, self.problem, self.fix
+            )
+        }
+    }
+}
+
+/// All mistakes found, so the user can fix them in one go.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigErrors(pub Vec<ConfigError>);
+
+impl fmt::Display for ConfigErrors {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(
+            f,
+            "invalid configuration ({} problem{}):",
+            self.0.len(),
+            if self.0.len() == 1 { "" } else { "s" }
+        )?;
+        for e in &self.0 {
+            writeln!(f, "  - {e}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for ConfigErrors {}
+
+/// Default listening address: loopback only.
+pub const DEFAULT_LISTEN_ADDR: &str = "127.0.0.1:9184";
+
+/// Parses a duration such as `90s`, `10m`, `1h`, `24h` (or a bare number of seconds).
+pub fn parse_duration(s: &str) -> Option<Duration> {
+    let s = s.trim();
+    if let Ok(secs) = s.parse::<u64>() {
+        return Some(Duration::from_secs(secs));
+    }
+    humantime::parse_duration(s).ok()
+}
+
+/// `true|1|t` (any case), as the original's `DEBUG_MODE`.
+fn original_bool(s: &str) -> bool {
+    matches!(s.trim().to_ascii_lowercase().as_str(), "true" | "1" | "t")
+}
+
+/// Strict booleans for new variables.
+pub fn parse_bool(s: &str) -> Option<bool> {
+    match s.trim().to_ascii_lowercase().as_str() {
+        "true" | "1" | "t" | "yes" | "y" | "on" => Some(true),
+        "false" | "0" | "f" | "no" | "n" | "off" | "" => Some(false),
+        _ => None,
+    }
+}
+
+/// A value that is set and not blank.
+fn present(v: &Option<String>) -> Option<&str> {
+    v.as_deref().map(str::trim).filter(|s| !s.is_empty())
+}
+
+/// Is `path` inside the system temp directory (wiped at reboot on many systems)?
+fn in_temp_dir(path: &Path) -> bool {
+    let temp = std::env::temp_dir();
+    let candidates = [
+        temp.as_path(),
+        Path::new("/tmp"),
+        Path::new("/var/tmp"),
+        Path::new("/dev/shm"),
+    ];
+    let abs = if path.is_absolute() {
+        path.to_path_buf()
+    } else {
+        std::env::current_dir().unwrap_or_default().join(path)
+    };
+    candidates.iter().any(|t| abs.starts_with(t))
+}
+
+struct Checker {
+    errors: Vec<ConfigError>,
+}
+
+impl Checker {
+    fn error(
+        &mut self,
+        var: &str,
+        value: &str,
+        problem: impl Into<String>,
+        fix: impl Into<String>,
+    ) {
+        self.errors.push(ConfigError::new(var, value, problem, fix));
+    }
+
+    fn duration(
+        &mut self,
+        var: &str,
+        raw: &Option<String>,
+        default: Duration,
+        min: Duration,
+    ) -> Duration {
+        let Some(s) = present(raw) else {
+            return default;
+        };
+        match parse_duration(s) {
+            Some(d) if d >= min => d,
+            Some(_) => {
+                self.error(
+                    var,
+                    s,
+                    format!("must be at least {}", humantime::format_duration(min)),
+                    "use a longer duration",
+                );
+                default
+            }
+            None => {
+                self.error(
+                    var,
+                    s,
+                    "is not a duration",
+                    "write a number with a unit, e.g. 90s, 10m, 1h or 24h",
+                );
+                default
+            }
+        }
+    }
+
+    fn threshold(&mut self, var: &str, raw: &Option<String>, default: f64) -> f64 {
+        let Some(s) = present(raw) else {
+            return default;
+        };
+        match s.parse::<f64>() {
+            Ok(x) if x.is_finite() && x >= 0.0 => x,
+            _ => {
+                self.error(
+                    var,
+                    s,
+                    "is not a non-negative number of GB",
+                    "write a number such as 200 or 12.5",
+                );
+                default
+            }
+        }
+    }
+}
+
+impl Config {
+    /// Validates the raw values.
+    ///
+    /// # Errors
+    /// Every mistake found, each naming its variable and the fix.
+    pub fn from_raw(raw: &RawConfig) -> Result<Self, ConfigErrors> {
+        let mut c = Checker { errors: Vec::new() };
+
+        let secret = |v: &Option<String>| present(v).map(Secret::new);
+        let free_resource_ids: Vec<String> = present(&raw.free_resource_ids)
+            .map(|s| {
+                s.split(',')
+                    .map(str::trim)
+                    .filter(|s| !s.is_empty())
+                    .map(str::to_string)
+                    .collect()
+            })
+            .unwrap_or_default();
+        for id in &free_resource_ids {
+            if !id
+                .chars()
+                .all(|ch| ch.is_ascii_alphanumeric() || ch == '-' || ch == '_')
+            {
+                c.error(
+                    "FREE_RESOURCE_IDS",
+                    id,
+                    "is not a free resource id (letters, digits and '-' only)",
+                    "separate ids with commas; run `flexus-traffic-monitor discover` to list yours",
+                );
+            }
+        }
+        let mut seen = std::collections::HashSet::new();
+        for id in &free_resource_ids {
+            if !seen.insert(id) {
+                c.error(
+                    "FREE_RESOURCE_IDS",
+                    id,
+                    "is listed twice",
+                    "list each id once",
+                );
+            }
+        }
+
+        let t1 = c.threshold("THRESHOLD_LEVEL_1", &raw.threshold_level_1, 200.0);
+        let t2 = c.threshold("THRESHOLD_LEVEL_2", &raw.threshold_level_2, 300.0);
+        let t3 = c.threshold("THRESHOLD_LEVEL_3", &raw.threshold_level_3, 500.0);
+        if !(t1 < t2 && t2 < t3) {
+            c.error(
+                "THRESHOLD_LEVEL_1/2/3",
+                &format!("{t1}/{t2}/{t3}"),
+                "must satisfy THRESHOLD_LEVEL_1 < THRESHOLD_LEVEL_2 < THRESHOLD_LEVEL_3 (shutdown < high-frequency alert < normal alert)",
+                "e.g. THRESHOLD_LEVEL_1=200, THRESHOLD_LEVEL_2=300, THRESHOLD_LEVEL_3=500",
+            );
+        }
+
+        let site = match present(&raw.huaweicloud_site) {
+            None => Site::Cn,
+            Some(s) => Site::parse(s).unwrap_or_else(|| {
+                c.error(
+                    "HUAWEICLOUD_SITE",
+                    s,
+                    "is not a known site",
+                    "use cn (China), intl (international) or eu (Europe)",
+                );
+                Site::Cn
+            }),
+        };
+        let bss_endpoint = match present(&raw.huaweicloud_bss_endpoint) {
+            None => Url::parse(site.bss_endpoint()).expect("built-in endpoints are valid URLs"),
+            Some(s) => match Url::parse(s) {
+                Ok(u)
+                    if matches!(u.scheme(), "http" | "https")
+                        && u.host_str().is_some()
+                        && u.query().is_none() =>
+                {
+                    u
+                }
+                _ => {
+                    c.error("HUAWEICLOUD_BSS_ENDPOINT", s, "is not an http(s) base URL", "write e.g. https://bss.myhuaweicloud.com, or unset it to use HUAWEICLOUD_SITE");
+                    Url::parse(site.bss_endpoint()).expect("built-in endpoints are valid URLs")
+                }
+            },
+        };
+        let domain_id = present(&raw.huaweicloud_sdk_domain_id).map(str::to_string);
+        if let Some(id) = &domain_id {
+            if !id.chars().all(|ch| ch.is_ascii_alphanumeric()) {
+                c.error(
+                    "HUAWEICLOUD_SDK_DOMAIN_ID",
+                    id,
+                    "is not an account id (32 hex characters)",
+                    "copy the account ID from My Credentials in the console, or unset it",
+                );
+            }
+        }
+
+        let poll_interval = c.duration(
+            "POLL_INTERVAL",
+            &raw.poll_interval,
+            Duration::from_secs(600),
+            Duration::from_secs(1),
+        );
+        let http_timeout = c.duration(
+            "HTTP_TIMEOUT",
+            &raw.http_timeout,
+            Duration::from_secs(15),
+            Duration::from_millis(100),
+        );
+        let default_max_age = (poll_interval * 3).max(Duration::from_secs(3600));
+        let reading_max_age = c.duration(
+            "READING_MAX_AGE",
+            &raw.reading_max_age,
+            default_max_age,
+            Duration::from_secs(1),
+        );
+        if reading_max_age < poll_interval {
+            c.error("READING_MAX_AGE", &humantime::format_duration(reading_max_age).to_string(), "is shorter than POLL_INTERVAL, so every reading would be dropped before the next poll", "make it at least POLL_INTERVAL (default: 3 × POLL_INTERVAL, at least 1h)");
+        }
+
+        let listen_addr = match present(&raw.listen_addr) {
+            None => DEFAULT_LISTEN_ADDR
+                .parse()
+                .expect("the default address parses"),
+            Some(s) => s.parse().unwrap_or_else(|_| {
+                c.error(
+                    "LISTEN_ADDR",
+                    s,
+                    "is not an address:port",
+                    "write e.g. 127.0.0.1:9184 (or 0.0.0.0:9184 with WEBHOOK_TOKEN set)",
+                );
+                DEFAULT_LISTEN_ADDR
+                    .parse()
+                    .expect("the default address parses")
+            }),
+        };
+
+        let state_dir = present(&raw.state_dir)
+            .or(present(&raw.state_directory).map(|s| s.split(':').next().unwrap_or(s)))
+            .map(PathBuf::from)
+            .unwrap_or_else(|| PathBuf::from("state"));
+        if in_temp_dir(&state_dir) {
+            c.error("STATE_DIR", &state_dir.display().to_string(), "is inside the temp directory, which is wiped at reboot (alert cadence and shutdown records would be lost)", "use a persistent directory such as /var/lib/flexus-traffic-monitor");
+        }
+
+        let server_name = present(&raw.server_name)
+            .map(str::to_string)
+            .unwrap_or_else(|| "flexus".to_string());
+        let telegram_chat_id = present(&raw.telegram_chat_id).map(str::to_string);
+        if let Some(id) = &telegram_chat_id {
+            let ok = id
+                .strip_prefix('-')
+                .unwrap_or(id)
+                .chars()
+                .all(|ch| ch.is_ascii_digit())
+                || id.starts_with('@');
+            if !ok || id == "-" {
+                c.error(
+                    "TELEGRAM_CHAT_ID",
+                    id,
+                    "is not a chat id",
+                    "use the numeric id (e.g. 123456789, or -100... for groups) or @channelname",
+                );
+            }
+        }
+
+        if !c.errors.is_empty() {
+            return Err(ConfigErrors(c.errors));
+        }
+        Ok(Self {
+            access_key: secret(&raw.huaweicloud_sdk_ak),
+            secret_key: secret(&raw.huaweicloud_sdk_sk),
+            domain_id,
+            free_resource_ids,
+            telegram_bot_token: secret(&raw.telegram_bot_token),
+            telegram_chat_id,
+            server_name,
+            thresholds: Thresholds { t1, t2, t3 },
+            debug_mode: present(&raw.debug_mode).is_some_and(original_bool),
+            site,
+            bss_endpoint,
+            poll_interval,
+            http_timeout,
+            reading_max_age,
+            listen_addr,
+            state_dir,
+        })
+    }
+
+    /// Reads the process environment (after `.env` was loaded by the caller).
+    ///
+    /// # Errors
+    /// See [`Self::from_raw`].
+    pub fn from_env() -> Result<Self, ConfigErrors> {
+        Self::from_raw(&RawConfig::from_pairs(std::env::vars())?)
+    }
+
+    /// The credentials, or an error naming what is missing.
+    ///
+    /// # Errors
+    /// When AK or SK is not set.
+    pub fn credentials(&self) -> Result<crate::huawei::transport::Credentials, ConfigErrors> {
+        let mut errors = Vec::new();
+        if self.access_key.is_none() {
+            errors.push(ConfigError::new(
+                "HUAWEICLOUD_SDK_AK",
+                "",
+                "is not set",
+                "put your Access Key ID in .env (it needs BSS ReadonlyAccess)",
+            ));
+        }
+        if self.secret_key.is_none() {
+            errors.push(ConfigError::new(
+                "HUAWEICLOUD_SDK_SK",
+                "",
+                "is not set",
+                "put your Secret Access Key in .env",
+            ));
+        }
+        match (&self.access_key, &self.secret_key) {
+            (Some(ak), Some(sk)) => Ok(crate::huawei::transport::Credentials {
+                access_key: ak.clone(),
+                secret_key: sk.clone(),
+            }),
+            _ => Err(ConfigErrors(errors)),
+        }
+    }
+
+    /// Checks what a polling command (`serve`, `check`) needs beyond [`Self::from_raw`].
+    ///
+    /// # Errors
+    /// Missing credentials or ids.
+    pub fn require_polling(&self) -> Result<(), ConfigErrors> {
+        let mut errors = match self.credentials() {
+            Ok(_) => Vec::new(),
+            Err(e) => e.0,
+        };
+        if self.free_resource_ids.is_empty() {
+            errors.push(ConfigError::new("FREE_RESOURCE_IDS", "", "is not set", "list your traffic package ids, comma-separated; `flexus-traffic-monitor discover` prints a ready line"));
+        }
+        if errors.is_empty() {
+            Ok(())
+        } else {
+            Err(ConfigErrors(errors))
+        }
+    }
+
+    /// The effective settings as `(variable, value)` lines, secrets redacted.
+    pub fn effective(&self) -> Vec<(&'static str, String)> {
+        let opt = |v: &Option<String>| v.clone().unwrap_or_else(|| "(not set)".into());
+        let sec = |v: &Option<Secret>| {
+            if v.is_some() {
+                "[redacted]".to_string()
+            } else {
+                "(not set)".to_string()
+            }
+        };
+        let d = |d: Duration| humantime::format_duration(d).to_string();
+        vec![
+            ("HUAWEICLOUD_SDK_AK", sec(&self.access_key)),
+            ("HUAWEICLOUD_SDK_SK", sec(&self.secret_key)),
+            ("HUAWEICLOUD_SDK_DOMAIN_ID", opt(&self.domain_id)),
+            ("HUAWEICLOUD_SITE", self.site.as_str().into()),
+            ("HUAWEICLOUD_BSS_ENDPOINT", self.bss_endpoint.to_string()),
+            (
+                "FREE_RESOURCE_IDS",
+                if self.free_resource_ids.is_empty() {
+                    "(not set)".into()
+                } else {
+                    self.free_resource_ids.join(",")
+                },
+            ),
+            ("SERVER_NAME", self.server_name.clone()),
+            ("THRESHOLD_LEVEL_1", format!("{} GB", self.thresholds.t1)),
+            ("THRESHOLD_LEVEL_2", format!("{} GB", self.thresholds.t2)),
+            ("THRESHOLD_LEVEL_3", format!("{} GB", self.thresholds.t3)),
+            ("TELEGRAM_BOT_TOKEN", sec(&self.telegram_bot_token)),
+            ("TELEGRAM_CHAT_ID", opt(&self.telegram_chat_id)),
+            ("DEBUG_MODE", self.debug_mode.to_string()),
+            ("POLL_INTERVAL", d(self.poll_interval)),
+            ("HTTP_TIMEOUT", d(self.http_timeout)),
+            ("READING_MAX_AGE", d(self.reading_max_age)),
+            ("LISTEN_ADDR", self.listen_addr.to_string()),
+            ("STATE_DIR", self.state_dir.display().to_string()),
+        ]
+    }
+}
+
+/// Serializes durations as human text (`10m`) in JSON output.
+mod humantime_serde_compat {
+    use std::time::Duration;
+    pub fn serialize<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&humantime::format_duration(*d).to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cfg(pairs: &[(&str, &str)]) -> Result<Config, ConfigErrors> {
+        let raw = RawConfig::from_pairs(pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())))
+            .unwrap();
+        Config::from_raw(&raw)
+    }
+
+    #[test]
+    fn defaults_match_the_original_and_the_design() {
+        let c = cfg(&[]).unwrap();
+        assert_eq!(
+            c.thresholds,
+            Thresholds {
+                t1: 200.0,
+                t2: 300.0,
+                t3: 500.0
+            }
+        );
+        assert_eq!(c.poll_interval, Duration::from_secs(600));
+        assert_eq!(c.listen_addr.to_string(), "127.0.0.1:9184");
+        assert_eq!(c.bss_endpoint.as_str(), "https://bss.myhuaweicloud.com/");
+        assert_eq!(c.state_dir, PathBuf::from("state"));
+        assert!(!c.debug_mode);
+    }
+
+    #[test]
+    fn thresholds_out_of_order_are_refused_naming_the_variables() {
+        let e = cfg(&[("THRESHOLD_LEVEL_1", "300"), ("THRESHOLD_LEVEL_2", "200")]).unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("THRESHOLD_LEVEL_1 < THRESHOLD_LEVEL_2"),
+            "{e}"
+        );
+        assert!(cfg(&[("THRESHOLD_LEVEL_2", "200"), ("THRESHOLD_LEVEL_1", "200")]).is_err());
+        assert!(cfg(&[("THRESHOLD_LEVEL_3", "lots")])
+            .unwrap_err()
+            .to_string()
+            .contains("THRESHOLD_LEVEL_3=\"lots\""));
+    }
+
+    #[test]
+    fn every_mistake_is_reported_at_once() {
+        let e = cfg(&[
+            ("POLL_INTERVAL", "often"),
+            ("HUAWEICLOUD_SITE", "mars"),
+            ("LISTEN_ADDR", "x"),
+            ("HUAWEICLOUD_BSS_ENDPOINT", "ftp://x"),
+        ])
+        .unwrap_err();
+        let vars: Vec<_> = e.0.iter().map(|e| e.variable.as_str()).collect();
+        assert_eq!(
+            vars,
+            [
+                "HUAWEICLOUD_SITE",
+                "HUAWEICLOUD_BSS_ENDPOINT",
+                "POLL_INTERVAL",
+                "LISTEN_ADDR"
+            ]
+        );
+        assert!(e.to_string().contains("e.g. 90s, 10m, 1h"));
+    }
+
+    #[test]
+    fn sites_pick_their_endpoint_and_the_override_wins() {
+        assert_eq!(
+            cfg(&[("HUAWEICLOUD_SITE", "intl")])
+                .unwrap()
+                .bss_endpoint
+                .as_str(),
+            "https://bss-intl.myhuaweicloud.com/"
+        );
+        assert_eq!(
+            cfg(&[("HUAWEICLOUD_SITE", "EU")])
+                .unwrap()
+                .bss_endpoint
+                .as_str(),
+            "https://bss.myhuaweicloud.eu/"
+        );
+        let c = cfg(&[
+            ("HUAWEICLOUD_SITE", "intl"),
+            ("HUAWEICLOUD_BSS_ENDPOINT", "http://127.0.0.1:8080"),
+        ])
+        .unwrap();
+        assert_eq!(c.bss_endpoint.as_str(), "http://127.0.0.1:8080/");
+    }
+
+    #[test]
+    fn durations_accept_the_documented_forms() {
+        for (s, secs) in [
+            ("90s", 90),
+            ("10m", 600),
+            ("1h", 3600),
+            ("24h", 86400),
+            ("45", 45),
+        ] {
+            assert_eq!(parse_duration(s), Some(Duration::from_secs(secs)));
+        }
+        assert_eq!(parse_duration("soon"), None);
+    }
+
+    #[test]
+    fn ids_are_split_trimmed_and_checked() {
+        let c = cfg(&[("FREE_RESOURCE_IDS", " a-1, b_2 ,,")]).unwrap();
+        assert_eq!(c.free_resource_ids, ["a-1", "b_2"]);
+        assert!(cfg(&[("FREE_RESOURCE_IDS", "a;b")]).is_err());
+        assert!(cfg(&[("FREE_RESOURCE_IDS", "a,a")]).is_err());
+    }
+
+    #[test]
+    fn state_dir_in_tmp_is_refused_and_systemd_dir_is_used() {
+        assert!(cfg(&[("STATE_DIR", "/tmp/flexus")])
+            .unwrap_err()
+            .to_string()
+            .contains("STATE_DIR"));
+        let c = cfg(&[("STATE_DIRECTORY", "/var/lib/flexus-traffic-monitor")]).unwrap();
+        assert_eq!(
+            c.state_dir,
+            PathBuf::from("/var/lib/flexus-traffic-monitor")
+        );
+    }
+
+    #[test]
+    fn debug_mode_reads_like_the_original() {
+        for v in ["true", "1", "t", "TRUE"] {
+            assert!(cfg(&[("DEBUG_MODE", v)]).unwrap().debug_mode);
+        }
+        assert!(!cfg(&[("DEBUG_MODE", "yes")]).unwrap().debug_mode);
+    }
+
+    #[test]
+    fn secrets_never_print() {
+        let c = cfg(&[
+            ("HUAWEICLOUD_SDK_AK", "AKVALUE"),
+            ("HUAWEICLOUD_SDK_SK", "SKVALUE"),
+            ("TELEGRAM_BOT_TOKEN", "123:BOTVALUE"),
+        ])
+        .unwrap();
+        let all = format!(
+            "{c:?} {} {:?}",
+            serde_json::to_string(&c).unwrap(),
+            c.effective()
+        );
+        for s in ["AKVALUE", "SKVALUE", "BOTVALUE"] {
+            assert!(!all.contains(s), "{s} leaked");
+        }
+        assert!(all.contains("[redacted]"));
+    }
+
+    #[test]
+    fn polling_commands_name_what_is_missing() {
+        let e = cfg(&[]).unwrap().require_polling().unwrap_err().to_string();
+        for v in [
+            "HUAWEICLOUD_SDK_AK",
+            "HUAWEICLOUD_SDK_SK",
+            "FREE_RESOURCE_IDS",
+        ] {
+            assert!(e.contains(v), "{e}");
+        }
+    }
+}

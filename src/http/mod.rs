@@ -1,0 +1,151 @@
+//! The HTTP server: routes, shared state and graceful stop.
+//!
+//! Handlers read the in-memory snapshot and never call BSS. Each route lives in its own small
+//! function here; the Alertmanager receiver gets its own module as it grows.
+
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use axum::extract::State;
+use axum::http::{header, StatusCode};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use chrono::Utc;
+use serde_json::json;
+use tokio_util::sync::CancellationToken;
+
+use crate::config::Config;
+use crate::level::Level;
+use crate::metrics::Metrics;
+use crate::snapshot::SharedSnapshot;
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    pub config: Arc<Config>,
+    pub snapshot: SharedSnapshot,
+    pub metrics: Arc<Metrics>,
+    /// Set once the first poll finished (successfully or not).
+    pub ready: Arc<AtomicBool>,
+}
+
+/// The router with every route.
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/", get(landing))
+        .route("/metrics", get(metrics))
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .route("/api/v1/status", get(status))
+        .with_state(state)
+}
+
+/// Serves until `cancel` fires, then finishes in-flight requests.
+///
+/// # Errors
+/// When the listener fails.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    app: Router,
+    cancel: CancellationToken,
+) -> std::io::Result<()> {
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(async move { cancel.cancelled().await })
+    .await
+}
+
+async fn landing(State(s): State<AppState>) -> Html<String> {
+    Html(format!(
+        "<!doctype html><html><head><meta charset=\"utf-8\"><title>flexus-traffic-monitor</title></head><body>\
+         <h1>flexus-traffic-monitor {}</h1><p>Server: {}</p><ul>\
+         <li><a href=\"/metrics\">/metrics</a> Prometheus metrics</li>\
+         <li><a href=\"/api/v1/status\">/api/v1/status</a> readings and levels as JSON</li>\
+         <li><a href=\"/healthz\">/healthz</a> liveness</li>\
+         <li><a href=\"/readyz\">/readyz</a> readiness (first poll done)</li>\
+         <li>POST /alertmanager: Alertmanager webhook receiver</li></ul></body></html>",
+        env!("CARGO_PKG_VERSION"),
+        html_escape(&s.config.server_name)
+    ))
+}
+
+/// Escapes text for HTML.
+pub fn html_escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+async fn metrics(State(s): State<AppState>) -> Response {
+    let snapshot = s.snapshot.read().await.clone();
+    let body = s.metrics.render(&snapshot, &s.config, Utc::now());
+    (
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        body,
+    )
+        .into_response()
+}
+
+async fn healthz() -> &'static str {
+    "ok\n"
+}
+
+async fn readyz(State(s): State<AppState>) -> Response {
+    if s.ready.load(Ordering::Acquire) {
+        (StatusCode::OK, "ready\n").into_response()
+    } else {
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "waiting for the first poll\n",
+        )
+            .into_response()
+    }
+}
+
+async fn status(State(s): State<AppState>) -> Json<serde_json::Value> {
+    let now = Utc::now();
+    let snap = s.snapshot.read().await.clone();
+    let fresh: Vec<_> = snap
+        .fresh(now, s.config.reading_max_age)
+        .into_iter()
+        .map(|r| r.free_resource_id.clone())
+        .collect();
+    let packages: Vec<_> = snap
+        .packages
+        .iter()
+        .map(|p| {
+            let is_fresh = fresh.contains(&p.free_resource_id);
+            let reading = p.reading.as_ref().filter(|_| is_fresh);
+            json!({
+                "free_resource_id": p.free_resource_id,
+                "server": s.config.server_name,
+                "reading": reading,
+                "used_gb": reading.map(|r| r.used_gb()),
+                "level": reading.map(|r| Level::of(r.remaining_gb, &s.config.thresholds).label()),
+                "stale": p.reading.is_some() && !is_fresh,
+                "error": p.error,
+            })
+        })
+        .collect();
+    Json(json!({
+        "server": s.config.server_name,
+        "version": env!("CARGO_PKG_VERSION"),
+        "thresholds_gb": s.config.thresholds,
+        "bss": {
+            "up": snap.up,
+            "polls": snap.polls,
+            "last_poll_at": snap.last_poll_at,
+            "last_success_at": snap.last_success_at,
+            "last_error": snap.last_error,
+        },
+        "packages": packages,
+    }))
+}

@@ -1,0 +1,200 @@
+//! Prometheus metrics: the registry, the event counters, and the rendering of `/metrics`.
+//!
+//! Per-package gauges are rebuilt from the [`Snapshot`] at each scrape, so a reading that was dropped
+//! (too old) disappears from `/metrics` instead of lingering; scrapes never call BSS. Counters and the
+//! request histogram are updated where the events happen. Names follow the design's metric table.
+
+use std::sync::Mutex;
+
+use chrono::{DateTime, Utc};
+use prometheus::{
+    Encoder, Gauge, GaugeVec, Histogram, HistogramOpts, IntCounterVec, IntGauge, IntGaugeVec, Opts,
+    Registry, TextEncoder,
+};
+
+use crate::config::Config;
+use crate::snapshot::Snapshot;
+
+const PACKAGE_LABELS: &[&str] = &["free_resource_id", "usage_type", "server"];
+
+/// Every metric of the program.
+pub struct Metrics {
+    registry: Registry,
+    render_lock: Mutex<()>,
+    remaining_gb: GaugeVec,
+    remaining_bytes: GaugeVec,
+    total_gb: GaugeVec,
+    cycle_start: GaugeVec,
+    cycle_end: GaugeVec,
+    reading_ts: GaugeVec,
+    threshold_gb: GaugeVec,
+    bss_up: IntGauge,
+    bss_last_success: Gauge,
+    /// Duration of one poll's BSS calls, retries included.
+    pub bss_duration: Histogram,
+    /// Polls by result (`success`, or the error kind).
+    pub bss_requests: IntCounterVec,
+    /// Alertmanager webhook deliveries by result.
+    pub webhooks: IntCounterVec,
+    /// Telegram messages by result.
+    pub notifications: IntCounterVec,
+    /// Shutdown guard outcomes by result.
+    pub shutdowns: IntCounterVec,
+    /// 1 while the built-in fallback evaluator is in charge.
+    pub fallback_active: IntGauge,
+}
+
+fn gauge_vec(registry: &Registry, name: &str, help: &str, labels: &[&str]) -> GaugeVec {
+    let g = GaugeVec::new(Opts::new(name, help), labels).expect("metric names are valid");
+    registry
+        .register(Box::new(g.clone()))
+        .expect("metric names are unique");
+    g
+}
+
+fn counter_vec(registry: &Registry, name: &str, help: &str, initial: &[&str]) -> IntCounterVec {
+    let c = IntCounterVec::new(Opts::new(name, help), &["result"]).expect("metric names are valid");
+    registry
+        .register(Box::new(c.clone()))
+        .expect("metric names are unique");
+    // Present every expected series from the start, so `rate()` and `increase()` see the first event.
+    for r in initial {
+        c.with_label_values(&[*r]);
+    }
+    c
+}
+
+impl Metrics {
+    /// Registers every metric.
+    pub fn new() -> Self {
+        let registry = Registry::new();
+        let r = &registry;
+        let bss_up = IntGauge::new(
+            "flexus_bss_up",
+            "1 when the last BSS poll read every package, else 0",
+        )
+        .expect("valid");
+        registry.register(Box::new(bss_up.clone())).expect("unique");
+        let bss_last_success = Gauge::new(
+            "flexus_bss_last_success_timestamp_seconds",
+            "Unix time of the last poll that read every package (0 before the first)",
+        )
+        .expect("valid");
+        registry
+            .register(Box::new(bss_last_success.clone()))
+            .expect("unique");
+        let bss_duration = Histogram::with_opts(
+            HistogramOpts::new(
+                "flexus_bss_request_duration_seconds",
+                "Time taken by one poll's BSS calls, retries included",
+            )
+            .buckets(vec![0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0]),
+        )
+        .expect("valid");
+        registry
+            .register(Box::new(bss_duration.clone()))
+            .expect("unique");
+        let fallback_active = IntGauge::new(
+            "flexus_fallback_active",
+            "1 while the built-in fallback evaluator is in charge of alerting",
+        )
+        .expect("valid");
+        registry
+            .register(Box::new(fallback_active.clone()))
+            .expect("unique");
+        let build_info = IntGaugeVec::new(
+            Opts::new("flexus_build_info", "Build information, always 1"),
+            &["version"],
+        )
+        .expect("valid");
+        registry
+            .register(Box::new(build_info.clone()))
+            .expect("unique");
+        build_info
+            .with_label_values(&[env!("CARGO_PKG_VERSION")])
+            .set(1);
+
+        Self {
+            remaining_gb: gauge_vec(r, "flexus_free_traffic_remaining_gb", "Remaining free traffic in this cycle, GB (1 GB = 1024 MB) as BSS reports it", PACKAGE_LABELS),
+            remaining_bytes: gauge_vec(r, "flexus_free_traffic_remaining_bytes", "Remaining free traffic in this cycle, bytes (GB x 1024^3)", PACKAGE_LABELS),
+            total_gb: gauge_vec(r, "flexus_free_traffic_total_gb", "Free traffic quota per cycle, GB", PACKAGE_LABELS),
+            cycle_start: gauge_vec(r, "flexus_free_traffic_cycle_start_timestamp_seconds", "Unix time the current cycle began", PACKAGE_LABELS),
+            cycle_end: gauge_vec(r, "flexus_free_traffic_cycle_end_timestamp_seconds", "Unix time the current cycle resets", PACKAGE_LABELS),
+            reading_ts: gauge_vec(r, "flexus_free_traffic_reading_timestamp_seconds", "Unix time this package was last read successfully", PACKAGE_LABELS),
+            threshold_gb: gauge_vec(r, "flexus_free_traffic_threshold_gb", "Configured thresholds, GB: level 1 shutdown, 2 high-frequency alert, 3 normal alert", &["level"]),
+            bss_requests: counter_vec(r, "flexus_bss_requests_total", "BSS polls by result", &["success"]),
+            webhooks: counter_vec(r, "flexus_webhooks_total", "Alertmanager webhook deliveries by result", &["ok"]),
+            notifications: counter_vec(r, "flexus_notifications_total", "Telegram messages by result", &["sent", "failed"]),
+            shutdowns: counter_vec(r, "flexus_shutdowns_total", "Shutdown guard outcomes by result", &[]),
+            bss_up,
+            bss_last_success,
+            bss_duration,
+            fallback_active,
+            render_lock: Mutex::new(()),
+            registry,
+        }
+    }
+
+    /// Renders the text format from the snapshot at `now`.
+    pub fn render(&self, snapshot: &Snapshot, config: &Config, now: DateTime<Utc>) -> String {
+        let _guard = self.render_lock.lock().unwrap_or_else(|p| p.into_inner());
+        for g in [
+            &self.remaining_gb,
+            &self.remaining_bytes,
+            &self.total_gb,
+            &self.cycle_start,
+            &self.cycle_end,
+            &self.reading_ts,
+        ] {
+            g.reset();
+        }
+        for r in snapshot.fresh(now, config.reading_max_age) {
+            let labels = [
+                r.free_resource_id.as_str(),
+                r.usage_type.as_str(),
+                config.server_name.as_str(),
+            ];
+            self.remaining_gb
+                .with_label_values(&labels)
+                .set(r.remaining_gb);
+            self.remaining_bytes
+                .with_label_values(&labels)
+                .set(r.remaining_bytes());
+            self.total_gb.with_label_values(&labels).set(r.total_gb);
+            self.reading_ts
+                .with_label_values(&labels)
+                .set(r.read_at.timestamp() as f64);
+            if let Some(t) = r.cycle_start {
+                self.cycle_start
+                    .with_label_values(&labels)
+                    .set(t.timestamp() as f64);
+            }
+            if let Some(t) = r.cycle_end {
+                self.cycle_end
+                    .with_label_values(&labels)
+                    .set(t.timestamp() as f64);
+            }
+        }
+        let t = &config.thresholds;
+        for (level, v) in [("1", t.t1), ("2", t.t2), ("3", t.t3)] {
+            self.threshold_gb.with_label_values(&[level]).set(v);
+        }
+        self.bss_up.set(i64::from(snapshot.up));
+        self.bss_last_success.set(
+            snapshot
+                .last_success_at
+                .map_or(0.0, |t| t.timestamp() as f64),
+        );
+        let mut buf = Vec::new();
+        TextEncoder::new()
+            .encode(&self.registry.gather(), &mut buf)
+            .expect("encoding metrics into memory cannot fail");
+        String::from_utf8(buf).expect("the text format is UTF-8")
+    }
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}

@@ -1,0 +1,98 @@
+//! The poller: calls BSS once at start and then every `POLL_INTERVAL`, and folds each outcome into
+//! the shared [`Snapshot`].
+//!
+//! It is the only caller of BSS in `serve`; scrapes and the status API read the snapshot. After each
+//! poll it bumps a `watch` counter so that the evaluator can react without polling again itself.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+use tokio::sync::watch;
+use tokio_util::sync::CancellationToken;
+
+use crate::huawei::bss::BssClient;
+use crate::metrics::Metrics;
+use crate::snapshot::{PollOutcome, SharedSnapshot};
+
+/// Polls BSS and keeps the snapshot current.
+#[derive(Clone)]
+pub struct Poller {
+    bss: BssClient,
+    ids: Vec<String>,
+    snapshot: SharedSnapshot,
+    metrics: Arc<Metrics>,
+    polled: watch::Sender<u64>,
+}
+
+impl Poller {
+    pub fn new(
+        bss: BssClient,
+        ids: Vec<String>,
+        snapshot: SharedSnapshot,
+        metrics: Arc<Metrics>,
+    ) -> Self {
+        let (polled, _) = watch::channel(0);
+        Self {
+            bss,
+            ids,
+            snapshot,
+            metrics,
+            polled,
+        }
+    }
+
+    /// A receiver that changes after every poll (its value counts the polls).
+    pub fn subscribe(&self) -> watch::Receiver<u64> {
+        self.polled.subscribe()
+    }
+
+    /// Calls BSS once, records the outcome, and returns it.
+    pub async fn poll_once(&self) -> PollOutcome {
+        let started = Instant::now();
+        let outcome = self
+            .bss
+            .list_free_resource_usages(&self.ids, Utc::now())
+            .await;
+        self.metrics
+            .bss_duration
+            .observe(started.elapsed().as_secs_f64());
+        let result = match &outcome {
+            Ok(_) => "success",
+            Err(e) => e.kind(),
+        };
+        self.metrics.bss_requests.with_label_values(&[result]).inc();
+        match &outcome {
+            Ok(results) => {
+                for (id, r) in results {
+                    match r {
+                        Ok(r) => {
+                            tracing::info!(free_resource_id = %id, remaining_gb = r.remaining_gb, total_gb = r.total_gb, "package read")
+                        }
+                        Err(e) => {
+                            tracing::warn!(free_resource_id = %id, error = %e, "package could not be read")
+                        }
+                    }
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "bss poll failed"),
+        }
+        self.snapshot.write().await.apply(&outcome, Utc::now());
+        self.polled.send_modify(|n| *n += 1);
+        outcome
+    }
+
+    /// Polls at once and then every `interval` until `cancel` fires.
+    pub async fn run(self, interval: Duration, cancel: CancellationToken) {
+        loop {
+            tokio::select! {
+                _ = cancel.cancelled() => return,
+                _ = self.poll_once() => {}
+            }
+            tokio::select! {
+                _ = cancel.cancelled() => return,
+                _ = tokio::time::sleep(interval) => {}
+            }
+        }
+    }
+}

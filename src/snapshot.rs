@@ -1,0 +1,181 @@
+//! The latest readings in memory: what scrapes, the status API and the evaluator read.
+//!
+//! Pure bookkeeping: [`Snapshot::apply`] folds one poll's outcome in, keeping each package's last
+//! good reading through failures, and [`Snapshot::fresh`] hides readings older than the configured
+//! maximum age, so stale data is dropped rather than shown as current. It never invents a value.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use tokio::sync::RwLock;
+
+use crate::huawei::bss::PackageResults;
+use crate::huawei::HuaweiError;
+use crate::reading::Reading;
+
+/// One package as last seen.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct PackageState {
+    pub free_resource_id: String,
+    /// The last good reading (it may be old: see [`Snapshot::fresh`]).
+    pub reading: Option<Reading>,
+    /// Why the last poll could not read this package, if it could not.
+    pub error: Option<String>,
+}
+
+/// The outcome of one poll.
+pub type PollOutcome = Result<PackageResults, HuaweiError>;
+
+/// Everything known from polling.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Snapshot {
+    /// In `FREE_RESOURCE_IDS` order.
+    pub packages: Vec<PackageState>,
+    pub polls: u64,
+    pub last_poll_at: Option<DateTime<Utc>>,
+    /// When a poll last read every package.
+    pub last_success_at: Option<DateTime<Utc>>,
+    /// The whole-poll error of the last poll, if it failed.
+    pub last_error: Option<String>,
+    /// Whether the last error was one only the user can fix (key, permission, site, clock).
+    pub last_error_is_configuration: bool,
+    /// True when the last poll read every package.
+    pub up: bool,
+}
+
+/// The snapshot shared between the poller and its readers.
+pub type SharedSnapshot = Arc<RwLock<Snapshot>>;
+
+impl Snapshot {
+    /// An empty snapshot listing the configured ids.
+    pub fn new(ids: &[String]) -> Self {
+        Self {
+            packages: ids
+                .iter()
+                .map(|id| PackageState {
+                    free_resource_id: id.clone(),
+                    ..Default::default()
+                })
+                .collect(),
+            ..Default::default()
+        }
+    }
+
+    /// Folds a poll's outcome in.
+    pub fn apply(&mut self, outcome: &PollOutcome, now: DateTime<Utc>) {
+        self.polls += 1;
+        self.last_poll_at = Some(now);
+        match outcome {
+            Ok(results) => {
+                self.last_error = None;
+                self.last_error_is_configuration = false;
+                let mut all_ok = true;
+                for (id, result) in results {
+                    let idx = match self.packages.iter().position(|p| &p.free_resource_id == id) {
+                        Some(i) => i,
+                        None => {
+                            self.packages.push(PackageState {
+                                free_resource_id: id.clone(),
+                                ..Default::default()
+                            });
+                            self.packages.len() - 1
+                        }
+                    };
+                    let state = &mut self.packages[idx];
+                    match result {
+                        Ok(r) => {
+                            state.reading = Some(r.clone());
+                            state.error = None;
+                        }
+                        Err(e) => {
+                            all_ok = false;
+                            state.error = Some(e.to_string());
+                        }
+                    }
+                }
+                self.up = all_ok;
+                if all_ok {
+                    self.last_success_at = Some(now);
+                }
+            }
+            Err(e) => {
+                self.up = false;
+                self.last_error = Some(e.to_string());
+                self.last_error_is_configuration = e.is_configuration();
+            }
+        }
+    }
+
+    /// Readings no older than `max_age` at `now`.
+    pub fn fresh(&self, now: DateTime<Utc>, max_age: std::time::Duration) -> Vec<&Reading> {
+        let max_age = chrono::Duration::from_std(max_age).unwrap_or(chrono::Duration::MAX);
+        self.packages
+            .iter()
+            .filter_map(|p| p.reading.as_ref())
+            .filter(|r| now.signed_duration_since(r.read_at) <= max_age)
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::huawei::wire::ReadingError;
+    use std::time::Duration;
+
+    fn t(s: i64) -> DateTime<Utc> {
+        DateTime::from_timestamp(1_700_000_000 + s, 0).unwrap()
+    }
+
+    fn reading(id: &str, gb: f64, at: DateTime<Utc>) -> Reading {
+        Reading {
+            free_resource_id: id.into(),
+            package_name: String::new(),
+            usage_type: String::new(),
+            remaining_gb: gb,
+            total_gb: 1000.0,
+            cycle_start: None,
+            cycle_end: None,
+            read_at: at,
+        }
+    }
+
+    #[test]
+    fn a_failed_poll_keeps_readings_until_they_are_too_old() {
+        let ids = vec!["a".to_string()];
+        let mut s = Snapshot::new(&ids);
+        s.apply(&Ok(vec![("a".into(), Ok(reading("a", 400.0, t(0))))]), t(0));
+        assert!(s.up);
+        s.apply(&Err(HuaweiError::Timeout(Duration::from_secs(1))), t(600));
+        assert!(!s.up);
+        assert_eq!(s.last_success_at, Some(t(0)));
+        assert_eq!(s.fresh(t(600), Duration::from_secs(3600)).len(), 1);
+        assert!(s.fresh(t(3601), Duration::from_secs(3600)).is_empty());
+    }
+
+    #[test]
+    fn a_package_with_bad_data_keeps_its_old_reading_and_shows_the_error() {
+        let ids = vec!["a".to_string(), "b".to_string()];
+        let mut s = Snapshot::new(&ids);
+        s.apply(
+            &Ok(vec![
+                ("a".into(), Ok(reading("a", 400.0, t(0)))),
+                ("b".into(), Ok(reading("b", 10.0, t(0)))),
+            ]),
+            t(0),
+        );
+        s.apply(
+            &Ok(vec![
+                ("a".into(), Ok(reading("a", 390.0, t(60)))),
+                ("b".into(), Err(ReadingError::MissingField("amount"))),
+            ]),
+            t(60),
+        );
+        assert!(!s.up);
+        assert_eq!(s.last_success_at, Some(t(0)));
+        assert_eq!(s.packages[1].reading.as_ref().unwrap().remaining_gb, 10.0);
+        assert!(s.packages[1].error.as_ref().unwrap().contains("amount"));
+        assert_eq!(s.packages[0].reading.as_ref().unwrap().remaining_gb, 390.0);
+    }
+}

@@ -1,0 +1,54 @@
+//! Checks with the real Prometheus tools (Debian's `prometheus` package). When a tool is missing the
+//! test says so and passes, except under CI (`CI` set), where a missing tool is a failure: CI installs them.
+
+use std::io::Write;
+use std::process::{Command, Stdio};
+
+use crate::helpers::{base_env, FakeBss, TestApp};
+
+/// The path of `tool`, or `None` (and a note) when it is not installed outside CI.
+pub fn tool(name: &str) -> Option<&'static str> {
+    let found = Command::new("sh").args(["-c", &format!("command -v {name}")]).output().map(|o| o.status.success()).unwrap_or(false);
+    if found {
+        return Some(Box::leak(name.to_string().into_boxed_str()));
+    }
+    if std::env::var_os("CI").is_some() {
+        panic!("{name} is not installed; CI must install it (apt-get install prometheus prometheus-alertmanager)");
+    }
+    eprintln!("note: {name} not installed; skipping (install Debian's prometheus and prometheus-alertmanager to run it)");
+    None
+}
+
+/// The names the user asked for in GB: promtool's abbreviated-unit lint on them is expected.
+const MANDATED_GB: &[&str] = &["flexus_free_traffic_remaining_gb", "flexus_free_traffic_total_gb", "flexus_free_traffic_threshold_gb"];
+
+#[tokio::test]
+async fn promtool_accepts_the_real_metrics_output() {
+    let Some(promtool) = tool("promtool") else { return };
+    let fake = FakeBss::start().await;
+    fake.set_gb("pkg-a", 853.27, 1200.0);
+    fake.set_gb("pkg-b", 3.5, 100.0);
+    let app = TestApp::spawn(&base_env(&fake, &["pkg-a", "pkg-b"])).await;
+    app.poller.poll_once().await.unwrap();
+    let text = app.scrape().await;
+    let mut child = Command::new(promtool)
+        .args(["check", "metrics"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(text.as_bytes()).unwrap();
+    let out = child.wait_with_output().unwrap();
+    let findings = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    let unexpected: Vec<&str> = findings
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .filter(|l| !(l.contains("abbreviated units") && MANDATED_GB.iter().any(|n| l.starts_with(n))))
+        .collect();
+    assert!(unexpected.is_empty(), "promtool findings: {unexpected:#?}");
+    // The mandated names are really there (so the filter above hides nothing else).
+    for n in MANDATED_GB {
+        assert!(text.contains(n), "{n} missing");
+    }
+}

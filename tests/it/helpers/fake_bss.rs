@@ -1,0 +1,351 @@
+//! A local fake of Huawei BSS that behaves like the real gateway: it checks the `SDK-HMAC-SHA256`
+//! signature of every request (and the clock skew), answers `ListFreeResourceUsages` from a table
+//! of packages that a test can change, and can be scripted to throttle, fail, stall or answer garbage.
+
+use std::collections::{HashMap, VecDeque};
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, Method, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use axum::Router;
+use chrono::{NaiveDateTime, Utc};
+use flexus_traffic_monitor::huawei::signer::{self, RequestParts};
+use percent_encoding::percent_decode_str;
+use serde_json::{json, Value};
+
+pub const AK: &str = "test-ak";
+pub const SK: &str = "test-sk";
+
+/// One scripted answer.
+#[derive(Debug, Clone)]
+pub enum Reply {
+    /// Status and JSON body.
+    Json(u16, Value),
+    /// Status, content type and raw body.
+    Raw(u16, &'static str, String),
+    /// Waits this long, then answers normally.
+    Stall(Duration),
+}
+
+#[derive(Default)]
+struct Inner {
+    /// Package entries by id, as BSS would list them.
+    packages: HashMap<String, Value>,
+    /// Answers used before the normal one, first in first out.
+    script: VecDeque<Reply>,
+    /// Requests seen, and how many carried a valid signature.
+    requests: u64,
+    valid_signatures: u64,
+    bad_signatures: u64,
+    /// Every raw query string received (empty when none).
+    queries: Vec<String>,
+    /// Bodies of usage requests, for batch checks.
+    bodies: Vec<Value>,
+    /// Headers of the last request.
+    last_headers: Vec<(String, String)>,
+}
+
+/// Handle to a running fake.
+#[derive(Clone)]
+pub struct FakeBss {
+    pub addr: SocketAddr,
+    inner: Arc<Mutex<Inner>>,
+}
+
+/// A package entry as BSS sends it.
+pub fn package(id: &str, amount: Value, original: Value, measure: Value) -> Value {
+    json!({
+        "free_resource_id": id,
+        "free_resource_type_name": "Lightweight BGP data package",
+        "quota_reuse_cycle": 4,
+        "quota_reuse_cycle_type": 2,
+        "usage_type_name": "Uplink traffic",
+        "start_time": "2026-11-07T16:00:00Z",
+        "end_time": "2026-12-07T16:00:00Z",
+        "amount": amount,
+        "original_amount": original,
+        "measure_id": measure,
+    })
+}
+
+impl FakeBss {
+    pub async fn start() -> Self {
+        let inner = Arc::new(Mutex::new(Inner::default()));
+        let app = Router::new().fallback(handle).with_state(inner.clone());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move {
+            axum::serve(listener, app).await.unwrap();
+        });
+        Self { addr, inner }
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Sets (or replaces) a package with a GB amount.
+    pub fn set_gb(&self, id: &str, remaining: f64, quota: f64) {
+        self.set_entry(id, package(id, json!(remaining), json!(quota), json!(10)));
+    }
+
+    pub fn set_entry(&self, id: &str, entry: Value) {
+        self.inner
+            .lock()
+            .unwrap()
+            .packages
+            .insert(id.to_string(), entry);
+    }
+
+    pub fn remove(&self, id: &str) {
+        self.inner.lock().unwrap().packages.remove(id);
+    }
+
+    pub fn push(&self, reply: Reply) {
+        self.inner.lock().unwrap().script.push_back(reply);
+    }
+
+    pub fn requests(&self) -> u64 {
+        self.inner.lock().unwrap().requests
+    }
+
+    pub fn valid_signatures(&self) -> u64 {
+        self.inner.lock().unwrap().valid_signatures
+    }
+
+    pub fn bad_signatures(&self) -> u64 {
+        self.inner.lock().unwrap().bad_signatures
+    }
+
+    pub fn queries(&self) -> Vec<String> {
+        self.inner.lock().unwrap().queries.clone()
+    }
+
+    pub fn bodies(&self) -> Vec<Value> {
+        self.inner.lock().unwrap().bodies.clone()
+    }
+
+    pub fn last_header(&self, name: &str) -> Option<String> {
+        self.inner
+            .lock()
+            .unwrap()
+            .last_headers
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+    }
+}
+
+fn error(status: u16, code: &str, msg: &str) -> Response {
+    let mut r = (
+        StatusCode::from_u16(status).unwrap(),
+        axum::Json(json!({"error_code": code, "error_msg": msg, "request_id": "fake-req-1"})),
+    )
+        .into_response();
+    r.headers_mut()
+        .insert("x-request-id", "fake-req-1".parse().unwrap());
+    r
+}
+
+#[allow(clippy::result_large_err)] // a test fake: the error is the answer itself
+/// Checks the signature the way the gateway does. `Err` holds the gateway's answer.
+fn verify(method: &Method, uri: &Uri, headers: &HeaderMap, body: &[u8]) -> Result<(), Response> {
+    let auth = headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    let Some((access, signed_headers, signature)) = signer::parse_authorization(auth) else {
+        return Err(error(
+            401,
+            "APIGW.0301",
+            "Incorrect IAM authentication information: Authorization header missing or malformed",
+        ));
+    };
+    if access != AK {
+        return Err(error(
+            401,
+            "APIGW.0301",
+            "Incorrect IAM authentication information: ak not found",
+        ));
+    }
+    let names: Vec<&str> = signed_headers.split(';').collect();
+    if !names.contains(&"host") || !names.contains(&"x-sdk-date") {
+        return Err(error(
+            401,
+            "APIGW.0301",
+            "Incorrect IAM authentication information: host and x-sdk-date must be signed",
+        ));
+    }
+    let date = headers
+        .get("x-sdk-date")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    let Ok(when) = NaiveDateTime::parse_from_str(date, "%Y%m%dT%H%M%SZ") else {
+        return Err(error(
+            401,
+            "APIGW.0301",
+            "Incorrect IAM authentication information: bad x-sdk-date",
+        ));
+    };
+    if (Utc::now().naive_utc() - when).num_seconds().abs() > 15 * 60 {
+        return Err(error(
+            401,
+            "APIGW.0301",
+            "Incorrect IAM authentication information: signature expired",
+        ));
+    }
+    let mut hs = Vec::new();
+    let mut host = String::new();
+    for name in &names {
+        let Some(v) = headers.get(*name).and_then(|v| v.to_str().ok()) else {
+            return Err(error(
+                401,
+                "APIGW.0301",
+                "Incorrect IAM authentication information: signed header missing",
+            ));
+        };
+        if *name == "host" {
+            host = v.to_string();
+        } else {
+            hs.push((name.to_string(), v.to_string()));
+        }
+    }
+    let raw_query = uri.query().unwrap_or("");
+    let query: Vec<(String, String)> = raw_query
+        .split('&')
+        .filter(|s| !s.is_empty())
+        .map(|kv| {
+            let (k, v) = kv.split_once('=').unwrap_or((kv, ""));
+            (
+                percent_decode_str(k).decode_utf8_lossy().into_owned(),
+                percent_decode_str(v).decode_utf8_lossy().into_owned(),
+            )
+        })
+        .collect();
+    let parts = RequestParts {
+        method: method.as_str(),
+        host: &host,
+        path: uri.path(),
+        query: &query,
+        headers: &hs,
+        body,
+    };
+    let expected = signer::sign(&parts, AK, SK);
+    let (_, _, expected_sig) = signer::parse_authorization(&expected.authorization).unwrap();
+    if expected_sig != signature
+        || expected.signed_headers != signed_headers
+        || expected.canonical_query != raw_query
+    {
+        return Err(error(
+            401,
+            "APIGW.0301",
+            "Incorrect IAM authentication information: verify aksk signature fail",
+        ));
+    }
+    // Every header the client sent without '_' must be signed, as the SDK does.
+    for (name, _) in headers.iter() {
+        let n = name.as_str();
+        if !n.contains('_')
+            && !names.contains(&n)
+            && !matches!(
+                n,
+                "authorization"
+                    | "content-length"
+                    | "accept"
+                    | "accept-encoding"
+                    | "user-agent"
+                    | "connection"
+            )
+        {
+            return Err(error(
+                401,
+                "APIGW.0301",
+                "Incorrect IAM authentication information: unsigned header",
+            ));
+        }
+    }
+    Ok(())
+}
+
+async fn handle(
+    State(inner): State<Arc<Mutex<Inner>>>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let scripted = {
+        let mut g = inner.lock().unwrap();
+        g.requests += 1;
+        g.queries.push(uri.query().unwrap_or("").to_string());
+        g.last_headers = headers
+            .iter()
+            .map(|(k, v)| (k.as_str().to_string(), v.to_str().unwrap_or("").to_string()))
+            .collect();
+        g.script.pop_front()
+    };
+    if let Err(resp) = verify(&method, &uri, &headers, &body) {
+        inner.lock().unwrap().bad_signatures += 1;
+        return resp;
+    }
+    inner.lock().unwrap().valid_signatures += 1;
+    match scripted {
+        Some(Reply::Json(status, v)) => {
+            return (StatusCode::from_u16(status).unwrap(), axum::Json(v)).into_response()
+        }
+        Some(Reply::Raw(status, ct, text)) => {
+            return (
+                StatusCode::from_u16(status).unwrap(),
+                [("content-type", ct)],
+                text,
+            )
+                .into_response()
+        }
+        Some(Reply::Stall(d)) => tokio::time::sleep(d).await,
+        None => {}
+    }
+    match uri.path() {
+        "/v2/payments/free-resources/usages/details/query" => {
+            let req: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+            let g = &mut *inner.lock().unwrap();
+            g.bodies.push(req.clone());
+            let ids: Vec<String> = req["free_resource_ids"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default()
+                .iter()
+                .filter_map(|v| v.as_str().map(String::from))
+                .collect();
+            if ids.len() > 100 {
+                return error(400, "CBC.0100", "free_resource_ids: at most 100");
+            }
+            let entries: Vec<Value> = ids
+                .iter()
+                .filter_map(|id| g.packages.get(id).cloned())
+                .collect();
+            axum::Json(json!({ "free_resources": entries })).into_response()
+        }
+        "/v3/payments/free-resources/query" => {
+            let g = inner.lock().unwrap();
+            let resources: Vec<Value> = g.packages.values().cloned().collect();
+            axum::Json(json!({
+                "total_count": 1,
+                "free_resource_packages": [{
+                    "product_name": "Lightweight BGP data package",
+                    "service_type_code": "hws.service.type.hcss",
+                    "region_code": "ap-southeast-1",
+                    "status": 1,
+                    "effective_time": "2026-01-07T16:00:00Z",
+                    "expire_time": "2027-01-07T15:59:59Z",
+                    "free_resources": resources,
+                }]
+            }))
+            .into_response()
+        }
+        _ => axum::Json(json!({ "echo": true })).into_response(),
+    }
+}

@@ -1,0 +1,10 @@
+//! Integration tests: one binary, modules per feature, fakes in `helpers`.
+
+#![allow(clippy::unwrap_used)] // tests fail loudly on purpose
+
+mod helpers;
+
+mod binary;
+mod bss_client;
+mod external;
+mod signer_vectors;
