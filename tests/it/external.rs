@@ -8,7 +8,11 @@ use crate::helpers::{base_env, FakeBss, TestApp};
 
 /// The path of `tool`, or `None` (and a note) when it is not installed outside CI.
 pub fn tool(name: &str) -> Option<&'static str> {
-    let found = Command::new("sh").args(["-c", &format!("command -v {name}")]).output().map(|o| o.status.success()).unwrap_or(false);
+    let found = Command::new("sh")
+        .args(["-c", &format!("command -v {name}")])
+        .output()
+        .map(|o| o.status.success())
+        .unwrap_or(false);
     if found {
         return Some(Box::leak(name.to_string().into_boxed_str()));
     }
@@ -20,11 +24,17 @@ pub fn tool(name: &str) -> Option<&'static str> {
 }
 
 /// The names the user asked for in GB: promtool's abbreviated-unit lint on them is expected.
-const MANDATED_GB: &[&str] = &["flexus_free_traffic_remaining_gb", "flexus_free_traffic_total_gb", "flexus_free_traffic_threshold_gb"];
+const MANDATED_GB: &[&str] = &[
+    "flexus_free_traffic_remaining_gb",
+    "flexus_free_traffic_total_gb",
+    "flexus_free_traffic_threshold_gb",
+];
 
 #[tokio::test]
 async fn promtool_accepts_the_real_metrics_output() {
-    let Some(promtool) = tool("promtool") else { return };
+    let Some(promtool) = tool("promtool") else {
+        return;
+    };
     let fake = FakeBss::start().await;
     fake.set_gb("pkg-a", 853.27, 1200.0);
     fake.set_gb("pkg-b", 3.5, 100.0);
@@ -38,13 +48,24 @@ async fn promtool_accepts_the_real_metrics_output() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    child.stdin.take().unwrap().write_all(text.as_bytes()).unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(text.as_bytes())
+        .unwrap();
     let out = child.wait_with_output().unwrap();
-    let findings = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    let findings = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
     let unexpected: Vec<&str> = findings
         .lines()
         .filter(|l| !l.trim().is_empty())
-        .filter(|l| !(l.contains("abbreviated units") && MANDATED_GB.iter().any(|n| l.starts_with(n))))
+        .filter(|l| {
+            !(l.contains("abbreviated units") && MANDATED_GB.iter().any(|n| l.starts_with(n)))
+        })
         .collect();
     assert!(unexpected.is_empty(), "promtool findings: {unexpected:#?}");
     // The mandated names are really there (so the filter above hides nothing else).
