@@ -23,8 +23,11 @@ pub enum Command {
     Serve,
     /// Poll once, print the readings and exit (a drop-in for the original's cron job).
     ///
+    /// Uses the same state and cadence as `serve`: messages are sent when due, and below
+    /// THRESHOLD_LEVEL_1 the shutdown guard runs (countdown, fresh re-check, action).
+    ///
     /// Exit codes: 0 every package read; 1 configuration error; 2 BSS could not be polled;
-    /// 3 some packages could not be read.
+    /// 3 some packages could not be read; 4 STATE_DIR unusable or busy; 5 the shutdown failed.
     Check {
         /// Print JSON instead of a table.
         #[arg(long)]
@@ -36,6 +39,8 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Send a test Telegram message and print exactly what Telegram answered.
+    NotifyTest,
     /// Validate and print the effective configuration, secrets redacted.
     Config {
         /// Print JSON instead of lines.

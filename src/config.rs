@@ -15,6 +15,8 @@ use serde::{Deserialize, Serialize};
 use url::Url;
 
 use crate::huawei::Site;
+use crate::messages::Lang;
+use crate::policy::Cadence;
 use crate::secret::Secret;
 
 /// Every variable the program reads, as given.
@@ -42,6 +44,22 @@ pub struct RawConfig {
     pub state_dir: Option<String>,
     /// Set by systemd's `StateDirectory=`.
     pub state_directory: Option<String>,
+    pub webhook_token: Option<String>,
+    pub telegram_api_url: Option<String>,
+    pub telegram_thread_id: Option<String>,
+    pub message_lang: Option<String>,
+    pub level3_repeat: Option<String>,
+    pub level2_repeat: Option<String>,
+    pub daily_report: Option<String>,
+    pub shutdown_mode: Option<String>,
+    pub shutdown_command: Option<String>,
+    pub shutdown_delay: Option<String>,
+    pub shutdown_command_timeout: Option<String>,
+    pub shutdown_repeat_after_boot: Option<String>,
+    pub dry_run: Option<String>,
+    pub fallback: Option<String>,
+    pub watchdog_timeout: Option<String>,
+    pub poll_failures_before_alert: Option<String>,
 }
 
 impl RawConfig {
@@ -84,6 +102,26 @@ impl Default for Thresholds {
     }
 }
 
+/// How the shutdown guard acts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ShutdownMode {
+    /// Run `SHUTDOWN_COMMAND`.
+    Command,
+    /// Notify only.
+    Off,
+}
+
+/// Who evaluates readings when Prometheus may be alive.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FallbackMode {
+    /// Evaluate unless the watchdog heartbeat arrived within `WATCHDOG_TIMEOUT`.
+    Auto,
+    Always,
+    Never,
+}
+
 /// The validated configuration.
 #[derive(Debug, Clone, Serialize)]
 pub struct Config {
@@ -106,6 +144,25 @@ pub struct Config {
     pub reading_max_age: Duration,
     pub listen_addr: SocketAddr,
     pub state_dir: PathBuf,
+    pub webhook_token: Option<Secret>,
+    pub telegram_api_url: Url,
+    pub telegram_thread_id: Option<i64>,
+    pub message_lang: Lang,
+    pub cadence: Cadence,
+    pub shutdown_mode: ShutdownMode,
+    /// argv, run without a shell.
+    pub shutdown_command: Vec<String>,
+    #[serde(with = "humantime_serde_compat")]
+    pub shutdown_delay: Duration,
+    #[serde(with = "humantime_serde_compat")]
+    pub shutdown_command_timeout: Duration,
+    /// After the guard acted, shut down again on a later boot in the same cycle (the original did).
+    pub shutdown_repeat_after_boot: bool,
+    pub dry_run: bool,
+    pub fallback: FallbackMode,
+    #[serde(with = "humantime_serde_compat")]
+    pub watchdog_timeout: Duration,
+    pub poll_failures_before_alert: u32,
 }
 
 /// One configuration mistake.
@@ -262,6 +319,16 @@ impl Checker {
                 default
             }
         }
+    }
+
+    fn boolean(&mut self, var: &str, raw: &Option<String>, default: bool) -> bool {
+        let Some(s) = present(raw) else {
+            return default;
+        };
+        parse_bool(s).unwrap_or_else(|| {
+            self.error(var, s, "is not a boolean", "write true or false");
+            default
+        })
     }
 
     fn threshold(&mut self, var: &str, raw: &Option<String>, default: f64) -> f64 {
@@ -447,6 +514,171 @@ impl Config {
             }
         }
 
+        let webhook_token = present(&raw.webhook_token).map(Secret::new);
+        if webhook_token
+            .as_ref()
+            .is_some_and(|t| t.expose().len() < 16)
+        {
+            c.error(
+                "WEBHOOK_TOKEN",
+                "[redacted]",
+                "is shorter than 16 characters",
+                "use a long random value, e.g. `openssl rand -hex 24`",
+            );
+        }
+        let telegram_api_url = match present(&raw.telegram_api_url) {
+            None => Url::parse("https://api.telegram.org").expect("valid"),
+            Some(s) => match Url::parse(s) {
+                Ok(u) if matches!(u.scheme(), "http" | "https") && u.host_str().is_some() => u,
+                _ => {
+                    c.error(
+                        "TELEGRAM_API_URL",
+                        s,
+                        "is not an http(s) URL",
+                        "unset it to use https://api.telegram.org",
+                    );
+                    Url::parse("https://api.telegram.org").expect("valid")
+                }
+            },
+        };
+        let telegram_thread_id = present(&raw.telegram_thread_id).and_then(|s| {
+            s.parse::<i64>()
+                .map_err(|_| {
+                    c.error(
+                        "TELEGRAM_THREAD_ID",
+                        s,
+                        "is not a number",
+                        "use the forum topic's numeric id, or unset it",
+                    )
+                })
+                .ok()
+        });
+        let message_lang = match present(&raw.message_lang) {
+            None => Lang::Zh,
+            Some(s) => Lang::parse(s).unwrap_or_else(|| {
+                c.error(
+                    "MESSAGE_LANG",
+                    s,
+                    "is not a supported language",
+                    "use zh (Chinese, default) or en (English)",
+                );
+                Lang::Zh
+            }),
+        };
+        let debug_mode = present(&raw.debug_mode).is_some_and(original_bool);
+        let cadence = Cadence {
+            level3_repeat: c.duration(
+                "LEVEL3_REPEAT",
+                &raw.level3_repeat,
+                Duration::from_secs(24 * 3600),
+                Duration::from_secs(1),
+            ),
+            level2_repeat: c.duration(
+                "LEVEL2_REPEAT",
+                &raw.level2_repeat,
+                Duration::from_secs(3600),
+                Duration::from_secs(1),
+            ),
+            daily_report: c.boolean("DAILY_REPORT", &raw.daily_report, true),
+            debug: debug_mode,
+        };
+        let shutdown_mode = match present(&raw.shutdown_mode)
+            .map(str::to_ascii_lowercase)
+            .as_deref()
+        {
+            None | Some("command") => ShutdownMode::Command,
+            Some("off") | Some("none") => ShutdownMode::Off,
+            Some("huawei-api") => {
+                c.error(
+                    "SHUTDOWN_MODE",
+                    "huawei-api",
+                    "is not available in this version",
+                    "use command (run SHUTDOWN_COMMAND) or off (notify only)",
+                );
+                ShutdownMode::Off
+            }
+            Some(other) => {
+                c.error(
+                    "SHUTDOWN_MODE",
+                    other,
+                    "is not a shutdown mode",
+                    "use command (default) or off",
+                );
+                ShutdownMode::Off
+            }
+        };
+        let shutdown_command = match present(&raw.shutdown_command) {
+            None => vec!["shutdown".to_string(), "-h".to_string(), "now".to_string()],
+            Some(s) => match shell_words::split(s) {
+                Ok(argv) if !argv.is_empty() => argv,
+                _ => {
+                    c.error(
+                        "SHUTDOWN_COMMAND",
+                        s,
+                        "cannot be split into a program and its arguments",
+                        "write e.g. `sudo -n shutdown -h now` (no shell: no pipes or `;`)",
+                    );
+                    Vec::new()
+                }
+            },
+        };
+        let shutdown_delay = c.duration(
+            "SHUTDOWN_DELAY",
+            &raw.shutdown_delay,
+            Duration::from_secs(60),
+            Duration::ZERO,
+        );
+        let shutdown_command_timeout = c.duration(
+            "SHUTDOWN_COMMAND_TIMEOUT",
+            &raw.shutdown_command_timeout,
+            Duration::from_secs(60),
+            Duration::from_secs(1),
+        );
+        let shutdown_repeat_after_boot = c.boolean(
+            "SHUTDOWN_REPEAT_AFTER_BOOT",
+            &raw.shutdown_repeat_after_boot,
+            true,
+        );
+        let dry_run = c.boolean("DRY_RUN", &raw.dry_run, false);
+        let fallback = match present(&raw.fallback)
+            .map(str::to_ascii_lowercase)
+            .as_deref()
+        {
+            None | Some("auto") => FallbackMode::Auto,
+            Some("always") => FallbackMode::Always,
+            Some("never") => FallbackMode::Never,
+            Some(other) => {
+                c.error(
+                    "FALLBACK",
+                    other,
+                    "is not a fallback mode",
+                    "use auto (default), always or never",
+                );
+                FallbackMode::Auto
+            }
+        };
+        let watchdog_timeout = c.duration(
+            "WATCHDOG_TIMEOUT",
+            &raw.watchdog_timeout,
+            Duration::from_secs(600),
+            Duration::from_secs(1),
+        );
+        let poll_failures_before_alert = match present(&raw.poll_failures_before_alert) {
+            None => 3,
+            Some(s) => match s.parse::<u32>() {
+                Ok(n) if n >= 1 => n,
+                _ => {
+                    c.error(
+                        "POLL_FAILURES_BEFORE_ALERT",
+                        s,
+                        "is not a whole number of at least 1",
+                        "write e.g. 3",
+                    );
+                    3
+                }
+            },
+        };
+
         if !c.errors.is_empty() {
             return Err(ConfigErrors(c.errors));
         }
@@ -459,7 +691,7 @@ impl Config {
             telegram_chat_id,
             server_name,
             thresholds: Thresholds { t1, t2, t3 },
-            debug_mode: present(&raw.debug_mode).is_some_and(original_bool),
+            debug_mode,
             site,
             bss_endpoint,
             poll_interval,
@@ -467,6 +699,20 @@ impl Config {
             reading_max_age,
             listen_addr,
             state_dir,
+            webhook_token,
+            telegram_api_url,
+            telegram_thread_id,
+            message_lang,
+            cadence,
+            shutdown_mode,
+            shutdown_command,
+            shutdown_delay,
+            shutdown_command_timeout,
+            shutdown_repeat_after_boot,
+            dry_run,
+            fallback,
+            watchdog_timeout,
+            poll_failures_before_alert,
         })
     }
 
@@ -528,6 +774,27 @@ impl Config {
         }
     }
 
+    /// Checks what `serve` needs: a webhook token whenever the address is reachable from elsewhere.
+    ///
+    /// # Errors
+    /// A non-loopback `LISTEN_ADDR` without `WEBHOOK_TOKEN`.
+    pub fn require_serving(&self) -> Result<(), ConfigErrors> {
+        if !self.listen_addr.ip().is_loopback() && self.webhook_token.is_none() {
+            return Err(ConfigErrors(vec![ConfigError::new(
+                "WEBHOOK_TOKEN",
+                "",
+                &format!("is required because LISTEN_ADDR={} is reachable from other machines (anyone could post alerts)", self.listen_addr),
+                "set WEBHOOK_TOKEN to a long random value and give Alertmanager the same token, or listen on 127.0.0.1",
+            )]));
+        }
+        Ok(())
+    }
+
+    /// Whether Telegram is configured.
+    pub fn telegram_enabled(&self) -> bool {
+        self.telegram_bot_token.is_some() && self.telegram_chat_id.is_some()
+    }
+
     /// The effective settings as `(variable, value)` lines, secrets redacted.
     pub fn effective(&self) -> Vec<(&'static str, String)> {
         let opt = |v: &Option<String>| v.clone().unwrap_or_else(|| "(not set)".into());
@@ -565,6 +832,45 @@ impl Config {
             ("READING_MAX_AGE", d(self.reading_max_age)),
             ("LISTEN_ADDR", self.listen_addr.to_string()),
             ("STATE_DIR", self.state_dir.display().to_string()),
+            ("WEBHOOK_TOKEN", sec(&self.webhook_token)),
+            ("TELEGRAM_API_URL", self.telegram_api_url.to_string()),
+            (
+                "TELEGRAM_THREAD_ID",
+                self.telegram_thread_id
+                    .map(|t| t.to_string())
+                    .unwrap_or_else(|| "(not set)".into()),
+            ),
+            (
+                "MESSAGE_LANG",
+                format!("{:?}", self.message_lang).to_lowercase(),
+            ),
+            ("LEVEL3_REPEAT", d(self.cadence.level3_repeat)),
+            ("LEVEL2_REPEAT", d(self.cadence.level2_repeat)),
+            ("DAILY_REPORT", self.cadence.daily_report.to_string()),
+            (
+                "SHUTDOWN_MODE",
+                match self.shutdown_mode {
+                    ShutdownMode::Command => "command".into(),
+                    ShutdownMode::Off => "off".into(),
+                },
+            ),
+            (
+                "SHUTDOWN_COMMAND",
+                shell_words::join(&self.shutdown_command),
+            ),
+            ("SHUTDOWN_DELAY", d(self.shutdown_delay)),
+            ("SHUTDOWN_COMMAND_TIMEOUT", d(self.shutdown_command_timeout)),
+            (
+                "SHUTDOWN_REPEAT_AFTER_BOOT",
+                self.shutdown_repeat_after_boot.to_string(),
+            ),
+            ("DRY_RUN", self.dry_run.to_string()),
+            ("FALLBACK", format!("{:?}", self.fallback).to_lowercase()),
+            ("WATCHDOG_TIMEOUT", d(self.watchdog_timeout)),
+            (
+                "POLL_FAILURES_BEFORE_ALERT",
+                self.poll_failures_before_alert.to_string(),
+            ),
         ]
     }
 }
@@ -726,6 +1032,55 @@ mod tests {
             assert!(!all.contains(s), "{s} leaked");
         }
         assert!(all.contains("[redacted]"));
+    }
+
+    #[test]
+    fn alerting_defaults_follow_the_original() {
+        let c = cfg(&[]).unwrap();
+        assert_eq!(c.cadence, Cadence::default());
+        assert_eq!(c.shutdown_command, ["shutdown", "-h", "now"]);
+        assert_eq!(c.shutdown_delay, Duration::from_secs(60));
+        assert_eq!(c.shutdown_mode, ShutdownMode::Command);
+        assert!(c.shutdown_repeat_after_boot && !c.dry_run);
+        assert_eq!(c.fallback, FallbackMode::Auto);
+        assert_eq!(c.message_lang, Lang::Zh);
+        assert_eq!(c.telegram_api_url.as_str(), "https://api.telegram.org/");
+    }
+
+    #[test]
+    fn shutdown_command_is_split_without_a_shell() {
+        let c = cfg(&[("SHUTDOWN_COMMAND", "sudo -n '/usr/sbin/shutdown' -h now")]).unwrap();
+        assert_eq!(
+            c.shutdown_command,
+            ["sudo", "-n", "/usr/sbin/shutdown", "-h", "now"]
+        );
+        assert!(cfg(&[("SHUTDOWN_COMMAND", "shutdown 'unclosed")]).is_err());
+        assert!(cfg(&[("SHUTDOWN_MODE", "reboot")])
+            .unwrap_err()
+            .to_string()
+            .contains("SHUTDOWN_MODE"));
+        assert!(cfg(&[("DRY_RUN", "maybe")])
+            .unwrap_err()
+            .to_string()
+            .contains("DRY_RUN"));
+    }
+
+    #[test]
+    fn a_public_listen_address_needs_a_webhook_token() {
+        let c = cfg(&[("LISTEN_ADDR", "0.0.0.0:9184")]).unwrap();
+        assert!(c
+            .require_serving()
+            .unwrap_err()
+            .to_string()
+            .contains("WEBHOOK_TOKEN"));
+        let c = cfg(&[
+            ("LISTEN_ADDR", "0.0.0.0:9184"),
+            ("WEBHOOK_TOKEN", "0123456789abcdef0123"),
+        ])
+        .unwrap();
+        assert!(c.require_serving().is_ok());
+        assert!(cfg(&[]).unwrap().require_serving().is_ok());
+        assert!(cfg(&[("WEBHOOK_TOKEN", "short")]).is_err());
     }
 
     #[test]

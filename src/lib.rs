@@ -22,14 +22,25 @@
 //! - [`http`]: the axum routes.
 //! - [`cli`], [`commands`]: the command line and the glue of each command.
 
+pub mod alertmanager;
+pub mod app;
 pub mod cli;
 pub mod commands;
 pub mod config;
+pub mod engine;
+pub mod fallback;
+pub mod fsutil;
 pub mod http;
 pub mod huawei;
 pub mod level;
+pub mod messages;
 pub mod metrics;
+pub mod notifier;
+pub mod policy;
 pub mod poller;
 pub mod reading;
 pub mod secret;
+pub mod shutdown;
 pub mod snapshot;
+pub mod state;
+pub mod telegram;

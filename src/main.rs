@@ -35,6 +35,7 @@ async fn main() -> ExitCode {
         Command::Serve => commands::serve::run(config).await,
         Command::Check { json } => commands::check::run(config, json).await,
         Command::Discover { json } => commands::discover::run(config, json).await,
+        Command::NotifyTest => commands::notify_test::run(config).await,
         Command::Config { .. } => unreachable!("handled above"),
     }
 }

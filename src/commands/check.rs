@@ -1,10 +1,13 @@
-//! `check`: one poll, print the readings, exit with a code that says how it went.
+//! `check`: the cron drop-in. One poll, one evaluation with the same state and cadence as `serve`,
+//! messages delivered, the shutdown guard run to its end (countdown included), then exit.
 
 use std::process::ExitCode;
+use std::time::Duration;
 
 use chrono::Utc;
 use serde_json::json;
 
+use crate::app::{self, Options};
 use crate::config::Config;
 use crate::level::Level;
 
@@ -16,10 +19,42 @@ pub async fn run(config: Config, json_out: bool) -> ExitCode {
         Ok(b) => b,
         Err(e) => return super::config_error(&e),
     };
-    let results = match bss
-        .list_free_resource_usages(&config.free_resource_ids, Utc::now())
-        .await
-    {
+    // An overlapping run (a slow countdown, a cron job fired twice) waits for this one to end.
+    let lock_wait = config.shutdown_delay + Duration::from_secs(120);
+    let stack = match app::build(
+        config,
+        bss,
+        Options {
+            lock_wait,
+            ..Default::default()
+        },
+    ) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("{e:#}");
+            return ExitCode::from(super::EXIT_STATE);
+        }
+    };
+    let outcome = stack.poller.poll_once().await;
+    if let Err(e) = stack.engine.poll_health().await {
+        tracing::error!(error = %e, "cannot record monitoring health");
+    }
+    if let Err(e) = stack.engine.evaluate(Utc::now()).await {
+        eprintln!("error: cannot record the evaluation: {e}");
+        return ExitCode::from(super::EXIT_STATE);
+    }
+    stack.guard.wait_idle().await;
+    let pass = stack.notifier.flush(Duration::from_secs(30)).await;
+    if pass.remaining > 0 {
+        eprintln!(
+            "note: {} message(s) could not be delivered yet; they stay queued for the next run",
+            pass.remaining
+        );
+    }
+    let shutdown_failed = stack.metrics.shutdowns.with_label_values(&["failed"]).get() > 0;
+    let config = &stack.config;
+
+    let results = match outcome {
         Ok(r) => r,
         Err(e) => {
             if json_out {
@@ -45,13 +80,8 @@ pub async fn run(config: Config, json_out: bool) -> ExitCode {
                 Err(e) => json!({ "free_resource_id": id, "ok": false, "error": e.to_string() }),
             })
             .collect();
-        println!(
-            "{}",
-            serde_json::to_string_pretty(
-                &json!({ "ok": all_ok, "server": config.server_name, "packages": packages })
-            )
-            .expect("json")
-        );
+        let out = json!({ "ok": all_ok, "server": config.server_name, "packages": packages, "messages_pending": pass.remaining });
+        println!("{}", serde_json::to_string_pretty(&out).expect("json"));
     } else {
         let rows: Vec<Vec<String>> = results
             .iter()
@@ -96,7 +126,9 @@ pub async fn run(config: Config, json_out: bool) -> ExitCode {
             )
         );
     }
-    if all_ok {
+    if shutdown_failed {
+        ExitCode::from(super::EXIT_SHUTDOWN_FAILED)
+    } else if all_ok {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(super::EXIT_PARTIAL)

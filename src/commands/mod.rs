@@ -4,6 +4,7 @@
 pub mod check;
 pub mod config;
 pub mod discover;
+pub mod notify_test;
 pub mod serve;
 
 use std::process::ExitCode;
@@ -18,6 +19,10 @@ pub const EXIT_CONFIG: u8 = 1;
 pub const EXIT_POLL_FAILED: u8 = 2;
 /// Exit code when some packages could not be read.
 pub const EXIT_PARTIAL: u8 = 3;
+/// Exit code when `STATE_DIR` cannot be used or is held by another process.
+pub const EXIT_STATE: u8 = 4;
+/// Exit code when the shutdown guard tried to act and failed.
+pub const EXIT_SHUTDOWN_FAILED: u8 = 5;
 
 /// Builds the BSS client from the configuration.
 ///

@@ -1,20 +1,23 @@
-//! `serve`: the daemon. Starts the poller and the HTTP server and stops both on SIGINT/SIGTERM.
+//! `serve`: the daemon. Starts the poller, the notifier, the fallback evaluator and the HTTP server,
+//! and stops them all on SIGINT/SIGTERM.
 
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
+use std::time::Duration;
 
-use tokio::sync::RwLock;
 use tokio_util::sync::CancellationToken;
 
+use crate::app::{self, Options, Stack};
 use crate::config::Config;
+use crate::fallback;
 use crate::http::{self, AppState};
-use crate::metrics::Metrics;
-use crate::poller::Poller;
-use crate::snapshot::Snapshot;
 
 pub async fn run(config: Config) -> ExitCode {
-    if let Err(e) = config.require_polling() {
+    if let Err(e) = config
+        .require_polling()
+        .and_then(|()| config.require_serving())
+    {
         return super::config_error(&e);
     }
     let bss = match super::bss_client(&config) {
@@ -28,18 +31,41 @@ pub async fn run(config: Config) -> ExitCode {
             return ExitCode::from(super::EXIT_CONFIG);
         }
     };
-    let config = Arc::new(config);
-    let metrics = Arc::new(Metrics::new());
-    let snapshot = Arc::new(RwLock::new(Snapshot::new(&config.free_resource_ids)));
-    let ready = Arc::new(AtomicBool::new(false));
-    let cancel = CancellationToken::new();
-
-    let poller = Poller::new(
+    let stack = match app::build(
+        config,
         bss,
-        config.free_resource_ids.clone(),
-        snapshot.clone(),
-        metrics.clone(),
-    );
+        Options {
+            lock_wait: Duration::from_secs(5),
+            ..Default::default()
+        },
+    ) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("{e:#}");
+            return ExitCode::from(super::EXIT_STATE);
+        }
+    };
+    run_stack(stack, listener, CancellationToken::new()).await
+}
+
+/// Runs a built pipeline until `cancel` fires or a stop signal arrives (also used by `demo`).
+pub async fn run_stack(
+    stack: Stack,
+    listener: tokio::net::TcpListener,
+    cancel: CancellationToken,
+) -> ExitCode {
+    let Stack {
+        config,
+        metrics,
+        snapshot,
+        poller,
+        notifier,
+        engine,
+        ..
+    } = stack;
+    let ready = Arc::new(AtomicBool::new(false));
+    let fallback_active = Arc::new(AtomicBool::new(false));
+
     let mut polled = poller.subscribe();
     let ready_flag = ready.clone();
     tokio::spawn(async move {
@@ -47,13 +73,25 @@ pub async fn run(config: Config) -> ExitCode {
             ready_flag.store(true, Ordering::Release);
         }
     });
-    let poll_task = tokio::spawn(poller.run(config.poll_interval, cancel.clone()));
+    let tasks = vec![
+        tokio::spawn(notifier.clone().run(cancel.clone())),
+        tokio::spawn(fallback::run(
+            engine.clone(),
+            poller.subscribe(),
+            metrics.clone(),
+            fallback_active.clone(),
+            cancel.clone(),
+        )),
+        tokio::spawn(poller.run(config.poll_interval, cancel.clone())),
+    ];
 
     let state = AppState {
         config: config.clone(),
         snapshot,
         metrics,
         ready,
+        engine: Some(engine),
+        fallback_active,
     };
     let addr = listener
         .local_addr()
@@ -69,7 +107,17 @@ pub async fn run(config: Config) -> ExitCode {
     });
     let result = http::serve(listener, http::router(state), cancel.clone()).await;
     cancel.cancel();
-    let _ = poll_task.await;
+    for t in tasks {
+        let _ = t.await;
+    }
+    // Last chance for queued messages; what is left stays in the outbox for the next start.
+    let left = notifier.flush(Duration::from_secs(3)).await.remaining;
+    if left > 0 {
+        tracing::info!(
+            pending = left,
+            "messages kept in the outbox for the next start"
+        );
+    }
     match result {
         Ok(()) => {
             tracing::info!("stopped");

@@ -1,22 +1,26 @@
 //! The HTTP server: routes, shared state and graceful stop.
 //!
 //! Handlers read the in-memory snapshot and never call BSS. Each route lives in its own small
-//! function here; the Alertmanager receiver gets its own module as it grows.
+//! function here; the Alertmanager receiver is in [`webhook`].
+
+pub mod webhook;
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
+use axum::extract::DefaultBodyLimit;
 use axum::extract::State;
 use axum::http::{header, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::{Json, Router};
 use chrono::Utc;
 use serde_json::json;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::Config;
+use crate::engine::Engine;
 use crate::level::Level;
 use crate::metrics::Metrics;
 use crate::snapshot::SharedSnapshot;
@@ -29,6 +33,10 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// Set once the first poll finished (successfully or not).
     pub ready: Arc<AtomicBool>,
+    /// The alerting engine (absent when only exporting).
+    pub engine: Option<Arc<Engine>>,
+    /// Whether the fallback evaluator is in charge.
+    pub fallback_active: Arc<AtomicBool>,
 }
 
 /// The router with every route.
@@ -39,6 +47,10 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/api/v1/status", get(status))
+        .route(
+            "/alertmanager",
+            post(webhook::receive).layer(DefaultBodyLimit::max(webhook::MAX_BODY)),
+        )
         .with_state(state)
 }
 
@@ -135,8 +147,30 @@ async fn status(State(s): State<AppState>) -> Json<serde_json::Value> {
             })
         })
         .collect();
+    let alerting = match &s.engine {
+        None => serde_json::Value::Null,
+        Some(e) => {
+            let st = e.state.snapshot().await;
+            json!({
+                "fallback_mode": s.config.fallback,
+                "fallback_active": s.fallback_active.load(Ordering::Acquire),
+                "last_heartbeat": st.last_heartbeat,
+                "memory": st.packages,
+                "shutdown": {
+                    "mode": s.config.shutdown_mode,
+                    "dry_run": s.config.dry_run,
+                    "countdown_running_for": e.guard.running(),
+                    "records": st.shutdowns,
+                },
+                "health": st.health,
+                "messages_pending": e.notifier.pending(),
+                "messages_dead": e.notifier.dead(),
+            })
+        }
+    };
     Json(json!({
         "server": s.config.server_name,
+        "alerting": alerting,
         "version": env!("CARGO_PKG_VERSION"),
         "thresholds_gb": s.config.thresholds,
         "bss": {

@@ -1,20 +1,25 @@
 //! Shared test helpers: the fakes, an in-process app, a child-process runner and metric parsing.
 
 pub mod fake_bss;
+pub mod fake_telegram;
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
+use flexus_traffic_monitor::app::{self, Options};
 use flexus_traffic_monitor::config::{Config, RawConfig};
+use flexus_traffic_monitor::engine::Engine;
+use flexus_traffic_monitor::fallback;
 use flexus_traffic_monitor::http::{self, AppState};
-use flexus_traffic_monitor::metrics::Metrics;
+use flexus_traffic_monitor::notifier::Notifier;
 use flexus_traffic_monitor::poller::Poller;
-use flexus_traffic_monitor::snapshot::Snapshot;
-use tokio::sync::RwLock;
+use flexus_traffic_monitor::shutdown::executor::ExecFuture;
+use flexus_traffic_monitor::shutdown::{Executor, Guard};
 use tokio_util::sync::CancellationToken;
 
 pub use fake_bss::{FakeBss, Reply};
+pub use fake_telegram::FakeTelegram;
 
 /// A fresh directory under cargo's target tmp dir (not the system temp dir, which STATE_DIR refuses).
 pub fn state_dir(name: &str) -> PathBuf {
@@ -53,32 +58,95 @@ pub fn config(env: &[(String, String)]) -> Config {
     Config::from_raw(&RawConfig::from_pairs(map).unwrap()).unwrap()
 }
 
-/// The exporter running in this process: poller (driven by the test) and HTTP server.
+/// Records the shutdown executor's calls instead of shutting anything down.
+#[derive(Clone, Default)]
+pub struct Calls(pub Arc<std::sync::Mutex<u32>>);
+
+impl Calls {
+    pub fn count(&self) -> u32 {
+        *self.0.lock().unwrap()
+    }
+}
+
+struct RecordingExecutor(Calls);
+
+impl Executor for RecordingExecutor {
+    fn describe(&self) -> String {
+        "test executor".into()
+    }
+    fn execute(&self) -> ExecFuture<'_> {
+        *self.0 .0.lock().unwrap() += 1;
+        Box::pin(async { Ok("recorded".to_string()) })
+    }
+}
+
+/// Environment for the fake Telegram.
+pub fn telegram_env(tg: &FakeTelegram) -> Vec<(String, String)> {
+    vec![
+        ("TELEGRAM_API_URL".into(), tg.url()),
+        ("TELEGRAM_BOT_TOKEN".into(), fake_telegram::TOKEN.into()),
+        ("TELEGRAM_CHAT_ID".into(), fake_telegram::CHAT.into()),
+        ("MESSAGE_LANG".into(), "en".into()),
+    ]
+}
+
+/// How a test app is built.
+#[derive(Default)]
+pub struct Spawn {
+    /// Use the executor the configuration asks for (dry run, command) instead of recording calls.
+    pub real_executor: bool,
+    pub boot_id: Option<String>,
+    /// Start the notifier and fallback evaluator in the background.
+    pub background: bool,
+}
+
+/// The whole pipeline running in this process: poller (driven by the test), engine, guard,
+/// notifier, and the HTTP server on a loopback port.
 pub struct TestApp {
     pub config: Arc<Config>,
     pub poller: Poller,
     pub state: AppState,
+    pub engine: Arc<Engine>,
+    pub notifier: Arc<Notifier>,
+    pub guard: Guard,
+    pub calls: Calls,
     pub base_url: String,
     pub cancel: CancellationToken,
 }
 
 impl TestApp {
     pub async fn spawn(env: &[(String, String)]) -> Self {
-        let config = Arc::new(config(env));
+        Self::spawn_with(env, Spawn::default()).await
+    }
+
+    pub async fn spawn_with(env: &[(String, String)], opts: Spawn) -> Self {
+        let config = config(env);
         let bss = flexus_traffic_monitor::commands::bss_client(&config).unwrap();
-        let metrics = Arc::new(Metrics::new());
-        let snapshot = Arc::new(RwLock::new(Snapshot::new(&config.free_resource_ids)));
-        let poller = Poller::new(
+        let calls = Calls::default();
+        let executor: Option<Box<dyn Executor>> = if opts.real_executor {
+            None
+        } else {
+            Some(Box::new(RecordingExecutor(calls.clone())))
+        };
+        let stack = app::build(
+            config,
             bss,
-            config.free_resource_ids.clone(),
-            snapshot.clone(),
-            metrics.clone(),
-        );
+            Options {
+                lock_wait: std::time::Duration::from_secs(5),
+                executor,
+                boot_id: Some(opts.boot_id.unwrap_or_else(|| "boot-1".into())),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        let fallback_active = Arc::new(AtomicBool::new(false));
         let state = AppState {
-            config: config.clone(),
-            snapshot,
-            metrics,
+            config: stack.config.clone(),
+            snapshot: stack.snapshot.clone(),
+            metrics: stack.metrics.clone(),
             ready: Arc::new(AtomicBool::new(false)),
+            engine: Some(stack.engine.clone()),
+            fallback_active: fallback_active.clone(),
         };
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base_url = format!("http://{}", listener.local_addr().unwrap());
@@ -86,10 +154,24 @@ impl TestApp {
         let router = http::router(state.clone());
         let c = cancel.clone();
         tokio::spawn(async move { http::serve(listener, router, c).await.unwrap() });
+        if opts.background {
+            tokio::spawn(stack.notifier.clone().run(cancel.clone()));
+            tokio::spawn(fallback::run(
+                stack.engine.clone(),
+                stack.poller.subscribe(),
+                stack.metrics.clone(),
+                fallback_active,
+                cancel.clone(),
+            ));
+        }
         Self {
-            config,
-            poller,
+            config: stack.config,
+            poller: stack.poller,
             state,
+            engine: stack.engine,
+            notifier: stack.notifier,
+            guard: stack.guard,
+            calls,
             base_url,
             cancel,
         }
@@ -108,6 +190,34 @@ impl TestApp {
     pub async fn render_at(&self, now: chrono::DateTime<chrono::Utc>) -> String {
         let snap = self.state.snapshot.read().await.clone();
         self.state.metrics.render(&snap, &self.config, now)
+    }
+
+    /// Poll, then evaluate as the fallback evaluator would, wait for the guard, deliver messages.
+    pub async fn poll_and_evaluate(&self) {
+        let _ = self.poller.poll_once().await;
+        self.engine.poll_health().await.unwrap();
+        self.engine.evaluate(chrono::Utc::now()).await.unwrap();
+        self.settle().await;
+    }
+
+    /// Waits for the guard to finish and delivers queued messages.
+    pub async fn settle(&self) {
+        self.guard.wait_idle().await;
+        self.notifier
+            .flush(std::time::Duration::from_secs(20))
+            .await;
+    }
+
+    /// Posts a webhook payload with the given Authorization header value.
+    pub async fn post_webhook(&self, body: &str, auth: Option<&str>) -> reqwest::Response {
+        let mut req = reqwest::Client::new()
+            .post(format!("{}/alertmanager", self.base_url))
+            .header("content-type", "application/json")
+            .body(body.to_string());
+        if let Some(a) = auth {
+            req = req.header("authorization", a);
+        }
+        req.send().await.unwrap()
     }
 }
 

@@ -1,0 +1,156 @@
+//! Assembly: builds the whole pipeline (poller, snapshot, metrics, state, notifier, guard, engine)
+//! from a [`Config`], so that `serve`, `check`, `demo` and the tests wire it the same way.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use tokio::sync::RwLock;
+
+use crate::config::{Config, ShutdownMode};
+use crate::engine::Engine;
+use crate::huawei::bss::BssClient;
+use crate::metrics::Metrics;
+use crate::notifier::{Notifier, Sink};
+use crate::poller::Poller;
+use crate::shutdown::{CommandExecutor, DryRunExecutor, Executor, Guard, GuardSettings};
+use crate::snapshot::{SharedSnapshot, Snapshot};
+use crate::state::{boot_id, CorruptState, StateCell, StateStore};
+use crate::telegram::{Outbox, TelegramClient};
+
+/// Choices that differ between callers.
+#[derive(Default)]
+pub struct Options {
+    /// How long to wait for another process to release `STATE_DIR`.
+    pub lock_wait: Duration,
+    /// Replace the executor (tests record calls instead of shutting down).
+    pub executor: Option<Box<dyn Executor>>,
+    /// Replace the message sink (the demo prints to the console).
+    pub sink: Option<Sink>,
+    /// Replace the boot id (tests simulate a reboot).
+    pub boot_id: Option<String>,
+}
+
+/// Every part, wired.
+pub struct Stack {
+    pub config: Arc<Config>,
+    pub metrics: Arc<Metrics>,
+    pub snapshot: SharedSnapshot,
+    pub poller: Poller,
+    pub state: Arc<StateCell>,
+    pub notifier: Arc<Notifier>,
+    pub guard: Guard,
+    pub engine: Arc<Engine>,
+    /// Set when the state file was unreadable and replaced.
+    pub corrupt: Option<CorruptState>,
+}
+
+/// The executor the configuration asks for.
+pub fn executor(config: &Config) -> Box<dyn Executor> {
+    let command = CommandExecutor {
+        argv: config.shutdown_command.clone(),
+        timeout: config.shutdown_command_timeout,
+    };
+    if config.dry_run {
+        Box::new(DryRunExecutor {
+            would: command.describe(),
+        })
+    } else {
+        Box::new(command)
+    }
+}
+
+/// The sink the configuration asks for: Telegram when a bot and chat are set, else the console.
+///
+/// # Errors
+/// When the HTTP client cannot be built.
+pub fn sink(config: &Config) -> anyhow::Result<Sink> {
+    match (&config.telegram_bot_token, &config.telegram_chat_id) {
+        (Some(token), Some(chat)) => Ok(Sink::Telegram(TelegramClient::new(
+            config.telegram_api_url.clone(),
+            token.clone(),
+            chat.clone(),
+            config.telegram_thread_id,
+            config.http_timeout,
+        )?)),
+        _ => {
+            tracing::warn!("TELEGRAM_BOT_TOKEN or TELEGRAM_CHAT_ID not set: messages are printed on standard error");
+            Ok(Sink::Console { stderr: true })
+        }
+    }
+}
+
+/// Builds the pipeline around `bss`.
+///
+/// # Errors
+/// When `STATE_DIR` cannot be used (or is held by another process past `lock_wait`).
+pub fn build(config: Config, bss: BssClient, opts: Options) -> anyhow::Result<Stack> {
+    let config = Arc::new(config);
+    let metrics = Arc::new(Metrics::new());
+    let snapshot: SharedSnapshot = Arc::new(RwLock::new(Snapshot::new(&config.free_resource_ids)));
+    let poller = Poller::new(
+        bss,
+        config.free_resource_ids.clone(),
+        snapshot.clone(),
+        metrics.clone(),
+    );
+    let (store, state, corrupt) = StateStore::open(&config.state_dir, opts.lock_wait)?;
+    let state = Arc::new(StateCell::new(store, state));
+    let outbox = Outbox::open(&config.state_dir.join("outbox")).with_context(|| {
+        format!(
+            "STATE_DIR={}: cannot create the outbox directory",
+            config.state_dir.display()
+        )
+    })?;
+    let sink = match opts.sink {
+        Some(s) => s,
+        None => sink(&config)?,
+    };
+    let notifier = Arc::new(Notifier::new(
+        outbox,
+        sink,
+        metrics.clone(),
+        config.message_lang,
+        config.thresholds,
+    ));
+    let settings = GuardSettings {
+        enabled: config.shutdown_mode != ShutdownMode::Off,
+        delay: config.shutdown_delay,
+        warnings: 3,
+        t1: config.thresholds.t1,
+        repeat_after_boot: config.shutdown_repeat_after_boot,
+        retry_after_failure: config.cadence.level2_repeat,
+        boot_id: opts.boot_id.or_else(boot_id),
+        server: config.server_name.clone(),
+    };
+    let executor = opts.executor.unwrap_or_else(|| executor(&config));
+    let guard = Guard::new(
+        settings,
+        executor,
+        poller.clone(),
+        notifier.clone(),
+        metrics.clone(),
+        state.clone(),
+    );
+    let engine = Arc::new(Engine {
+        config: config.clone(),
+        state: state.clone(),
+        notifier: notifier.clone(),
+        guard: guard.clone(),
+        snapshot: snapshot.clone(),
+    });
+    if let Some(c) = &corrupt {
+        engine.report_corrupt_state(c);
+    }
+    Ok(Stack {
+        config,
+        metrics,
+        snapshot,
+        poller,
+        state,
+        notifier,
+        guard,
+        engine,
+        corrupt,
+    })
+}

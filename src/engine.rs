@@ -1,0 +1,319 @@
+//! The engine: where the two inputs (our own readings, Alertmanager's alerts) meet the one policy,
+//! and where its decisions become durable effects: messages queued in the outbox, memory saved in
+//! the state store, level-1 requests handed to the shutdown guard.
+//!
+//! Every change follows the same order — decide on a copy of the state, queue the messages, save
+//! the copy — so that when a webhook gets its 200 the alert is recorded, and so that a crash can at
+//! worst repeat a message, never lose one.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use crate::alertmanager::{Kind, Payload};
+use crate::config::Config;
+use crate::level::Level;
+use crate::messages::{Facts, Message};
+use crate::notifier::Notifier;
+use crate::policy::{Decision, PackageMemory};
+use crate::reading::Reading;
+use crate::shutdown::Guard;
+use crate::snapshot::{SharedSnapshot, Snapshot};
+use crate::state::{CorruptState, State, StateCell, StoreError};
+
+/// Why an input could not be recorded (the webhook answers 503 and Alertmanager retries).
+#[derive(Debug, thiserror::Error)]
+pub enum RecordError {
+    #[error("cannot queue a message in the outbox: {0}")]
+    Outbox(#[from] std::io::Error),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// What a webhook delivery led to.
+#[derive(Debug, Default, Clone, Serialize)]
+pub struct WebhookSummary {
+    pub alerts: usize,
+    pub messages: usize,
+    pub heartbeats: usize,
+    pub shutdown_requests: usize,
+    pub duplicates: usize,
+}
+
+/// How long generic alerts are remembered for dropping duplicates.
+const RECENT_ALERTS_KEEP: Duration = Duration::from_secs(7 * 24 * 3600);
+
+/// The engine.
+pub struct Engine {
+    pub config: Arc<Config>,
+    pub state: Arc<StateCell>,
+    pub notifier: Arc<Notifier>,
+    pub guard: Guard,
+    pub snapshot: SharedSnapshot,
+}
+
+/// Effects collected while deciding, carried out after the state is saved.
+#[derive(Default)]
+struct Effects {
+    messages: Vec<Message>,
+    triggers: Vec<Facts>,
+    cancels: Vec<(String, String)>,
+}
+
+impl Engine {
+    fn facts(&self, r: &Reading) -> Facts {
+        Facts::from_reading(&self.config.server_name, r)
+    }
+
+    fn fresh_reading<'a>(
+        &self,
+        snap: &'a Snapshot,
+        id: &str,
+        now: DateTime<Utc>,
+    ) -> Option<&'a Reading> {
+        snap.fresh(now, self.config.reading_max_age)
+            .into_iter()
+            .find(|r| r.free_resource_id == id)
+    }
+
+    fn apply(&self, decisions: Vec<Decision>, facts: &Facts, fx: &mut Effects) {
+        for d in decisions {
+            match d {
+                Decision::Alert(level) => fx.messages.push(Message::Alert {
+                    level,
+                    facts: facts.clone(),
+                    shutdown_enabled: self.guard.enabled(),
+                }),
+                Decision::Recovery { from, to } => fx.messages.push(Message::Recovery {
+                    from,
+                    to,
+                    facts: facts.clone(),
+                }),
+                Decision::Report => fx.messages.push(Message::Report {
+                    facts: facts.clone(),
+                }),
+                Decision::Shutdown => {
+                    if self
+                        .config
+                        .free_resource_ids
+                        .contains(&facts.free_resource_id)
+                    {
+                        fx.triggers.push(facts.clone());
+                    } else {
+                        tracing::warn!(free_resource_id = %facts.free_resource_id, "level 1 for a package this instance does not watch; not acting");
+                    }
+                }
+            }
+        }
+    }
+
+    /// Queues the messages, saves `next`, then hands requests to the guard.
+    async fn record(
+        &self,
+        mut guard: tokio::sync::MutexGuard<'_, State>,
+        next: State,
+        fx: Effects,
+        source: &str,
+    ) -> Result<(), RecordError> {
+        for m in &fx.messages {
+            self.notifier.enqueue(m)?;
+        }
+        if next != *guard {
+            self.state.commit(&mut guard, next)?;
+        }
+        drop(guard);
+        for (id, why) in fx.cancels {
+            self.guard.cancel(&id, &why);
+        }
+        for facts in fx.triggers {
+            self.guard.trigger(facts, source).await;
+        }
+        Ok(())
+    }
+
+    /// The fallback evaluator's (and `check`'s) step: judge every fresh reading.
+    ///
+    /// # Errors
+    /// When messages or state cannot be written.
+    pub async fn evaluate(&self, now: DateTime<Utc>) -> Result<(), RecordError> {
+        let snap = self.snapshot.read().await.clone();
+        let guard = self.state.lock().await;
+        let mut next = guard.clone();
+        let mut fx = Effects::default();
+        for r in snap.fresh(now, self.config.reading_max_age) {
+            let level = Level::of(r.remaining_gb, &self.config.thresholds);
+            let mem = next.packages.entry(r.free_resource_id.clone()).or_default();
+            let decisions = mem.observe(level, now, &self.config.cadence);
+            if level != Level::L1 {
+                fx.cancels.push((
+                    r.free_resource_id.clone(),
+                    format!(
+                        "a fresh reading shows {:.2} GB, at or above the level-1 threshold",
+                        r.remaining_gb
+                    ),
+                ));
+            }
+            self.apply(decisions, &self.facts(r), &mut fx);
+        }
+        self.record(guard, next, fx, "fallback").await
+    }
+
+    /// Tells the user when polling keeps failing (or cannot work until they fix something), and
+    /// once more when it works again. The original failed silently here.
+    ///
+    /// # Errors
+    /// When messages or state cannot be written.
+    pub async fn poll_health(&self) -> Result<(), RecordError> {
+        let snap = self.snapshot.read().await.clone();
+        let guard = self.state.lock().await;
+        let mut next = guard.clone();
+        let mut fx = Effects::default();
+        let h = &mut next.health;
+        if snap.up {
+            if h.alerted {
+                fx.messages.push(Message::MonitoringRecovered {
+                    server: self.config.server_name.clone(),
+                });
+            }
+            *h = Default::default();
+        } else {
+            h.consecutive_failures += 1;
+            let configuration = snap.last_error_is_configuration;
+            if !h.alerted
+                && (configuration
+                    || h.consecutive_failures >= self.config.poll_failures_before_alert)
+            {
+                let error = snap
+                    .last_error
+                    .clone()
+                    .or_else(|| {
+                        snap.packages.iter().find_map(|p| {
+                            p.error
+                                .as_ref()
+                                .map(|e| format!("{}: {e}", p.free_resource_id))
+                        })
+                    })
+                    .unwrap_or_else(|| "unknown error".into());
+                fx.messages.push(Message::MonitoringFailing {
+                    server: self.config.server_name.clone(),
+                    failures: h.consecutive_failures,
+                    error,
+                    configuration,
+                });
+                h.alerted = true;
+            }
+        }
+        self.record(guard, next, fx, "health").await
+    }
+
+    /// Records a webhook delivery.
+    ///
+    /// # Errors
+    /// When messages or state cannot be written (answer 503: Alertmanager retries).
+    pub async fn webhook(
+        &self,
+        payload: &Payload,
+        now: DateTime<Utc>,
+    ) -> Result<WebhookSummary, RecordError> {
+        let snap = self.snapshot.read().await.clone();
+        let guard = self.state.lock().await;
+        let mut next = guard.clone();
+        let mut fx = Effects::default();
+        let mut summary = WebhookSummary {
+            alerts: payload.alerts.len(),
+            ..Default::default()
+        };
+        let keep = chrono::Duration::from_std(RECENT_ALERTS_KEEP).unwrap_or(chrono::Duration::MAX);
+        next.recent_alerts
+            .retain(|_, at| now.signed_duration_since(*at) < keep);
+        for alert in &payload.alerts {
+            match alert.kind() {
+                Kind::Watchdog => {
+                    if alert.is_firing() {
+                        next.last_heartbeat = Some(now);
+                        summary.heartbeats += 1;
+                    }
+                }
+                Kind::Level {
+                    free_resource_id: id,
+                    level,
+                } => {
+                    let reading = self.fresh_reading(&snap, &id, now);
+                    let current =
+                        reading.map(|r| Level::of(r.remaining_gb, &self.config.thresholds));
+                    let facts = match reading {
+                        Some(r) => self.facts(r),
+                        None => Facts {
+                            server: alert
+                                .labels
+                                .get("server")
+                                .cloned()
+                                .unwrap_or_else(|| self.config.server_name.clone()),
+                            free_resource_id: id.clone(),
+                            usage_type: alert.labels.get("usage_type").cloned().unwrap_or_default(),
+                            note: Some(alert.summary()),
+                            ..Default::default()
+                        },
+                    };
+                    let mem: &mut PackageMemory = next.packages.entry(id.clone()).or_default();
+                    let decisions = if alert.is_firing() {
+                        mem.observe_alert(level, current, now, &self.config.cadence)
+                    } else {
+                        if level == Level::L1 {
+                            fx.cancels
+                                .push((id.clone(), "the level-1 alert was resolved".into()));
+                        }
+                        mem.resolve(level, current, now, &self.config.cadence)
+                    };
+                    if decisions.is_empty() {
+                        summary.duplicates += 1;
+                    }
+                    summary.shutdown_requests += decisions
+                        .iter()
+                        .filter(|d| **d == Decision::Shutdown)
+                        .count();
+                    self.apply(decisions, &facts, &mut fx);
+                }
+                Kind::Other => {
+                    let key = alert.dedupe_key();
+                    if next.recent_alerts.contains_key(&key) {
+                        summary.duplicates += 1;
+                        continue;
+                    }
+                    next.recent_alerts.insert(key, now);
+                    fx.messages.push(Message::ExternalAlert {
+                        server: alert
+                            .labels
+                            .get("server")
+                            .cloned()
+                            .unwrap_or_else(|| self.config.server_name.clone()),
+                        alertname: alert.name().to_string(),
+                        firing: alert.is_firing(),
+                        summary: alert.summary(),
+                    });
+                }
+            }
+        }
+        summary.messages = fx.messages.len();
+        self.record(guard, next, fx, "webhook").await?;
+        Ok(summary)
+    }
+
+    /// When the watchdog heartbeat last arrived.
+    pub async fn last_heartbeat(&self) -> Option<DateTime<Utc>> {
+        self.state.lock().await.last_heartbeat
+    }
+
+    /// Tells the user the state file was unreadable and replaced.
+    pub fn report_corrupt_state(&self, c: &CorruptState) {
+        let m = Message::StateReset {
+            server: self.config.server_name.clone(),
+            moved_to: c.moved_to.display().to_string(),
+        };
+        if let Err(e) = self.notifier.enqueue(&m) {
+            tracing::error!(error = %e, "cannot queue the state-reset message");
+        }
+    }
+}

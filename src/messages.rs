@@ -1,0 +1,506 @@
+//! The text of every user-facing message, in Chinese (default, as the original) or English
+//! (`MESSAGE_LANG=en`), formatted for Telegram's HTML parse mode.
+//!
+//! Pure: a [`Message`] and a language in, text out. Every value that comes from outside (server
+//! name, package names, error texts) is HTML-escaped here, so a server called `my_server*1` cannot
+//! break the message (the original used unescaped Markdown and lost such messages).
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use crate::config::Thresholds;
+use crate::level::Level;
+use crate::reading::Reading;
+
+/// Message language.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Lang {
+    Zh,
+    En,
+}
+
+impl Lang {
+    pub fn parse(s: &str) -> Option<Self> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "zh" | "zh-cn" | "zh_cn" | "cn" => Some(Self::Zh),
+            "en" | "en-us" | "en_us" => Some(Self::En),
+            _ => None,
+        }
+    }
+}
+
+/// The figures of one package as a message shows them.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Facts {
+    pub server: String,
+    pub free_resource_id: String,
+    pub package_name: String,
+    pub usage_type: String,
+    pub total_gb: Option<f64>,
+    pub used_gb: Option<f64>,
+    pub remaining_gb: Option<f64>,
+    pub cycle_start: Option<DateTime<Utc>>,
+    pub cycle_end: Option<DateTime<Utc>>,
+    /// Extra text from an alert (its summary), when figures of our own are missing.
+    pub note: Option<String>,
+}
+
+impl Facts {
+    /// Facts from a reading.
+    pub fn from_reading(server: &str, r: &Reading) -> Self {
+        Self {
+            server: server.to_string(),
+            free_resource_id: r.free_resource_id.clone(),
+            package_name: r.package_name.clone(),
+            usage_type: r.usage_type.clone(),
+            total_gb: Some(r.total_gb),
+            used_gb: Some(r.used_gb()),
+            remaining_gb: Some(r.remaining_gb),
+            cycle_start: r.cycle_start,
+            cycle_end: r.cycle_end,
+            note: None,
+        }
+    }
+}
+
+/// Every message the program sends.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub enum Message {
+    Alert {
+        level: Level,
+        facts: Facts,
+        shutdown_enabled: bool,
+    },
+    Recovery {
+        from: Level,
+        to: Level,
+        facts: Facts,
+    },
+    Report {
+        facts: Facts,
+    },
+    /// The guard started its countdown.
+    ShutdownCountdown {
+        facts: Facts,
+        seconds: u64,
+        dry_run: bool,
+    },
+    /// A reminder during the countdown.
+    ShutdownWarning {
+        server: String,
+        seconds_left: u64,
+    },
+    ShutdownCancelled {
+        server: String,
+        free_resource_id: String,
+        reason: String,
+    },
+    /// The executor is about to run.
+    ShuttingDown {
+        server: String,
+        dry_run: bool,
+        executor: String,
+    },
+    ShutdownDone {
+        server: String,
+        dry_run: bool,
+        outcome: String,
+    },
+    ShutdownFailed {
+        server: String,
+        error: String,
+    },
+    /// Polling has failed repeatedly or cannot work until the user fixes something.
+    MonitoringFailing {
+        server: String,
+        failures: u32,
+        error: String,
+        configuration: bool,
+    },
+    MonitoringRecovered {
+        server: String,
+    },
+    /// A generic alert from Alertmanager (stale data, forecast, ...).
+    ExternalAlert {
+        server: String,
+        alertname: String,
+        firing: bool,
+        summary: String,
+    },
+    StateReset {
+        server: String,
+        moved_to: String,
+    },
+    Test {
+        server: String,
+    },
+}
+
+/// Escapes text for Telegram's HTML mode: `&`, `<`, `>` (and `"` for attributes).
+pub fn escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+/// The plain-text twin of a rendered HTML message: tags removed, entities decoded.
+pub fn to_plain(html: &str) -> String {
+    let mut out = String::with_capacity(html.len());
+    let mut in_tag = false;
+    for ch in html.chars() {
+        match ch {
+            '<' => in_tag = true,
+            '>' if in_tag => in_tag = false,
+            c if !in_tag => out.push(c),
+            _ => {}
+        }
+    }
+    out.replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&quot;", "\"")
+        .replace("&amp;", "&")
+}
+
+fn gb(v: Option<f64>) -> String {
+    v.map(|x| format!("{x:.2} GB"))
+        .unwrap_or_else(|| "?".into())
+}
+
+fn date(t: Option<DateTime<Utc>>) -> String {
+    t.map(|t| t.format("%Y-%m-%d %H:%M").to_string())
+        .unwrap_or_else(|| "?".into())
+}
+
+struct Text {
+    lang: Lang,
+}
+
+impl Text {
+    fn t<'a>(&self, zh: &'a str, en: &'a str) -> &'a str {
+        match self.lang {
+            Lang::Zh => zh,
+            Lang::En => en,
+        }
+    }
+
+    fn level_name(&self, l: Level) -> &'static str {
+        match (self.lang, l) {
+            (Lang::Zh, Level::Ok) => "正常",
+            (Lang::Zh, Level::L3) => "3 级（普通告警）",
+            (Lang::Zh, Level::L2) => "2 级（高频告警）",
+            (Lang::Zh, Level::L1) => "1 级（关机）",
+            (Lang::En, Level::Ok) => "ok",
+            (Lang::En, Level::L3) => "level 3 (normal alert)",
+            (Lang::En, Level::L2) => "level 2 (high-frequency alert)",
+            (Lang::En, Level::L1) => "level 1 (shutdown)",
+        }
+    }
+
+    fn facts(&self, f: &Facts, level: Level) -> String {
+        let mut lines = vec![
+            format!(
+                "{}<b>{}</b>",
+                self.t("服务器：", "Server: "),
+                escape(&f.server)
+            ),
+            format!(
+                "{}{} (<code>{}</code>)",
+                self.t("流量包：", "Package: "),
+                escape(if f.package_name.is_empty() {
+                    "-"
+                } else {
+                    &f.package_name
+                }),
+                escape(&f.free_resource_id)
+            ),
+            format!(
+                "{}{}",
+                self.t("流量类型：", "Traffic type: "),
+                escape(if f.usage_type.is_empty() {
+                    "-"
+                } else {
+                    &f.usage_type
+                })
+            ),
+            format!("{}{}", self.t("总量：", "Quota: "), gb(f.total_gb)),
+            format!("{}{}", self.t("已用：", "Used: "), gb(f.used_gb)),
+            format!(
+                "{}<b>{}</b>",
+                self.t("剩余：", "Remaining: "),
+                gb(f.remaining_gb)
+            ),
+            format!(
+                "{}{} ~ {} (UTC)",
+                self.t("周期：", "Cycle: "),
+                date(f.cycle_start),
+                date(f.cycle_end)
+            ),
+            format!("{}{}", self.t("级别：", "Level: "), self.level_name(level)),
+        ];
+        if let Some(note) = &f.note {
+            lines.push(escape(note));
+        }
+        lines.join("\n")
+    }
+}
+
+/// Renders a message as Telegram HTML.
+pub fn render(m: &Message, lang: Lang, th: &Thresholds) -> String {
+    let x = Text { lang };
+    match m {
+        Message::Alert { level, facts, shutdown_enabled } => {
+            let (emoji, zh, en, limit) = match level {
+                Level::L3 => ("🟡", "流量告警（普通）", "Traffic alert (normal)", th.t3),
+                Level::L2 => ("🟠", "流量告警（高频）", "Traffic alert (high-frequency)", th.t2),
+                _ => ("‼️", "流量即将耗尽", "Free traffic almost used up", th.t1),
+            };
+            let mut s = format!(
+                "{emoji} <b>{}</b>\n{}\n{}",
+                x.t(zh, en),
+                x.facts(facts, *level),
+                match lang {
+                    Lang::Zh => format!("剩余流量低于 {limit} GB。"),
+                    Lang::En => format!("Remaining traffic is below {limit} GB."),
+                }
+            );
+            if *level == Level::L1 {
+                s.push('\n');
+                s.push_str(if *shutdown_enabled {
+                    x.t("将在确认最新读数后关机。", "The server will be shut down after a fresh reading confirms it.")
+                } else {
+                    x.t("自动关机已关闭（SHUTDOWN_MODE=off），请手动处理。", "Automatic shutdown is off (SHUTDOWN_MODE=off): act by hand.")
+                });
+            }
+            s
+        }
+        Message::Recovery { from, to, facts } => format!(
+            "✅ <b>{}</b>\n{}\n{}{} → {}",
+            x.t("流量已恢复", "Traffic recovered"),
+            x.facts(facts, *to),
+            x.t("级别变化：", "Level change: "),
+            x.level_name(*from),
+            x.level_name(*to)
+        ),
+        Message::Report { facts } => format!("🟢 <b>{}</b>\n{}", x.t("流量报告", "Traffic report"), x.facts(facts, Level::Ok)),
+        Message::ShutdownCountdown { facts, seconds, dry_run } => format!(
+            "‼️ <b>{}</b>\n{}\n{}",
+            if *dry_run { x.t("关机倒计时（演练，DRY_RUN）", "Shutdown countdown (dry run)") } else { x.t("关机倒计时", "Shutdown countdown") },
+            x.facts(facts, Level::L1),
+            match lang {
+                Lang::Zh => format!("{seconds} 秒后将重新读取流量，若仍低于 {} GB 则关机。", th.t1),
+                Lang::En => format!("In {seconds} s the traffic is read again; if it is still below {} GB the server shuts down.", th.t1),
+            }
+        ),
+        Message::ShutdownWarning { server, seconds_left } => match lang {
+            Lang::Zh => format!("‼️ <b>{}</b> 将在 {seconds_left} 秒后关机（流量低于 1 级阈值）。", escape(server)),
+            Lang::En => format!("‼️ <b>{}</b> shuts down in {seconds_left} s (traffic below level 1).", escape(server)),
+        },
+        Message::ShutdownCancelled { server, free_resource_id, reason } => format!(
+            "✅ <b>{}</b>\n{}<b>{}</b> (<code>{}</code>)\n{}{}",
+            x.t("已取消关机", "Shutdown cancelled"),
+            x.t("服务器：", "Server: "),
+            escape(server),
+            escape(free_resource_id),
+            x.t("原因：", "Reason: "),
+            escape(reason)
+        ),
+        Message::ShuttingDown { server, dry_run, executor } => match (lang, dry_run) {
+            (Lang::Zh, false) => format!("‼️ <b>{}</b> 正在关机（{}）。", escape(server), escape(executor)),
+            (Lang::En, false) => format!("‼️ <b>{}</b> is shutting down ({}).", escape(server), escape(executor)),
+            (Lang::Zh, true) => format!("🧪 <b>{}</b> 演练模式（DRY_RUN）：此时会关机，但不会执行。", escape(server)),
+            (Lang::En, true) => format!("🧪 <b>{}</b> dry run (DRY_RUN): would shut down now; nothing is done.", escape(server)),
+        },
+        Message::ShutdownDone { server, dry_run, outcome } => format!(
+            "{} <b>{}</b>: {}",
+            if *dry_run { "🧪" } else { "⏹" },
+            escape(server),
+            match (lang, dry_run) {
+                (Lang::Zh, false) => format!("关机命令已执行：{}", escape(outcome)),
+                (Lang::En, false) => format!("shutdown executed: {}", escape(outcome)),
+                (Lang::Zh, true) => format!("演练完成，未关机：{}", escape(outcome)),
+                (Lang::En, true) => format!("dry run done, nothing shut down: {}", escape(outcome)),
+            }
+        ),
+        Message::ShutdownFailed { server, error } => format!(
+            "❌ <b>{}</b>\n{}<b>{}</b>\n{}",
+            x.t("关机失败", "Shutdown failed"),
+            x.t("服务器：", "Server: "),
+            escape(server),
+            escape(error)
+        ),
+        Message::MonitoringFailing { server, failures, error, configuration } => format!(
+            "⚠️ <b>{}</b>\n{}<b>{}</b>\n{}\n{}",
+            x.t("流量监控失败", "Traffic monitoring is failing"),
+            x.t("服务器：", "Server: "),
+            escape(server),
+            match (lang, configuration) {
+                (Lang::Zh, true) => "配置错误，修复前无法读取流量：".to_string(),
+                (Lang::En, true) => "A configuration problem stops all readings until it is fixed:".to_string(),
+                (Lang::Zh, false) => format!("连续 {failures} 次读取失败，最后的错误："),
+                (Lang::En, false) => format!("{failures} polls in a row failed; last error:"),
+            },
+            escape(error)
+        ),
+        Message::MonitoringRecovered { server } => match lang {
+            Lang::Zh => format!("✅ <b>{}</b> 流量监控已恢复。", escape(server)),
+            Lang::En => format!("✅ <b>{}</b> traffic monitoring works again.", escape(server)),
+        },
+        Message::ExternalAlert { server, alertname, firing, summary } => format!(
+            "{} <b>{}</b> {}\n{}<b>{}</b>\n{}",
+            if *firing { "⚠️" } else { "✅" },
+            escape(alertname),
+            if *firing { x.t("告警", "firing") } else { x.t("已解除", "resolved") },
+            x.t("服务器：", "Server: "),
+            escape(server),
+            escape(summary)
+        ),
+        Message::StateReset { server, moved_to } => match lang {
+            Lang::Zh => format!("⚠️ <b>{}</b> 状态文件损坏，已另存为 {} 并重新开始。", escape(server), escape(moved_to)),
+            Lang::En => format!("⚠️ <b>{}</b> state file was unreadable; kept as {} and started fresh.", escape(server), escape(moved_to)),
+        },
+        Message::Test { server } => match lang {
+            Lang::Zh => format!("🔔 <b>{}</b> 测试消息：flexus-traffic-monitor 可以发送 Telegram 通知。", escape(server)),
+            Lang::En => format!("🔔 <b>{}</b> test message: flexus-traffic-monitor can reach Telegram.", escape(server)),
+        },
+    }
+}
+
+/// Splits a message into parts of at most `max` characters, on line boundaries where possible
+/// (Telegram's limit is 4096 characters).
+pub fn split(text: &str, max: usize) -> Vec<String> {
+    let mut parts = Vec::new();
+    let mut current = String::new();
+    let mut len = 0;
+    for line in text.split_inclusive('\n') {
+        let mut line = line.to_string();
+        let mut line_len = line.chars().count();
+        if len + line_len > max && len > 0 {
+            parts.push(
+                std::mem::take(&mut current)
+                    .trim_end_matches('\n')
+                    .to_string(),
+            );
+            len = 0;
+        }
+        // A single line longer than `max` is cut on character boundaries.
+        while line_len > max {
+            let head: String = line.chars().take(max).collect();
+            line = line.chars().skip(max).collect();
+            line_len -= max;
+            parts.push(head);
+        }
+        current.push_str(&line);
+        len += line_len;
+    }
+    if !current.trim().is_empty() || parts.is_empty() {
+        parts.push(current.trim_end_matches('\n').to_string());
+    }
+    parts
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn facts() -> Facts {
+        Facts {
+            server: "my_server*1 <b>".into(),
+            free_resource_id: "id-1".into(),
+            package_name: "Lightweight BGP data package".into(),
+            usage_type: "Uplink traffic".into(),
+            total_gb: Some(1200.0),
+            used_gb: Some(346.734),
+            remaining_gb: Some(853.266),
+            cycle_start: DateTime::from_timestamp(1_736_265_600, 0),
+            cycle_end: DateTime::from_timestamp(1_738_944_000, 0),
+            note: None,
+        }
+    }
+
+    #[test]
+    fn alerts_carry_every_figure_with_two_decimals() {
+        let th = Thresholds::default();
+        for lang in [Lang::Zh, Lang::En] {
+            let s = render(
+                &Message::Alert {
+                    level: Level::L3,
+                    facts: facts(),
+                    shutdown_enabled: true,
+                },
+                lang,
+                &th,
+            );
+            for want in [
+                "1200.00 GB",
+                "346.73 GB",
+                "853.27 GB",
+                "Uplink traffic",
+                "2025-01-07 16:00",
+                "2025-02-07 16:00",
+                "id-1",
+            ] {
+                assert!(s.contains(want), "{lang:?}: {want} missing in {s}");
+            }
+        }
+        let zh = render(
+            &Message::Alert {
+                level: Level::L2,
+                facts: facts(),
+                shutdown_enabled: true,
+            },
+            Lang::Zh,
+            &th,
+        );
+        assert!(zh.contains("🟠") && zh.contains("高频"), "{zh}");
+        let en = render(
+            &Message::Alert {
+                level: Level::L1,
+                facts: facts(),
+                shutdown_enabled: false,
+            },
+            Lang::En,
+            &th,
+        );
+        assert!(
+            en.contains("‼️") && en.contains("SHUTDOWN_MODE=off"),
+            "{en}"
+        );
+    }
+
+    #[test]
+    fn names_are_escaped_for_html() {
+        let s = render(
+            &Message::Report { facts: facts() },
+            Lang::En,
+            &Thresholds::default(),
+        );
+        assert!(s.contains("my_server*1 &lt;b&gt;"), "{s}");
+        assert!(!s.contains("my_server*1 <b>"));
+        assert!(to_plain(&s).contains("my_server*1 <b>"));
+    }
+
+    #[test]
+    fn plain_text_drops_tags_only() {
+        assert_eq!(to_plain("<b>a &lt;b&gt; &amp; c</b>"), "a <b> & c");
+    }
+
+    #[test]
+    fn long_messages_split_on_line_boundaries() {
+        let line = "x".repeat(100);
+        let text = vec![line.clone(); 100].join("\n");
+        let parts = split(&text, 4096);
+        assert!(parts.len() == 3, "{}", parts.len());
+        assert!(parts.iter().all(|p| p.chars().count() <= 4096));
+        assert!(parts.iter().all(|p| p.split('\n').all(|l| l == line)));
+        assert_eq!(parts.join("\n"), text);
+        let long = "y".repeat(9000);
+        let parts = split(&long, 4096);
+        assert_eq!(
+            parts.iter().map(|p| p.len()).collect::<Vec<_>>(),
+            [4096, 4096, 808]
+        );
+        assert_eq!(split("short", 4096), ["short"]);
+    }
+}

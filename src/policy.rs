@@ -1,0 +1,369 @@
+//! The one alerting policy: given what a package's level is now and what was told before, decide
+//! which messages are due and whether the shutdown guard must look.
+//!
+//! Pure: no clock, no I/O; `now` is an argument and the memory is a plain value the caller stores.
+//! Both inputs — the fallback evaluator (our own readings) and the Alertmanager receiver (alerts) —
+//! call these functions with the same memory, so a hand-over between them neither repeats nor loses
+//! a message. Cadence is kept per package *and* per level (the original kept one timestamp for
+//! everything, so its daily report hid a fresh level-3 alert), and tolerates a few seconds of jitter
+//! (the original compared with exactly 3600 s while cron fires every 3600 s ± jitter, so hourly alerts
+//! came every two hours).
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::level::Level;
+
+/// How often messages may repeat.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Cadence {
+    /// Level 3 repeats at most this often (`LEVEL3_REPEAT`, 24h).
+    pub level3_repeat: Duration,
+    /// Level 2 — and level 1 while it lasts — repeat this often (`LEVEL2_REPEAT`, 1h).
+    pub level2_repeat: Duration,
+    /// Send a daily report while the package is above T3 (`DAILY_REPORT`).
+    pub daily_report: bool,
+    /// `DEBUG_MODE`: every evaluation is due (cadence gates skipped). Never touches safety.
+    pub debug: bool,
+}
+
+impl Default for Cadence {
+    fn default() -> Self {
+        Self {
+            level3_repeat: Duration::from_secs(24 * 3600),
+            level2_repeat: Duration::from_secs(3600),
+            daily_report: true,
+            debug: false,
+        }
+    }
+}
+
+/// The period of the daily report.
+pub const REPORT_PERIOD: Duration = Duration::from_secs(24 * 3600);
+
+/// How early a repeat may come: 5% of the period, at most 5 minutes. An hourly alert checked by a
+/// cron job that fires 2 s early is still due; one checked 10 minutes early is not.
+pub fn jitter_tolerance(period: Duration) -> Duration {
+    (period / 20).min(Duration::from_secs(300))
+}
+
+/// What the policy remembers about one package.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct PackageMemory {
+    /// The level last told to the user (`None` before the first observation).
+    pub level: Option<Level>,
+    /// When an alert for each level was last sent, keyed by the level label.
+    #[serde(default)]
+    pub last_alert: BTreeMap<String, DateTime<Utc>>,
+    /// When the last daily report was sent.
+    #[serde(default)]
+    pub last_report: Option<DateTime<Utc>>,
+}
+
+/// What the policy decided.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum Decision {
+    /// Tell the user the package is at this level (3, 2 or 1).
+    Alert(Level),
+    /// The level improved: tell once.
+    Recovery { from: Level, to: Level },
+    /// The daily report above T3.
+    Report,
+    /// Level 1: the shutdown guard must start (or keep) its re-check. It acts only on a fresh
+    /// reading of its own; this decision alone never shuts anything down.
+    Shutdown,
+}
+
+fn due(last: Option<DateTime<Utc>>, period: Duration, now: DateTime<Utc>, c: &Cadence) -> bool {
+    if c.debug {
+        return true;
+    }
+    let Some(last) = last else { return true };
+    let elapsed = now.signed_duration_since(last);
+    let needed = period.saturating_sub(jitter_tolerance(period));
+    elapsed >= chrono::Duration::from_std(needed).unwrap_or(chrono::Duration::MAX)
+}
+
+fn repeat_of(level: Level, c: &Cadence) -> Duration {
+    match level {
+        Level::L3 => c.level3_repeat,
+        Level::L2 | Level::L1 => c.level2_repeat,
+        Level::Ok => REPORT_PERIOD,
+    }
+}
+
+impl PackageMemory {
+    fn alert(&mut self, level: Level, now: DateTime<Utc>, out: &mut Vec<Decision>) {
+        self.last_alert.insert(level.label().to_string(), now);
+        out.push(Decision::Alert(level));
+    }
+
+    /// A package was observed at `observed`: from a fresh reading (fallback evaluator, `check`) or
+    /// from a firing alert (webhook).
+    pub fn observe(&mut self, observed: Level, now: DateTime<Utc>, c: &Cadence) -> Vec<Decision> {
+        let mut out = Vec::new();
+        let previous = self.level;
+        match previous {
+            // Worse than before (or first sight of a low level): tell at once.
+            _ if observed > previous.unwrap_or(Level::Ok) => {
+                self.alert(observed, now, &mut out);
+            }
+            // Better than before: one recovery message, which carries the new figures, so the
+            // new level's own repeat starts from now.
+            Some(prev) if observed < prev => {
+                out.push(Decision::Recovery {
+                    from: prev,
+                    to: observed,
+                });
+                match observed {
+                    Level::Ok => self.last_report = Some(now),
+                    l => {
+                        self.last_alert.insert(l.label().to_string(), now);
+                    }
+                }
+            }
+            // Same level (or first sight of ok): repeat when due.
+            _ => match observed {
+                Level::Ok => {
+                    if c.daily_report && due(self.last_report, REPORT_PERIOD, now, c) {
+                        self.last_report = Some(now);
+                        out.push(Decision::Report);
+                    }
+                }
+                l => {
+                    let last = self.last_alert.get(l.label()).copied();
+                    if due(last, repeat_of(l, c), now, c) {
+                        self.alert(l, now, &mut out);
+                    }
+                }
+            },
+        }
+        if observed == Level::L1 {
+            out.push(Decision::Shutdown);
+        }
+        self.level = Some(observed);
+        out
+    }
+
+    /// An alert for `resolved` stopped firing. `current` is the level of our own fresh reading, if
+    /// we have one. A resolved alert only says the package left that level — possibly for a worse
+    /// one — so it gives a recovery message only when our reading confirms an improvement; the
+    /// worse level's own alert (or the next reading) tells the rest. Repeated deliveries find the
+    /// memory already moved and decide nothing.
+    pub fn resolve(
+        &mut self,
+        resolved: Level,
+        current: Option<Level>,
+        now: DateTime<Utc>,
+        c: &Cadence,
+    ) -> Vec<Decision> {
+        match (self.level, current) {
+            (Some(prev), Some(cur)) if prev == resolved && cur < prev => self.observe(cur, now, c),
+            _ => Vec::new(),
+        }
+    }
+
+    /// A firing alert says `level`. Worse or equal levels are taken as they are; an improvement is
+    /// taken only when our own fresh reading (if any) agrees, so that a late delivery of an older
+    /// alert cannot announce a recovery that did not happen.
+    pub fn observe_alert(
+        &mut self,
+        level: Level,
+        current: Option<Level>,
+        now: DateTime<Utc>,
+        c: &Cadence,
+    ) -> Vec<Decision> {
+        let improving = self.level.is_some_and(|prev| level < prev);
+        if improving && current.is_some_and(|cur| cur > level) {
+            return Vec::new();
+        }
+        self.observe(level, now, c)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use Decision::*;
+    use Level::*;
+
+    fn t(secs: i64) -> DateTime<Utc> {
+        DateTime::from_timestamp(1_800_000_000 + secs, 0).unwrap()
+    }
+    const H: i64 = 3600;
+
+    /// Runs a sequence of (time, level) observations and returns what each decided.
+    fn run(c: &Cadence, steps: &[(i64, Level)]) -> Vec<Vec<Decision>> {
+        let mut m = PackageMemory::default();
+        steps
+            .iter()
+            .map(|(at, l)| m.observe(*l, t(*at), c))
+            .collect()
+    }
+
+    #[test]
+    fn a_table_of_sequences_gives_the_expected_messages() {
+        let c = Cadence::default();
+        let cases: Vec<(&str, Vec<(i64, Level)>, Vec<Vec<Decision>>)> = vec![
+            (
+                "first ok reading gives the daily report, then once a day",
+                vec![(0, Ok), (H, Ok), (24 * H, Ok)],
+                vec![vec![Report], vec![], vec![Report]],
+            ),
+            (
+                "entering level 3 tells at once, then daily",
+                vec![(0, Ok), (10, L3), (H, L3), (24 * H + 10, L3)],
+                vec![vec![Report], vec![Alert(L3)], vec![], vec![Alert(L3)]],
+            ),
+            (
+                "level 2 is hourly",
+                vec![(0, L2), (30 * 60, L2), (H, L2), (2 * H, L2)],
+                vec![vec![Alert(L2)], vec![], vec![Alert(L2)], vec![Alert(L2)]],
+            ),
+            (
+                "worse levels always tell at once",
+                vec![(0, L3), (60, L2), (120, L1)],
+                vec![vec![Alert(L3)], vec![Alert(L2)], vec![Alert(L1), Shutdown]],
+            ),
+            (
+                "level 1 asks the guard every time and repeats its alert hourly",
+                vec![(0, L1), (600, L1), (H, L1)],
+                vec![
+                    vec![Alert(L1), Shutdown],
+                    vec![Shutdown],
+                    vec![Alert(L1), Shutdown],
+                ],
+            ),
+            (
+                "a new cycle gives one recovery message",
+                vec![(0, L1), (600, Ok), (1200, Ok), (24 * H + 600, Ok)],
+                vec![
+                    vec![Alert(L1), Shutdown],
+                    vec![Recovery { from: L1, to: Ok }],
+                    vec![],
+                    vec![Report],
+                ],
+            ),
+            (
+                "partial recovery starts the new level's repeat from the recovery",
+                vec![(0, L2), (600, L3), (H, L3), (24 * H + 600, L3)],
+                vec![
+                    vec![Alert(L2)],
+                    vec![Recovery { from: L2, to: L3 }],
+                    vec![],
+                    vec![Alert(L3)],
+                ],
+            ),
+            (
+                "the same input twice gives one message (dedupe)",
+                vec![(0, L2), (0, L2), (1, L2)],
+                vec![vec![Alert(L2)], vec![], vec![]],
+            ),
+        ];
+        for (name, steps, want) in cases {
+            assert_eq!(run(&c, &steps), want, "{name}");
+        }
+    }
+
+    #[test]
+    fn daily_report_does_not_hide_a_fresh_level3_alert() {
+        // The original sent the green report, then stayed silent for 24 h when the package fell below T3.
+        let got = run(&Cadence::default(), &[(0, Ok), (60, L3)]);
+        assert_eq!(got, vec![vec![Report], vec![Alert(L3)]]);
+    }
+
+    #[test]
+    fn hourly_cadence_with_2s_cron_jitter_is_still_hourly() {
+        let c = Cadence::default();
+        // cron at :00 +/- 2 s: 0, 3598, 7201, 10798
+        let got = run(
+            &c,
+            &[(0, L2), (H - 2, L2), (2 * H + 1, L2), (3 * H - 2, L2)],
+        );
+        assert_eq!(
+            got,
+            vec![
+                vec![Alert(L2)],
+                vec![Alert(L2)],
+                vec![Alert(L2)],
+                vec![Alert(L2)]
+            ]
+        );
+        // ... but a check 10 minutes early is not due.
+        let got = run(&c, &[(0, L2), (50 * 60, L2)]);
+        assert_eq!(got[1], vec![]);
+    }
+
+    #[test]
+    fn debug_mode_skips_the_cadence_gates_only() {
+        let c = Cadence {
+            debug: true,
+            ..Cadence::default()
+        };
+        let got = run(&c, &[(0, L3), (1, L3), (2, Ok), (3, Ok)]);
+        assert_eq!(
+            got,
+            vec![
+                vec![Alert(L3)],
+                vec![Alert(L3)],
+                vec![Recovery { from: L3, to: Ok }],
+                vec![Report]
+            ]
+        );
+    }
+
+    #[test]
+    fn no_daily_report_when_disabled() {
+        let c = Cadence {
+            daily_report: false,
+            ..Cadence::default()
+        };
+        assert_eq!(run(&c, &[(0, Ok), (25 * H, Ok)]), vec![vec![], vec![]]);
+    }
+
+    #[test]
+    fn resolved_alerts_recover_only_when_our_reading_agrees() {
+        let c = Cadence::default();
+        let mut m = PackageMemory::default();
+        m.observe(L3, t(0), &c);
+        // L3 resolved because the package fell to L2: no recovery.
+        assert_eq!(m.resolve(L3, Some(L2), t(10), &c), vec![]);
+        assert_eq!(m.observe_alert(L2, Some(L2), t(20), &c), vec![Alert(L2)]);
+        // L2 resolved with a fresh reading above T3: one recovery; the duplicate delivery gives nothing.
+        assert_eq!(
+            m.resolve(L2, Some(Ok), t(30), &c),
+            vec![Recovery { from: L2, to: Ok }]
+        );
+        assert_eq!(m.resolve(L2, Some(Ok), t(31), &c), vec![]);
+        // Resolved with no reading of our own: nothing is claimed.
+        let mut m = PackageMemory::default();
+        m.observe(L2, t(0), &c);
+        assert_eq!(m.resolve(L2, None, t(10), &c), vec![]);
+    }
+
+    #[test]
+    fn a_late_firing_alert_of_a_better_level_is_ignored_when_our_reading_disagrees() {
+        let c = Cadence::default();
+        let mut m = PackageMemory::default();
+        m.observe(L2, t(0), &c);
+        assert_eq!(m.observe_alert(L3, Some(L2), t(10), &c), vec![]);
+        assert_eq!(m.level, Some(L2));
+        assert_eq!(
+            m.observe_alert(L3, Some(L3), t(20), &c),
+            vec![Recovery { from: L2, to: L3 }]
+        );
+    }
+
+    #[test]
+    fn memory_round_trips_through_json() {
+        let c = Cadence::default();
+        let mut m = PackageMemory::default();
+        m.observe(L2, t(0), &c);
+        let back: PackageMemory =
+            serde_json::from_str(&serde_json::to_string(&m).unwrap()).unwrap();
+        assert_eq!(back, m);
+    }
+}

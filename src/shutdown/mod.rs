@@ -1,0 +1,453 @@
+//! The shutdown guard: the only code that can shut the server down, and the rules around it.
+//!
+//! A level-1 decision (from the fallback evaluator or a webhook) only *asks* the guard. The guard
+//! runs one countdown at a time: it warns on Telegram, waits `SHUTDOWN_DELAY` with reminders, then
+//! takes a **fresh** BSS reading of its own and acts only if that reading succeeded and is still below
+//! T1. A reading at or above T1, a failed poll, a package that cannot be read, or a resolved alert
+//! cancels it, with a message. It never acts from stored data: nothing at start-up asks it.
+//! After acting it does not act again in the same boot; whether it acts again after a later boot in
+//! the same cycle is `SHUTDOWN_REPEAT_AFTER_BOOT` (default yes, as the original). A failed attempt may
+//! be retried after `LEVEL2_REPEAT`.
+
+pub mod executor;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
+
+use crate::messages::{Facts, Message};
+use crate::metrics::Metrics;
+use crate::notifier::Notifier;
+use crate::poller::Poller;
+use crate::state::{ShutdownRecord, StateCell};
+pub use executor::{CommandExecutor, DryRunExecutor, Executor};
+
+/// The guard's settings.
+#[derive(Debug, Clone)]
+pub struct GuardSettings {
+    /// False with `SHUTDOWN_MODE=off`: level 1 is told, nothing is done.
+    pub enabled: bool,
+    pub delay: Duration,
+    /// Reminders during the countdown.
+    pub warnings: u32,
+    pub t1: f64,
+    pub repeat_after_boot: bool,
+    /// How long after a failed attempt a new one may start.
+    pub retry_after_failure: Duration,
+    pub boot_id: Option<String>,
+    pub server: String,
+}
+
+/// What a request to the guard led to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Trigger {
+    Started,
+    AlreadyRunning,
+    AlreadyActed,
+    Disabled,
+}
+
+/// Why a decision about an earlier record blocks a new attempt, if it does. Pure.
+pub fn blocked_by_record(
+    record: Option<&ShutdownRecord>,
+    boot_id: Option<&str>,
+    cycle_end: Option<DateTime<Utc>>,
+    repeat_after_boot: bool,
+    retry_after_failure: Duration,
+    now: DateTime<Utc>,
+) -> Option<&'static str> {
+    let r = record?;
+    if !r.success {
+        let since = now.signed_duration_since(r.at);
+        return (since
+            < chrono::Duration::from_std(retry_after_failure).unwrap_or(chrono::Duration::MAX))
+        .then_some("the last attempt failed recently");
+    }
+    let same_cycle = r.cycle_end.is_some() && r.cycle_end == cycle_end;
+    let same_boot = r.boot_id.is_some() && r.boot_id.as_deref() == boot_id;
+    if same_boot && same_cycle {
+        return Some("already acted in this boot");
+    }
+    if same_cycle && !repeat_after_boot {
+        return Some("already acted in this cycle (SHUTDOWN_REPEAT_AFTER_BOOT=false)");
+    }
+    None
+}
+
+struct Running {
+    package: String,
+    cancel: CancellationToken,
+    reason: Arc<std::sync::Mutex<Option<String>>>,
+}
+
+struct Inner {
+    settings: GuardSettings,
+    executor: Box<dyn Executor>,
+    poller: Poller,
+    notifier: Arc<Notifier>,
+    metrics: Arc<Metrics>,
+    state: Arc<StateCell>,
+    running: std::sync::Mutex<Option<Running>>,
+    idle: Notify,
+}
+
+/// The single-flight shutdown guard.
+#[derive(Clone)]
+pub struct Guard {
+    inner: Arc<Inner>,
+}
+
+impl Guard {
+    pub fn new(
+        settings: GuardSettings,
+        executor: Box<dyn Executor>,
+        poller: Poller,
+        notifier: Arc<Notifier>,
+        metrics: Arc<Metrics>,
+        state: Arc<StateCell>,
+    ) -> Self {
+        for r in ["executed", "dry_run", "failed", "cancelled"] {
+            metrics.shutdowns.with_label_values(&[r]);
+        }
+        Self {
+            inner: Arc::new(Inner {
+                settings,
+                executor,
+                poller,
+                notifier,
+                metrics,
+                state,
+                running: std::sync::Mutex::new(None),
+                idle: Notify::new(),
+            }),
+        }
+    }
+
+    /// Whether shutdown is enabled at all.
+    pub fn enabled(&self) -> bool {
+        self.inner.settings.enabled
+    }
+
+    /// The package whose countdown is running, if any.
+    pub fn running(&self) -> Option<String> {
+        self.lock_running().as_ref().map(|r| r.package.clone())
+    }
+
+    fn lock_running(&self) -> std::sync::MutexGuard<'_, Option<Running>> {
+        self.inner.running.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Asks the guard to look at `facts.free_resource_id`, which was seen below T1.
+    pub async fn trigger(&self, facts: Facts, source: &str) -> Trigger {
+        let s = &self.inner.settings;
+        if !s.enabled {
+            return Trigger::Disabled;
+        }
+        let record = self
+            .inner
+            .state
+            .snapshot()
+            .await
+            .shutdowns
+            .get(&facts.free_resource_id)
+            .cloned();
+        let mut running = self.lock_running();
+        if running.is_some() {
+            return Trigger::AlreadyRunning;
+        }
+        if let Some(why) = blocked_by_record(
+            record.as_ref(),
+            s.boot_id.as_deref(),
+            facts.cycle_end,
+            s.repeat_after_boot,
+            s.retry_after_failure,
+            Utc::now(),
+        ) {
+            tracing::info!(free_resource_id = %facts.free_resource_id, why, "shutdown guard: not acting again");
+            return Trigger::AlreadyActed;
+        }
+        let cancel = CancellationToken::new();
+        let reason = Arc::new(std::sync::Mutex::new(None));
+        *running = Some(Running {
+            package: facts.free_resource_id.clone(),
+            cancel: cancel.clone(),
+            reason: reason.clone(),
+        });
+        drop(running);
+        tracing::warn!(free_resource_id = %facts.free_resource_id, source, delay_s = s.delay.as_secs(), "shutdown guard: countdown started");
+        let guard = self.clone();
+        tokio::spawn(async move {
+            guard.countdown(facts, cancel, reason).await;
+            *guard.lock_running() = None;
+            guard.inner.idle.notify_waiters();
+        });
+        Trigger::Started
+    }
+
+    /// Cancels a running countdown for `package` (a resolved alert, a reading back above T1).
+    pub fn cancel(&self, package: &str, reason: &str) {
+        if let Some(r) = self
+            .lock_running()
+            .as_ref()
+            .filter(|r| r.package == package)
+        {
+            *r.reason.lock().unwrap_or_else(|p| p.into_inner()) = Some(reason.to_string());
+            r.cancel.cancel();
+        }
+    }
+
+    /// Waits until no countdown is running.
+    pub async fn wait_idle(&self) {
+        loop {
+            let idle = self.inner.idle.notified();
+            if self.running().is_none() {
+                return;
+            }
+            idle.await;
+        }
+    }
+
+    fn notify(&self, m: &Message) {
+        if let Err(e) = self.inner.notifier.enqueue(m) {
+            tracing::error!(error = %e, "cannot queue a shutdown message");
+        }
+    }
+
+    fn cancelled(&self, facts: &Facts, reason: String) {
+        tracing::warn!(free_resource_id = %facts.free_resource_id, reason = %reason, "shutdown guard: cancelled");
+        self.inner
+            .metrics
+            .shutdowns
+            .with_label_values(&["cancelled"])
+            .inc();
+        self.notify(&Message::ShutdownCancelled {
+            server: self.inner.settings.server.clone(),
+            free_resource_id: facts.free_resource_id.clone(),
+            reason,
+        });
+    }
+
+    async fn countdown(
+        &self,
+        facts: Facts,
+        cancel: CancellationToken,
+        reason: Arc<std::sync::Mutex<Option<String>>>,
+    ) {
+        let s = &self.inner.settings;
+        let dry_run = self.inner.executor.is_dry_run();
+        self.notify(&Message::ShutdownCountdown {
+            facts: facts.clone(),
+            seconds: s.delay.as_secs(),
+            dry_run,
+        });
+        let step = s.delay / (s.warnings + 1);
+        for i in 0..=s.warnings {
+            tokio::select! {
+                _ = cancel.cancelled() => {
+                    let why = reason.lock().unwrap_or_else(|p| p.into_inner()).clone().unwrap_or_else(|| "cancelled".into());
+                    return self.cancelled(&facts, why);
+                }
+                _ = tokio::time::sleep(step) => {}
+            }
+            if i < s.warnings && !step.is_zero() {
+                let left = s.delay.saturating_sub(step * (i + 1));
+                self.notify(&Message::ShutdownWarning {
+                    server: s.server.clone(),
+                    seconds_left: left.as_secs(),
+                });
+            }
+        }
+
+        // The fresh reading decides; nothing older does.
+        let id = facts.free_resource_id.clone();
+        let fresh = match self.inner.poller.poll_once().await {
+            Err(e) => {
+                return self.cancelled(
+                    &facts,
+                    format!("the fresh reading failed, so nothing is done: {e}"),
+                )
+            }
+            Ok(results) => match results.into_iter().find(|(i, _)| *i == id) {
+                None => {
+                    return self.cancelled(&facts, "the package is not among the polled ids".into())
+                }
+                Some((_, Err(e))) => return self.cancelled(
+                    &facts,
+                    format!(
+                        "the fresh reading of this package is unusable, so nothing is done: {e}"
+                    ),
+                ),
+                Some((_, Ok(r))) => r,
+            },
+        };
+        if fresh.remaining_gb >= s.t1 {
+            return self.cancelled(
+                &facts,
+                format!(
+                    "a fresh reading shows {:.2} GB, at or above the level-1 threshold {} GB",
+                    fresh.remaining_gb, s.t1
+                ),
+            );
+        }
+        if cancel.is_cancelled() {
+            let why = reason
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .clone()
+                .unwrap_or_else(|| "cancelled".into());
+            return self.cancelled(&facts, why);
+        }
+
+        self.notify(&Message::ShuttingDown {
+            server: s.server.clone(),
+            dry_run,
+            executor: self.inner.executor.describe(),
+        });
+        // Get the warnings out before the machine goes down.
+        self.inner.notifier.flush(Duration::from_secs(15)).await;
+        tracing::warn!(free_resource_id = %id, remaining_gb = fresh.remaining_gb, executor = %self.inner.executor.describe(), "shutdown guard: acting");
+        let outcome = self.inner.executor.execute().await;
+        let record = ShutdownRecord {
+            at: Utc::now(),
+            boot_id: s.boot_id.clone(),
+            cycle_end: fresh.cycle_end,
+            success: outcome.is_ok(),
+            outcome: match &outcome {
+                Ok(o) => o.clone(),
+                Err(e) => e.clone(),
+            },
+        };
+        {
+            let mut guard = self.inner.state.lock().await;
+            let mut next = guard.clone();
+            next.shutdowns.insert(id.clone(), record);
+            if let Err(e) = self.inner.state.commit(&mut guard, next) {
+                tracing::error!(error = %e, "cannot record the shutdown in the state file");
+            }
+        }
+        match outcome {
+            Ok(o) => {
+                let result = if dry_run { "dry_run" } else { "executed" };
+                self.inner
+                    .metrics
+                    .shutdowns
+                    .with_label_values(&[result])
+                    .inc();
+                tracing::warn!(outcome = %o, result, "shutdown guard: done");
+                self.notify(&Message::ShutdownDone {
+                    server: s.server.clone(),
+                    dry_run,
+                    outcome: o,
+                });
+            }
+            Err(e) => {
+                self.inner
+                    .metrics
+                    .shutdowns
+                    .with_label_values(&["failed"])
+                    .inc();
+                tracing::error!(error = %e, "shutdown guard: the shutdown failed");
+                self.notify(&Message::ShutdownFailed {
+                    server: s.server.clone(),
+                    error: e,
+                });
+            }
+        }
+        self.inner.notifier.flush(Duration::from_secs(15)).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rec(success: bool, boot: &str, cycle: i64, at: i64) -> ShutdownRecord {
+        ShutdownRecord {
+            at: DateTime::from_timestamp(at, 0).unwrap(),
+            boot_id: Some(boot.into()),
+            cycle_end: DateTime::from_timestamp(cycle, 0),
+            success,
+            outcome: String::new(),
+        }
+    }
+
+    #[test]
+    fn acting_again_follows_the_rules() {
+        let now = DateTime::from_timestamp(10_000, 0).unwrap();
+        let cycle = DateTime::from_timestamp(99_999, 0);
+        let h = Duration::from_secs(3600);
+        assert_eq!(
+            blocked_by_record(None, Some("b1"), cycle, true, h, now),
+            None
+        );
+        // Same boot, same cycle: never twice.
+        assert!(blocked_by_record(
+            Some(&rec(true, "b1", 99_999, 9_000)),
+            Some("b1"),
+            cycle,
+            true,
+            h,
+            now
+        )
+        .is_some());
+        // A later boot in the same cycle: as configured (default: again, as the original).
+        assert_eq!(
+            blocked_by_record(
+                Some(&rec(true, "b0", 99_999, 9_000)),
+                Some("b1"),
+                cycle,
+                true,
+                h,
+                now
+            ),
+            None
+        );
+        assert!(blocked_by_record(
+            Some(&rec(true, "b0", 99_999, 9_000)),
+            Some("b1"),
+            cycle,
+            false,
+            h,
+            now
+        )
+        .is_some());
+        // A new cycle: always allowed.
+        assert_eq!(
+            blocked_by_record(
+                Some(&rec(true, "b1", 50_000, 9_000)),
+                Some("b1"),
+                cycle,
+                false,
+                h,
+                now
+            ),
+            None
+        );
+        // A failure may be retried after the cooldown only.
+        assert!(blocked_by_record(
+            Some(&rec(false, "b1", 99_999, 9_000)),
+            Some("b1"),
+            cycle,
+            true,
+            h,
+            now
+        )
+        .is_some());
+        assert_eq!(
+            blocked_by_record(
+                Some(&rec(false, "b1", 99_999, 6_000)),
+                Some("b1"),
+                cycle,
+                true,
+                h,
+                now
+            ),
+            None
+        );
+    }
+}
