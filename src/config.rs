@@ -783,7 +783,7 @@ impl Config {
             return Err(ConfigErrors(vec![ConfigError::new(
                 "WEBHOOK_TOKEN",
                 "",
-                &format!("is required because LISTEN_ADDR={} is reachable from other machines (anyone could post alerts)", self.listen_addr),
+                format!("is required because LISTEN_ADDR={} is reachable from other machines (anyone could post alerts)", self.listen_addr),
                 "set WEBHOOK_TOKEN to a long random value and give Alertmanager the same token, or listen on 127.0.0.1",
             )]));
         }

@@ -46,8 +46,9 @@ pub struct Notifier {
     lang: Lang,
     thresholds: Thresholds,
     wake: Notify,
-    /// One delivery pass at a time, so no message is sent twice.
-    delivering: Mutex<()>,
+    /// One delivery pass at a time, so no message is sent twice. Holds the earliest time the
+    /// next attempt may be made (after a 429 or an error), whoever calls.
+    delivering: Mutex<Option<tokio::time::Instant>>,
 }
 
 const MAX_BACKOFF: Duration = Duration::from_secs(300);
@@ -71,7 +72,7 @@ impl Notifier {
             lang,
             thresholds,
             wake: Notify::new(),
-            delivering: Mutex::new(()),
+            delivering: Mutex::new(None),
         }
     }
 
@@ -102,7 +103,24 @@ impl Notifier {
 
     /// Tries to deliver every queued message in order; stops at the first one that must wait.
     pub async fn deliver_pending(&self) -> Pass {
-        let _one_at_a_time = self.delivering.lock().await;
+        let mut not_before = self.delivering.lock().await;
+        let now = tokio::time::Instant::now();
+        if let Some(t) = *not_before {
+            if t > now {
+                let remaining = self.outbox.len();
+                return Pass {
+                    delivered: 0,
+                    remaining,
+                    wait: (remaining > 0).then(|| t - now),
+                };
+            }
+        }
+        let pass = self.deliver_in_order().await;
+        *not_before = pass.wait.map(|w| now + w);
+        pass
+    }
+
+    async fn deliver_in_order(&self) -> Pass {
         let pending = match self.outbox.pending() {
             Ok(p) => p,
             Err(e) => {

@@ -207,7 +207,8 @@ mod tests {
     #[test]
     fn a_table_of_sequences_gives_the_expected_messages() {
         let c = Cadence::default();
-        let cases: Vec<(&str, Vec<(i64, Level)>, Vec<Vec<Decision>>)> = vec![
+        type Case = (&'static str, Vec<(i64, Level)>, Vec<Vec<Decision>>);
+        let cases: Vec<Case> = vec![
             (
                 "first ok reading gives the daily report, then once a day",
                 vec![(0, Ok), (H, Ok), (24 * H, Ok)],

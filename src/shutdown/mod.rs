@@ -276,12 +276,14 @@ impl Guard {
                 None => {
                     return self.cancelled(&facts, "the package is not among the polled ids".into())
                 }
-                Some((_, Err(e))) => return self.cancelled(
-                    &facts,
-                    format!(
+                Some((_, Err(e))) => {
+                    return self.cancelled(
+                        &facts,
+                        format!(
                         "the fresh reading of this package is unusable, so nothing is done: {e}"
                     ),
-                ),
+                    )
+                }
                 Some((_, Ok(r))) => r,
             },
         };

@@ -233,3 +233,315 @@ async fn discover_prints_a_ready_line() {
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains(&format!("FREE_RESOURCE_IDS={ID}")), "{text}");
 }
+
+// ---- the whole pipeline in the real binary ----
+
+use crate::helpers::{telegram_env, FakeTelegram};
+
+fn marker_script(dir: &std::path::Path) -> (std::path::PathBuf, std::path::PathBuf) {
+    let marker = dir.join("shutdown-marker");
+    let script = dir.join("fake-shutdown.sh");
+    std::fs::write(
+        &script,
+        format!(
+            "#!/bin/sh\necho \"shutdown $*\" >> '{}'\n",
+            marker.display()
+        ),
+    )
+    .unwrap();
+    let mut perms = std::fs::metadata(&script).unwrap().permissions();
+    std::os::unix::fs::PermissionsExt::set_mode(&mut perms, 0o755);
+    std::fs::set_permissions(&script, perms).unwrap();
+    (script, marker)
+}
+
+async fn wait_for_message(tg: &FakeTelegram, needle: &str) {
+    for _ in 0..200 {
+        if tg.count(needle) > 0 {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("no message with {needle:?}; got {:#?}", tg.texts());
+}
+
+fn env_for_pipeline(
+    fake: &FakeBss,
+    tg: &FakeTelegram,
+    port: u16,
+    extra: &[(&str, &str)],
+) -> Vec<(String, String)> {
+    let mut env = base_env(fake, &[ID]);
+    env.extend(telegram_env(tg));
+    env.push(("LISTEN_ADDR".into(), format!("127.0.0.1:{port}")));
+    env.push(("POLL_INTERVAL".into(), "1s".into()));
+    env.push(("SHUTDOWN_DELAY".into(), "1s".into()));
+    env.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+    env
+}
+
+async fn stop(child: std::process::Child) -> String {
+    let pid = child.id().to_string();
+    assert!(Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap()
+        .success());
+    let out = tokio::task::spawn_blocking(move || child.wait_with_output())
+        .await
+        .unwrap()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr).to_string();
+    assert!(out.status.success(), "exit {:?}: {stderr}", out.status);
+    stderr
+}
+
+#[tokio::test]
+async fn serve_drains_through_every_level_via_the_fallback_alone() {
+    let fake = FakeBss::start().await;
+    let tg = FakeTelegram::start().await;
+    let dir = state_dir("drain-fallback");
+    let (script, marker) = marker_script(&dir);
+    let port = free_port();
+    let env = env_for_pipeline(
+        &fake,
+        &tg,
+        port,
+        &[
+            ("FALLBACK", "always"),
+            ("SHUTDOWN_COMMAND", script.to_str().unwrap()),
+        ],
+    );
+    fake.set_gb(ID, 50.0, 100.0);
+    let child = command(&env)
+        .arg("serve")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_until_ready(&format!("http://127.0.0.1:{port}")).await;
+    wait_for_message(&tg, "Traffic report").await;
+    fake.set_gb(ID, 15.0, 100.0);
+    wait_for_message(&tg, "Traffic alert (normal)").await;
+    fake.set_gb(ID, 8.0, 100.0);
+    wait_for_message(&tg, "Traffic alert (high-frequency)").await;
+    fake.set_gb(ID, 3.0, 100.0);
+    wait_for_message(&tg, "shutdown executed").await;
+    // Several more polls below T1: no second run, no repeated alerts (cadence).
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let stderr = stop(child).await;
+    assert_eq!(
+        std::fs::read_to_string(&marker).unwrap(),
+        "shutdown \n",
+        "exactly one run"
+    );
+    for (needle, n) in [
+        ("Traffic report", 1),
+        ("Traffic alert (normal)", 1),
+        ("Traffic alert (high-frequency)", 1),
+        ("Free traffic almost used up", 1),
+        ("Shutdown countdown", 1),
+    ] {
+        assert_eq!(tg.count(needle), n, "{needle}: {:#?}", tg.texts());
+    }
+    assert!(
+        !stderr.contains(crate::helpers::fake_telegram::TOKEN),
+        "bot token in logs"
+    );
+}
+
+#[tokio::test]
+async fn serve_drains_through_every_level_via_webhooks() {
+    use crate::webhook::{bearer, payload, TOKEN};
+    let fake = FakeBss::start().await;
+    let tg = FakeTelegram::start().await;
+    let dir = state_dir("drain-webhook");
+    let (script, marker) = marker_script(&dir);
+    let port = free_port();
+    let env = env_for_pipeline(
+        &fake,
+        &tg,
+        port,
+        &[
+            ("FALLBACK", "never"),
+            ("WEBHOOK_TOKEN", TOKEN),
+            ("SHUTDOWN_COMMAND", script.to_str().unwrap()),
+        ],
+    );
+    fake.set_gb(ID, 15.0, 100.0);
+    let child = command(&env)
+        .arg("serve")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let base = format!("http://127.0.0.1:{port}");
+    wait_until_ready(&base).await;
+    let client = reqwest::Client::new();
+    let post = |body: String| {
+        client
+            .post(format!("{base}/alertmanager"))
+            .header("authorization", bearer())
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+    };
+    assert_eq!(
+        post(payload(
+            "FlexusFreeTrafficLow",
+            "firing",
+            Some("3"),
+            ID,
+            "http://am:9093"
+        ))
+        .await
+        .unwrap()
+        .status(),
+        200
+    );
+    wait_for_message(&tg, "Traffic alert (normal)").await;
+    fake.set_gb(ID, 8.0, 100.0);
+    post(payload(
+        "FlexusFreeTrafficLow",
+        "resolved",
+        Some("3"),
+        ID,
+        "http://am:9093",
+    ))
+    .await
+    .unwrap();
+    post(payload(
+        "FlexusFreeTrafficVeryLow",
+        "firing",
+        Some("2"),
+        ID,
+        "http://am:9093",
+    ))
+    .await
+    .unwrap();
+    wait_for_message(&tg, "Traffic alert (high-frequency)").await;
+    fake.set_gb(ID, 3.0, 100.0);
+    for _ in 0..3 {
+        post(payload(
+            "FlexusFreeTrafficCritical",
+            "firing",
+            Some("1"),
+            ID,
+            "http://am:9093",
+        ))
+        .await
+        .unwrap();
+    }
+    wait_for_message(&tg, "shutdown executed").await;
+    post(payload(
+        "FlexusFreeTrafficCritical",
+        "firing",
+        Some("1"),
+        ID,
+        "http://am:9093",
+    ))
+    .await
+    .unwrap();
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    stop(child).await;
+    assert_eq!(
+        std::fs::read_to_string(&marker).unwrap(),
+        "shutdown \n",
+        "exactly one run"
+    );
+    assert_eq!(tg.count("Traffic alert (normal)"), 1);
+    assert_eq!(tg.count("Traffic alert (high-frequency)"), 1);
+    assert_eq!(
+        tg.count("Traffic recovered"),
+        0,
+        "a level-3 alert resolved by a drop to level 2 is no recovery"
+    );
+    assert_eq!(tg.count("Shutdown countdown"), 1);
+}
+
+#[tokio::test]
+async fn overlapping_check_runs_are_safe_and_send_one_message() {
+    let fake = FakeBss::start().await;
+    let tg = FakeTelegram::start().await;
+    fake.set_gb(ID, 15.0, 100.0);
+    let mut env = base_env(&fake, &[ID]);
+    env.extend(telegram_env(&tg));
+    let runs: Vec<_> = (0..2)
+        .map(|_| {
+            let env = env.clone();
+            tokio::task::spawn_blocking(move || command(&env).arg("check").output().unwrap())
+        })
+        .collect();
+    for r in runs {
+        let out = r.await.unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    assert_eq!(tg.count("Traffic alert (normal)"), 1, "{:#?}", tg.texts());
+    let state_dir = &env.iter().find(|(k, _)| k == "STATE_DIR").unwrap().1;
+    let state: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(format!("{state_dir}/state.json")).unwrap()).unwrap();
+    assert_eq!(state["packages"][ID]["level"], "3");
+}
+
+#[tokio::test]
+async fn check_below_t1_runs_the_countdown_and_shuts_down_once() {
+    let fake = FakeBss::start().await;
+    let tg = FakeTelegram::start().await;
+    fake.set_gb(ID, 2.0, 100.0);
+    let dir = state_dir("check-l1");
+    let (script, marker) = marker_script(&dir);
+    let mut env = base_env(&fake, &[ID]);
+    env.extend(telegram_env(&tg));
+    env.push(("SHUTDOWN_DELAY".into(), "1s".into()));
+    env.push(("SHUTDOWN_COMMAND".into(), script.display().to_string()));
+    for _ in 0..2 {
+        let env = env.clone();
+        let out = tokio::task::spawn_blocking(move || command(&env).arg("check").output().unwrap())
+            .await
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    assert_eq!(
+        std::fs::read_to_string(&marker).unwrap(),
+        "shutdown \n",
+        "the second cron run in the same boot does not act again"
+    );
+    assert_eq!(tg.count("shutdown executed"), 1);
+}
+
+#[tokio::test]
+async fn notify_test_prints_what_telegram_answered() {
+    let fake = FakeBss::start().await;
+    let tg = FakeTelegram::start().await;
+    let mut env = base_env(&fake, &[ID]);
+    env.extend(telegram_env(&tg));
+    let out = tokio::task::spawn_blocking({
+        let env = env.clone();
+        move || command(&env).arg("notify-test").output().unwrap()
+    })
+    .await
+    .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}");
+    assert!(
+        text.contains("HTTP 200") && text.contains("\"ok\":true"),
+        "{text}"
+    );
+    assert_eq!(tg.count("test message"), 1);
+    env.push(("TELEGRAM_CHAT_ID".into(), "999".into()));
+    let out =
+        tokio::task::spawn_blocking(move || command(&env).arg("notify-test").output().unwrap())
+            .await
+            .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stdout).contains("chat not found"));
+    assert!(!String::from_utf8_lossy(&out.stdout).contains(crate::helpers::fake_telegram::TOKEN));
+}

@@ -7,4 +7,8 @@ mod helpers;
 mod binary;
 mod bss_client;
 mod external;
+mod fallback;
+mod shutdown;
 mod signer_vectors;
+mod telegram;
+mod webhook;

@@ -1,0 +1,435 @@
+//! Every path to and away from a shutdown: the ways it must not happen and the ways it must.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde_json::json;
+
+use crate::helpers::fake_bss::package;
+use crate::helpers::{
+    base_env, metric, state_dir, telegram_env, FakeBss, FakeTelegram, Reply, Spawn, TestApp,
+};
+use crate::webhook::{bearer, payload, webhook_app};
+
+const ID: &str = "828e2c7c-3c8c-45a2-bebc-98cb3e77d06e";
+
+async fn fallback_app(
+    bss: &FakeBss,
+    tg: &FakeTelegram,
+    extra: &[(&str, &str)],
+    opts: Spawn,
+) -> TestApp {
+    let mut env = base_env(bss, &[ID]);
+    env.extend(telegram_env(tg));
+    env.push(("SHUTDOWN_DELAY".into(), "0s".into()));
+    env.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+    TestApp::spawn_with(&env, opts).await
+}
+
+/// A script that appends a line to a marker file, as a shutdown command.
+fn marker_script(dir: &std::path::Path, body: &str) -> (PathBuf, PathBuf) {
+    let marker = dir.join("shutdown-marker");
+    let script = dir.join("fake-shutdown.sh");
+    std::fs::write(
+        &script,
+        format!("#!/bin/sh\necho \"$@\" >> '{}'\n{body}\n", marker.display()),
+    )
+    .unwrap();
+    let mut perms = std::fs::metadata(&script).unwrap().permissions();
+    std::os::unix::fs::PermissionsExt::set_mode(&mut perms, 0o755);
+    std::fs::set_permissions(&script, perms).unwrap();
+    (script, marker)
+}
+
+// ---- must not ----
+
+#[tokio::test]
+async fn bad_data_never_shuts_down() {
+    let bss = FakeBss::start().await;
+    let tg = FakeTelegram::start().await;
+    let app = fallback_app(&bss, &tg, &[], Spawn::default()).await;
+    for bad in [json!(null), json!("garbage"), json!(-5)] {
+        bss.set_entry(ID, package(ID, bad, json!(100), json!(10)));
+        app.poll_and_evaluate().await;
+    }
+    bss.set_entry(ID, package(ID, json!(1), json!(100), json!(99)));
+    app.poll_and_evaluate().await;
+    bss.remove(ID);
+    app.poll_and_evaluate().await;
+    assert_eq!(app.calls.count(), 0);
+    assert_eq!(tg.count("almost used up"), 0);
+}
+
+#[tokio::test]
+async fn a_failed_fresh_poll_cancels() {
+    let bss = FakeBss::start().await;
+    let tg = FakeTelegram::start().await;
+    bss.set_gb(ID, 1.0, 100.0);
+    let app = webhook_app(&bss, &tg, &[], Spawn::default()).await;
+    app.poller.poll_once().await.unwrap();
+    bss.push(Reply::Json(401, json!({"error_code": "APIGW.0301", "error_msg": "Incorrect IAM authentication information"})));
+    let body = payload(
+        "FlexusFreeTrafficCritical",
+        "firing",
+        Some("1"),
+        ID,
+        "http://am:9093",
+    );
+    assert_eq!(app.post_webhook(&body, Some(&bearer())).await.status(), 200);
+    app.settle().await;
+    assert_eq!(app.calls.count(), 0);
+    assert_eq!(tg.count("Shutdown cancelled"), 1, "{:?}", tg.texts());
+    assert!(tg
+        .texts()
+        .iter()
+        .any(|t| t.contains("fresh reading failed")));
+}
+
+#[tokio::test]
+async fn a_fresh_reading_at_or_above_t1_cancels() {
+    let bss = FakeBss::start().await;
+    let tg = FakeTelegram::start().await;
+    bss.set_gb(ID, 1.0, 100.0);
+    let app = webhook_app(&bss, &tg, &[], Spawn::default()).await;
+    app.poller.poll_once().await.unwrap();
+    // The package was renewed: BSS now says exactly T1.
+    bss.set_gb(ID, 5.0, 100.0);
+    let body = payload(
+        "FlexusFreeTrafficCritical",
+        "firing",
+        Some("1"),
+        ID,
+        "http://am:9093",
+    );
+    app.post_webhook(&body, Some(&bearer())).await;
+    app.settle().await;
+    assert_eq!(app.calls.count(), 0);
+    assert!(
+        tg.texts()
+            .iter()
+            .any(|t| t.contains("Shutdown cancelled") && t.contains("5.00 GB")),
+        "{:?}",
+        tg.texts()
+    );
+    assert_eq!(
+        metric(
+            &app.scrape().await,
+            "flexus_shutdowns_total",
+            &["result=\"cancelled\""]
+        ),
+        Some(1.0)
+    );
+}
+
+#[tokio::test]
+async fn a_resolved_alert_cancels_the_countdown() {
+    let bss = FakeBss::start().await;
+    let tg = FakeTelegram::start().await;
+    bss.set_gb(ID, 1.0, 100.0);
+    let app = webhook_app(&bss, &tg, &[("SHUTDOWN_DELAY", "3s")], Spawn::default()).await;
+    app.poller.poll_once().await.unwrap();
+    app.post_webhook(
+        &payload(
+            "FlexusFreeTrafficCritical",
+            "firing",
+            Some("1"),
+            ID,
+            "http://am:9093",
+        ),
+        Some(&bearer()),
+    )
+    .await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(app.guard.running().as_deref(), Some(ID));
+    app.post_webhook(
+        &payload(
+            "FlexusFreeTrafficCritical",
+            "resolved",
+            Some("1"),
+            ID,
+            "http://am:9093",
+        ),
+        Some(&bearer()),
+    )
+    .await;
+    app.settle().await;
+    assert_eq!(app.calls.count(), 0);
+    assert!(
+        tg.texts()
+            .iter()
+            .any(|t| t.contains("Shutdown cancelled") && t.contains("resolved")),
+        "{:?}",
+        tg.texts()
+    );
+}
+
+#[tokio::test]
+async fn dry_run_runs_nothing_and_says_what_it_would_do() {
+    let bss = FakeBss::start().await;
+    let tg = FakeTelegram::start().await;
+    bss.set_gb(ID, 1.0, 100.0);
+    let dir = state_dir("dry-run");
+    let (script, marker) = marker_script(&dir, "exit 0");
+    let app = fallback_app(
+        &bss,
+        &tg,
+        &[
+            ("DRY_RUN", "true"),
+            ("SHUTDOWN_COMMAND", script.to_str().unwrap()),
+        ],
+        Spawn {
+            real_executor: true,
+            ..Default::default()
+        },
+    )
+    .await;
+    app.poll_and_evaluate().await;
+    assert!(!marker.exists(), "the command must not run in a dry run");
+    assert!(
+        tg.texts()
+            .iter()
+            .any(|t| t.contains("dry run") && t.contains("would")),
+        "{:?}",
+        tg.texts()
+    );
+    assert_eq!(
+        metric(
+            &app.scrape().await,
+            "flexus_shutdowns_total",
+            &["result=\"dry_run\""]
+        ),
+        Some(1.0)
+    );
+    // The dry run is recorded like an action: no loop of countdowns on every poll.
+    app.poll_and_evaluate().await;
+    assert_eq!(tg.count("Shutdown countdown"), 1);
+}
+
+#[tokio::test]
+async fn shutdown_off_only_notifies() {
+    let bss = FakeBss::start().await;
+    let tg = FakeTelegram::start().await;
+    bss.set_gb(ID, 1.0, 100.0);
+    let app = fallback_app(&bss, &tg, &[("SHUTDOWN_MODE", "off")], Spawn::default()).await;
+    app.poll_and_evaluate().await;
+    app.poll_and_evaluate().await;
+    assert_eq!(app.calls.count(), 0);
+    assert_eq!(tg.count("SHUTDOWN_MODE=off"), 1, "{:?}", tg.texts());
+    assert_eq!(tg.count("countdown"), 0);
+}
+
+#[tokio::test]
+async fn start_up_with_stored_level_1_does_not_act() {
+    let bss = FakeBss::start().await;
+    let tg = FakeTelegram::start().await;
+    let dir = state_dir("stored-l1");
+    std::fs::write(
+        dir.join("state.json"),
+        json!({"packages": {ID: {"level": "1", "last_alert": {"1": "2026-11-28T00:00:00Z"}}}})
+            .to_string(),
+    )
+    .unwrap();
+    let app = fallback_app(
+        &bss,
+        &tg,
+        &[("STATE_DIR", dir.to_str().unwrap())],
+        Spawn {
+            background: true,
+            ..Default::default()
+        },
+    )
+    .await;
+    assert_eq!(
+        app.engine.state.snapshot().await.packages[ID].level,
+        Some(flexus_traffic_monitor::level::Level::L1),
+        "the stored state was loaded"
+    );
+    // BSS fails: nothing fresh, nothing done.
+    bss.push(Reply::Raw(500, "text/plain", "down".into()));
+    bss.push(Reply::Raw(500, "text/plain", "down".into()));
+    bss.push(Reply::Raw(500, "text/plain", "down".into()));
+    let _ = app.poller.poll_once().await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    app.settle().await;
+    assert_eq!(app.calls.count(), 0);
+    assert!(app.guard.running().is_none());
+}
+
+// ---- must ----
+
+#[tokio::test]
+async fn a_fresh_reading_below_t1_after_the_countdown_shuts_down_once_via_fallback() {
+    let bss = FakeBss::start().await;
+    let tg = FakeTelegram::start().await;
+    bss.set_gb(ID, 4.0, 100.0);
+    let app = fallback_app(&bss, &tg, &[("SHUTDOWN_DELAY", "1s")], Spawn::default()).await;
+    app.poll_and_evaluate().await;
+    assert_eq!(app.calls.count(), 1);
+    let texts = tg.texts();
+    let order = [
+        "Free traffic almost used up",
+        "Shutdown countdown",
+        "shuts down in",
+        "is shutting down",
+        "shutdown executed",
+    ];
+    let mut pos = 0;
+    for want in order {
+        let found = texts[pos..]
+            .iter()
+            .position(|t| t.contains(want))
+            .unwrap_or_else(|| panic!("{want} missing after {pos}: {texts:#?}"));
+        pos += found + 1;
+    }
+    // More polls below T1 in the same boot do not act again.
+    app.poll_and_evaluate().await;
+    app.poll_and_evaluate().await;
+    assert_eq!(app.calls.count(), 1);
+}
+
+#[tokio::test]
+async fn a_later_boot_in_the_same_cycle_acts_again_only_when_configured() {
+    let bss = FakeBss::start().await;
+    let tg = FakeTelegram::start().await;
+    bss.set_gb(ID, 1.0, 100.0);
+    let dir = state_dir("reboot");
+    let dir_s = dir.to_str().unwrap().to_string();
+    let first = fallback_app(
+        &bss,
+        &tg,
+        &[("STATE_DIR", &dir_s)],
+        Spawn {
+            boot_id: Some("boot-a".into()),
+            ..Default::default()
+        },
+    )
+    .await;
+    first.poll_and_evaluate().await;
+    assert_eq!(first.calls.count(), 1);
+    drop(first);
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    // Same boot (a restart of the service): no second shutdown.
+    let same = fallback_app(
+        &bss,
+        &tg,
+        &[("STATE_DIR", &dir_s)],
+        Spawn {
+            boot_id: Some("boot-a".into()),
+            ..Default::default()
+        },
+    )
+    .await;
+    same.poll_and_evaluate().await;
+    assert_eq!(same.calls.count(), 0);
+    drop(same);
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    // Someone booted the server again in the same cycle, and repeating is off: left alone.
+    let off = fallback_app(
+        &bss,
+        &tg,
+        &[
+            ("STATE_DIR", &dir_s),
+            ("SHUTDOWN_REPEAT_AFTER_BOOT", "false"),
+        ],
+        Spawn {
+            boot_id: Some("boot-b".into()),
+            ..Default::default()
+        },
+    )
+    .await;
+    off.poll_and_evaluate().await;
+    assert_eq!(off.calls.count(), 0);
+    drop(off);
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    // Default, as the original: shut down again.
+    let again = fallback_app(
+        &bss,
+        &tg,
+        &[("STATE_DIR", &dir_s)],
+        Spawn {
+            boot_id: Some("boot-c".into()),
+            ..Default::default()
+        },
+    )
+    .await;
+    again.poll_and_evaluate().await;
+    assert_eq!(again.calls.count(), 1);
+}
+
+#[tokio::test]
+async fn the_real_command_executor_runs_the_script() {
+    let bss = FakeBss::start().await;
+    let tg = FakeTelegram::start().await;
+    bss.set_gb(ID, 1.0, 100.0);
+    let dir = state_dir("command");
+    let (script, marker) = marker_script(&dir, "exit 0");
+    let cmd = format!("{} -h now", script.display());
+    let app = fallback_app(
+        &bss,
+        &tg,
+        &[("SHUTDOWN_COMMAND", &cmd)],
+        Spawn {
+            real_executor: true,
+            ..Default::default()
+        },
+    )
+    .await;
+    app.poll_and_evaluate().await;
+    assert_eq!(std::fs::read_to_string(&marker).unwrap(), "-h now\n");
+    assert_eq!(
+        metric(
+            &app.scrape().await,
+            "flexus_shutdowns_total",
+            &["result=\"executed\""]
+        ),
+        Some(1.0)
+    );
+}
+
+#[tokio::test]
+async fn a_failing_or_hanging_command_is_reported() {
+    for (body, timeout, want) in [
+        (
+            "echo 'sudo: a password is required' >&2; exit 1",
+            "10s",
+            "NOPASSWD",
+        ),
+        ("sleep 30", "1s", "did not finish"),
+    ] {
+        let bss = FakeBss::start().await;
+        let tg = FakeTelegram::start().await;
+        bss.set_gb(ID, 1.0, 100.0);
+        let dir = state_dir("failing");
+        let (script, marker) = marker_script(&dir, body);
+        let app = fallback_app(
+            &bss,
+            &tg,
+            &[
+                ("SHUTDOWN_COMMAND", script.to_str().unwrap()),
+                ("SHUTDOWN_COMMAND_TIMEOUT", timeout),
+            ],
+            Spawn {
+                real_executor: true,
+                ..Default::default()
+            },
+        )
+        .await;
+        app.poll_and_evaluate().await;
+        assert!(marker.exists());
+        assert!(
+            tg.texts()
+                .iter()
+                .any(|t| t.contains("Shutdown failed") && t.contains(want)),
+            "{want}: {:?}",
+            tg.texts()
+        );
+        assert_eq!(
+            metric(
+                &app.scrape().await,
+                "flexus_shutdowns_total",
+                &["result=\"failed\""]
+            ),
+            Some(1.0)
+        );
+    }
+}

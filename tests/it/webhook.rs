@@ -1,0 +1,308 @@
+//! `POST /alertmanager` with the real captured payloads and the faults Alertmanager can produce.
+
+use std::time::Duration;
+
+use serde_json::{json, Value};
+
+use crate::helpers::{base_env, metric, telegram_env, FakeBss, FakeTelegram, Spawn, TestApp};
+
+pub const TOKEN: &str = "webhook-token-0123456789";
+const ID: &str = "828e2c7c-3c8c-45a2-bebc-98cb3e77d06e";
+
+pub fn bearer() -> String {
+    format!("Bearer {TOKEN}")
+}
+
+const FIRING: &str = include_str!("../fixtures/alertmanager-0.25-webhook-firing.json");
+const RESOLVED: &str = include_str!("../fixtures/alertmanager-0.25-webhook-resolved.json");
+
+/// A payload like Alertmanager 0.25 sends, with one alert.
+pub fn payload(
+    alertname: &str,
+    status: &str,
+    level: Option<&str>,
+    id: &str,
+    external_url: &str,
+) -> String {
+    let mut labels = json!({"alertname": alertname, "free_resource_id": id, "server": "test-server", "job": "flexus", "instance": "127.0.0.1:9184"});
+    if let Some(l) = level {
+        labels["level"] = json!(l);
+    }
+    json!({
+        "receiver": "flexus", "status": status, "version": "4", "externalURL": external_url,
+        "groupKey": format!("{{}}:{{alertname=\"{alertname}\"}}"), "truncatedAlerts": 0,
+        "groupLabels": {"alertname": alertname}, "commonLabels": labels, "commonAnnotations": {},
+        "alerts": [{
+            "status": status, "labels": labels,
+            "annotations": {"summary": format!("{alertname} for {id}")},
+            "startsAt": "2026-11-28T22:31:02.283733017Z",
+            "endsAt": if status == "firing" { "0001-01-01T00:00:00Z" } else { "2026-11-28T22:41:02Z" },
+            "generatorURL": "", "fingerprint": "0b1c76efa89aa88a"
+        }]
+    })
+    .to_string()
+}
+
+pub async fn webhook_app(
+    bss: &FakeBss,
+    tg: &FakeTelegram,
+    extra: &[(&str, &str)],
+    opts: Spawn,
+) -> TestApp {
+    let mut env = base_env(bss, &[ID]);
+    env.extend(telegram_env(tg));
+    env.push(("WEBHOOK_TOKEN".into(), TOKEN.into()));
+    env.push(("FALLBACK".into(), "never".into()));
+    env.push(("SHUTDOWN_DELAY".into(), "0s".into()));
+    env.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+    TestApp::spawn_with(&env, opts).await
+}
+
+#[tokio::test]
+async fn the_captured_firing_payload_starts_the_guard_and_one_shutdown() {
+    let bss = FakeBss::start().await;
+    let tg = FakeTelegram::start().await;
+    bss.set_gb(ID, 4.2, 100.0);
+    let app = webhook_app(&bss, &tg, &[], Spawn::default()).await;
+    app.poller.poll_once().await.unwrap();
+    let r = app.post_webhook(FIRING, Some(&bearer())).await;
+    assert_eq!(r.status(), 200);
+    let summary: Value = r.json().await.unwrap();
+    assert_eq!(summary["shutdown_requests"], 1);
+    app.settle().await;
+    assert_eq!(app.calls.count(), 1);
+    assert_eq!(tg.count("Free traffic almost used up"), 1);
+    assert_eq!(tg.count("shutdown executed"), 1);
+    let m = app.scrape().await;
+    assert_eq!(
+        metric(&m, "flexus_shutdowns_total", &["result=\"executed\""]),
+        Some(1.0)
+    );
+    assert_eq!(
+        metric(&m, "flexus_webhooks_total", &["result=\"ok\""]),
+        Some(1.0)
+    );
+}
+
+#[tokio::test]
+async fn bad_requests_get_400_401_and_413() {
+    let bss = FakeBss::start().await;
+    let tg = FakeTelegram::start().await;
+    let app = webhook_app(&bss, &tg, &[], Spawn::default()).await;
+    assert_eq!(
+        app.post_webhook("{not json", Some(&bearer()))
+            .await
+            .status(),
+        400
+    );
+    assert_eq!(
+        app.post_webhook(r#"{"status":"firing"}"#, Some(&bearer()))
+            .await
+            .status(),
+        400
+    );
+    assert_eq!(app.post_webhook(FIRING, None).await.status(), 401);
+    assert_eq!(
+        app.post_webhook(FIRING, Some("Bearer wrong-token-0123456789"))
+            .await
+            .status(),
+        401
+    );
+    let big = format!(
+        "{{\"alerts\":[],\"pad\":\"{}\"}}",
+        "x".repeat(2 * 1024 * 1024)
+    );
+    assert_eq!(app.post_webhook(&big, Some(&bearer())).await.status(), 413);
+    // Basic auth with the token as password works too (Alertmanager's basic_auth).
+    let basic = format!("Basic {}", base64_encode(&format!("am:{TOKEN}")));
+    assert_eq!(app.post_webhook(RESOLVED, Some(&basic)).await.status(), 200);
+    let m = app.scrape().await;
+    assert_eq!(
+        metric(&m, "flexus_webhooks_total", &["result=\"bad_request\""]),
+        Some(2.0)
+    );
+    assert_eq!(
+        metric(&m, "flexus_webhooks_total", &["result=\"unauthorized\""]),
+        Some(2.0)
+    );
+    assert_eq!(app.calls.count(), 0);
+}
+
+fn base64_encode(s: &str) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD.encode(s)
+}
+
+#[tokio::test]
+async fn the_same_alert_twice_or_from_two_alertmanagers_gives_one_message() {
+    let bss = FakeBss::start().await;
+    let tg = FakeTelegram::start().await;
+    bss.set_gb(ID, 15.0, 100.0);
+    let app = webhook_app(&bss, &tg, &[], Spawn::default()).await;
+    app.poller.poll_once().await.unwrap();
+    let a = payload(
+        "FlexusFreeTrafficLow",
+        "firing",
+        Some("3"),
+        ID,
+        "http://am-1:9093",
+    );
+    let b = payload(
+        "FlexusFreeTrafficLow",
+        "firing",
+        Some("3"),
+        ID,
+        "http://am-2:9093",
+    );
+    for body in [&a, &a, &b] {
+        assert_eq!(app.post_webhook(body, Some(&bearer())).await.status(), 200);
+    }
+    app.settle().await;
+    assert_eq!(tg.count("Traffic alert (normal)"), 1, "{:?}", tg.texts());
+}
+
+#[tokio::test]
+async fn a_hundred_concurrent_level1_deliveries_give_exactly_one_shutdown() {
+    let bss = FakeBss::start().await;
+    let tg = FakeTelegram::start().await;
+    bss.set_gb(ID, 1.0, 100.0);
+    let app = webhook_app(&bss, &tg, &[("SHUTDOWN_DELAY", "1s")], Spawn::default()).await;
+    app.poller.poll_once().await.unwrap();
+    let client = reqwest::Client::new();
+    let mut handles = Vec::new();
+    for i in 0..100 {
+        let body = payload(
+            "FlexusFreeTrafficCritical",
+            "firing",
+            Some("1"),
+            ID,
+            &format!("http://am-{}:9093", i % 2),
+        );
+        let req = client
+            .post(format!("{}/alertmanager", app.base_url))
+            .header("authorization", bearer())
+            .header("content-type", "application/json")
+            .body(body);
+        handles.push(tokio::spawn(async move {
+            req.send().await.unwrap().status().as_u16()
+        }));
+    }
+    for h in handles {
+        assert_eq!(h.await.unwrap(), 200);
+    }
+    app.settle().await;
+    // A later delivery of the same alert, after the guard acted, does not act again in this boot.
+    let body = payload(
+        "FlexusFreeTrafficCritical",
+        "firing",
+        Some("1"),
+        ID,
+        "http://am-0:9093",
+    );
+    assert_eq!(app.post_webhook(&body, Some(&bearer())).await.status(), 200);
+    app.settle().await;
+    assert_eq!(app.calls.count(), 1);
+    assert_eq!(
+        tg.count("Free traffic almost used up"),
+        1,
+        "{:?}",
+        tg.texts()
+    );
+    assert_eq!(tg.count("Shutdown countdown"), 1);
+}
+
+#[tokio::test]
+async fn the_watchdog_records_a_heartbeat_and_sends_nothing() {
+    let bss = FakeBss::start().await;
+    let tg = FakeTelegram::start().await;
+    let app = webhook_app(&bss, &tg, &[], Spawn::default()).await;
+    let body = json!({"version": "4", "status": "firing", "alerts": [{"status": "firing", "labels": {"alertname": "FlexusTrafficWatchdog", "severity": "none"}}]}).to_string();
+    let r = app.post_webhook(&body, Some(&bearer())).await;
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.json::<Value>().await.unwrap()["heartbeats"], 1);
+    app.settle().await;
+    assert!(tg.sent().is_empty());
+    assert!(app.engine.last_heartbeat().await.is_some());
+}
+
+#[tokio::test]
+async fn resolved_alerts_give_one_recovery_message_when_the_reading_agrees() {
+    let bss = FakeBss::start().await;
+    let tg = FakeTelegram::start().await;
+    bss.set_gb(ID, 8.0, 100.0);
+    let app = webhook_app(&bss, &tg, &[], Spawn::default()).await;
+    app.poller.poll_once().await.unwrap();
+    let firing = payload(
+        "FlexusFreeTrafficVeryLow",
+        "firing",
+        Some("2"),
+        ID,
+        "http://am:9093",
+    );
+    app.post_webhook(&firing, Some(&bearer())).await;
+    // Still at level 2 by our reading: a resolved delivery claims nothing.
+    let resolved = payload(
+        "FlexusFreeTrafficVeryLow",
+        "resolved",
+        Some("2"),
+        ID,
+        "http://am:9093",
+    );
+    app.post_webhook(&resolved, Some(&bearer())).await;
+    app.settle().await;
+    assert_eq!(tg.count("Traffic recovered"), 0);
+    // A new cycle: our reading is back above T3; the resolved delivery (twice) gives one recovery.
+    bss.set_gb(ID, 100.0, 100.0);
+    app.poller.poll_once().await.unwrap();
+    app.post_webhook(&resolved, Some(&bearer())).await;
+    app.post_webhook(&resolved, Some(&bearer())).await;
+    app.settle().await;
+    assert_eq!(tg.count("Traffic alert (high-frequency)"), 1);
+    assert_eq!(tg.count("Traffic recovered"), 1, "{:?}", tg.texts());
+}
+
+#[tokio::test]
+async fn other_alerts_are_forwarded_once_per_episode() {
+    let bss = FakeBss::start().await;
+    let tg = FakeTelegram::start().await;
+    let app = webhook_app(&bss, &tg, &[], Spawn::default()).await;
+    let stale = payload(
+        "FlexusTrafficDataStale",
+        "firing",
+        None,
+        ID,
+        "http://am:9093",
+    );
+    app.post_webhook(&stale, Some(&bearer())).await;
+    app.post_webhook(&stale, Some(&bearer())).await;
+    app.settle().await;
+    tokio::time::sleep(Duration::from_millis(10)).await;
+    assert_eq!(tg.count("FlexusTrafficDataStale"), 1);
+}
+
+#[tokio::test]
+async fn an_unwritable_state_dir_answers_503() {
+    let bss = FakeBss::start().await;
+    let tg = FakeTelegram::start().await;
+    let app = webhook_app(&bss, &tg, &[], Spawn::default()).await;
+    let outbox = app.config.state_dir.join("outbox");
+    std::fs::remove_dir_all(&outbox).unwrap();
+    // A file where the outbox directory was: nothing can be queued.
+    std::fs::write(&outbox, b"").unwrap();
+    let body = payload(
+        "FlexusFreeTrafficLow",
+        "firing",
+        Some("3"),
+        ID,
+        "http://am:9093",
+    );
+    assert_eq!(app.post_webhook(&body, Some(&bearer())).await.status(), 503);
+    assert_eq!(
+        metric(
+            &app.scrape().await,
+            "flexus_webhooks_total",
+            &["result=\"unavailable\""]
+        ),
+        Some(1.0)
+    );
+}
