@@ -73,10 +73,8 @@ pub fn sink(config: &Config) -> anyhow::Result<Sink> {
             config.telegram_thread_id,
             config.http_timeout,
         )?)),
-        _ => {
-            tracing::warn!("TELEGRAM_BOT_TOKEN or TELEGRAM_CHAT_ID not set: messages are printed on standard error");
-            Ok(Sink::Console { stderr: true })
-        }
+        // Config::warnings() tells the user.
+        _ => Ok(Sink::Console { stderr: true }),
     }
 }
 

@@ -489,9 +489,6 @@ impl Config {
             .or(present(&raw.state_directory).map(|s| s.split(':').next().unwrap_or(s)))
             .map(PathBuf::from)
             .unwrap_or_else(|| PathBuf::from("state"));
-        if in_temp_dir(&state_dir) {
-            c.error("STATE_DIR", &state_dir.display().to_string(), "is inside the temp directory, which is wiped at reboot (alert cadence and shutdown records would be lost)", "use a persistent directory such as /var/lib/flexus-traffic-monitor");
-        }
 
         let server_name = present(&raw.server_name)
             .map(str::to_string)
@@ -788,6 +785,21 @@ impl Config {
             )]));
         }
         Ok(())
+    }
+
+    /// Settings that are valid but probably unwise, as sentences for the log and `config`.
+    pub fn warnings(&self) -> Vec<String> {
+        let mut w = Vec::new();
+        if in_temp_dir(&self.state_dir) {
+            w.push(format!(
+                "STATE_DIR={} is inside the temp directory, which many systems wipe at reboot (alert cadence and shutdown records would be lost); use a persistent directory such as /var/lib/flexus-traffic-monitor",
+                self.state_dir.display()
+            ));
+        }
+        if !self.telegram_enabled() {
+            w.push("TELEGRAM_BOT_TOKEN or TELEGRAM_CHAT_ID is not set: messages are only printed on standard error".into());
+        }
+        w
     }
 
     /// Whether Telegram is configured.

@@ -31,6 +31,11 @@ async fn main() -> ExitCode {
         Err(e) => return commands::config_error(&e),
     };
     init_logging(config.debug_mode);
+    {
+        for w in config.warnings() {
+            tracing::warn!("{w}");
+        }
+    }
     match cli.command {
         Command::Serve => commands::serve::run(config).await,
         Command::Check { json } => commands::check::run(config, json).await,

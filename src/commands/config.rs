@@ -18,6 +18,9 @@ pub fn run(json: bool) -> ExitCode {
         for (var, value) in config.effective() {
             println!("{var}={value}");
         }
+        for w in config.warnings() {
+            println!("\nwarning: {w}");
+        }
         match config.require_polling() {
             Ok(()) => println!("\nconfiguration is valid"),
             Err(e) => println!("\nconfiguration is valid, but `serve` and `check` also need:\n{e}"),
