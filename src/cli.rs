@@ -41,6 +41,13 @@ pub enum Command {
     },
     /// Send a test Telegram message and print exactly what Telegram answered.
     NotifyTest,
+    /// Run the whole pipeline against a simulated cloud (no account needed): a package drains
+    /// through every level in about a minute; messages are printed; the shutdown is a dry run.
+    Demo {
+        /// Run the scenario this many times faster.
+        #[arg(long, default_value_t = 1.0)]
+        speed: f64,
+    },
     /// Validate and print the effective configuration, secrets redacted.
     Config {
         /// Print JSON instead of lines.

@@ -27,6 +27,7 @@ pub mod app;
 pub mod cli;
 pub mod commands;
 pub mod config;
+pub mod demo;
 pub mod engine;
 pub mod fallback;
 pub mod fsutil;

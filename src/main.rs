@@ -30,8 +30,9 @@ async fn main() -> ExitCode {
         Ok(c) => c,
         Err(e) => return commands::config_error(&e),
     };
-    init_logging(config.debug_mode);
-    {
+    let demo = matches!(cli.command, Command::Demo { .. });
+    init_logging(config.debug_mode, demo);
+    if !demo {
         for w in config.warnings() {
             tracing::warn!("{w}");
         }
@@ -40,16 +41,17 @@ async fn main() -> ExitCode {
         Command::Serve => commands::serve::run(config).await,
         Command::Check { json } => commands::check::run(config, json).await,
         Command::Discover { json } => commands::discover::run(config, json).await,
+        Command::Demo { speed } => commands::demo::run(config, speed).await,
         Command::NotifyTest => commands::notify_test::run(config).await,
         Command::Config { .. } => unreachable!("handled above"),
     }
 }
 
-fn init_logging(debug: bool) {
-    let default = if debug {
-        "flexus_traffic_monitor=debug,info"
-    } else {
-        "info"
+fn init_logging(debug: bool, quiet: bool) {
+    let default = match (debug, quiet) {
+        (true, _) => "flexus_traffic_monitor=debug,info",
+        (false, true) => "warn",
+        (false, false) => "info",
     };
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));

@@ -3,6 +3,7 @@
 
 pub mod check;
 pub mod config;
+pub mod demo;
 pub mod discover;
 pub mod notify_test;
 pub mod serve;

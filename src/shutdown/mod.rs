@@ -42,6 +42,11 @@ pub struct GuardSettings {
     pub server: String,
 }
 
+/// Whole seconds, rounded up (a countdown never says "0 s" while time is left).
+fn ceil_secs(d: Duration) -> u64 {
+    d.as_secs() + u64::from(d.subsec_nanos() > 0)
+}
+
 /// What a request to the guard led to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]

@@ -545,3 +545,39 @@ async fn notify_test_prints_what_telegram_answered() {
     assert!(String::from_utf8_lossy(&out.stdout).contains("chat not found"));
     assert!(!String::from_utf8_lossy(&out.stdout).contains(crate::helpers::fake_telegram::TOKEN));
 }
+
+#[tokio::test]
+async fn demo_runs_every_level_with_a_dry_run_shutdown_and_no_account() {
+    let env = vec![
+        ("LISTEN_ADDR".to_string(), "127.0.0.1:0".to_string()),
+        ("MESSAGE_LANG".to_string(), "en".to_string()),
+    ];
+    let out = tokio::task::spawn_blocking(move || {
+        command(&env)
+            .args(["demo", "--speed", "10"])
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{text}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for want in [
+        "Traffic report",
+        "Traffic alert (normal)",
+        "Traffic alert (high-frequency)",
+        "Free traffic almost used up",
+        "dry run",
+        "would run",
+        "Traffic recovered",
+        "Demo finished",
+        "/metrics",
+    ] {
+        assert!(text.contains(want), "{want} missing:\n{text}");
+    }
+    assert!(!text.contains("shutdown executed"));
+}
