@@ -247,7 +247,7 @@ impl Guard {
         let dry_run = self.inner.executor.is_dry_run();
         self.notify(&Message::ShutdownCountdown {
             facts: facts.clone(),
-            seconds: s.delay.as_secs(),
+            seconds: ceil_secs(s.delay),
             dry_run,
         });
         let step = s.delay / (s.warnings + 1);
@@ -259,11 +259,12 @@ impl Guard {
                 }
                 _ = tokio::time::sleep(step) => {}
             }
-            if i < s.warnings && !step.is_zero() {
+            // Reminders only when they are at least a second apart.
+            if i < s.warnings && step >= Duration::from_secs(1) {
                 let left = s.delay.saturating_sub(step * (i + 1));
                 self.notify(&Message::ShutdownWarning {
                     server: s.server.clone(),
-                    seconds_left: left.as_secs(),
+                    seconds_left: ceil_secs(left),
                 });
             }
         }
