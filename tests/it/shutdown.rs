@@ -262,7 +262,7 @@ async fn a_fresh_reading_below_t1_after_the_countdown_shuts_down_once_via_fallba
     let bss = FakeBss::start().await;
     let tg = FakeTelegram::start().await;
     bss.set_gb(ID, 4.0, 100.0);
-    let app = fallback_app(&bss, &tg, &[("SHUTDOWN_DELAY", "1s")], Spawn::default()).await;
+    let app = fallback_app(&bss, &tg, &[("SHUTDOWN_DELAY", "4s")], Spawn::default()).await;
     app.poll_and_evaluate().await;
     assert_eq!(app.calls.count(), 1);
     let texts = tg.texts();
