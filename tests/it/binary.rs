@@ -236,26 +236,9 @@ async fn discover_prints_a_ready_line() {
 
 // ---- the whole pipeline in the real binary ----
 
-use crate::helpers::{telegram_env, FakeTelegram};
+use crate::helpers::{marker_script, telegram_env, FakeTelegram};
 
-fn marker_script(dir: &std::path::Path) -> (std::path::PathBuf, std::path::PathBuf) {
-    let marker = dir.join("shutdown-marker");
-    let script = dir.join("fake-shutdown.sh");
-    std::fs::write(
-        &script,
-        format!(
-            "#!/bin/sh\necho \"shutdown $*\" >> '{}'\n",
-            marker.display()
-        ),
-    )
-    .unwrap();
-    let mut perms = std::fs::metadata(&script).unwrap().permissions();
-    std::os::unix::fs::PermissionsExt::set_mode(&mut perms, 0o755);
-    std::fs::set_permissions(&script, perms).unwrap();
-    (script, marker)
-}
-
-async fn wait_for_message(tg: &FakeTelegram, needle: &str) {
+pub async fn wait_for_message(tg: &FakeTelegram, needle: &str) {
     for _ in 0..200 {
         if tg.count(needle) > 0 {
             return;
@@ -301,7 +284,7 @@ async fn serve_drains_through_every_level_via_the_fallback_alone() {
     let fake = FakeBss::start().await;
     let tg = FakeTelegram::start().await;
     let dir = state_dir("drain-fallback");
-    let (script, marker) = marker_script(&dir);
+    let (script, marker) = marker_script(&dir, "");
     let port = free_port();
     let env = env_for_pipeline(
         &fake,
@@ -356,7 +339,7 @@ async fn serve_drains_through_every_level_via_webhooks() {
     let fake = FakeBss::start().await;
     let tg = FakeTelegram::start().await;
     let dir = state_dir("drain-webhook");
-    let (script, marker) = marker_script(&dir);
+    let (script, marker) = marker_script(&dir, "");
     let port = free_port();
     let env = env_for_pipeline(
         &fake,
@@ -493,7 +476,7 @@ async fn check_below_t1_runs_the_countdown_and_shuts_down_once() {
     let tg = FakeTelegram::start().await;
     fake.set_gb(ID, 2.0, 100.0);
     let dir = state_dir("check-l1");
-    let (script, marker) = marker_script(&dir);
+    let (script, marker) = marker_script(&dir, "");
     let mut env = base_env(&fake, &[ID]);
     env.extend(telegram_env(&tg));
     env.push(("SHUTDOWN_DELAY".into(), "1s".into()));

@@ -73,3 +73,82 @@ async fn promtool_accepts_the_real_metrics_output() {
         assert!(text.contains(n), "{n} missing");
     }
 }
+
+fn run_ok(program: &str, args: &[&str], cwd: &std::path::Path) -> String {
+    let out = Command::new(program)
+        .args(args)
+        .current_dir(cwd)
+        .output()
+        .unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success(), "{program} {args:?} failed:\n{text}");
+    text
+}
+
+fn deploy_dir(sub: &str) -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("deploy")
+        .join(sub)
+}
+
+#[test]
+fn prometheus_config_and_rules_pass_promtool_and_their_tests() {
+    let Some(promtool) = tool("promtool") else {
+        return;
+    };
+    let dir = deploy_dir("prometheus");
+    run_ok(promtool, &["check", "config", "prometheus.yml"], &dir);
+    run_ok(promtool, &["check", "rules", "flexus-rules.yml"], &dir);
+    let out = run_ok(promtool, &["test", "rules", "flexus-rules.test.yml"], &dir);
+    assert!(out.contains("SUCCESS"), "{out}");
+    // Every rule has a test that fires it.
+    let rules = std::fs::read_to_string(dir.join("flexus-rules.yml")).unwrap();
+    let tests = std::fs::read_to_string(dir.join("flexus-rules.test.yml")).unwrap();
+    for name in rules
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("- alert: "))
+    {
+        assert!(
+            tests.contains(&format!("alertname: {name}")),
+            "{name} has no rule test"
+        );
+    }
+}
+
+#[test]
+fn alertmanager_config_passes_amtool() {
+    let Some(amtool) = tool("amtool") else { return };
+    let dir = deploy_dir("alertmanager");
+    let out = run_ok(amtool, &["check-config", "alertmanager.yml"], &dir);
+    assert!(out.contains("SUCCESS"), "{out}");
+}
+
+#[test]
+fn the_dashboard_uses_a_datasource_variable_and_no_inputs() {
+    let text =
+        std::fs::read_to_string(deploy_dir("grafana/dashboards/flexus-traffic.json")).unwrap();
+    let dash: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert!(
+        dash.get("__inputs").is_none(),
+        "provisioned dashboards cannot resolve __inputs"
+    );
+    assert!(
+        !text.contains("${DS_"),
+        "no import-time datasource placeholders"
+    );
+    let vars = dash["templating"]["list"].as_array().unwrap();
+    assert!(vars
+        .iter()
+        .any(|v| v["type"] == "datasource" && v["query"] == "prometheus"));
+    for p in dash["panels"].as_array().unwrap() {
+        assert_eq!(
+            p["datasource"]["uid"], "${datasource}",
+            "panel {}",
+            p["title"]
+        );
+    }
+}

@@ -4,8 +4,9 @@
 
 mod helpers;
 
-mod binary;
+pub mod binary;
 mod bss_client;
+mod e2e;
 mod external;
 mod fallback;
 mod shutdown;

@@ -1,13 +1,13 @@
 //! Every path to and away from a shutdown: the ways it must not happen and the ways it must.
 
-use std::path::PathBuf;
 use std::time::Duration;
 
 use serde_json::json;
 
 use crate::helpers::fake_bss::package;
 use crate::helpers::{
-    base_env, metric, state_dir, telegram_env, FakeBss, FakeTelegram, Reply, Spawn, TestApp,
+    base_env, marker_script, metric, state_dir, telegram_env, FakeBss, FakeTelegram, Reply, Spawn,
+    TestApp,
 };
 use crate::webhook::{bearer, payload, webhook_app};
 
@@ -24,21 +24,6 @@ async fn fallback_app(
     env.push(("SHUTDOWN_DELAY".into(), "0s".into()));
     env.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
     TestApp::spawn_with(&env, opts).await
-}
-
-/// A script that appends a line to a marker file, as a shutdown command.
-fn marker_script(dir: &std::path::Path, body: &str) -> (PathBuf, PathBuf) {
-    let marker = dir.join("shutdown-marker");
-    let script = dir.join("fake-shutdown.sh");
-    std::fs::write(
-        &script,
-        format!("#!/bin/sh\necho \"$@\" >> '{}'\n{body}\n", marker.display()),
-    )
-    .unwrap();
-    let mut perms = std::fs::metadata(&script).unwrap().permissions();
-    std::os::unix::fs::PermissionsExt::set_mode(&mut perms, 0o755);
-    std::fs::set_permissions(&script, perms).unwrap();
-    (script, marker)
 }
 
 // ---- must not ----
@@ -375,7 +360,10 @@ async fn the_real_command_executor_runs_the_script() {
     )
     .await;
     app.poll_and_evaluate().await;
-    assert_eq!(std::fs::read_to_string(&marker).unwrap(), "-h now\n");
+    assert_eq!(
+        std::fs::read_to_string(&marker).unwrap(),
+        "shutdown -h now\n"
+    );
     assert_eq!(
         metric(
             &app.scrape().await,

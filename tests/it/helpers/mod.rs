@@ -35,6 +35,25 @@ fn rand_suffix() -> u64 {
     N.fetch_add(1, Ordering::Relaxed)
 }
 
+/// A script that appends its arguments to a marker file, then runs `body`: a stand-in shutdown
+/// command whose runs can be counted.
+pub fn marker_script(dir: &std::path::Path, body: &str) -> (PathBuf, PathBuf) {
+    let marker = dir.join("shutdown-marker");
+    let script = dir.join("fake-shutdown.sh");
+    std::fs::write(
+        &script,
+        format!(
+            "#!/bin/sh\necho \"shutdown $*\" >> '{}'\n{body}\n",
+            marker.display()
+        ),
+    )
+    .unwrap();
+    let mut perms = std::fs::metadata(&script).unwrap().permissions();
+    std::os::unix::fs::PermissionsExt::set_mode(&mut perms, 0o755);
+    std::fs::set_permissions(&script, perms).unwrap();
+    (script, marker)
+}
+
 /// Environment for a program that talks to `bss`.
 pub fn base_env(bss: &FakeBss, ids: &[&str]) -> Vec<(String, String)> {
     let mut v: Vec<(String, String)> = vec![
