@@ -564,3 +564,39 @@ async fn demo_runs_every_level_with_a_dry_run_shutdown_and_no_account() {
     }
     assert!(!text.contains("shutdown executed"));
 }
+
+#[test]
+fn env_example_is_valid_and_documents_every_variable() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let example = root.join(".env.example");
+    let out = command(&[])
+        .args(["--env-file", example.to_str().unwrap(), "config"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let printed = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        printed.contains("SHUTDOWN_COMMAND=shutdown -h now"),
+        "{printed}"
+    );
+    let text = std::fs::read_to_string(&example).unwrap();
+    let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
+    // Every variable `config` knows is in .env.example and in the README.
+    for line in printed.lines().filter(|l| l.contains('=')) {
+        let var = line.split('=').next().unwrap();
+        if var
+            .chars()
+            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')
+        {
+            assert!(
+                text.contains(&format!("{var}=")),
+                "{var} missing in .env.example"
+            );
+            assert!(readme.contains(var), "{var} missing in README.md");
+        }
+    }
+}
