@@ -1007,11 +1007,9 @@ mod tests {
     }
 
     #[test]
-    fn state_dir_in_tmp_is_refused_and_systemd_dir_is_used() {
-        assert!(cfg(&[("STATE_DIR", "/tmp/flexus")])
-            .unwrap_err()
-            .to_string()
-            .contains("STATE_DIR"));
+    fn state_dir_in_tmp_is_warned_about_and_systemd_dir_is_used() {
+        let c = cfg(&[("STATE_DIR", "/tmp/flexus")]).unwrap();
+        assert!(c.warnings().iter().any(|w| w.contains("STATE_DIR=/tmp/flexus")));
         let c = cfg(&[("STATE_DIRECTORY", "/var/lib/flexus-traffic-monitor")]).unwrap();
         assert_eq!(
             c.state_dir,
