@@ -4,7 +4,9 @@
 //! error classification, answer validation) are kept apart from the client that does I/O.
 
 pub mod bss;
+pub mod ecs;
 pub mod error;
+pub mod rms;
 pub mod signer;
 pub mod transport;
 pub mod wire;
