@@ -7,12 +7,15 @@ use std::time::Duration;
 use anyhow::Context;
 use tokio::sync::RwLock;
 
+use crate::autostart::AutoStarter;
 use crate::config::{Config, ShutdownMode};
 use crate::engine::Engine;
 use crate::huawei::bss::BssClient;
+use crate::huawei::ecs::EcsFactory;
 use crate::metrics::Metrics;
 use crate::notifier::{Notifier, Sink};
 use crate::poller::Poller;
+use crate::shutdown::executor::HuaweiApiExecutor;
 use crate::shutdown::{CommandExecutor, DryRunExecutor, Executor, Guard, GuardSettings};
 use crate::snapshot::{SharedSnapshot, Snapshot};
 use crate::state::{boot_id, CorruptState, StateCell, StateStore};
@@ -45,19 +48,42 @@ pub struct Stack {
     pub corrupt: Option<CorruptState>,
 }
 
+/// ECS clients for the configured instances.
+///
+/// # Errors
+/// When the credentials are missing.
+pub fn ecs_factory(config: &Config) -> anyhow::Result<EcsFactory> {
+    Ok(EcsFactory {
+        credentials: config.credentials()?,
+        endpoint: config.ecs_endpoint.clone(),
+        timeout: config.http_timeout,
+    })
+}
+
 /// The executor the configuration asks for.
-pub fn executor(config: &Config) -> Box<dyn Executor> {
-    let command = CommandExecutor {
-        argv: config.shutdown_command.clone(),
-        timeout: config.shutdown_command_timeout,
+///
+/// # Errors
+/// When `huawei-api` is asked for without credentials.
+pub fn executor(config: &Config) -> anyhow::Result<Box<dyn Executor>> {
+    let real: Box<dyn Executor> = match config.shutdown_mode {
+        ShutdownMode::HuaweiApi => Box::new(HuaweiApiExecutor {
+            ecs: ecs_factory(config)?,
+            hard: config.ecs_hard_stop,
+            hard_after: config.ecs_hard_stop_after,
+            job_timeout: config.ecs_job_timeout,
+        }),
+        _ => Box::new(CommandExecutor {
+            argv: config.shutdown_command.clone(),
+            timeout: config.shutdown_command_timeout,
+        }),
     };
-    if config.dry_run {
+    Ok(if config.dry_run {
         Box::new(DryRunExecutor {
-            would: command.describe(),
+            would: real.describe(),
         })
     } else {
-        Box::new(command)
-    }
+        real
+    })
 }
 
 /// The sink the configuration asks for: Telegram when a bot and chat are set, else the console.
@@ -120,8 +146,12 @@ pub fn build(config: Config, bss: BssClient, opts: Options) -> anyhow::Result<St
         retry_after_failure: config.cadence.level2_repeat,
         boot_id: opts.boot_id.or_else(boot_id),
         server: config.server_name.clone(),
+        targets: config.targets.clone(),
     };
-    let executor = opts.executor.unwrap_or_else(|| executor(&config));
+    let executor = match opts.executor {
+        Some(e) => e,
+        None => executor(&config)?,
+    };
     let guard = Guard::new(
         settings,
         executor,
@@ -130,7 +160,23 @@ pub fn build(config: Config, bss: BssClient, opts: Options) -> anyhow::Result<St
         metrics.clone(),
         state.clone(),
     );
+    let autostart = if config.auto_start {
+        Some(Arc::new(AutoStarter::new(
+            ecs_factory(&config)?,
+            config.ecs_job_timeout,
+            config.cadence.level2_repeat,
+            config.thresholds.t1,
+            config.reading_max_age,
+            state.clone(),
+            notifier.clone(),
+            snapshot.clone(),
+            metrics.clone(),
+        )))
+    } else {
+        None
+    };
     let engine = Arc::new(Engine {
+        autostart,
         config: config.clone(),
         state: state.clone(),
         notifier: notifier.clone(),

@@ -13,6 +13,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use crate::alertmanager::{Kind, Payload};
+use crate::autostart::AutoStarter;
 use crate::config::Config;
 use crate::level::Level;
 use crate::messages::{Facts, Message};
@@ -52,6 +53,8 @@ pub struct Engine {
     pub notifier: Arc<Notifier>,
     pub guard: Guard,
     pub snapshot: SharedSnapshot,
+    /// Present with `AUTO_START=true`.
+    pub autostart: Option<Arc<AutoStarter>>,
 }
 
 /// Effects collected while deciding, carried out after the state is saved.
@@ -64,7 +67,7 @@ struct Effects {
 
 impl Engine {
     fn facts(&self, r: &Reading) -> Facts {
-        Facts::from_reading(&self.config.server_name, r)
+        Facts::from_reading(self.config.server_for(&r.free_resource_id), r)
     }
 
     fn fresh_reading<'a>(
@@ -299,6 +302,15 @@ impl Engine {
         summary.messages = fx.messages.len();
         self.record(guard, next, fx, "webhook").await?;
         Ok(summary)
+    }
+
+    /// Starts instances this process stopped once their cycle reset (`AUTO_START`); returns the
+    /// start tasks (one-shot commands wait for them).
+    pub async fn auto_start(&self, now: DateTime<Utc>) -> Vec<tokio::task::JoinHandle<()>> {
+        match &self.autostart {
+            Some(a) => a.check(now).await,
+            None => Vec::new(),
+        }
     }
 
     /// When the watchdog heartbeat last arrived.

@@ -24,6 +24,7 @@
 
 pub mod alertmanager;
 pub mod app;
+pub mod autostart;
 pub mod cli;
 pub mod commands;
 pub mod config;

@@ -132,6 +132,15 @@ pub enum Message {
         server: String,
         moved_to: String,
     },
+    /// `AUTO_START` started an instance this process had stopped.
+    InstanceStarted {
+        server: String,
+        outcome: String,
+    },
+    InstanceStartFailed {
+        server: String,
+        error: String,
+    },
     Test {
         server: String,
     },
@@ -360,6 +369,18 @@ pub fn render(m: &Message, lang: Lang, th: &Thresholds) -> String {
             Lang::Zh => format!("⚠️ <b>{}</b> 状态文件损坏，已另存为 {} 并重新开始。", escape(server), escape(moved_to)),
             Lang::En => format!("⚠️ <b>{}</b> state file was unreadable; kept as {} and started fresh.", escape(server), escape(moved_to)),
         },
+        Message::InstanceStarted { server, outcome } => format!(
+            "▶️ <b>{}</b>: {}\n{}",
+            escape(server),
+            x.t("新周期流量已恢复，实例已重新启动。", "the traffic cycle reset; the instance was started again."),
+            escape(outcome)
+        ),
+        Message::InstanceStartFailed { server, error } => format!(
+            "❌ <b>{}</b>: {}\n{}",
+            escape(server),
+            x.t("自动启动失败，将稍后重试。", "automatic start failed; it will be tried again later."),
+            escape(error)
+        ),
         Message::Test { server } => match lang {
             Lang::Zh => format!("🔔 <b>{}</b> 测试消息：flexus-traffic-monitor 可以发送 Telegram 通知。", escape(server)),
             Lang::En => format!("🔔 <b>{}</b> test message: flexus-traffic-monitor can reach Telegram.", escape(server)),

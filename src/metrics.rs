@@ -40,6 +40,8 @@ pub struct Metrics {
     pub notifications: IntCounterVec,
     /// Shutdown guard outcomes by result.
     pub shutdowns: IntCounterVec,
+    /// `AUTO_START` outcomes by result.
+    pub instance_starts: IntCounterVec,
     /// 1 while the built-in fallback evaluator is in charge.
     pub fallback_active: IntGauge,
 }
@@ -125,6 +127,7 @@ impl Metrics {
             bss_requests: counter_vec(r, "flexus_bss_requests_total", "BSS polls by result", &["success"]),
             webhooks: counter_vec(r, "flexus_webhooks_total", "Alertmanager webhook deliveries by result", &["ok"]),
             notifications: counter_vec(r, "flexus_notifications_total", "Telegram messages by result", &["sent", "failed"]),
+            instance_starts: counter_vec(r, "flexus_instance_starts_total", "Automatic starts after a cycle reset by result", &[]),
             shutdowns: counter_vec(r, "flexus_shutdowns_total", "Shutdown guard outcomes by result", &[]),
             bss_up,
             bss_last_success,
@@ -152,7 +155,7 @@ impl Metrics {
             let labels = [
                 r.free_resource_id.as_str(),
                 r.usage_type.as_str(),
-                config.server_name.as_str(),
+                config.server_for(&r.free_resource_id),
             ];
             self.remaining_gb
                 .with_label_values(&labels)

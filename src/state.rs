@@ -34,6 +34,24 @@ pub struct State {
     /// Recently handled generic alerts (key → when), to drop duplicate deliveries.
     #[serde(default)]
     pub recent_alerts: BTreeMap<String, DateTime<Utc>>,
+    /// Instances this process stopped through the ECS API, by server id (for `AUTO_START`).
+    #[serde(default)]
+    pub stopped: BTreeMap<String, StoppedRecord>,
+}
+
+/// An instance this process stopped through the API.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StoppedRecord {
+    /// The package whose traffic ran out.
+    pub package: String,
+    pub name: String,
+    pub target: crate::config::Target,
+    pub at: DateTime<Utc>,
+    /// The end of the package's cycle when it was stopped: a later end means a new cycle.
+    pub cycle_end: Option<DateTime<Utc>>,
+    /// When a start was last tried (failed starts are retried after `LEVEL2_REPEAT`).
+    #[serde(default)]
+    pub last_start_attempt: Option<DateTime<Utc>>,
 }
 
 /// What the shutdown guard did.

@@ -11,7 +11,7 @@ use crate::app::{self, Options};
 use crate::config::Config;
 use crate::level::Level;
 
-pub async fn run(config: Config, json_out: bool) -> ExitCode {
+pub async fn run(mut config: Config, json_out: bool) -> ExitCode {
     if let Err(e) = config.require_polling() {
         return super::config_error(&e);
     }
@@ -19,6 +19,10 @@ pub async fn run(config: Config, json_out: bool) -> ExitCode {
         Ok(b) => b,
         Err(e) => return super::config_error(&e),
     };
+    if let Err(e) = super::resolve_targets(&mut config).await {
+        eprintln!("{e:#}");
+        return ExitCode::from(super::EXIT_CONFIG);
+    }
     // An overlapping run (a slow countdown, a cron job fired twice) waits for this one to end.
     let lock_wait = config.shutdown_delay + Duration::from_secs(120);
     let stack = match app::build(
@@ -44,6 +48,9 @@ pub async fn run(config: Config, json_out: bool) -> ExitCode {
         return ExitCode::from(super::EXIT_STATE);
     }
     stack.guard.wait_idle().await;
+    for task in stack.engine.auto_start(Utc::now()).await {
+        let _ = task.await;
+    }
     let pass = stack.notifier.flush(Duration::from_secs(30)).await;
     if pass.remaining > 0 {
         eprintln!(

@@ -73,5 +73,72 @@ pub async fn run(config: Config, json: bool) -> ExitCode {
     );
     println!("\nPut this line in your .env (packages in effect only; keep the traffic packages you want watched):");
     println!("FREE_RESOURCE_IDS={}", ids.join(","));
+    instances(&config).await
+}
+
+/// With the account id, lists the Flexus L instances through RMS and prints the lines that
+/// `SHUTDOWN_MODE=huawei-api` needs.
+async fn instances(config: &Config) -> ExitCode {
+    let rms = match super::rms_client(config) {
+        Ok(Some(r)) => r,
+        Ok(None) => {
+            println!("\nSet HUAWEICLOUD_SDK_DOMAIN_ID (your account id) to also list the Flexus L instances and their ECS server ids.");
+            return ExitCode::SUCCESS;
+        }
+        Err(e) => return super::config_error(&e),
+    };
+    let list = match rms.flexus_instances().await {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!(
+                "error listing instances through RMS (the key needs rms:resources:list): {e}"
+            );
+            return ExitCode::from(super::EXIT_POLL_FAILED);
+        }
+    };
+    if list.is_empty() {
+        println!("\nNo Flexus L instances found through RMS.");
+        return ExitCode::SUCCESS;
+    }
+    let rows: Vec<Vec<String>> = list
+        .iter()
+        .map(|i| {
+            vec![
+                i.name.clone(),
+                i.server_id.clone().unwrap_or_default(),
+                i.region.clone(),
+                i.project_id.clone(),
+                i.status.clone(),
+                i.package_ids.join(","),
+            ]
+        })
+        .collect();
+    println!();
+    print!(
+        "{}",
+        super::table(
+            &[
+                "INSTANCE",
+                "ECS_SERVER_ID",
+                "REGION",
+                "PROJECT_ID",
+                "STATUS",
+                "PACKAGES"
+            ],
+            &rows
+        )
+    );
+    let entries: Vec<String> = list
+        .iter()
+        .filter_map(|i| i.server_id.as_ref().map(|s| (i, s)))
+        .flat_map(|(i, s)| {
+            i.package_ids
+                .iter()
+                .map(move |p| format!("{p}:{s}:{}:{}:{}", i.name, i.region, i.project_id))
+        })
+        .collect();
+    println!("\nFor SHUTDOWN_MODE=huawei-api (stop and start through the API), put these lines in your .env:");
+    println!("SHUTDOWN_MODE=huawei-api");
+    println!("FLEXUS_INSTANCES={}", entries.join(","));
     ExitCode::SUCCESS
 }

@@ -10,8 +10,9 @@ pub mod serve;
 
 use std::process::ExitCode;
 
-use crate::config::Config;
+use crate::config::{Config, ShutdownMode, Target};
 use crate::huawei::bss::BssClient;
+use crate::huawei::rms::RmsClient;
 use crate::huawei::transport::{RetryPolicy, SignedClient};
 
 /// Exit code for configuration errors.
@@ -39,6 +40,59 @@ pub fn bss_client(config: &Config) -> anyhow::Result<BssClient> {
         RetryPolicy::default(),
     )?;
     Ok(BssClient::new(client, config.domain_id.clone()))
+}
+
+/// The RMS client, when the account id is known.
+///
+/// # Errors
+/// Missing credentials, or a TLS set-up failure.
+pub fn rms_client(config: &Config) -> anyhow::Result<Option<RmsClient>> {
+    let Some(domain) = &config.domain_id else {
+        return Ok(None);
+    };
+    let client = SignedClient::new(
+        config.rms_endpoint.clone(),
+        config.credentials()?,
+        config.site,
+        config.http_timeout,
+        RetryPolicy::default(),
+    )?;
+    Ok(Some(RmsClient::new(client, domain.clone())))
+}
+
+/// With `SHUTDOWN_MODE=huawei-api`, finds the instance of every watched package that the
+/// configuration does not map, through RMS.
+///
+/// # Errors
+/// A package whose instance cannot be found, or RMS failing.
+pub async fn resolve_targets(config: &mut Config) -> anyhow::Result<()> {
+    if config.shutdown_mode != ShutdownMode::HuaweiApi {
+        return Ok(());
+    }
+    let unmapped: Vec<String> = config
+        .free_resource_ids
+        .iter()
+        .filter(|id| !config.targets.contains_key(*id))
+        .cloned()
+        .collect();
+    if unmapped.is_empty() {
+        return Ok(());
+    }
+    let Some(rms) = rms_client(config)? else {
+        anyhow::bail!("ECS_SERVER_ID: no instance is known for {}; set it, or FLEXUS_INSTANCES, or HUAWEICLOUD_SDK_DOMAIN_ID", unmapped.join(", "));
+    };
+    let instances = rms.flexus_instances().await.map_err(|e| anyhow::anyhow!("cannot list the Flexus L instances through RMS (needed for SHUTDOWN_MODE=huawei-api): {e}"))?;
+    for id in &unmapped {
+        let found = instances.iter().find(|i| i.package_ids.contains(id));
+        match found.and_then(|i| i.server_id.clone().map(|s| (i, s))) {
+            Some((i, server_id)) => {
+                tracing::info!(free_resource_id = %id, server = %i.name, server_id = %server_id, "instance found through RMS");
+                config.targets.insert(id.clone(), Target { name: i.name.clone(), server_id, region: i.region.clone(), project_id: i.project_id.clone() });
+            }
+            None => anyhow::bail!("no Flexus L instance of this account has the package {id}; check FREE_RESOURCE_IDS, or set FLEXUS_INSTANCES (`discover` prints it)"),
+        }
+    }
+    Ok(())
 }
 
 /// Prints a configuration error and returns its exit code.

@@ -13,7 +13,7 @@ use crate::config::Config;
 use crate::fallback;
 use crate::http::{self, AppState};
 
-pub async fn run(config: Config) -> ExitCode {
+pub async fn run(mut config: Config) -> ExitCode {
     if let Err(e) = config
         .require_polling()
         .and_then(|()| config.require_serving())
@@ -24,6 +24,10 @@ pub async fn run(config: Config) -> ExitCode {
         Ok(b) => b,
         Err(e) => return super::config_error(&e),
     };
+    if let Err(e) = super::resolve_targets(&mut config).await {
+        eprintln!("{e:#}");
+        return ExitCode::from(super::EXIT_CONFIG);
+    }
     let listener = match tokio::net::TcpListener::bind(config.listen_addr).await {
         Ok(l) => l,
         Err(e) => {

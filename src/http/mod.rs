@@ -138,7 +138,7 @@ async fn status(State(s): State<AppState>) -> Json<serde_json::Value> {
             let reading = p.reading.as_ref().filter(|_| is_fresh);
             json!({
                 "free_resource_id": p.free_resource_id,
-                "server": s.config.server_name,
+                "server": s.config.server_for(&p.free_resource_id),
                 "reading": reading,
                 "used_gb": reading.map(|r| r.used_gb()),
                 "level": reading.map(|r| Level::of(r.remaining_gb, &s.config.thresholds).label()),
@@ -159,8 +159,10 @@ async fn status(State(s): State<AppState>) -> Json<serde_json::Value> {
                 "shutdown": {
                     "mode": s.config.shutdown_mode,
                     "dry_run": s.config.dry_run,
-                    "countdown_running_for": e.guard.running(),
+                    "countdown_running_for": e.guard.running_all(),
                     "records": st.shutdowns,
+                    "stopped_by_this_process": st.stopped,
+                    "auto_start": s.config.auto_start,
                 },
                 "health": st.health,
                 "messages_pending": e.notifier.pending(),

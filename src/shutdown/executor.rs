@@ -1,5 +1,6 @@
 //! Shutdown executors: what "shut down" means. `command` runs `SHUTDOWN_COMMAND` (argv, no shell)
-//! with a timeout; `dry-run` only says what it would do. Tests add a recording executor.
+//! with a timeout; `huawei-api` stops the instance through ECS `os-stop` and follows the job;
+//! `dry-run` only says what it would do. Tests add a recording executor.
 //!
 //! Every failure is reported with what to do: a missing program, a sudo that wants a password, a
 //! command that hangs or exits non-zero.
@@ -11,18 +12,32 @@ use std::time::Duration;
 
 use tokio::io::AsyncReadExt;
 
+use crate::config::Target;
+use crate::huawei::ecs::{EcsFactory, JobOutcome};
+
 /// A future returned by an executor.
 pub type ExecFuture<'a> = Pin<Box<dyn Future<Output = Result<String, String>> + Send + 'a>>;
+/// A future that says yes or no.
+pub type BoolFuture<'a> = Pin<Box<dyn Future<Output = bool> + Send + 'a>>;
 
-/// Something that shuts the server down. `Ok` holds a short report of what happened.
+/// Something that shuts a server down. `Ok` holds a short report of what happened.
 pub trait Executor: Send + Sync {
     /// A short description for messages, e.g. "command `shutdown -h now`".
     fn describe(&self) -> String;
-    /// Acts.
-    fn execute(&self) -> ExecFuture<'_>;
+    /// Acts on `target` (the instance of the package; `None` when none is configured).
+    fn execute<'a>(&'a self, target: Option<&'a Target>) -> ExecFuture<'a>;
     /// True when nothing is really shut down.
     fn is_dry_run(&self) -> bool {
         false
+    }
+    /// True when it stops another machine through an API: such stops are remembered for
+    /// `AUTO_START`, and "this boot" (of the machine running the monitor) means nothing for them.
+    fn is_remote(&self) -> bool {
+        false
+    }
+    /// Whether `target` is already stopped, so that there is nothing to do.
+    fn already_stopped<'a>(&'a self, _target: Option<&'a Target>) -> BoolFuture<'a> {
+        Box::pin(async { false })
     }
 }
 
@@ -43,8 +58,13 @@ impl Executor for DryRunExecutor {
     fn describe(&self) -> String {
         format!("dry run of {}", self.would)
     }
-    fn execute(&self) -> ExecFuture<'_> {
-        Box::pin(async move { Ok(format!("would run {}", self.would)) })
+    fn execute<'a>(&'a self, target: Option<&'a Target>) -> ExecFuture<'a> {
+        Box::pin(async move {
+            Ok(match target {
+                Some(t) => format!("would run {} for {} ({})", self.would, t.name, t.server_id),
+                None => format!("would run {}", self.would),
+            })
+        })
     }
     fn is_dry_run(&self) -> bool {
         true
@@ -89,7 +109,7 @@ impl Executor for CommandExecutor {
         format!("command `{}`", shell_words::join(&self.argv))
     }
 
-    fn execute(&self) -> ExecFuture<'_> {
+    fn execute<'a>(&'a self, _target: Option<&'a Target>) -> ExecFuture<'a> {
         Box::pin(async move {
             let Some((program, args)) = self.argv.split_first() else {
                 return Err("SHUTDOWN_COMMAND is empty".to_string());
@@ -144,6 +164,112 @@ impl Executor for CommandExecutor {
     }
 }
 
+/// Stops the instance through the ECS API: `os-stop` (`SOFT`, or `HARD`), the job followed to its
+/// end; a `SOFT` stop that has not finished within `hard_after` is followed by a `HARD` one.
+#[derive(Debug, Clone)]
+pub struct HuaweiApiExecutor {
+    pub ecs: EcsFactory,
+    pub hard: bool,
+    pub hard_after: Option<Duration>,
+    pub job_timeout: Duration,
+}
+
+impl HuaweiApiExecutor {
+    async fn stop(&self, target: &Target) -> Result<String, String> {
+        let client = self.ecs.client(target).map_err(|e| e.to_string())?;
+        let id = &target.server_id;
+        let first_wait = if self.hard {
+            self.job_timeout
+        } else {
+            self.hard_after.unwrap_or(self.job_timeout)
+        };
+        let job = client
+            .stop(id, self.hard)
+            .await
+            .map_err(|e| format!("ECS os-stop of {} ({id}) failed: {e}", target.name))?;
+        let kind = if self.hard { "HARD" } else { "SOFT" };
+        let soft_result = match client.wait(&job, first_wait).await {
+            JobOutcome::Success => {
+                return Ok(format!(
+                    "ECS os-stop {kind} of {} ({id}) succeeded (job {job})",
+                    target.name
+                ))
+            }
+            JobOutcome::Failed(r) => format!("job {job} failed: {r}"),
+            JobOutcome::TimedOut(last) => format!(
+                "job {job} not finished after {} (status {last})",
+                humantime::format_duration(first_wait)
+            ),
+        };
+        if self.hard || self.hard_after.is_none() {
+            return Err(format!(
+                "ECS os-stop {kind} of {} ({id}): {soft_result}",
+                target.name
+            ));
+        }
+        tracing::warn!(server = %target.name, soft = %soft_result, "soft stop did not finish; stopping hard");
+        let job2 = client.stop(id, true).await.map_err(|e| {
+            format!(
+                "ECS os-stop HARD of {} ({id}) failed after SOFT ({soft_result}): {e}",
+                target.name
+            )
+        })?;
+        match client.wait(&job2, self.job_timeout).await {
+            JobOutcome::Success => Ok(format!(
+                "ECS os-stop HARD of {} ({id}) succeeded (job {job2}) after SOFT: {soft_result}",
+                target.name
+            )),
+            JobOutcome::Failed(r) => Err(format!(
+                "ECS os-stop HARD of {} ({id}): job {job2} failed: {r}",
+                target.name
+            )),
+            JobOutcome::TimedOut(last) => Err(format!(
+                "ECS os-stop HARD of {} ({id}): job {job2} not finished (status {last})",
+                target.name
+            )),
+        }
+    }
+}
+
+impl Executor for HuaweiApiExecutor {
+    fn describe(&self) -> String {
+        format!("ECS os-stop {}", if self.hard { "HARD" } else { "SOFT" })
+    }
+
+    fn execute<'a>(&'a self, target: Option<&'a Target>) -> ExecFuture<'a> {
+        Box::pin(async move {
+            match target {
+                Some(t) => self.stop(t).await,
+                None => Err(
+                    "no instance is known for this package: set ECS_SERVER_ID or FLEXUS_INSTANCES"
+                        .to_string(),
+                ),
+            }
+        })
+    }
+
+    fn is_remote(&self) -> bool {
+        true
+    }
+
+    fn already_stopped<'a>(&'a self, target: Option<&'a Target>) -> BoolFuture<'a> {
+        Box::pin(async move {
+            let Some(t) = target else { return false };
+            let Ok(client) = self.ecs.client(t) else {
+                return false;
+            };
+            match client.server_status(&t.server_id).await {
+                Ok(status) => status == "SHUTOFF",
+                // Unknown: go on; the guard's own re-check and the stop call decide.
+                Err(e) => {
+                    tracing::warn!(server = %t.name, error = %e, "cannot read the server status");
+                    false
+                }
+            }
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -158,7 +284,7 @@ mod tests {
     #[tokio::test]
     async fn success_reports_exit_status_zero() {
         assert_eq!(
-            cmd(&["true"], 5000).execute().await,
+            cmd(&["true"], 5000).execute(None).await,
             Ok("exit status 0".into())
         );
     }
@@ -166,7 +292,7 @@ mod tests {
     #[tokio::test]
     async fn a_missing_program_is_a_clear_error() {
         let e = cmd(&["/nonexistent/shutdown-xyz"], 5000)
-            .execute()
+            .execute(None)
             .await
             .unwrap_err();
         assert!(e.contains("was not found"), "{e}");
@@ -175,7 +301,7 @@ mod tests {
     #[tokio::test]
     async fn a_failing_command_reports_status_and_stderr() {
         let e = cmd(&["sh", "-c", "echo nope >&2; exit 3"], 5000)
-            .execute()
+            .execute(None)
             .await
             .unwrap_err();
         assert!(e.contains("exit status 3") && e.contains("nope"), "{e}");
@@ -191,7 +317,7 @@ mod tests {
             ],
             5000,
         )
-        .execute()
+        .execute(None)
         .await
         .unwrap_err();
         assert!(e.contains("NOPASSWD"), "{e}");
@@ -199,7 +325,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_hanging_command_is_stopped_and_reported() {
-        let e = cmd(&["sleep", "30"], 300).execute().await.unwrap_err();
+        let e = cmd(&["sleep", "30"], 300).execute(None).await.unwrap_err();
         assert!(e.contains("did not finish"), "{e}");
     }
 
@@ -209,6 +335,6 @@ mod tests {
             would: "command `shutdown -h now`".into(),
         };
         assert!(d.is_dry_run());
-        assert!(d.execute().await.unwrap().contains("would run"));
+        assert!(d.execute(None).await.unwrap().contains("would run"));
     }
 }

@@ -1,7 +1,8 @@
-//! The shutdown guard: the only code that can shut the server down, and the rules around it.
+//! The shutdown guard: the only code that can shut a server down, and the rules around it.
 //!
 //! A level-1 decision (from the fallback evaluator or a webhook) only *asks* the guard. The guard
-//! runs one countdown at a time: it warns on Telegram, waits `SHUTDOWN_DELAY` with reminders, then
+//! runs one countdown at a time per package (so several servers are judged on their own): it warns
+//! on Telegram, waits `SHUTDOWN_DELAY` with reminders, then
 //! takes a **fresh** BSS reading of its own and acts only if that reading succeeded and is still below
 //! T1. A reading at or above T1, a failed poll, a package that cannot be read, or a resolved alert
 //! cancels it, with a message. It never acts from stored data: nothing at start-up asks it.
@@ -19,11 +20,12 @@ use serde::Serialize;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
+use crate::config::Target;
 use crate::messages::{Facts, Message};
 use crate::metrics::Metrics;
 use crate::notifier::Notifier;
 use crate::poller::Poller;
-use crate::state::{ShutdownRecord, StateCell};
+use crate::state::{ShutdownRecord, StateCell, StoppedRecord};
 pub use executor::{CommandExecutor, DryRunExecutor, Executor};
 
 /// The guard's settings.
@@ -39,7 +41,18 @@ pub struct GuardSettings {
     /// How long after a failed attempt a new one may start.
     pub retry_after_failure: Duration,
     pub boot_id: Option<String>,
+    /// The server name of packages without a known instance (`SERVER_NAME`).
     pub server: String,
+    /// Package id → its instance (for `huawei-api`, and for the names in messages).
+    pub targets: std::collections::BTreeMap<String, Target>,
+}
+
+impl GuardSettings {
+    fn server_for(&self, package: &str) -> String {
+        self.targets
+            .get(package)
+            .map_or_else(|| self.server.clone(), |t| t.name.clone())
+    }
 }
 
 /// Whole seconds, rounded up (a countdown never says "0 s" while time is left).
@@ -97,11 +110,12 @@ struct Inner {
     notifier: Arc<Notifier>,
     metrics: Arc<Metrics>,
     state: Arc<StateCell>,
-    running: std::sync::Mutex<Option<Running>>,
+    /// Countdowns in progress, one per package at most.
+    running: std::sync::Mutex<Vec<Running>>,
     idle: Notify,
 }
 
-/// The single-flight shutdown guard.
+/// The shutdown guard: single-flight per package.
 #[derive(Clone)]
 pub struct Guard {
     inner: Arc<Inner>,
@@ -127,7 +141,7 @@ impl Guard {
                 notifier,
                 metrics,
                 state,
-                running: std::sync::Mutex::new(None),
+                running: std::sync::Mutex::new(Vec::new()),
                 idle: Notify::new(),
             }),
         }
@@ -138,12 +152,22 @@ impl Guard {
         self.inner.settings.enabled
     }
 
-    /// The package whose countdown is running, if any.
+    /// A package whose countdown is running, if any (the first by id).
     pub fn running(&self) -> Option<String> {
-        self.lock_running().as_ref().map(|r| r.package.clone())
+        let mut all = self.running_all();
+        all.sort();
+        all.into_iter().next()
     }
 
-    fn lock_running(&self) -> std::sync::MutexGuard<'_, Option<Running>> {
+    /// Every package whose countdown is running.
+    pub fn running_all(&self) -> Vec<String> {
+        self.lock_running()
+            .iter()
+            .map(|r| r.package.clone())
+            .collect()
+    }
+
+    fn lock_running(&self) -> std::sync::MutexGuard<'_, Vec<Running>> {
         self.inner.running.lock().unwrap_or_else(|p| p.into_inner())
     }
 
@@ -153,42 +177,55 @@ impl Guard {
         if !s.enabled {
             return Trigger::Disabled;
         }
+        let package = facts.free_resource_id.clone();
+        if self.lock_running().iter().any(|r| r.package == package) {
+            return Trigger::AlreadyRunning;
+        }
+        let remote = self.inner.executor.is_remote();
         let record = self
             .inner
             .state
             .snapshot()
             .await
             .shutdowns
-            .get(&facts.free_resource_id)
+            .get(&package)
             .cloned();
-        let mut running = self.lock_running();
-        if running.is_some() {
-            return Trigger::AlreadyRunning;
-        }
+        // "This boot" is the monitor's boot; for a stop through the API it says nothing.
+        let boot_id = if remote { None } else { s.boot_id.as_deref() };
         if let Some(why) = blocked_by_record(
             record.as_ref(),
-            s.boot_id.as_deref(),
+            boot_id,
             facts.cycle_end,
             s.repeat_after_boot,
             s.retry_after_failure,
             Utc::now(),
         ) {
-            tracing::info!(free_resource_id = %facts.free_resource_id, why, "shutdown guard: not acting again");
+            tracing::info!(free_resource_id = %package, why, "shutdown guard: not acting again");
+            return Trigger::AlreadyActed;
+        }
+        let target = s.targets.get(&package);
+        if self.inner.executor.already_stopped(target).await {
+            tracing::info!(free_resource_id = %package, "shutdown guard: the instance is already stopped");
             return Trigger::AlreadyActed;
         }
         let cancel = CancellationToken::new();
         let reason = Arc::new(std::sync::Mutex::new(None));
-        *running = Some(Running {
-            package: facts.free_resource_id.clone(),
-            cancel: cancel.clone(),
-            reason: reason.clone(),
-        });
-        drop(running);
-        tracing::warn!(free_resource_id = %facts.free_resource_id, source, delay_s = s.delay.as_secs(), "shutdown guard: countdown started");
+        {
+            let mut running = self.lock_running();
+            if running.iter().any(|r| r.package == package) {
+                return Trigger::AlreadyRunning;
+            }
+            running.push(Running {
+                package: package.clone(),
+                cancel: cancel.clone(),
+                reason: reason.clone(),
+            });
+        }
+        tracing::warn!(free_resource_id = %package, source, delay_s = s.delay.as_secs(), "shutdown guard: countdown started");
         let guard = self.clone();
         tokio::spawn(async move {
             guard.countdown(facts, cancel, reason).await;
-            *guard.lock_running() = None;
+            guard.lock_running().retain(|r| r.package != package);
             guard.inner.idle.notify_waiters();
         });
         Trigger::Started
@@ -196,11 +233,7 @@ impl Guard {
 
     /// Cancels a running countdown for `package` (a resolved alert, a reading back above T1).
     pub fn cancel(&self, package: &str, reason: &str) {
-        if let Some(r) = self
-            .lock_running()
-            .as_ref()
-            .filter(|r| r.package == package)
-        {
+        if let Some(r) = self.lock_running().iter().find(|r| r.package == package) {
             *r.reason.lock().unwrap_or_else(|p| p.into_inner()) = Some(reason.to_string());
             r.cancel.cancel();
         }
@@ -210,7 +243,7 @@ impl Guard {
     pub async fn wait_idle(&self) {
         loop {
             let idle = self.inner.idle.notified();
-            if self.running().is_none() {
+            if self.lock_running().is_empty() {
                 return;
             }
             idle.await;
@@ -231,7 +264,7 @@ impl Guard {
             .with_label_values(&["cancelled"])
             .inc();
         self.notify(&Message::ShutdownCancelled {
-            server: self.inner.settings.server.clone(),
+            server: self.inner.settings.server_for(&facts.free_resource_id),
             free_resource_id: facts.free_resource_id.clone(),
             reason,
         });
@@ -244,6 +277,8 @@ impl Guard {
         reason: Arc<std::sync::Mutex<Option<String>>>,
     ) {
         let s = &self.inner.settings;
+        let server = s.server_for(&facts.free_resource_id);
+        let target = s.targets.get(&facts.free_resource_id);
         let dry_run = self.inner.executor.is_dry_run();
         self.notify(&Message::ShutdownCountdown {
             facts: facts.clone(),
@@ -263,7 +298,7 @@ impl Guard {
             if i < s.warnings && step >= Duration::from_secs(1) {
                 let left = s.delay.saturating_sub(step * (i + 1));
                 self.notify(&Message::ShutdownWarning {
-                    server: s.server.clone(),
+                    server: server.clone(),
                     seconds_left: ceil_secs(left),
                 });
             }
@@ -312,14 +347,14 @@ impl Guard {
         }
 
         self.notify(&Message::ShuttingDown {
-            server: s.server.clone(),
+            server: server.clone(),
             dry_run,
             executor: self.inner.executor.describe(),
         });
         // Get the warnings out before the machine goes down.
         self.inner.notifier.flush(Duration::from_secs(15)).await;
         tracing::warn!(free_resource_id = %id, remaining_gb = fresh.remaining_gb, executor = %self.inner.executor.describe(), "shutdown guard: acting");
-        let outcome = self.inner.executor.execute().await;
+        let outcome = self.inner.executor.execute(target).await;
         let record = ShutdownRecord {
             at: Utc::now(),
             boot_id: s.boot_id.clone(),
@@ -333,7 +368,23 @@ impl Guard {
         {
             let mut guard = self.inner.state.lock().await;
             let mut next = guard.clone();
-            next.shutdowns.insert(id.clone(), record);
+            next.shutdowns.insert(id.clone(), record.clone());
+            // Remember what this process stopped, so that AUTO_START starts it again, and never
+            // an instance someone else stopped.
+            if let (true, true, Some(t)) = (record.success, self.inner.executor.is_remote(), target)
+            {
+                next.stopped.insert(
+                    t.server_id.clone(),
+                    StoppedRecord {
+                        package: id.clone(),
+                        name: t.name.clone(),
+                        target: t.clone(),
+                        at: record.at,
+                        cycle_end: record.cycle_end,
+                        last_start_attempt: None,
+                    },
+                );
+            }
             if let Err(e) = self.inner.state.commit(&mut guard, next) {
                 tracing::error!(error = %e, "cannot record the shutdown in the state file");
             }
@@ -348,7 +399,7 @@ impl Guard {
                     .inc();
                 tracing::warn!(outcome = %o, result, "shutdown guard: done");
                 self.notify(&Message::ShutdownDone {
-                    server: s.server.clone(),
+                    server: server.clone(),
                     dry_run,
                     outcome: o,
                 });
@@ -361,7 +412,7 @@ impl Guard {
                     .inc();
                 tracing::error!(error = %e, "shutdown guard: the shutdown failed");
                 self.notify(&Message::ShutdownFailed {
-                    server: s.server.clone(),
+                    server: server.clone(),
                     error: e,
                 });
             }

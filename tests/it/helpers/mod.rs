@@ -93,7 +93,10 @@ impl Executor for RecordingExecutor {
     fn describe(&self) -> String {
         "test executor".into()
     }
-    fn execute(&self) -> ExecFuture<'_> {
+    fn execute<'a>(
+        &'a self,
+        _target: Option<&'a flexus_traffic_monitor::config::Target>,
+    ) -> ExecFuture<'a> {
         *self.0 .0.lock().unwrap() += 1;
         Box::pin(async { Ok("recorded".to_string()) })
     }

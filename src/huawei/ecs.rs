@@ -1,0 +1,225 @@
+//! The ECS client: stop and start a Flexus L instance (its ECS server underneath) and follow the
+//! job to its end (Huawei API notes §5: `cloudservers/action` with `os-stop`/`os-start`, then
+//! `jobs/{job_id}` until `SUCCESS` or `FAIL`). Requests carry and sign `X-Project-Id`.
+
+use std::time::{Duration, Instant};
+
+use reqwest::Method;
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use url::Url;
+
+use super::error::HuaweiError;
+use super::transport::{ApiRequest, Credentials, RetryPolicy, SignedClient};
+use super::Site;
+use crate::config::Target;
+
+/// Builds ECS clients for instances in any region and project.
+#[derive(Debug, Clone)]
+pub struct EcsFactory {
+    pub credentials: Credentials,
+    /// Base URL; `{region}` is replaced by the instance's region.
+    pub endpoint: String,
+    pub timeout: Duration,
+}
+
+impl EcsFactory {
+    /// A client for the project and region of `target`.
+    ///
+    /// # Errors
+    /// When the endpoint is not a URL or the HTTP client cannot be built.
+    pub fn client(&self, target: &Target) -> Result<EcsClient, HuaweiError> {
+        let url = self.endpoint.replace("{region}", &target.region);
+        let base = Url::parse(&url)
+            .map_err(|e| HuaweiError::Transport(format!("bad ECS endpoint {url}: {e}")))?;
+        let client = SignedClient::new(
+            base,
+            self.credentials.clone(),
+            Site::Cn,
+            self.timeout,
+            RetryPolicy::default(),
+        )?;
+        Ok(EcsClient::new(client, target.project_id.clone()))
+    }
+}
+
+/// How a job ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum JobOutcome {
+    Success,
+    Failed(String),
+    /// Still not finished when the wait ended (last status).
+    TimedOut(String),
+}
+
+#[derive(Deserialize)]
+struct JobAnswer {
+    #[serde(default)]
+    job_id: Option<String>,
+    #[serde(default)]
+    status: Option<String>,
+    #[serde(default)]
+    fail_reason: Option<String>,
+    #[serde(default)]
+    error_code: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct ServerAnswer {
+    server: Option<ServerBody>,
+}
+
+#[derive(Deserialize)]
+struct ServerBody {
+    #[serde(default)]
+    status: Option<String>,
+}
+
+/// A client for one project in one region.
+#[derive(Debug, Clone)]
+pub struct EcsClient {
+    client: SignedClient,
+    project_id: String,
+}
+
+impl EcsClient {
+    pub fn new(client: SignedClient, project_id: String) -> Self {
+        Self { client, project_id }
+    }
+
+    fn request(&self, method: Method, path: String, body: Option<&Value>) -> ApiRequest {
+        ApiRequest {
+            method,
+            path,
+            query: Vec::new(),
+            headers: vec![
+                (
+                    "Content-Type".to_string(),
+                    "application/json;charset=utf-8".to_string(),
+                ),
+                ("X-Project-Id".to_string(), self.project_id.clone()),
+            ],
+            body: body
+                .map(|b| serde_json::to_vec(b).expect("JSON serializes"))
+                .unwrap_or_default(),
+        }
+    }
+
+    fn parse<T: serde::de::DeserializeOwned>(
+        body: &[u8],
+        request_id: Option<String>,
+    ) -> Result<T, HuaweiError> {
+        serde_json::from_slice(body).map_err(|e| HuaweiError::BadResponse {
+            reason: format!("invalid JSON: {e}"),
+            request_id,
+        })
+    }
+
+    async fn action(&self, body: Value) -> Result<String, HuaweiError> {
+        let req = self.request(
+            Method::POST,
+            format!("/v1/{}/cloudservers/action", self.project_id),
+            Some(&body),
+        );
+        let resp = self.client.send(&req).await?;
+        let answer: JobAnswer = Self::parse(&resp.body, resp.request_id.clone())?;
+        answer
+            .job_id
+            .filter(|j| !j.is_empty())
+            .ok_or(HuaweiError::BadResponse {
+                reason: "no job_id in the answer".into(),
+                request_id: resp.request_id,
+            })
+    }
+
+    /// Starts `os-stop` (`SOFT`: OS shutdown; `HARD`: power off) and returns the job id.
+    ///
+    /// # Errors
+    /// The API's error.
+    pub async fn stop(&self, server_id: &str, hard: bool) -> Result<String, HuaweiError> {
+        let kind = if hard { "HARD" } else { "SOFT" };
+        self.action(json!({ "os-stop": { "type": kind, "servers": [{ "id": server_id }] } }))
+            .await
+    }
+
+    /// Starts `os-start` and returns the job id.
+    ///
+    /// # Errors
+    /// The API's error.
+    pub async fn start(&self, server_id: &str) -> Result<String, HuaweiError> {
+        self.action(json!({ "os-start": { "servers": [{ "id": server_id }] } }))
+            .await
+    }
+
+    /// The status of a job (`SUCCESS`, `RUNNING`, `INIT`, `FAIL`) and its failure reason.
+    ///
+    /// # Errors
+    /// The API's error.
+    pub async fn job(&self, job_id: &str) -> Result<(String, Option<String>), HuaweiError> {
+        let req = self.request(
+            Method::GET,
+            format!("/v1/{}/jobs/{job_id}", self.project_id),
+            None,
+        );
+        let resp = self.client.send(&req).await?;
+        let answer: JobAnswer = Self::parse(&resp.body, resp.request_id.clone())?;
+        let status = answer.status.ok_or(HuaweiError::BadResponse {
+            reason: "no status in the job".into(),
+            request_id: resp.request_id,
+        })?;
+        Ok((status, answer.fail_reason.or(answer.error_code)))
+    }
+
+    /// The server's status (`ACTIVE`, `SHUTOFF`, ...).
+    ///
+    /// # Errors
+    /// The API's error.
+    pub async fn server_status(&self, server_id: &str) -> Result<String, HuaweiError> {
+        let req = self.request(
+            Method::GET,
+            format!("/v1/{}/cloudservers/{server_id}", self.project_id),
+            None,
+        );
+        let resp = self.client.send(&req).await?;
+        let answer: ServerAnswer = Self::parse(&resp.body, resp.request_id.clone())?;
+        answer
+            .server
+            .and_then(|s| s.status)
+            .ok_or(HuaweiError::BadResponse {
+                reason: "no server status in the answer".into(),
+                request_id: resp.request_id,
+            })
+    }
+
+    /// Polls a job until it ends or `timeout` passes. Transient errors while polling are retried
+    /// until the deadline.
+    pub async fn wait(&self, job_id: &str, timeout: Duration) -> JobOutcome {
+        let every = (timeout / 20).clamp(Duration::from_millis(200), Duration::from_secs(5));
+        let deadline = Instant::now() + timeout;
+        loop {
+            let last = match self.job(job_id).await {
+                Ok((status, reason)) => match status.as_str() {
+                    "SUCCESS" => return JobOutcome::Success,
+                    "FAIL" => {
+                        return JobOutcome::Failed(
+                            reason.unwrap_or_else(|| "no reason given".into()),
+                        )
+                    }
+                    _ => status,
+                },
+                Err(e)
+                    if e.is_retryable()
+                        || matches!(e, HuaweiError::Timeout(_) | HuaweiError::Transport(_)) =>
+                {
+                    format!("error while polling: {e}")
+                }
+                Err(e) => return JobOutcome::Failed(format!("cannot follow job {job_id}: {e}")),
+            };
+            if Instant::now() + every > deadline {
+                return JobOutcome::TimedOut(last);
+            }
+            tokio::time::sleep(every).await;
+        }
+    }
+}
