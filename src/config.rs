@@ -656,21 +656,13 @@ impl Config {
         {
             None | Some("command") => ShutdownMode::Command,
             Some("off") | Some("none") => ShutdownMode::Off,
-            Some("huawei-api") => {
-                c.error(
-                    "SHUTDOWN_MODE",
-                    "huawei-api",
-                    "is not available in this version",
-                    "use command (run SHUTDOWN_COMMAND) or off (notify only)",
-                );
-                ShutdownMode::Off
-            }
+            Some("huawei-api") => ShutdownMode::HuaweiApi,
             Some(other) => {
                 c.error(
                     "SHUTDOWN_MODE",
                     other,
                     "is not a shutdown mode",
-                    "use command (default) or off",
+                    "use command (default), huawei-api or off",
                 );
                 ShutdownMode::Off
             }
@@ -1318,6 +1310,89 @@ mod tests {
         assert!(c.require_serving().is_ok());
         assert!(cfg(&[]).unwrap().require_serving().is_ok());
         assert!(cfg(&[("WEBHOOK_TOKEN", "short")]).is_err());
+    }
+
+    #[test]
+    fn instances_map_packages_to_servers() {
+        let c = cfg(&[
+            ("SHUTDOWN_MODE", "huawei-api"),
+            ("HUAWEICLOUD_REGION", "ap-southeast-1"),
+            ("HUAWEICLOUD_PROJECT_ID", "p0"),
+            (
+                "FLEXUS_INSTANCES",
+                "pkg-a:srv-a:sg-a, pkg-b:srv-b:hk-b:ap-southeast-3:p1",
+            ),
+        ])
+        .unwrap();
+        assert_eq!(
+            c.free_resource_ids,
+            ["pkg-a", "pkg-b"],
+            "packages of instances are watched"
+        );
+        assert_eq!(
+            c.targets["pkg-a"],
+            Target {
+                name: "sg-a".into(),
+                server_id: "srv-a".into(),
+                region: "ap-southeast-1".into(),
+                project_id: "p0".into()
+            }
+        );
+        assert_eq!(c.targets["pkg-b"].region, "ap-southeast-3");
+        assert_eq!(c.server_for("pkg-b"), "hk-b");
+        assert_eq!(c.server_for("other"), "flexus");
+        for bad in ["pkg-a:srv-a", "pkg-a::name", "pkg-a:srv-a:n:r"] {
+            assert!(
+                cfg(&[
+                    ("FLEXUS_INSTANCES", bad),
+                    ("HUAWEICLOUD_REGION", "r"),
+                    ("HUAWEICLOUD_PROJECT_ID", "p")
+                ])
+                .is_err(),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn one_server_id_covers_every_package() {
+        let c = cfg(&[
+            ("FREE_RESOURCE_IDS", "a,b"),
+            ("ECS_SERVER_ID", "srv"),
+            ("HUAWEICLOUD_REGION", "r"),
+            ("HUAWEICLOUD_PROJECT_ID", "p"),
+            ("SERVER_NAME", "box"),
+        ])
+        .unwrap();
+        assert_eq!(c.targets.len(), 2);
+        assert_eq!(c.targets["b"].server_id, "srv");
+        assert_eq!(c.server_for("a"), "box");
+        assert!(cfg(&[("ECS_SERVER_ID", "srv")])
+            .unwrap_err()
+            .to_string()
+            .contains("HUAWEICLOUD_REGION"));
+    }
+
+    #[test]
+    fn api_mode_and_auto_start_need_what_they_use() {
+        let e = cfg(&[("SHUTDOWN_MODE", "huawei-api"), ("FREE_RESOURCE_IDS", "a")])
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("ECS_SERVER_ID"), "{e}");
+        assert!(
+            cfg(&[
+                ("SHUTDOWN_MODE", "huawei-api"),
+                ("FREE_RESOURCE_IDS", "a"),
+                ("HUAWEICLOUD_SDK_DOMAIN_ID", "abc123")
+            ])
+            .is_ok(),
+            "found through RMS at start-up"
+        );
+        assert!(cfg(&[("AUTO_START", "true")])
+            .unwrap_err()
+            .to_string()
+            .contains("SHUTDOWN_MODE=huawei-api"));
+        assert!(cfg(&[("ECS_STOP_TYPE", "gentle")]).is_err());
     }
 
     #[test]

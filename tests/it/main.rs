@@ -6,6 +6,7 @@ mod helpers;
 
 pub mod binary;
 mod bss_client;
+mod cloud_api;
 mod e2e;
 mod external;
 mod fallback;
