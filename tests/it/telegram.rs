@@ -193,3 +193,32 @@ async fn long_messages_are_split_and_the_thread_id_is_sent() {
         .iter()
         .all(|s| s.text.chars().count() <= 4096 && s.thread_id == Some(77)));
 }
+
+#[tokio::test]
+async fn the_proxy_from_the_environment_is_used() {
+    // The fake Telegram stands in for a forward proxy: a plain-HTTP request through a proxy
+    // carries the full URL, and the fake routes on its path. HTTPS_PROXY works the same way for
+    // https URLs (through CONNECT), which cannot be faked here without TLS.
+    let bss = FakeBss::start().await;
+    let tg = FakeTelegram::start().await;
+    let mut env = base_env(&bss, &[ID]);
+    env.extend(telegram_env(&tg));
+    env.retain(|(k, _)| k != "TELEGRAM_API_URL");
+    env.push(("TELEGRAM_API_URL".into(), "http://telegram.invalid".into()));
+    env.push(("HTTP_PROXY".into(), tg.url()));
+    let out = tokio::task::spawn_blocking(move || {
+        crate::binary::command(&env)
+            .arg("notify-test")
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    assert!(
+        out.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(tg.count("test message"), 1);
+}
