@@ -192,6 +192,16 @@ async fn configuration_mistakes_name_the_variable_and_exit_1() {
     );
     assert!(!err.contains("test-sk"));
 
+    let mut public = base_env(&fake, &[ID]);
+    public.push(("LISTEN_ADDR".into(), "0.0.0.0:0".into()));
+    let out = command(&public).arg("serve").output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "a reachable receiver needs a token"
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("WEBHOOK_TOKEN"));
+
     let out = command(&[]).arg("serve").output().unwrap();
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);

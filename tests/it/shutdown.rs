@@ -421,3 +421,47 @@ async fn a_failing_or_hanging_command_is_reported() {
         );
     }
 }
+
+#[tokio::test]
+async fn a_corrupt_state_file_is_kept_aside_reported_and_replaced() {
+    let bss = FakeBss::start().await;
+    let tg = FakeTelegram::start().await;
+    let dir = state_dir("corrupt");
+    std::fs::write(dir.join("state.json"), b"{\"packages\": {\"x\": [truncated").unwrap();
+    let app = fallback_app(
+        &bss,
+        &tg,
+        &[("STATE_DIR", dir.to_str().unwrap())],
+        Spawn::default(),
+    )
+    .await;
+    app.settle().await;
+    assert!(
+        tg.texts()
+            .iter()
+            .any(|t| t.contains("state file was unreadable")),
+        "{:#?}",
+        tg.texts()
+    );
+    let kept: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| {
+            e.file_name()
+                .to_string_lossy()
+                .starts_with("state.json.corrupt-")
+        })
+        .collect();
+    assert_eq!(kept.len(), 1);
+    assert_eq!(
+        std::fs::read(kept[0].path()).unwrap(),
+        b"{\"packages\": {\"x\": [truncated"
+    );
+    // Nothing stored means nothing acted on: a low reading still goes through the full guard.
+    bss.set_gb(ID, 50.0, 100.0);
+    app.poll_and_evaluate().await;
+    assert!(serde_json::from_slice::<serde_json::Value>(
+        &std::fs::read(dir.join("state.json")).unwrap()
+    )
+    .is_ok());
+}

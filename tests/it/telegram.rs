@@ -222,3 +222,36 @@ async fn the_proxy_from_the_environment_is_used() {
     );
     assert_eq!(tg.count("test message"), 1);
 }
+
+#[tokio::test]
+async fn a_network_error_never_shows_the_bot_token() {
+    let bss = FakeBss::start().await;
+    let tg = FakeTelegram::start().await;
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let mut env = base_env(&bss, &[ID]);
+    env.extend(telegram_env(&tg));
+    env.retain(|(k, _)| k != "TELEGRAM_API_URL");
+    env.push(("TELEGRAM_API_URL".into(), format!("http://{closed}")));
+    let out = tokio::task::spawn_blocking(move || {
+        crate::binary::command(&env)
+            .arg("notify-test")
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    assert!(!out.status.success());
+    let all = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(all.contains("network error"), "{all}");
+    assert!(
+        !all.contains(fake_telegram::TOKEN) && !all.contains("TEST-BOT-TOKEN"),
+        "{all}"
+    );
+}
