@@ -152,3 +152,46 @@ fn the_dashboard_uses_a_datasource_variable_and_no_inputs() {
         );
     }
 }
+
+#[test]
+fn the_systemd_unit_passes_systemd_analyze_verify() {
+    let Some(analyze) = tool("systemd-analyze") else {
+        return;
+    };
+    let text =
+        std::fs::read_to_string(deploy_dir("systemd/flexus-traffic-monitor.service")).unwrap();
+    for line in [
+        "EnvironmentFile=/etc/flexus-traffic-monitor/env",
+        "StateDirectory=flexus-traffic-monitor",
+        "Restart=on-failure",
+        "NoNewPrivileges=yes",
+        "ProtectSystem=strict",
+    ] {
+        assert!(text.lines().any(|l| l == line), "{line} missing");
+    }
+    // Verify a copy whose ExecStart names the binary just built (verify checks it exists).
+    let dir = crate::helpers::state_dir("systemd");
+    let unit = dir.join("flexus-traffic-monitor.service");
+    let text = text
+        .replace(
+            "/usr/local/bin/flexus-traffic-monitor",
+            env!("CARGO_BIN_EXE_flexus-traffic-monitor"),
+        )
+        .replace("EnvironmentFile=/etc/", "EnvironmentFile=-/etc/");
+    std::fs::write(&unit, text).unwrap();
+    let out = Command::new(analyze)
+        .arg("verify")
+        .arg(&unit)
+        .output()
+        .unwrap();
+    let said = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let findings: Vec<&str> = said
+        .lines()
+        .filter(|l| l.contains("flexus-traffic-monitor.service"))
+        .collect();
+    assert!(out.status.success() && findings.is_empty(), "{said}");
+}
