@@ -6,6 +6,7 @@
 //! the variable and the fix. Later modules trust a `Config`. This module reads no files other than
 //! through the loader in `main` and performs no network I/O.
 
+mod cloud;
 mod effective;
 mod raw;
 mod validate;
