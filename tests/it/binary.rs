@@ -29,6 +29,15 @@ pub fn command(env: &[(String, String)]) -> Command {
     c
 }
 
+/// Runs the binary with `env` and `args` to its end, off the async runtime.
+pub async fn run(env: &[(String, String)], args: &[&str]) -> std::process::Output {
+    let env = env.to_vec();
+    let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+    tokio::task::spawn_blocking(move || command(&env).args(&args).output().unwrap())
+        .await
+        .unwrap()
+}
+
 async fn wait_until_ready(base: &str) {
     for _ in 0..100 {
         if let Ok(r) = reqwest::get(format!("{base}/readyz")).await {
@@ -136,12 +145,7 @@ async fn check_prints_a_table_and_json_with_exit_codes() {
     let fake = FakeBss::start().await;
     fake.set_gb(ID, 853.27, 1200.0);
     let env = base_env(&fake, &[ID]);
-    let out = tokio::task::spawn_blocking({
-        let env = env.clone();
-        move || command(&env).arg("check").output().unwrap()
-    })
-    .await
-    .unwrap();
+    let out = run(&env, &["check"]).await;
     assert!(
         out.status.success(),
         "{}",
@@ -153,23 +157,13 @@ async fn check_prints_a_table_and_json_with_exit_codes() {
         "{text}"
     );
 
-    let out = tokio::task::spawn_blocking({
-        let env = env.clone();
-        move || command(&env).args(["check", "--json"]).output().unwrap()
-    })
-    .await
-    .unwrap();
+    let out = run(&env, &["check", "--json"]).await;
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["packages"][0]["reading"]["remaining_gb"], 853.27);
     assert_eq!(v["packages"][0]["level"], "ok");
 
     fake.remove(ID);
-    let out = tokio::task::spawn_blocking({
-        let env = env.clone();
-        move || command(&env).arg("check").output().unwrap()
-    })
-    .await
-    .unwrap();
+    let out = run(&env, &["check"]).await;
     assert_eq!(
         out.status.code(),
         Some(3),
@@ -232,9 +226,7 @@ async fn discover_prints_a_ready_line() {
     let fake = FakeBss::start().await;
     fake.set_gb(ID, 853.27, 1200.0);
     let env = base_env(&fake, &[]);
-    let out = tokio::task::spawn_blocking(move || command(&env).arg("discover").output().unwrap())
-        .await
-        .unwrap();
+    let out = run(&env, &["discover"]).await;
     assert!(
         out.status.success(),
         "{}",
@@ -273,7 +265,8 @@ fn env_for_pipeline(
     env
 }
 
-async fn stop(child: std::process::Child) -> String {
+/// Sends SIGTERM, waits, asserts a clean exit and returns what the process logged.
+pub async fn stop(child: std::process::Child) -> String {
     let pid = child.id().to_string();
     assert!(Command::new("kill")
         .args(["-TERM", &pid])
@@ -493,9 +486,7 @@ async fn check_below_t1_runs_the_countdown_and_shuts_down_once() {
     env.push(("SHUTDOWN_COMMAND".into(), script.display().to_string()));
     for _ in 0..2 {
         let env = env.clone();
-        let out = tokio::task::spawn_blocking(move || command(&env).arg("check").output().unwrap())
-            .await
-            .unwrap();
+        let out = run(&env, &["check"]).await;
         assert!(
             out.status.success(),
             "{}",
@@ -516,12 +507,7 @@ async fn notify_test_prints_what_telegram_answered() {
     let tg = FakeTelegram::start().await;
     let mut env = base_env(&fake, &[ID]);
     env.extend(telegram_env(&tg));
-    let out = tokio::task::spawn_blocking({
-        let env = env.clone();
-        move || command(&env).arg("notify-test").output().unwrap()
-    })
-    .await
-    .unwrap();
+    let out = run(&env, &["notify-test"]).await;
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{text}");
     assert!(
@@ -530,10 +516,7 @@ async fn notify_test_prints_what_telegram_answered() {
     );
     assert_eq!(tg.count("test message"), 1);
     env.push(("TELEGRAM_CHAT_ID".into(), "999".into()));
-    let out =
-        tokio::task::spawn_blocking(move || command(&env).arg("notify-test").output().unwrap())
-            .await
-            .unwrap();
+    let out = run(&env, &["notify-test"]).await;
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stdout).contains("chat not found"));
     assert!(!String::from_utf8_lossy(&out.stdout).contains(crate::helpers::fake_telegram::TOKEN));
@@ -545,14 +528,7 @@ async fn demo_runs_every_level_with_a_dry_run_shutdown_and_no_account() {
         ("LISTEN_ADDR".to_string(), "127.0.0.1:0".to_string()),
         ("MESSAGE_LANG".to_string(), "en".to_string()),
     ];
-    let out = tokio::task::spawn_blocking(move || {
-        command(&env)
-            .args(["demo", "--speed", "10"])
-            .output()
-            .unwrap()
-    })
-    .await
-    .unwrap();
+    let out = run(&env, &["demo", "--speed", "10"]).await;
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(
         out.status.success(),

@@ -287,7 +287,7 @@ async fn huawei_api_mode_without_an_instance_is_refused_at_start_up() {
 
 #[tokio::test]
 async fn one_serve_process_guards_two_servers_through_a_whole_cycle() {
-    use crate::binary::{command, wait_for_message};
+    use crate::binary::{command, stop, wait_for_message};
     use std::process::Stdio;
     let w = world(
         &[
@@ -313,23 +313,6 @@ async fn one_serve_process_guards_two_servers_through_a_whole_cycle() {
             .stderr(Stdio::piped())
             .spawn()
             .unwrap()
-    };
-    let stop = |child: std::process::Child| async move {
-        assert!(std::process::Command::new("kill")
-            .args(["-TERM", &child.id().to_string()])
-            .status()
-            .unwrap()
-            .success());
-        let out = tokio::task::spawn_blocking(move || child.wait_with_output())
-            .await
-            .unwrap()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stderr).to_string()
     };
 
     let child = run(&env);
@@ -380,14 +363,7 @@ async fn one_serve_process_guards_two_servers_through_a_whole_cycle() {
 async fn discover_lists_instances_with_ready_configuration_lines() {
     let w = world(&[], false).await;
     let env = w.env.clone();
-    let out = tokio::task::spawn_blocking(move || {
-        crate::binary::command(&env)
-            .arg("discover")
-            .output()
-            .unwrap()
-    })
-    .await
-    .unwrap();
+    let out = crate::binary::run(&env, &["discover"]).await;
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(
         out.status.success(),

@@ -206,14 +206,7 @@ async fn the_proxy_from_the_environment_is_used() {
     env.retain(|(k, _)| k != "TELEGRAM_API_URL");
     env.push(("TELEGRAM_API_URL".into(), "http://telegram.invalid".into()));
     env.push(("HTTP_PROXY".into(), tg.url()));
-    let out = tokio::task::spawn_blocking(move || {
-        crate::binary::command(&env)
-            .arg("notify-test")
-            .output()
-            .unwrap()
-    })
-    .await
-    .unwrap();
+    let out = crate::binary::run(&env, &["notify-test"]).await;
     assert!(
         out.status.success(),
         "{}{}",
@@ -235,14 +228,7 @@ async fn a_network_error_never_shows_the_bot_token() {
     env.extend(telegram_env(&tg));
     env.retain(|(k, _)| k != "TELEGRAM_API_URL");
     env.push(("TELEGRAM_API_URL".into(), format!("http://{closed}")));
-    let out = tokio::task::spawn_blocking(move || {
-        crate::binary::command(&env)
-            .arg("notify-test")
-            .output()
-            .unwrap()
-    })
-    .await
-    .unwrap();
+    let out = crate::binary::run(&env, &["notify-test"]).await;
     assert!(!out.status.success());
     let all = format!(
         "{}{}",
