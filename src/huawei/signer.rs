@@ -196,6 +196,14 @@ pub struct Received<'a> {
     pub body: &'a [u8],
 }
 
+/// The headers of a received request as `(lower-case name, value)` pairs, for [`Received`].
+pub fn header_pairs(headers: &reqwest::header::HeaderMap) -> Vec<(String, String)> {
+    headers
+        .iter()
+        .map(|(k, v)| (k.as_str().to_string(), v.to_str().unwrap_or("").to_string()))
+        .collect()
+}
+
 /// Checks a received request's signature as Huawei's API gateway does: the access key, the signed
 /// headers, a date within 15 minutes of `now`, the signature itself, and that the query that arrived
 /// is exactly the canonical one. Used by the demo cloud and by the tests' fakes.

@@ -3,19 +3,11 @@
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use crate::helpers::{base_env, metric, state_dir, FakeBss};
+use crate::helpers::{base_env, free_port, metric, state_dir, FakeBss};
 
 const BIN: &str = env!("CARGO_BIN_EXE_flexus-traffic-monitor");
 const ID: &str = "828e2c7c-3c8c-45a2-bebc-98cb3e77d06e";
 const ID2: &str = "0d5c6a1e-7f3b-4c0a-9d6e-2b1f8a7c9e01";
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 /// A command with a clean environment, run in an empty directory (so no `.env` is picked up).
 pub fn command(env: &[(String, String)]) -> Command {

@@ -299,11 +299,7 @@ async fn one_serve_process_guards_two_servers_through_a_whole_cycle() {
         false,
     )
     .await;
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = crate::helpers::free_port();
     let mut env = w.env.clone();
     env.push(("LISTEN_ADDR".into(), format!("127.0.0.1:{port}")));
     let run = |env: &Vec<(String, String)>| {

@@ -11,7 +11,7 @@ use serde_json::Value;
 use crate::binary::{command, wait_for_message};
 use crate::external::tool;
 use crate::helpers::{
-    base_env, marker_script, metric, state_dir, telegram_env, FakeBss, FakeTelegram,
+    base_env, free_port, marker_script, metric, state_dir, telegram_env, FakeBss, FakeTelegram,
 };
 
 const ID: &str = "828e2c7c-3c8c-45a2-bebc-98cb3e77d06e";
@@ -24,14 +24,6 @@ fn deploy(path: &str) -> String {
             .join(path),
     )
     .unwrap()
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 /// A child process killed when dropped.

@@ -153,10 +153,7 @@ fn error(status: u16, code: &str, msg: &str) -> Response {
 #[allow(clippy::result_large_err)] // a test fake: the error is the answer itself
 /// Checks the signature the way the gateway does. `Err` holds the gateway's answer.
 fn verify(method: &Method, uri: &Uri, headers: &HeaderMap, body: &[u8]) -> Result<(), Response> {
-    let hs: Vec<(String, String)> = headers
-        .iter()
-        .map(|(k, v)| (k.as_str().to_string(), v.to_str().unwrap_or("").to_string()))
-        .collect();
+    let hs = signer::header_pairs(headers);
     let req = Received {
         method: method.as_str(),
         path: uri.path(),

@@ -140,10 +140,7 @@ async fn handle(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let hs: Vec<(String, String)> = headers
-        .iter()
-        .map(|(k, v)| (k.as_str().to_string(), v.to_str().unwrap_or("").to_string()))
-        .collect();
+    let hs = signer::header_pairs(&headers);
     let header = |n: &str| hs.iter().find(|(k, _)| k == n).map(|(_, v)| v.clone());
     let req = Received {
         method: method.as_str(),

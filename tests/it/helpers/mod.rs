@@ -36,6 +36,15 @@ fn rand_suffix() -> u64 {
     N.fetch_add(1, Ordering::Relaxed)
 }
 
+/// A loopback port that was free a moment ago.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
 /// A script that appends its arguments to a marker file, then runs `body`: a stand-in shutdown
 /// command whose runs can be counted.
 pub fn marker_script(dir: &std::path::Path, body: &str) -> (PathBuf, PathBuf) {
