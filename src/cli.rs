@@ -2,12 +2,14 @@
 
 use clap::{Parser, Subcommand};
 
+use crate::config::{Config, RawConfig};
+
 /// Keeps a Huawei Cloud Flexus L server inside its free monthly traffic.
 ///
 /// Configuration comes from environment variables and from a `.env` file in the working directory
 /// (the same variables as the original Python script). Run `flexus-traffic-monitor config` to check it.
 #[derive(Debug, Parser)]
-#[command(name = "flexus-traffic-monitor", version, about, long_about = None)]
+#[command(name = "flexus-traffic-monitor", version, about, long_about = None, after_help = variables_help())]
 pub struct Cli {
     /// Read this env file instead of `./.env` (variables already set in the environment win).
     #[arg(long, global = true, value_name = "FILE")]
@@ -15,6 +17,19 @@ pub struct Cli {
 
     #[command(subcommand)]
     pub command: Command,
+}
+
+/// Every configuration variable with its default, built from the defaults themselves so that it
+/// cannot drift from them (`--help` shows it; README.md and `.env.example` explain each).
+pub fn variables_help() -> String {
+    let defaults = Config::from_raw(&RawConfig::default()).expect("the defaults are valid");
+    let mut out =
+        String::from("Configuration variables (environment or .env) and their defaults:\n");
+    for (var, value) in defaults.effective() {
+        out.push_str(&format!("  {var:<28} {value}\n"));
+    }
+    out.push_str("\nSee README.md and .env.example for what each one does; `config` prints the values in effect.");
+    out
 }
 
 #[derive(Debug, Subcommand)]

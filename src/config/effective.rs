@@ -83,6 +83,57 @@ impl Config {
                 "POLL_FAILURES_BEFORE_ALERT",
                 self.poll_failures_before_alert.to_string(),
             ),
+            ("HUAWEICLOUD_REGION", opt(&self.region)),
+            ("HUAWEICLOUD_PROJECT_ID", opt(&self.project_id)),
+            ("ECS_SERVER_ID", {
+                let mut ids: Vec<&str> = self
+                    .targets
+                    .values()
+                    .map(|t| t.server_id.as_str())
+                    .collect();
+                ids.sort_unstable();
+                ids.dedup();
+                if ids.is_empty() {
+                    "(not set)".into()
+                } else {
+                    ids.join(",")
+                }
+            }),
+            (
+                "FLEXUS_INSTANCES",
+                if self.targets.is_empty() {
+                    "(not set)".into()
+                } else {
+                    self.targets
+                        .iter()
+                        .map(|(p, t)| {
+                            format!(
+                                "{p}:{}:{}:{}:{}",
+                                t.server_id, t.name, t.region, t.project_id
+                            )
+                        })
+                        .collect::<Vec<_>>()
+                        .join(",")
+                },
+            ),
+            ("HUAWEICLOUD_ECS_ENDPOINT", self.ecs_endpoint.clone()),
+            ("HUAWEICLOUD_RMS_ENDPOINT", self.rms_endpoint.to_string()),
+            (
+                "ECS_STOP_TYPE",
+                if self.ecs_hard_stop {
+                    "HARD".into()
+                } else {
+                    "SOFT".into()
+                },
+            ),
+            (
+                "ECS_HARD_STOP_AFTER",
+                self.ecs_hard_stop_after
+                    .map(d)
+                    .unwrap_or_else(|| "(not set)".into()),
+            ),
+            ("ECS_JOB_TIMEOUT", d(self.ecs_job_timeout)),
+            ("AUTO_START", self.auto_start.to_string()),
         ]
     }
 }

@@ -577,4 +577,26 @@ fn env_example_is_valid_and_documents_every_variable() {
             assert!(readme.contains(var), "{var} missing in README.md");
         }
     }
+    // Every variable the program reads is printed by `config` and listed by `--help`.
+    let help =
+        String::from_utf8_lossy(&command(&[]).arg("--help").output().unwrap().stdout).to_string();
+    let raw = std::fs::read_to_string(root.join("src/config/raw.rs")).unwrap();
+    let read: Vec<String> = raw
+        .lines()
+        .filter_map(|l| {
+            l.trim()
+                .strip_prefix("pub ")?
+                .strip_suffix(": Option<String>,")
+                .map(str::to_ascii_uppercase)
+        })
+        .filter(|v| v != "STATE_DIRECTORY") // set by systemd, not by the user
+        .collect();
+    assert!(read.len() > 40, "{read:?}");
+    for var in read {
+        assert!(
+            printed.lines().any(|l| l.starts_with(&format!("{var}="))),
+            "`config` does not print {var}"
+        );
+        assert!(help.contains(&var), "`--help` does not list {var}");
+    }
 }
