@@ -12,6 +12,7 @@ mod cloud_api;
 mod e2e;
 mod external;
 mod fallback;
+mod lifecycle;
 mod shutdown;
 mod signer_vectors;
 mod telegram;
