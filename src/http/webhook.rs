@@ -48,7 +48,7 @@ pub fn browser_request(headers: &HeaderMap) -> Option<&'static str> {
 }
 
 pub async fn receive(State(s): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
-    if s.config.webhook_token.is_none() {
+    if s.config.http.webhook_token.is_none() {
         if let Some(why) = browser_request(&headers) {
             return answer(
                 &s,
@@ -61,7 +61,7 @@ pub async fn receive(State(s): State<AppState>, headers: HeaderMap, body: Bytes)
             );
         }
     }
-    if let Some(token) = &s.config.webhook_token {
+    if let Some(token) = &s.config.http.webhook_token {
         let auth = headers
             .get(header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok());

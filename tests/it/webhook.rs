@@ -316,7 +316,7 @@ async fn without_a_token_a_browser_style_post_is_refused_and_alertmanager_is_not
     env.extend(telegram_env(&tg));
     env.push(("FALLBACK".into(), "never".into()));
     let app = TestApp::spawn_with(&env, Spawn::default()).await;
-    assert!(app.config.webhook_token.is_none());
+    assert!(app.config.http.webhook_token.is_none());
     app.poller.poll_once().await.unwrap();
     let client = reqwest::Client::new();
     let url = format!("{}/alertmanager", app.base_url);
