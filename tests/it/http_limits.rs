@@ -213,5 +213,8 @@ fn the_systemd_unit_leaves_files_for_the_guard_beyond_the_connection_limit() {
         .parse()
         .unwrap();
     let http = flexus_traffic_monitor::http::server::LIMITS.max_connections;
-    assert!(limit >= 4 * http, "LimitNOFILE={limit} for {http} connections");
+    assert!(
+        limit >= 4 * http,
+        "LimitNOFILE={limit} for {http} connections"
+    );
 }
