@@ -170,8 +170,23 @@ fn plausible_gb(field: &'static str, gb: f64) -> Result<f64, ReadingError> {
 }
 
 impl FreeResourceUsage {
-    /// Validates this entry into a reading.
+    /// Validates this entry into a reading the guard may act on: the cycle end is required.
     pub fn to_reading(&self, id: &str, read_at: DateTime<Utc>) -> Result<Reading, ReadingError> {
+        self.read(id, read_at, true)
+    }
+
+    /// Validates the figures of a `ListFreeResourceInfos` entry, which carries no cycle (for
+    /// `discover`, which never acts on them).
+    pub fn to_figures(&self, id: &str, read_at: DateTime<Utc>) -> Result<Reading, ReadingError> {
+        self.read(id, read_at, false)
+    }
+
+    fn read(
+        &self,
+        id: &str,
+        read_at: DateTime<Utc>,
+        cycle_required: bool,
+    ) -> Result<Reading, ReadingError> {
         let unit = unit(self.measure_id.as_ref())?;
         let remaining = decimal("amount", self.amount.as_ref())?;
         let total = decimal("original_amount", self.original_amount.as_ref())?;
@@ -183,7 +198,7 @@ impl FreeResourceUsage {
             total_gb: plausible_gb("original_amount", unit.to_gb(total))?,
             cycle_start: time_field("start_time", self.start_time.as_deref(), false)?,
             // The guard's record of having acted is keyed by the cycle end: required.
-            cycle_end: time_field("end_time", self.end_time.as_deref(), true)?,
+            cycle_end: time_field("end_time", self.end_time.as_deref(), cycle_required)?,
             read_at,
         })
     }
