@@ -12,6 +12,7 @@
 //!
 //! Modules:
 //! - [`config`]: environment → validated [`config::Config`].
+//! - [`envfile`]: `.env` files read the way python-dotenv (the original script's loader) reads them.
 //! - [`secret`]: a string that prints as `[redacted]`.
 //! - [`huawei`]: signer, transport with retries, BSS client, wire types, error mapping.
 //! - [`reading`]: one package's figures in GB, and unit conversion.
@@ -30,6 +31,7 @@ pub mod commands;
 pub mod config;
 pub mod demo;
 pub mod engine;
+pub mod envfile;
 pub mod fallback;
 pub mod fsutil;
 pub mod http;
