@@ -47,3 +47,83 @@ fn an_unreadable_env_line_names_its_line_and_how_to_quote_it() {
     assert!(err.contains("HUAWEICLOUD_SDK_SK='value"), "{err}");
     assert!(!err.contains("top-secret"), "{err}");
 }
+
+#[tokio::test]
+async fn the_demo_leaves_no_state_behind_and_prints_how_to_reach_its_cloud() {
+    let dir = state_dir("demo-cwd");
+    let out = tokio::task::spawn_blocking({
+        let dir = dir.clone();
+        move || {
+            command(&[("MESSAGE_LANG".into(), "en".into())])
+                .current_dir(dir)
+                .args(["demo", "--speed", "10"])
+                .output()
+                .unwrap()
+        }
+    })
+    .await
+    .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}");
+    assert!(
+        text.contains("HUAWEICLOUD_BSS_ENDPOINT=http://127.0.0.1:")
+            && text.contains("HUAWEICLOUD_SDK_AK=DEMO-ACCESS-KEY")
+            && text.contains("HUAWEICLOUD_SDK_SK=demo-secret-key"),
+        "{text}"
+    );
+    let leftover: Vec<_> = std::fs::read_dir(&dir).unwrap().collect();
+    assert!(
+        leftover.is_empty(),
+        "the demo left {leftover:?} in its working directory"
+    );
+    let state = text
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("state:"))
+        .and_then(|l| l.split_whitespace().next())
+        .expect("the demo names its state directory");
+    assert!(
+        !std::path::Path::new(state).exists(),
+        "{state} is still there"
+    );
+}
+
+#[tokio::test]
+async fn sighup_is_ignored_with_a_warning() {
+    use crate::helpers::{base_env, free_port, FakeBss};
+    let fake = FakeBss::start().await;
+    fake.set_gb("pkg", 853.0, 1200.0);
+    let port = free_port();
+    let mut env = base_env(&fake, &["pkg"]);
+    env.push(("LISTEN_ADDR".into(), format!("127.0.0.1:{port}")));
+    let child = command(&env)
+        .arg("serve")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let health = format!("http://127.0.0.1:{port}/healthz");
+    let mut up = false;
+    for _ in 0..100 {
+        if reqwest::get(&health).await.is_ok_and(|r| r.status() == 200) {
+            up = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(up, "serve never answered");
+    let pid = child.id().to_string();
+    for _ in 0..2 {
+        assert!(std::process::Command::new("kill")
+            .args(["-HUP", &pid])
+            .status()
+            .unwrap()
+            .success());
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    }
+    let r = reqwest::get(&health)
+        .await
+        .expect("still serving after SIGHUP");
+    assert_eq!(r.status(), 200);
+    let stderr = crate::binary::stop(child).await;
+    assert!(stderr.contains("SIGHUP ignored"), "{stderr}");
+}
