@@ -4,6 +4,8 @@
 
 mod helpers;
 
+mod architecture;
+
 pub mod binary;
 mod bss_client;
 mod cloud_api;
