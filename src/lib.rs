@@ -37,6 +37,7 @@
 //!   executors), [`autostart`] (`AUTO_START`), [`engine`] (decisions → durable effects),
 //!   [`fallback`] (the built-in evaluator), [`http`] (the axum routes), [`tasks`] (the task
 //!   tracker, and single-flight tasks by key).
+//! - [`envfile`]: `.env` files read the way python-dotenv (the original script's loader) reads them.
 //! - [`app`]: builds every part from a config and runs them until stopped; `serve`, `check`,
 //!   `demo` and the tests use it.
 //! - [`demo`]: the simulated cloud of the `demo` command.
@@ -50,6 +51,7 @@ pub mod commands;
 pub mod config;
 pub mod demo;
 pub mod engine;
+pub mod envfile;
 pub mod fallback;
 pub mod fsutil;
 pub mod http;

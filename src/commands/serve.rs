@@ -1,6 +1,7 @@
 //! `serve`: the daemon. Starts the poller, the notifier, the fallback evaluator and the HTTP server,
-//! and stops them all on SIGINT/SIGTERM (see `App::run_until_stopped` for the order, and
-//! `shutdown` for what a stop during a countdown means).
+//! and stops them all on SIGINT/SIGTERM (SIGHUP is ignored with a warning). See
+//! `App::run_until_stopped` for the order of a stop, and `shutdown` for what a stop during a
+//! countdown means.
 
 use std::process::ExitCode;
 use std::time::Duration;
@@ -79,7 +80,9 @@ pub fn exit_code(result: std::io::Result<()>) -> ExitCode {
     }
 }
 
-/// Waits for SIGINT or SIGTERM.
+/// Waits for SIGINT or SIGTERM. SIGHUP (a closed terminal, or `systemctl reload` habits) is
+/// ignored with a warning instead of ending the process: the configuration is read once at
+/// start, and a guard that dies on a stray hang-up protects nothing.
 async fn wait_for_signal() {
     #[cfg(unix)]
     {
@@ -91,9 +94,15 @@ async fn wait_for_signal() {
                 return;
             }
         };
-        tokio::select! {
-            _ = tokio::signal::ctrl_c() => {}
-            _ = term.recv() => {}
+        let mut hangup = signal(SignalKind::hangup()).ok();
+        loop {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => return,
+                _ = term.recv() => return,
+                Some(()) = async { match hangup.as_mut() { Some(h) => h.recv().await, None => std::future::pending().await } } => {
+                    tracing::warn!("SIGHUP ignored: the configuration is read only at start; restart the service to apply changes (systemctl restart flexus-traffic-monitor)");
+                }
+            }
         }
     }
     #[cfg(not(unix))]
