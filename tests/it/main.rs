@@ -10,6 +10,7 @@ mod cloud_api;
 mod e2e;
 mod external;
 mod fallback;
+mod install;
 mod shutdown;
 mod signer_vectors;
 mod telegram;
