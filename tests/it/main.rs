@@ -4,6 +4,8 @@
 
 mod helpers;
 
+mod architecture;
+
 pub mod binary;
 mod bss_client;
 mod cloud_api;
@@ -11,6 +13,7 @@ mod e2e;
 mod external;
 mod fallback;
 mod install;
+mod setup;
 mod shutdown;
 mod signer_vectors;
 mod telegram;
