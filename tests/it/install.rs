@@ -229,18 +229,6 @@ fn edit_env(path: &Path, pairs: &[(String, String)]) {
     std::fs::write(path, lines.join("\n") + "\n").unwrap();
 }
 
-/// An env file read as systemd's `EnvironmentFile=` reads it: KEY=VALUE lines, comments skipped.
-fn read_env_file(path: &Path) -> Vec<(String, String)> {
-    std::fs::read_to_string(path)
-        .unwrap()
-        .lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty() && !l.starts_with('#'))
-        .filter_map(|l| l.split_once('='))
-        .map(|(k, v)| (k.trim().to_string(), v.trim().trim_matches('"').to_string()))
-        .collect()
-}
-
 /// The value of `key=` in the installed unit file.
 fn unit_value(unit: &str, key: &str) -> String {
     unit.lines()
@@ -323,22 +311,28 @@ async fn newcomer_installs_edits_one_file_and_starts_the_service() {
     values.push(("LISTEN_ADDR".into(), format!("127.0.0.1:{port}")));
     edit_env(&env_file, &values);
 
-    // 3. Start the service as systemd would: the unit's ExecStart, its EnvironmentFile and
-    //    StateDirectory (paths below the temporary root).
-    let exec = unit_value(&unit, "ExecStart");
-    let (program, args) = exec.split_once(' ').unwrap();
+    // 3. Start the service as systemd would: the unit's ExecStart (its absolute paths below the
+    //    temporary root), StateDirectory and WorkingDirectory, and no other environment.
+    let exec: Vec<String> = unit_value(&unit, "ExecStart")
+        .split_whitespace()
+        .map(|a| match a.starts_with('/') {
+            true => under(&root, a).display().to_string(),
+            false => a.to_string(),
+        })
+        .collect();
+    assert!(
+        exec.contains(&env_file.display().to_string()),
+        "the unit reads the installed env file: {exec:?}"
+    );
     let state = under(
         &root,
         &format!("/var/lib/{}", unit_value(&unit, "StateDirectory")),
     );
-    let mut child = Command::new(under(&root, program))
-        .args(args.split_whitespace())
+    assert_eq!(under(&root, &unit_value(&unit, "WorkingDirectory")), state);
+    let mut child = Command::new(&exec[0])
+        .args(&exec[1..])
         .env_clear()
         .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .envs(read_env_file(&under(
-            &root,
-            &unit_value(&unit, "EnvironmentFile"),
-        )))
         .env("STATE_DIRECTORY", &state)
         .current_dir(&state)
         .stdout(Stdio::null())
