@@ -17,7 +17,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 stages=("$@")
-[ "${#stages[@]}" -gt 0 ] || stages=(lint release deb container)
+[ "${#stages[@]}" -gt 0 ] || stages=(lint release)
 
 have() {
   if command -v "$1" >/dev/null 2>&1; then
