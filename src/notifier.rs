@@ -15,7 +15,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::level::Thresholds;
 use crate::messages::{render, to_plain, Lang, Message};
-use crate::metrics::Metrics;
+use crate::metrics::{Metrics, NotificationResult};
 use crate::telegram::{Outbox, TelegramClient, TelegramError};
 
 /// Where messages go.
@@ -147,10 +147,7 @@ impl Notifier {
                         println!("{text}");
                     }
                     let _ = self.outbox.remove(&path);
-                    self.metrics
-                        .notifications
-                        .with_label_values(&["sent"])
-                        .inc();
+                    self.metrics.notification(NotificationResult::Sent);
                     delivered += 1;
                     continue;
                 }
@@ -170,17 +167,11 @@ impl Notifier {
                     if let Err(e) = self.outbox.remove(&path) {
                         tracing::error!(error = %e, "sent, but cannot remove it from the outbox");
                     }
-                    self.metrics
-                        .notifications
-                        .with_label_values(&["sent"])
-                        .inc();
+                    self.metrics.notification(NotificationResult::Sent);
                     delivered += 1;
                 }
                 Err(TelegramError::RetryAfter(d)) => {
-                    self.metrics
-                        .notifications
-                        .with_label_values(&["rate_limited"])
-                        .inc();
+                    self.metrics.notification(NotificationResult::RateLimited);
                     tracing::warn!(wait_s = d.as_secs(), "telegram rate limit; waiting as told");
                     return Pass {
                         delivered,
@@ -189,10 +180,7 @@ impl Notifier {
                     };
                 }
                 Err(e @ (TelegramError::Rejected { .. } | TelegramError::ParseEntities(_))) => {
-                    self.metrics
-                        .notifications
-                        .with_label_values(&["failed"])
-                        .inc();
+                    self.metrics.notification(NotificationResult::Failed);
                     tracing::error!(error = %e, "telegram refused the message for good; kept in outbox/dead/");
                     let _ = self.outbox.dead_letter(&path);
                     delivered += 1;
@@ -201,10 +189,7 @@ impl Notifier {
                     q.attempts += 1;
                     q.last_error = Some(e.to_string());
                     let _ = self.outbox.update(&path, &q);
-                    self.metrics
-                        .notifications
-                        .with_label_values(&["retry"])
-                        .inc();
+                    self.metrics.notification(NotificationResult::Retry);
                     let wait = if matches!(e, TelegramError::Unauthorized { .. }) {
                         MAX_BACKOFF
                     } else {
