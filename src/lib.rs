@@ -20,11 +20,14 @@
 //! - [`poller`]: calls BSS on a schedule and updates the snapshot.
 //! - [`metrics`]: the Prometheus registry and `/metrics` rendering.
 //! - [`http`]: the axum routes.
+//! - [`channels`]: the notification services (request, signature, answer, limits) and per-channel
+//!   rendering; [`outbox`]: the durable queue of one channel; [`notifier`]: delivery, priorities.
 //! - [`cli`], [`commands`]: the command line and the glue of each command.
 
 pub mod alertmanager;
 pub mod app;
 pub mod autostart;
+pub mod channels;
 pub mod cli;
 pub mod commands;
 pub mod config;
@@ -38,6 +41,7 @@ pub mod level;
 pub mod messages;
 pub mod metrics;
 pub mod notifier;
+pub mod outbox;
 pub mod policy;
 pub mod poller;
 pub mod reading;

@@ -51,6 +51,30 @@ impl Config {
                     .map(|t| t.to_string())
                     .unwrap_or_else(|| "(not set)".into()),
             ),
+            ("NOTIFY_WEBHOOK_URL", sec(&self.channels.webhook_url)),
+            ("NOTIFY_WEBHOOK_SECRET", sec(&self.channels.webhook_secret)),
+            ("FEISHU_WEBHOOK_URL", sec(&self.channels.feishu_webhook_url)),
+            ("FEISHU_SECRET", sec(&self.channels.feishu_secret)),
+            (
+                "DINGTALK_WEBHOOK_URL",
+                sec(&self.channels.dingtalk_webhook_url),
+            ),
+            ("DINGTALK_SECRET", sec(&self.channels.dingtalk_secret)),
+            ("WECOM_WEBHOOK_URL", sec(&self.channels.wecom_webhook_url)),
+            ("SERVERCHAN_SENDKEY", sec(&self.channels.serverchan_sendkey)),
+            (
+                "SERVERCHAN_API_URL",
+                self.channels
+                    .serverchan_api_url
+                    .as_ref()
+                    .map_or_else(|| "(not set)".into(), ToString::to_string),
+            ),
+            ("PUSHPLUS_TOKEN", sec(&self.channels.pushplus_token)),
+            (
+                "PUSHPLUS_API_URL",
+                self.channels.pushplus_api_url.to_string(),
+            ),
+            ("BARK_URL", sec(&self.channels.bark_url)),
             (
                 "MESSAGE_LANG",
                 format!("{:?}", self.message_lang).to_lowercase(),

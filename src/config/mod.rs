@@ -6,11 +6,13 @@
 //! the variable and the fix. Later modules trust a `Config`. This module reads no files other than
 //! through the loader in `main` and performs no network I/O.
 
+mod channels;
 mod cloud;
 mod effective;
 mod raw;
 mod validate;
 
+pub use channels::ChannelSettings;
 pub use raw::RawConfig;
 pub use validate::{parse_bool, parse_duration, DEFAULT_LISTEN_ADDR};
 
@@ -107,6 +109,8 @@ pub struct Config {
     pub webhook_token: Option<Secret>,
     pub telegram_api_url: Url,
     pub telegram_thread_id: Option<i64>,
+    /// Channels besides Telegram.
+    pub channels: ChannelSettings,
     pub message_lang: Lang,
     pub cadence: Cadence,
     pub shutdown_mode: ShutdownMode,
@@ -291,8 +295,8 @@ impl Config {
                 self.state_dir.display()
             ));
         }
-        if !self.telegram_enabled() {
-            w.push("TELEGRAM_BOT_TOKEN or TELEGRAM_CHAT_ID is not set: messages are only printed on standard error".into());
+        if !self.telegram_enabled() && self.channels.configured().is_empty() {
+            w.push("TELEGRAM_BOT_TOKEN or TELEGRAM_CHAT_ID is not set and no other channel is configured: messages are only printed on standard error".into());
         }
         w
     }

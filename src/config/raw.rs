@@ -55,6 +55,19 @@ pub struct RawConfig {
     pub ecs_hard_stop_after: Option<String>,
     pub ecs_job_timeout: Option<String>,
     pub auto_start: Option<String>,
+    // Notification channels besides Telegram.
+    pub notify_webhook_url: Option<String>,
+    pub notify_webhook_secret: Option<String>,
+    pub feishu_webhook_url: Option<String>,
+    pub feishu_secret: Option<String>,
+    pub dingtalk_webhook_url: Option<String>,
+    pub dingtalk_secret: Option<String>,
+    pub wecom_webhook_url: Option<String>,
+    pub serverchan_sendkey: Option<String>,
+    pub serverchan_api_url: Option<String>,
+    pub pushplus_token: Option<String>,
+    pub pushplus_api_url: Option<String>,
+    pub bark_url: Option<String>,
 }
 
 impl RawConfig {

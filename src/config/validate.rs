@@ -464,10 +464,13 @@ impl Config {
             &domain_id,
         );
 
+        let channels = super::channels::settings(&mut c, raw);
+
         if !c.errors.is_empty() {
             return Err(ConfigErrors(c.errors));
         }
         Ok(Self {
+            channels,
             targets: cloud.targets,
             region: cloud.region,
             project_id: cloud.project_id,
