@@ -26,8 +26,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::channels::render::{self, Format};
 use crate::channels::{Client, Failure, Meta, Part};
-use crate::config::Thresholds;
-use crate::level::Level;
+use crate::level::{Level, Thresholds};
 use crate::messages::{render, Facts, Lang, Message};
 use crate::metrics::Metrics;
 use crate::outbox::{Outbox, Queued};

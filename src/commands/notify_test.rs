@@ -23,9 +23,9 @@ pub async fn run(config: Config) -> ExitCode {
         return ExitCode::from(super::EXIT_CONFIG);
     }
     let message = Message::Test {
-        server: config.server_name.clone(),
+        server: config.watch.server_name.clone(),
     };
-    let html = render(&message, config.message_lang, &config.thresholds);
+    let html = render(&message, config.notify.lang, &config.alerting.thresholds);
     let meta = meta(&message);
     let id = format!("notify-test-{}", chrono::Utc::now().timestamp_millis());
     let mut all_ok = true;

@@ -4,11 +4,10 @@
 use serde::Serialize;
 use url::Url;
 
-use super::validate::{present, Checker};
-use super::RawConfig;
+use super::validate::Checker;
 use crate::secret::Secret;
 
-/// The validated channel settings.
+/// The validated channel settings (part of the notify section).
 #[derive(Debug, Clone, Serialize)]
 pub struct ChannelSettings {
     /// Generic JSON webhook (`NOTIFY_WEBHOOK_URL`) and its HMAC signing secret.
@@ -20,7 +19,7 @@ pub struct ChannelSettings {
     pub dingtalk_secret: Option<Secret>,
     pub wecom_webhook_url: Option<Secret>,
     pub serverchan_sendkey: Option<Secret>,
-    /// Replaces the ServerChan host (self-hosted relays, tests).
+    /// Replaces the ServerChan host (relays, tests).
     pub serverchan_api_url: Option<Url>,
     pub pushplus_token: Option<Secret>,
     pub pushplus_api_url: Url,
@@ -44,152 +43,132 @@ impl ChannelSettings {
         .filter_map(|(n, on)| on.then_some(n))
         .collect()
     }
-}
 
-pub const PUSHPLUS_API_URL: &str = "https://www.pushplus.plus";
-
-/// A secret URL: must be http(s); errors never show it.
-fn secret_url(c: &mut Checker, var: &str, v: &Option<String>, example: &str) -> Option<Secret> {
-    let s = present(v)?;
-    match Url::parse(s) {
-        Ok(u) if matches!(u.scheme(), "http" | "https") && u.host().is_some() => {
-            Some(Secret::new(s.to_string()))
+    pub(super) fn check(c: &mut Checker) -> Self {
+        let s = Self {
+            webhook_url: secret_url(c, "NOTIFY_WEBHOOK_URL", "https://example.com/hooks/flexus"),
+            webhook_secret: c.secret("NOTIFY_WEBHOOK_SECRET"),
+            feishu_webhook_url: secret_url(
+                c,
+                "FEISHU_WEBHOOK_URL",
+                "https://open.feishu.cn/open-apis/bot/v2/hook/...",
+            ),
+            feishu_secret: c.secret("FEISHU_SECRET"),
+            dingtalk_webhook_url: secret_url(
+                c,
+                "DINGTALK_WEBHOOK_URL",
+                "https://oapi.dingtalk.com/robot/send?access_token=...",
+            ),
+            dingtalk_secret: c.secret("DINGTALK_SECRET"),
+            wecom_webhook_url: secret_url(
+                c,
+                "WECOM_WEBHOOK_URL",
+                "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=...",
+            ),
+            serverchan_sendkey: c.secret("SERVERCHAN_SENDKEY"),
+            serverchan_api_url: c.parse_optional(
+                "SERVERCHAN_API_URL",
+                "is not an http(s) base URL",
+                public_url,
+            ),
+            pushplus_token: c.secret("PUSHPLUS_TOKEN"),
+            pushplus_api_url: c.http_url(
+                "PUSHPLUS_API_URL",
+                "is not an http(s) base URL",
+                "unset it to use https://www.pushplus.plus",
+            ),
+            bark_url: secret_url(c, "BARK_URL", "https://api.day.app/YOUR_DEVICE_KEY"),
+        };
+        if let Some(k) = &s.serverchan_sendkey {
+            if let Err(why) =
+                crate::channels::serverchan::send_url(k.expose(), s.serverchan_api_url.as_ref())
+            {
+                c.error(
+                    "SERVERCHAN_SENDKEY",
+                    "[redacted]",
+                    why,
+                    "copy the SendKey from the ServerChan SendKey page",
+                );
+            }
         }
-        _ => {
-            c.error(
-                var,
-                "[redacted]",
-                "is not an http(s) URL",
-                format!("paste the whole URL the service shows, e.g. {example}"),
-            );
-            None
-        }
-    }
-}
-
-fn public_url(
-    c: &mut Checker,
-    var: &str,
-    v: &Option<String>,
-    default: Option<&str>,
-) -> Option<Url> {
-    match present(v) {
-        None => default.map(|d| Url::parse(d).expect("valid default")),
-        Some(s) => match Url::parse(s) {
-            Ok(u) if matches!(u.scheme(), "http" | "https") => Some(u),
-            _ => {
+        for (var, secret, url_var) in [
+            (
+                "NOTIFY_WEBHOOK_SECRET",
+                &s.webhook_secret,
+                "NOTIFY_WEBHOOK_URL",
+            ),
+            ("FEISHU_SECRET", &s.feishu_secret, "FEISHU_WEBHOOK_URL"),
+            (
+                "DINGTALK_SECRET",
+                &s.dingtalk_secret,
+                "DINGTALK_WEBHOOK_URL",
+            ),
+        ] {
+            if secret.is_some() && c.given(url_var).is_none() {
                 c.error(
                     var,
-                    s,
-                    "is not an http(s) base URL",
-                    "unset it to use the service's own address",
+                    "[redacted]",
+                    format!("is set but {url_var} is not"),
+                    format!("set {url_var} too, or unset {var}"),
                 );
-                default.map(|d| Url::parse(d).expect("valid default"))
             }
-        },
+        }
+        s
     }
 }
 
-fn secret(v: &Option<String>) -> Option<Secret> {
-    present(v).map(|s| Secret::new(s.to_string()))
+fn public_url(s: &str) -> Result<Url, String> {
+    Url::parse(s)
+        .ok()
+        .filter(|u| matches!(u.scheme(), "http" | "https") && u.host_str().is_some())
+        .ok_or_else(|| "unset it to use the service's own address".to_string())
 }
 
-/// Checks the channel variables.
-pub(super) fn settings(c: &mut Checker, raw: &RawConfig) -> ChannelSettings {
-    let s = ChannelSettings {
-        webhook_url: secret_url(
-            c,
-            "NOTIFY_WEBHOOK_URL",
-            &raw.notify_webhook_url,
-            "https://example.com/hooks/flexus",
-        ),
-        webhook_secret: secret(&raw.notify_webhook_secret),
-        feishu_webhook_url: secret_url(
-            c,
-            "FEISHU_WEBHOOK_URL",
-            &raw.feishu_webhook_url,
-            "https://open.feishu.cn/open-apis/bot/v2/hook/...",
-        ),
-        feishu_secret: secret(&raw.feishu_secret),
-        dingtalk_webhook_url: secret_url(
-            c,
+/// A secret URL: must be http(s) with a host; errors never show it.
+fn secret_url(c: &mut Checker, var: &str, example: &str) -> Option<Secret> {
+    let s = c.given(var)?;
+    if public_url(s).is_ok() {
+        Some(Secret::new(s))
+    } else {
+        c.error(
+            var,
+            "[redacted]",
+            "is not an http(s) URL",
+            format!("paste the whole URL the service shows, e.g. {example}"),
+        );
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::config::{Config, RawConfig};
+
+    #[test]
+    fn channel_urls_are_checked_without_showing_them() {
+        let mut raw = RawConfig::default();
+        raw.set(
             "DINGTALK_WEBHOOK_URL",
-            &raw.dingtalk_webhook_url,
-            "https://oapi.dingtalk.com/robot/send?access_token=...",
-        ),
-        dingtalk_secret: secret(&raw.dingtalk_secret),
-        wecom_webhook_url: secret_url(
-            c,
+            "oapi.dingtalk.com/robot/send?access_token=SECRETTOKEN1",
+        );
+        raw.set("FEISHU_SECRET", "feishu-signing-secret");
+        let err = Config::from_raw(&raw).unwrap_err().to_string();
+        assert!(
+            err.contains("DINGTALK_WEBHOOK_URL") && err.contains("FEISHU_SECRET"),
+            "{err}"
+        );
+        assert!(
+            !err.contains("SECRETTOKEN1") && !err.contains("feishu-signing-secret"),
+            "{err}"
+        );
+        let mut raw = RawConfig::default();
+        raw.set(
             "WECOM_WEBHOOK_URL",
-            &raw.wecom_webhook_url,
-            "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=...",
-        ),
-        serverchan_sendkey: secret(&raw.serverchan_sendkey),
-        serverchan_api_url: public_url(c, "SERVERCHAN_API_URL", &raw.serverchan_api_url, None),
-        pushplus_token: secret(&raw.pushplus_token),
-        pushplus_api_url: public_url(
-            c,
-            "PUSHPLUS_API_URL",
-            &raw.pushplus_api_url,
-            Some(PUSHPLUS_API_URL),
-        )
-        .unwrap_or_else(|| Url::parse(PUSHPLUS_API_URL).expect("valid")),
-        bark_url: secret_url(
-            c,
-            "BARK_URL",
-            &raw.bark_url,
-            "https://api.day.app/YOUR_DEVICE_KEY",
-        ),
-    };
-    if let Some(k) = &s.serverchan_sendkey {
-        if let Err(why) =
-            crate::channels::serverchan::send_url(k.expose(), s.serverchan_api_url.as_ref())
-        {
-            c.error(
-                "SERVERCHAN_SENDKEY",
-                "[redacted]",
-                why,
-                "copy the SendKey from sct.ftqq.com (SendKey page)",
-            );
-        }
-    }
-    for (var, secret, url_var, url) in [
-        (
-            "NOTIFY_WEBHOOK_SECRET",
-            &s.webhook_secret,
-            "NOTIFY_WEBHOOK_URL",
-            &s.webhook_url,
-        ),
-        (
-            "FEISHU_SECRET",
-            &s.feishu_secret,
-            "FEISHU_WEBHOOK_URL",
-            &s.feishu_webhook_url,
-        ),
-        (
-            "DINGTALK_SECRET",
-            &s.dingtalk_secret,
-            "DINGTALK_WEBHOOK_URL",
-            &s.dingtalk_webhook_url,
-        ),
-    ] {
-        if secret.is_some() && url.is_none() && present(&raw_url(raw, url_var)).is_none() {
-            c.error(
-                var,
-                "[redacted]",
-                format!("is set but {url_var} is not"),
-                format!("set {url_var} too, or unset {var}"),
-            );
-        }
-    }
-    s
-}
-
-fn raw_url(raw: &RawConfig, var: &str) -> Option<String> {
-    match var {
-        "NOTIFY_WEBHOOK_URL" => raw.notify_webhook_url.clone(),
-        "FEISHU_WEBHOOK_URL" => raw.feishu_webhook_url.clone(),
-        "DINGTALK_WEBHOOK_URL" => raw.dingtalk_webhook_url.clone(),
-        _ => None,
+            "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=k",
+        );
+        raw.set("SERVERCHAN_SENDKEY", "SCT1abc");
+        let c = Config::from_raw(&raw).unwrap();
+        assert_eq!(c.notify.channels.configured(), ["wecom", "serverchan"]);
+        assert!(!format!("{c:?}").contains("SCT1abc"));
     }
 }

@@ -4,12 +4,15 @@
 
 mod helpers;
 
+mod architecture;
+
 pub mod binary;
 mod bss_client;
 mod cloud_api;
 mod e2e;
 mod external;
 mod fallback;
+mod setup;
 mod shutdown;
 mod signer_vectors;
 mod telegram;
