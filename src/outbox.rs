@@ -25,8 +25,7 @@ use serde::{Deserialize, Serialize};
 use crate::channels::Meta;
 use crate::fsutil::write_atomic;
 
-/// Telegram's limit on one message.
-pub const MAX_MESSAGE_CHARS: usize = 4096;
+pub use crate::telegram::MAX_MESSAGE_CHARS;
 
 const SENT_LOG: &str = "sent.log";
 

@@ -144,7 +144,7 @@ impl Client {
     /// The size of one part.
     pub fn limit(&self) -> Limit {
         match self {
-            Client::Telegram(_) => Limit::chars(crate::telegram::outbox::MAX_MESSAGE_CHARS),
+            Client::Telegram(_) => Limit::chars(crate::telegram::MAX_MESSAGE_CHARS),
             Client::Webhook(_) => webhook::LIMIT,
             Client::Feishu(_) => feishu::LIMIT,
             Client::DingTalk(_) => dingtalk::LIMIT,

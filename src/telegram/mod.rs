@@ -4,6 +4,4 @@
 
 pub mod client;
 
-pub use crate::outbox;
-pub use crate::outbox::Outbox;
-pub use client::{TelegramClient, TelegramError};
+pub use client::{TelegramClient, TelegramError, MAX_MESSAGE_CHARS};
