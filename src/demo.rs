@@ -9,20 +9,27 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::{HeaderMap, Method, StatusCode, Uri};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::{Json, Router};
 use chrono::{DateTime, Utc};
 use serde_json::json;
 
-use crate::huawei::signer::{self, Received};
+use crate::huawei::gateway::{GatewayKeys, Refused, Signed};
 use crate::level::Thresholds;
 
 pub const DEMO_AK: &str = "DEMO-ACCESS-KEY";
 pub const DEMO_SK: &str = "demo-secret-key";
 pub const DEMO_PACKAGE: &str = "demo-0000-4000-8000-flexus000001";
+
+/// The key the demo's gateway accepts.
+pub struct DemoKeys;
+
+impl GatewayKeys for DemoKeys {
+    const ACCESS_KEY: &'static str = DEMO_AK;
+    const SECRET_KEY: &'static str = DEMO_SK;
+}
 
 /// The simulated package over time.
 #[derive(Debug, Clone, Copy)]
@@ -113,23 +120,12 @@ impl DemoCloud {
 
 async fn handle(
     State(cloud): State<Arc<Cloud>>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
+    signed: Result<Signed<DemoKeys>, Refused>,
 ) -> Response {
-    let hs = signer::header_pairs(&headers);
-    let req = Received {
-        method: method.as_str(),
-        path: uri.path(),
-        raw_query: uri.query().unwrap_or(""),
-        headers: &hs,
-        body: &body,
+    let uri = match signed {
+        Ok(s) => s.uri,
+        Err(refused) => return refused.into_response(),
     };
-    if let Err(e) = signer::verify(&req, DEMO_AK, DEMO_SK, Utc::now()) {
-        let body = json!({"error_code": "APIGW.0301", "error_msg": format!("Incorrect IAM authentication information: {e}")});
-        return (StatusCode::UNAUTHORIZED, Json(body)).into_response();
-    }
     let elapsed = cloud.elapsed();
     let s = cloud.scenario;
     let (start, end) = if elapsed >= s.reset_at {

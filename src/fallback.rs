@@ -69,7 +69,7 @@ pub async fn run(
             now,
         );
         active_flag.store(active, Ordering::Release);
-        metrics.fallback_active.set(i64::from(active));
+        metrics.set_fallback_active(active);
         let changed = was_active != Some(active);
         if changed {
             if active {

@@ -4,7 +4,10 @@
 //! (too old) disappears from `/metrics` instead of lingering; scrapes never call BSS. Counters and the
 //! request histogram are updated where the events happen. Names follow the design's metric table.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
+
+use axum::body::Bytes;
 
 use chrono::{DateTime, Utc};
 use prometheus::{
@@ -13,7 +16,16 @@ use prometheus::{
 };
 
 use crate::config::Config;
-use crate::snapshot::Snapshot;
+use crate::snapshot::{SharedSnapshot, Snapshot};
+
+/// A rendered `/metrics` body and what it was rendered from.
+struct Cached {
+    polls: u64,
+    version: u64,
+    /// When the first reading shown expires (then the body must drop it).
+    valid_until: Option<DateTime<Utc>>,
+    body: Bytes,
+}
 
 const PACKAGE_LABELS: &[&str] = &["free_resource_id", "usage_type", "server"];
 
@@ -21,6 +33,10 @@ const PACKAGE_LABELS: &[&str] = &["free_resource_id", "usage_type", "server"];
 pub struct Metrics {
     registry: Registry,
     render_lock: Mutex<()>,
+    /// Bumped by every change made through the methods below (all changes are): a rendered
+    /// body is reused until it, the snapshot's poll count, or the freshness of a reading changes.
+    version: AtomicU64,
+    cache: Mutex<Option<Cached>>,
     remaining_gb: GaugeVec,
     remaining_bytes: GaugeVec,
     total_gb: GaugeVec,
@@ -31,25 +47,25 @@ pub struct Metrics {
     bss_up: IntGauge,
     bss_last_success: Gauge,
     /// Duration of one poll's BSS calls, retries included.
-    pub bss_duration: Histogram,
+    bss_duration: Histogram,
     /// Polls by result (`success`, or the error kind).
-    pub bss_requests: IntCounterVec,
+    bss_requests: IntCounterVec,
     /// Alertmanager webhook deliveries by result.
-    pub webhooks: IntCounterVec,
+    webhooks: IntCounterVec,
     /// Message parts by channel and result.
-    pub notifications: IntCounterVec,
+    notifications: IntCounterVec,
     /// Message parts waiting, by channel.
-    pub notifications_pending: IntGaugeVec,
+    notifications_pending: IntGaugeVec,
     /// Message parts refused for good (kept in `dead/`), by channel.
-    pub notifications_dead: IntGaugeVec,
+    notifications_dead: IntGaugeVec,
     /// Shutdown guard outcomes by result.
-    pub shutdowns: IntCounterVec,
+    shutdowns: IntCounterVec,
     /// `AUTO_START` outcomes by result.
-    pub instance_starts: IntCounterVec,
+    instance_starts: IntCounterVec,
     /// 1 while the built-in fallback evaluator is in charge.
-    pub fallback_active: IntGauge,
+    fallback_active: IntGauge,
     /// 1 while the last write to `STATE_DIR` succeeded, 0 after one failed.
-    pub state_writable: IntGauge,
+    state_writable: IntGauge,
 }
 
 fn gauge_vec(registry: &Registry, name: &str, help: &str, labels: &[&str]) -> GaugeVec {
@@ -163,8 +179,51 @@ impl Metrics {
             fallback_active,
             state_writable,
             render_lock: Mutex::new(()),
+            version: AtomicU64::new(0),
+            cache: Mutex::new(None),
             registry,
         }
+    }
+
+    /// The `/metrics` body at `now`: rendered again only when the snapshot was polled, a metric
+    /// changed, or a reading shown has expired since the last render; otherwise the same bytes.
+    pub async fn render_cached(
+        &self,
+        snapshot: &SharedSnapshot,
+        config: &Config,
+        now: DateTime<Utc>,
+    ) -> Bytes {
+        let snap = snapshot.read().await;
+        let version = self.version.load(Ordering::Acquire);
+        {
+            let cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
+            if let Some(c) = cache.as_ref() {
+                if c.polls == snap.polls
+                    && c.version == version
+                    && c.valid_until.is_none_or(|t| now < t)
+                {
+                    return c.body.clone();
+                }
+            }
+        }
+        let max_age = config.watch.reading_max_age;
+        let valid_until = snap
+            .fresh(now, max_age)
+            .iter()
+            .filter_map(|r| {
+                chrono::Duration::from_std(max_age)
+                    .ok()
+                    .map(|a| r.read_at + a)
+            })
+            .min();
+        let body = Bytes::from(self.render(&snap, config, now));
+        *self.cache.lock().unwrap_or_else(|p| p.into_inner()) = Some(Cached {
+            polls: snap.polls,
+            version,
+            valid_until,
+            body: body.clone(),
+        });
+        body
     }
 
     /// Renders the text format from the snapshot at `now`.
@@ -311,11 +370,38 @@ impl WebhookResult {
 }
 
 impl Metrics {
+    fn changed(&self) {
+        self.version.fetch_add(1, Ordering::Release);
+    }
+
+    /// Records how long one poll's BSS calls took.
+    pub fn observe_bss_duration(&self, seconds: f64) {
+        self.bss_duration.observe(seconds);
+        self.changed();
+    }
+
+    /// Whether the fallback evaluator is in charge.
+    pub fn set_fallback_active(&self, active: bool) {
+        if self.fallback_active.get() != i64::from(active) {
+            self.fallback_active.set(i64::from(active));
+            self.changed();
+        }
+    }
+
+    /// Whether the last write to `STATE_DIR` succeeded.
+    pub fn set_state_writable(&self, writable: bool) {
+        if self.state_writable.get() != i64::from(writable) {
+            self.state_writable.set(i64::from(writable));
+            self.changed();
+        }
+    }
+
     /// Presents every shutdown series from the start.
     pub fn init_shutdowns(&self) {
         for r in ShutdownResult::ALL {
             self.shutdowns.with_label_values(&[r.label()]);
         }
+        self.changed();
     }
 
     /// Presents every start series from the start (`AUTO_START`).
@@ -323,11 +409,13 @@ impl Metrics {
         for r in StartResult::ALL {
             self.instance_starts.with_label_values(&[r.label()]);
         }
+        self.changed();
     }
 
     /// Counts a shutdown guard outcome.
     pub fn shutdown(&self, r: ShutdownResult) {
         self.shutdowns.with_label_values(&[r.label()]).inc();
+        self.changed();
     }
 
     /// How many shutdown guard outcomes of this kind were counted.
@@ -338,6 +426,7 @@ impl Metrics {
     /// Counts an automatic start's outcome.
     pub fn instance_start(&self, r: StartResult) {
         self.instance_starts.with_label_values(&[r.label()]).inc();
+        self.changed();
     }
 
     /// Presents a channel's main series from the start.
@@ -345,6 +434,7 @@ impl Metrics {
         for r in [NotificationResult::Sent, NotificationResult::Failed] {
             self.notifications.with_label_values(&[channel, r.label()]);
         }
+        self.changed();
     }
 
     /// Counts a delivery attempt's outcome on `channel`.
@@ -352,6 +442,7 @@ impl Metrics {
         self.notifications
             .with_label_values(&[channel, r.label()])
             .inc();
+        self.changed();
     }
 
     /// Sets how many message parts wait, and how many were refused for good, on `channel`.
@@ -363,21 +454,89 @@ impl Metrics {
         self.notifications_dead
             .with_label_values(&[channel])
             .set(n(dead));
+        self.changed();
     }
 
     /// Counts a webhook delivery's outcome.
     pub fn webhook(&self, r: WebhookResult) {
         self.webhooks.with_label_values(&[r.label()]).inc();
+        self.changed();
     }
 
     /// Counts a poll: `success`, or the error's kind.
     pub fn bss_request(&self, result: &str) {
         self.bss_requests.with_label_values(&[result]).inc();
+        self.changed();
     }
 }
 
 impl Default for Metrics {
     fn default() -> Self {
         Self::new()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::config::RawConfig;
+    use crate::reading::Reading;
+
+    fn reading(id: &str, gb: f64, at: DateTime<Utc>) -> Reading {
+        Reading {
+            free_resource_id: id.into(),
+            package_name: "p".into(),
+            usage_type: "u".into(),
+            remaining_gb: gb,
+            total_gb: 100.0,
+            cycle_start: None,
+            cycle_end: None,
+            read_at: at,
+        }
+    }
+
+    #[tokio::test]
+    async fn the_body_is_rendered_again_only_when_something_changed() {
+        let mut raw = RawConfig::default();
+        raw.set("FREE_RESOURCE_IDS", "a");
+        let config = Config::from_raw(&raw).unwrap();
+        let metrics = Metrics::new();
+        let now = Utc::now();
+        let snapshot: SharedSnapshot =
+            Arc::new(tokio::sync::RwLock::new(Snapshot::new(&["a".to_string()])));
+        snapshot
+            .write()
+            .await
+            .apply(&Ok(vec![("a".into(), Ok(reading("a", 42.0, now)))]), now);
+        let first = metrics.render_cached(&snapshot, &config, now).await;
+        let same = metrics.render_cached(&snapshot, &config, now).await;
+        assert_eq!(first.as_ptr(), same.as_ptr(), "served from the cache");
+        assert!(String::from_utf8_lossy(&first).contains("flexus_free_traffic_remaining_gb{"));
+
+        // A counter changes: the next scrape shows it.
+        metrics.webhook(WebhookResult::Unauthorized);
+        let counted = metrics.render_cached(&snapshot, &config, now).await;
+        assert!(String::from_utf8_lossy(&counted)
+            .contains("flexus_webhooks_total{result=\"unauthorized\"} 1"));
+
+        // A poll changes the readings.
+        snapshot
+            .write()
+            .await
+            .apply(&Ok(vec![("a".into(), Ok(reading("a", 41.0, now)))]), now);
+        let polled = metrics.render_cached(&snapshot, &config, now).await;
+        assert!(
+            String::from_utf8_lossy(&polled).contains("} 41\n"),
+            "{polled:?}"
+        );
+
+        // A reading that expires disappears without a poll.
+        let later = now
+            + chrono::Duration::from_std(config.watch.reading_max_age).unwrap()
+            + chrono::Duration::seconds(1);
+        let expired = metrics.render_cached(&snapshot, &config, later).await;
+        assert!(!String::from_utf8_lossy(&expired).contains("flexus_free_traffic_remaining_gb{"));
     }
 }

@@ -55,8 +55,7 @@ impl Poller {
             .list_free_resource_usages(&self.ids, Utc::now())
             .await;
         self.metrics
-            .bss_duration
-            .observe(started.elapsed().as_secs_f64());
+            .observe_bss_duration(started.elapsed().as_secs_f64());
         let result = match &outcome {
             Ok(_) => "success",
             Err(e) => e.kind(),

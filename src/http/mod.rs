@@ -94,10 +94,12 @@ pub fn html_escape(s: &str) -> String {
 
 async fn metrics(State(s): State<AppState>) -> Response {
     if let Some(state) = &s.state {
-        s.metrics.state_writable.set(i64::from(state.writable()));
+        s.metrics.set_state_writable(state.writable());
     }
-    let snapshot = s.snapshot.read().await.clone();
-    let body = s.metrics.render(&snapshot, &s.config, Utc::now());
+    let body = s
+        .metrics
+        .render_cached(&s.snapshot, &s.config, Utc::now())
+        .await;
     (
         [(
             header::CONTENT_TYPE,

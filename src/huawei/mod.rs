@@ -6,6 +6,7 @@
 pub mod bss;
 pub mod ecs;
 pub mod error;
+pub mod gateway;
 pub mod rms;
 pub mod signer;
 pub mod transport;

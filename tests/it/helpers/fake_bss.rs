@@ -7,17 +7,23 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::{HeaderMap, Method, StatusCode, Uri};
+use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::Router;
-use chrono::Utc;
-use flexus_traffic_monitor::huawei::signer::{self, Received};
+use flexus_traffic_monitor::huawei::gateway::{GatewayKeys, Refused, Signed};
 use serde_json::{json, Value};
 
 pub const AK: &str = "test-ak";
 pub const SK: &str = "test-sk";
+
+/// The key pair every fake gateway accepts.
+pub struct TestKeys;
+
+impl GatewayKeys for TestKeys {
+    const ACCESS_KEY: &'static str = AK;
+    const SECRET_KEY: &'static str = SK;
+}
 
 /// One scripted answer.
 #[derive(Debug, Clone)]
@@ -150,63 +156,26 @@ fn error(status: u16, code: &str, msg: &str) -> Response {
     r
 }
 
+/// The gateway's extra rule: every header the client sent without '_' must be signed, as the
+/// SDK does. `Err` holds the gateway's answer.
 #[allow(clippy::result_large_err)] // a test fake: the error is the answer itself
-/// Checks the signature the way the gateway does. `Err` holds the gateway's answer.
-fn verify(method: &Method, uri: &Uri, headers: &HeaderMap, body: &[u8]) -> Result<(), Response> {
-    let hs = signer::header_pairs(headers);
-    let req = Received {
-        method: method.as_str(),
-        path: uri.path(),
-        raw_query: uri.query().unwrap_or(""),
-        headers: &hs,
-        body,
-    };
-    signer::verify(&req, AK, SK, Utc::now()).map_err(|e| {
-        error(
+fn check(signed: Result<Signed<TestKeys>, Refused>) -> Result<Signed<TestKeys>, Response> {
+    let signed = signed.map_err(|r| error(401, "APIGW.0301", &r.message()))?;
+    if !signed.unsigned_headers().is_empty() {
+        return Err(error(
             401,
             "APIGW.0301",
-            &format!("Incorrect IAM authentication information: {e}"),
-        )
-    })?;
-    // Every header the client sent without '_' must be signed, as the SDK does.
-    let (_, signed, _) = signer::parse_authorization(
-        headers
-            .get("authorization")
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or(""),
-    )
-    .unwrap();
-    let names: Vec<&str> = signed.split(';').collect();
-    for (name, _) in headers.iter() {
-        let n = name.as_str();
-        if !n.contains('_')
-            && !names.contains(&n)
-            && !matches!(
-                n,
-                "authorization"
-                    | "content-length"
-                    | "accept"
-                    | "accept-encoding"
-                    | "user-agent"
-                    | "connection"
-            )
-        {
-            return Err(error(
-                401,
-                "APIGW.0301",
-                "Incorrect IAM authentication information: unsigned header",
-            ));
-        }
+            "Incorrect IAM authentication information: unsigned header",
+        ));
     }
-    Ok(())
+    Ok(signed)
 }
 
 async fn handle(
     State(inner): State<Arc<Mutex<Inner>>>,
-    method: Method,
     uri: Uri,
     headers: HeaderMap,
-    body: Bytes,
+    signed: Result<Signed<TestKeys>, Refused>,
 ) -> Response {
     let scripted = {
         let mut g = inner.lock().unwrap();
@@ -218,10 +187,13 @@ async fn handle(
             .collect();
         g.script.pop_front()
     };
-    if let Err(resp) = verify(&method, &uri, &headers, &body) {
-        inner.lock().unwrap().bad_signatures += 1;
-        return resp;
-    }
+    let body = match check(signed) {
+        Ok(s) => s.body,
+        Err(resp) => {
+            inner.lock().unwrap().bad_signatures += 1;
+            return resp;
+        }
+    };
     inner.lock().unwrap().valid_signatures += 1;
     match scripted {
         Some(Reply::Json(status, v)) => {

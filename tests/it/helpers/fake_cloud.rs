@@ -7,16 +7,15 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::{HeaderMap, Method, StatusCode, Uri};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::{Json, Router};
-use chrono::Utc;
-use flexus_traffic_monitor::huawei::signer::{self, Received};
+
+use flexus_traffic_monitor::huawei::gateway::{Refused, Signed};
 use serde_json::{json, Value};
 
-use super::fake_bss::{AK, SK};
+use super::fake_bss::TestKeys;
 
 /// How the next action's job behaves.
 #[derive(Debug, Clone)]
@@ -150,37 +149,21 @@ fn err(status: u16, code: &str, msg: &str) -> Response {
 
 async fn handle(
     State(inner): State<Arc<Mutex<Inner>>>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
+    signed: Result<Signed<TestKeys>, Refused>,
 ) -> Response {
-    let hs = signer::header_pairs(&headers);
-    let header = |n: &str| hs.iter().find(|(k, _)| k == n).map(|(_, v)| v.clone());
-    let req = Received {
-        method: method.as_str(),
-        path: uri.path(),
-        raw_query: uri.query().unwrap_or(""),
-        headers: &hs,
-        body: &body,
+    let signed = match signed {
+        Ok(s) => s,
+        Err(r) => {
+            inner.lock().unwrap().bad_signatures += 1;
+            return err(401, "APIGW.0301", &r.message());
+        }
     };
-    if let Err(e) = signer::verify(&req, AK, SK, Utc::now()) {
-        inner.lock().unwrap().bad_signatures += 1;
-        return err(
-            401,
-            "APIGW.0301",
-            &format!("Incorrect IAM authentication information: {e}"),
-        );
-    }
-    let signed = header("authorization")
-        .and_then(|a| signer::parse_authorization(&a))
-        .map(|(_, s, _)| s)
-        .unwrap_or_default();
+    let header = |n: &str| signed.header(n).map(str::to_string);
+    let (uri, body) = (&signed.uri, &signed.body);
     let parts: Vec<&str> = uri.path().trim_matches('/').split('/').collect();
     match parts.as_slice() {
         ["v1", "resource-manager", "domains", domain, "all-resources"] => {
-            if !signed.split(';').any(|h| h == "x-domain-id")
-                || header("x-domain-id").as_deref() != Some(*domain)
+            if !signed.is_signed("x-domain-id") || header("x-domain-id").as_deref() != Some(*domain)
             {
                 return err(
                     403,
@@ -205,7 +188,7 @@ async fn handle(
             Json(json!({"resources": page, "page_info": {"current_count": page.len(), "next_marker": next}})).into_response()
         }
         ["v1", project, rest @ ..] => {
-            if !signed.split(';').any(|h| h == "x-project-id")
+            if !signed.is_signed("x-project-id")
                 || header("x-project-id").as_deref() != Some(*project)
             {
                 return err(
@@ -214,7 +197,7 @@ async fn handle(
                     "X-Project-Id must be signed and match the path",
                 );
             }
-            ecs(&inner, project, rest, &body).await
+            ecs(&inner, project, rest, body).await
         }
         _ => err(404, "APIGW.0101", "The API does not exist"),
     }
