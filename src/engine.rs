@@ -238,6 +238,10 @@ impl Engine {
                     if alert.is_firing() {
                         next.last_heartbeat = Some(now);
                         summary.heartbeats += 1;
+                    } else {
+                        // The always-firing alert expired in Alertmanager: Prometheus stopped
+                        // sending it. Hand over now instead of after WATCHDOG_TIMEOUT.
+                        next.last_heartbeat = None;
                     }
                 }
                 Kind::Level {

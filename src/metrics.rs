@@ -4,6 +4,7 @@
 //! (too old) disappears from `/metrics` instead of lingering; scrapes never call BSS. Counters and the
 //! request histogram are updated where the events happen. Names follow the design's metric table.
 
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Mutex;
 
 use chrono::{DateTime, Utc};
@@ -44,6 +45,8 @@ pub struct Metrics {
     pub instance_starts: IntCounterVec,
     /// 1 while the built-in fallback evaluator is in charge.
     pub fallback_active: IntGauge,
+    /// Unix time of the last scrape by Prometheus (0: never); tells the fallback it is alive.
+    last_prometheus_scrape: AtomicI64,
 }
 
 fn gauge_vec(registry: &Registry, name: &str, help: &str, labels: &[&str]) -> GaugeVec {
@@ -133,8 +136,26 @@ impl Metrics {
             bss_last_success,
             bss_duration,
             fallback_active,
+            last_prometheus_scrape: AtomicI64::new(0),
             render_lock: Mutex::new(()),
             registry,
+        }
+    }
+
+    /// Notes a scrape when the caller is Prometheus (its `User-Agent` is `Prometheus/<version>`);
+    /// a person's `curl` does not count.
+    pub fn observe_scrape(&self, user_agent: Option<&str>, now: DateTime<Utc>) {
+        if user_agent.is_some_and(|ua| ua.starts_with("Prometheus/")) {
+            self.last_prometheus_scrape
+                .store(now.timestamp(), Ordering::Relaxed);
+        }
+    }
+
+    /// When Prometheus last scraped `/metrics`, if ever.
+    pub fn last_prometheus_scrape(&self) -> Option<DateTime<Utc>> {
+        match self.last_prometheus_scrape.load(Ordering::Relaxed) {
+            0 => None,
+            t => DateTime::from_timestamp(t, 0),
         }
     }
 
