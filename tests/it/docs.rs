@@ -107,3 +107,86 @@ fn the_debian_setup_commands_keep_the_distribution_config_and_pass_the_checks() 
         std::fs::read_to_string(root().join("deploy/prometheus/flexus-rules.yml")).unwrap()
     );
 }
+
+/// What a README's tables list: variables, metrics and routes, each as the backticked names in
+/// table rows; and the commands named anywhere as `flexus-traffic-monitor <command>`.
+#[derive(Debug, Default, PartialEq)]
+struct Listed {
+    variables: BTreeSet<String>,
+    metrics: BTreeSet<String>,
+    routes: BTreeSet<String>,
+    commands: BTreeSet<String>,
+}
+
+fn listed(text: &str) -> Listed {
+    let mut out = Listed::default();
+    for line in text.lines().filter(|l| l.trim_start().starts_with('|')) {
+        for token in line.split('`').skip(1).step_by(2) {
+            // Upper-case words: the variables (and a few values such as `SOFT`, listed alike).
+            let is_var = token.chars().next().is_some_and(|c| c.is_ascii_uppercase())
+                && token
+                    .chars()
+                    .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_');
+            if is_var {
+                out.variables.insert(token.to_string());
+            } else if token.starts_with("flexus_") || token.starts_with("..._") {
+                out.metrics.insert(token.to_string());
+            } else if token.starts_with("GET /") || token.starts_with("POST /") {
+                out.routes.insert(token.to_string());
+            }
+        }
+    }
+    for part in text.split("flexus-traffic-monitor ").skip(1) {
+        let word: String = part
+            .chars()
+            .take_while(|c| c.is_ascii_lowercase() || *c == '-')
+            .collect();
+        if !word.is_empty() {
+            out.commands.insert(word);
+        }
+    }
+    out
+}
+
+#[test]
+fn both_readmes_list_the_same_variables_commands_routes_and_metrics() {
+    let en = listed(&readme("README.md"));
+    let zh = listed(&readme("README.zh-CN.md"));
+    assert!(en.variables.len() > 40, "{en:?}");
+    assert!(en.metrics.len() > 15 && en.routes.len() >= 6, "{en:?}");
+    for cmd in [
+        "serve",
+        "check",
+        "discover",
+        "notify-test",
+        "config",
+        "demo",
+    ] {
+        assert!(en.commands.contains(cmd), "README.md never names `{cmd}`");
+    }
+    let diff = |what: &str, a: &BTreeSet<String>, b: &BTreeSet<String>| {
+        let only_en: Vec<_> = a.difference(b).collect();
+        let only_zh: Vec<_> = b.difference(a).collect();
+        assert!(
+            only_en.is_empty() && only_zh.is_empty(),
+            "{what}: only in README.md {only_en:?}; only in README.zh-CN.md {only_zh:?}"
+        );
+    };
+    diff("variables", &en.variables, &zh.variables);
+    diff("metrics", &en.metrics, &zh.metrics);
+    diff("routes", &en.routes, &zh.routes);
+    diff("commands", &en.commands, &zh.commands);
+    // Every variable the program reads is in both tables.
+    for var in flexus_traffic_monitor::config::vars::VARS {
+        assert!(
+            zh.variables.contains(var.name) && en.variables.contains(var.name),
+            "{} is missing from a README's tables",
+            var.name
+        );
+    }
+    // The copy-paste setup is the same text in both.
+    assert_eq!(
+        debian_block(&readme("README.md")),
+        debian_block(&readme("README.zh-CN.md"))
+    );
+}
