@@ -14,6 +14,7 @@ mod e2e;
 mod external;
 mod fallback;
 mod http_limits;
+mod install;
 mod setup;
 mod shutdown;
 mod signer_vectors;
