@@ -47,6 +47,8 @@ pub struct Metrics {
     pub fallback_active: IntGauge,
     /// Unix time of the last scrape by Prometheus (0: never); tells the fallback it is alive.
     last_prometheus_scrape: AtomicI64,
+    /// 1 while the last write to `STATE_DIR` succeeded, 0 after one failed.
+    pub state_writable: IntGauge,
 }
 
 fn gauge_vec(registry: &Registry, name: &str, help: &str, labels: &[&str]) -> GaugeVec {
@@ -107,6 +109,15 @@ impl Metrics {
         registry
             .register(Box::new(fallback_active.clone()))
             .expect("unique");
+        let state_writable = IntGauge::new(
+            "flexus_state_writable",
+            "1 while the last write to STATE_DIR succeeded, 0 after one failed (state, shutdown records and messages cannot be kept)",
+        )
+        .expect("valid");
+        registry
+            .register(Box::new(state_writable.clone()))
+            .expect("unique");
+        state_writable.set(1);
         let build_info = IntGaugeVec::new(
             Opts::new("flexus_build_info", "Build information, always 1"),
             &["version"],
@@ -137,6 +148,7 @@ impl Metrics {
             bss_duration,
             fallback_active,
             last_prometheus_scrape: AtomicI64::new(0),
+            state_writable,
             render_lock: Mutex::new(()),
             registry,
         }

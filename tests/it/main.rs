@@ -15,6 +15,7 @@ mod external;
 mod fallback;
 mod http_limits;
 mod install;
+mod lifecycle;
 mod setup;
 mod shutdown;
 mod signer_vectors;
