@@ -22,6 +22,7 @@
 //! - [`http`]: the axum routes.
 //! - [`cli`], [`commands`]: the command line and the glue of each command.
 
+pub mod actions;
 pub mod alertmanager;
 pub mod app;
 pub mod autostart;
