@@ -4,6 +4,7 @@
 
 mod helpers;
 
+mod actions;
 pub mod binary;
 mod bss_client;
 mod cloud_api;
