@@ -11,7 +11,9 @@
 //! ```
 //!
 //! Modules:
-//! - [`config`]: environment → validated [`config::Config`].
+//! - [`config`]: environment → validated [`config::Config`] in sections, driven by one table of
+//!   variables ([`config::vars`]). It depends on the domain modules below, never the reverse.
+//! - [`target`]: the instance a package belongs to (what the guard stops and auto-start starts).
 //! - [`secret`]: a string that prints as `[redacted]`.
 //! - [`huawei`]: signer, transport with retries, BSS client, wire types, error mapping.
 //! - [`reading`]: one package's figures in GB, and unit conversion.
@@ -46,4 +48,5 @@ pub mod secret;
 pub mod shutdown;
 pub mod snapshot;
 pub mod state;
+pub mod target;
 pub mod telegram;

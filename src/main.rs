@@ -31,7 +31,7 @@ async fn main() -> ExitCode {
         Err(e) => return commands::config_error(&e),
     };
     let demo = matches!(cli.command, Command::Demo { .. });
-    init_logging(config.debug_mode, demo);
+    init_logging(config.alerting.cadence.debug, demo);
     if !demo {
         for w in config.warnings() {
             tracing::warn!("{w}");

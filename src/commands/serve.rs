@@ -28,10 +28,10 @@ pub async fn run(mut config: Config) -> ExitCode {
         eprintln!("{e:#}");
         return ExitCode::from(super::EXIT_CONFIG);
     }
-    let listener = match tokio::net::TcpListener::bind(config.listen_addr).await {
+    let listener = match tokio::net::TcpListener::bind(config.http.listen_addr).await {
         Ok(l) => l,
         Err(e) => {
-            eprintln!("LISTEN_ADDR={}: cannot listen: {e}; fix: choose a free port or stop the other process", config.listen_addr);
+            eprintln!("LISTEN_ADDR={}: cannot listen: {e}; fix: choose a free port or stop the other process", config.http.listen_addr);
             return ExitCode::from(super::EXIT_CONFIG);
         }
     };
@@ -86,7 +86,7 @@ pub async fn run_stack(
             fallback_active.clone(),
             cancel.clone(),
         )),
-        tokio::spawn(poller.run(config.poll_interval, cancel.clone())),
+        tokio::spawn(poller.run(config.watch.poll_interval, cancel.clone())),
     ];
 
     let state = AppState {
@@ -101,7 +101,7 @@ pub async fn run_stack(
         .local_addr()
         .map(|a| a.to_string())
         .unwrap_or_default();
-    tracing::info!(listen_addr = %addr, packages = config.free_resource_ids.len(), poll_interval = %humantime::format_duration(config.poll_interval), "serving");
+    tracing::info!(listen_addr = %addr, packages = config.watch.free_resource_ids.len(), poll_interval = %humantime::format_duration(config.watch.poll_interval), "serving");
 
     let stop = cancel.clone();
     tokio::spawn(async move {

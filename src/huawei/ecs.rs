@@ -13,7 +13,7 @@ use url::Url;
 use super::error::HuaweiError;
 use super::transport::{ApiRequest, Credentials, RetryPolicy, SignedClient};
 use super::Site;
-use crate::config::Target;
+use crate::target::Target;
 
 /// Builds ECS clients for instances in any region and project.
 #[derive(Debug, Clone)]

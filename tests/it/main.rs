@@ -5,6 +5,8 @@
 mod helpers;
 
 mod actions;
+mod architecture;
+
 pub mod binary;
 mod bss_client;
 mod cloud_api;
