@@ -9,6 +9,7 @@ use tokio::sync::RwLock;
 
 use crate::autostart::AutoStarter;
 use crate::config::{Config, ShutdownMode};
+use crate::enforcer::Enforcer;
 use crate::engine::Engine;
 use crate::huawei::bss::BssClient;
 use crate::huawei::ecs::EcsFactory;
@@ -32,6 +33,8 @@ pub struct Options {
     pub sink: Option<Sink>,
     /// Replace the boot id (tests simulate a reboot).
     pub boot_id: Option<String>,
+    /// Run the actions' commands (tc, nft, ...) inside this network namespace (tests).
+    pub netns: Option<String>,
 }
 
 /// Every part, wired.
@@ -44,6 +47,8 @@ pub struct Stack {
     pub notifier: Arc<Notifier>,
     pub guard: Guard,
     pub engine: Arc<Engine>,
+    /// Throttle, fence and command actions.
+    pub enforcer: Arc<Enforcer>,
     /// Set when the state file was unreadable and replaced.
     pub corrupt: Option<CorruptState>,
 }
@@ -142,7 +147,8 @@ pub fn build(config: Config, bss: BssClient, opts: Options) -> anyhow::Result<St
         config.alerting.thresholds,
     ));
     let settings = GuardSettings {
-        enabled: config.shutdown.mode != ShutdownMode::Off,
+        // `LEVEL1_ACTIONS` without shutdown turns the guard off as `SHUTDOWN_MODE=off` does.
+        enabled: config.shutdown.mode != ShutdownMode::Off && config.actions.shuts_down(),
         delay: config.shutdown.delay,
         warnings: 3,
         t1: config.alerting.thresholds.t1,
@@ -179,7 +185,15 @@ pub fn build(config: Config, bss: BssClient, opts: Options) -> anyhow::Result<St
     } else {
         None
     };
+    let enforcer = Arc::new(Enforcer::new(
+        &config,
+        state.clone(),
+        notifier.clone(),
+        metrics.clone(),
+        opts.netns,
+    ));
     let engine = Arc::new(Engine {
+        enforcer: enforcer.clone(),
         autostart,
         config: config.clone(),
         state: state.clone(),
@@ -199,6 +213,7 @@ pub fn build(config: Config, bss: BssClient, opts: Options) -> anyhow::Result<St
         notifier,
         guard,
         engine,
+        enforcer,
         corrupt,
     })
 }

@@ -32,6 +32,7 @@ pub mod cli;
 pub mod commands;
 pub mod config;
 pub mod demo;
+pub mod enforcer;
 pub mod engine;
 pub mod fallback;
 pub mod fsutil;

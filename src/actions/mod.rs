@@ -116,6 +116,28 @@ pub enum FenceBackendChoice {
     Iptables,
 }
 
+impl FenceBackendChoice {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Auto => "auto",
+            Self::Nft => "nft",
+            Self::Iptables => "iptables",
+        }
+    }
+}
+
+impl std::str::FromStr for FenceBackendChoice {
+    type Err = &'static str;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "auto" => Ok(Self::Auto),
+            "nft" | "nftables" => Ok(Self::Nft),
+            "iptables" => Ok(Self::Iptables),
+            _ => Err("use auto, nft or iptables"),
+        }
+    }
+}
+
 /// The validated settings of the actions (`LEVELn_ACTIONS`, `THROTTLE_*`, `SSH_PORTS`, ...).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ActionSettings {

@@ -65,6 +65,7 @@ pub async fn run_stack(
         poller,
         notifier,
         engine,
+        enforcer,
         ..
     } = stack;
     let ready = Arc::new(AtomicBool::new(false));
@@ -86,6 +87,7 @@ pub async fn run_stack(
             fallback_active.clone(),
             cancel.clone(),
         )),
+        tokio::spawn(enforcer.run(poller.subscribe(), snapshot.clone(), cancel.clone())),
         tokio::spawn(poller.run(config.watch.poll_interval, cancel.clone())),
     ];
 

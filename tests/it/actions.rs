@@ -383,13 +383,31 @@ async fn ours_are_removed_and_the_users_own_rules_and_qdiscs_survive() {
     let e = runner.run_all(&steps).await.unwrap_err();
     assert!(e.contains("tc qdisc add dev uv0 root"), "{e}");
 
-    // Lift everything by hand, as `flexus-traffic-monitor lift` does.
-    let machine = runner.machine(FenceBackendChoice::Auto, &[]).await;
-    for (_, steps) in
-        flexus_traffic_monitor::actions::plan::lift_everything(&state, &s, &machine, true, true)
-    {
-        runner.run_all(&steps).await.unwrap();
-    }
+    // Lift everything by hand with the real binary, inside the server namespace.
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::new("ip")
+        .args([
+            "netns",
+            "exec",
+            &pair.server,
+            env!("CARGO_BIN_EXE_flexus-traffic-monitor"),
+            "lift",
+        ])
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap())
+        .env("STATE_DIR", dir.path())
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "lift failed: {said}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        said.contains(&format!("tc qdisc del dev {d} root handle f7f1:")),
+        "{said}"
+    );
     let after = pair.in_server(&format!(
         "tc qdisc show dev {d}; tc qdisc show dev uv0; nft list tables; iptables -w -S INPUT"
     ));
