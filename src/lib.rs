@@ -14,6 +14,7 @@
 //! - [`config`]: environment → validated [`config::Config`] in sections, driven by one table of
 //!   variables ([`config::vars`]). It depends on the domain modules below, never the reverse.
 //! - [`target`]: the instance a package belongs to (what the guard stops and auto-start starts).
+//! - [`envfile`]: `.env` files read the way python-dotenv (the original script's loader) reads them.
 //! - [`secret`]: a string that prints as `[redacted]`.
 //! - [`huawei`]: signer, transport with retries, BSS client, wire types, error mapping.
 //! - [`reading`]: one package's figures in GB, and unit conversion.
@@ -34,6 +35,7 @@ pub mod config;
 pub mod demo;
 pub mod enforcer;
 pub mod engine;
+pub mod envfile;
 pub mod fallback;
 pub mod fsutil;
 pub mod http;

@@ -33,7 +33,8 @@ pub async fn run(mut config: Config, speed: f64) -> ExitCode {
     config.huawei.access_key = Some(Secret::new(DEMO_AK));
     config.huawei.secret_key = Some(Secret::new(DEMO_SK));
     config.huawei.domain_id = None;
-    config.huawei.bss_endpoint = Url::parse(&cloud.url()).expect("a loopback URL parses");
+    let bss_url = cloud.url();
+    config.huawei.bss_endpoint = Url::parse(&bss_url).expect("a loopback URL parses");
     config.watch.free_resource_ids = vec![DEMO_PACKAGE.to_string()];
     config.shutdown.dry_run = true;
     config.shutdown.mode = ShutdownMode::Command;
@@ -44,8 +45,19 @@ pub async fn run(mut config: Config, speed: f64) -> ExitCode {
     if config.watch.server_name == "flexus" {
         config.watch.server_name = "demo-server".into();
     }
-    config.state_dir = config.state_dir.join("demo");
-    let _ = std::fs::remove_dir_all(&config.state_dir);
+    // The demo's state is throw-away: a fresh temp directory, removed when the demo ends, so a
+    // demo run leaves nothing in the working directory nor in a real STATE_DIR.
+    let state = match tempfile::Builder::new()
+        .prefix("flexus-traffic-monitor-demo-")
+        .tempdir()
+    {
+        Ok(d) => d,
+        Err(e) => {
+            eprintln!("cannot create the demo's temporary state directory: {e}");
+            return ExitCode::from(super::EXIT_STATE);
+        }
+    };
+    config.state_dir = state.path().to_path_buf();
     if !config.http.listen_addr.ip().is_loopback() {
         config.http.listen_addr = crate::config::DEFAULT_LISTEN_ADDR.parse().expect("valid");
     }
@@ -92,7 +104,13 @@ pub async fn run(mut config: Config, speed: f64) -> ExitCode {
     println!("Look while it runs:");
     println!("  metrics:  curl http://{addr}/metrics");
     println!("  status:   curl http://{addr}/api/v1/status");
-    println!("  state:    {state_dir}\n");
+    println!("  state:    {state_dir} (temporary, removed when the demo ends)");
+    println!("  a real Prometheus: add a scrape job for {addr} (deploy/prometheus/ has one for 127.0.0.1:9184)");
+    println!("  the simulated BSS, to run `serve` or `check` against it in another shell:");
+    println!(
+        "    HUAWEICLOUD_BSS_ENDPOINT={} HUAWEICLOUD_SDK_AK={DEMO_AK} HUAWEICLOUD_SDK_SK={DEMO_SK} FREE_RESOURCE_IDS={DEMO_PACKAGE} flexus-traffic-monitor check\n",
+        bss_url
+    );
 
     let cancel = CancellationToken::new();
     let narrator = {
@@ -133,5 +151,6 @@ pub async fn run(mut config: Config, speed: f64) -> ExitCode {
     };
     let code = super::serve::run_stack(stack, listener, cancel).await;
     let _ = narrator.await;
+    drop(state);
     code
 }

@@ -1,5 +1,5 @@
 //! `serve`: the daemon. Starts the poller, the notifier, the fallback evaluator and the HTTP server,
-//! and stops them all on SIGINT/SIGTERM.
+//! and stops them all on SIGINT/SIGTERM (SIGHUP is ignored with a warning).
 
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -136,7 +136,9 @@ pub async fn run_stack(
     }
 }
 
-/// Waits for SIGINT or SIGTERM.
+/// Waits for SIGINT or SIGTERM. SIGHUP (a closed terminal, or `systemctl reload` habits) is
+/// ignored with a warning instead of ending the process: the configuration is read once at
+/// start, and a guard that dies on a stray hang-up protects nothing.
 async fn wait_for_signal() {
     #[cfg(unix)]
     {
@@ -148,9 +150,15 @@ async fn wait_for_signal() {
                 return;
             }
         };
-        tokio::select! {
-            _ = tokio::signal::ctrl_c() => {}
-            _ = term.recv() => {}
+        let mut hangup = signal(SignalKind::hangup()).ok();
+        loop {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => return,
+                _ = term.recv() => return,
+                Some(()) = async { match hangup.as_mut() { Some(h) => h.recv().await, None => std::future::pending().await } } => {
+                    tracing::warn!("SIGHUP ignored: the configuration is read only at start; restart the service to apply changes (systemctl restart flexus-traffic-monitor)");
+                }
+            }
         }
     }
     #[cfg(not(unix))]

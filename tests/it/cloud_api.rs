@@ -171,9 +171,10 @@ async fn a_failed_stop_job_is_reported() {
     let app = TestApp::spawn_with(&w.env, real()).await;
     step(&app).await;
     assert!(
-        w.tg.texts()
-            .iter()
-            .any(|t| t.contains("Shutdown failed") && t.contains("Ecs.0021")),
+        w.tg.texts().iter().any(|t| t.contains("Shutdown failed")
+            && t.contains("Ecs.0021: the server is locked by another operation")
+            && !t.contains("cannot follow job")
+            && !t.contains("refused the request")),
         "{:#?}",
         w.tg.texts()
     );
