@@ -1,11 +1,12 @@
 //! The HTTP server: routes, shared state and graceful stop.
 //!
 //! Handlers read the in-memory snapshot and never call BSS. Each route lives in its own small
-//! function here; the Alertmanager receiver is in [`webhook`].
+//! function here; the Alertmanager receiver is in [`webhook`], the listener and its limits in
+//! [`server`].
 
+pub mod server;
 pub mod webhook;
 
-use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
@@ -54,7 +55,7 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// Serves until `cancel` fires, then finishes in-flight requests.
+/// Serves until `cancel` fires, then finishes in-flight requests; within [`server::LIMITS`].
 ///
 /// # Errors
 /// When the listener fails.
@@ -63,12 +64,7 @@ pub async fn serve(
     app: Router,
     cancel: CancellationToken,
 ) -> std::io::Result<()> {
-    axum::serve(
-        listener,
-        app.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(async move { cancel.cancelled().await })
-    .await
+    server::serve_with(listener, app, cancel, server::LIMITS).await
 }
 
 async fn landing(State(s): State<AppState>) -> Html<String> {
