@@ -41,7 +41,7 @@ fn print(report: &LiftReport, dry_run: bool) -> ExitCode {
 
 pub async fn run(config: Config) -> ExitCode {
     let dry_run = config.shutdown.dry_run;
-    match StateStore::open(&config.state_dir, Duration::from_secs(5)) {
+    match StateStore::open(&config.state_dir, Duration::from_secs(5)).await {
         Ok((store, state, _)) => {
             let state = Arc::new(StateCell::new(store, state));
             let metrics = Arc::new(Metrics::new());
