@@ -16,7 +16,6 @@ use crate::enforcer::{Enforcer, LiftReport};
 use crate::metrics::Metrics;
 use crate::notifier::Notifier;
 use crate::state::{StateCell, StateStore, StoreError};
-use crate::telegram::Outbox;
 
 fn print(report: &LiftReport, dry_run: bool) -> ExitCode {
     let verb = if dry_run { "would run" } else { "ran" };
@@ -45,8 +44,18 @@ pub async fn run(config: Config) -> ExitCode {
         Ok((store, state, _)) => {
             let state = Arc::new(StateCell::new(store, state));
             let metrics = Arc::new(Metrics::new());
-            let outbox = match Outbox::open(&config.state_dir.join("outbox")) {
-                Ok(o) => o,
+            let clients = match app::clients(&config) {
+                Ok(c) => c,
+                Err(e) => return super::config_error(&e),
+            };
+            let notifier = match Notifier::new(
+                &config.state_dir.join("outbox"),
+                clients,
+                metrics.clone(),
+                config.notify.lang,
+                config.alerting.thresholds,
+            ) {
+                Ok(n) => Arc::new(n),
                 Err(e) => {
                     eprintln!(
                         "STATE_DIR={}: cannot open the outbox: {e}",
@@ -55,17 +64,6 @@ pub async fn run(config: Config) -> ExitCode {
                     return ExitCode::from(super::EXIT_STATE);
                 }
             };
-            let sink = match app::sink(&config) {
-                Ok(s) => s,
-                Err(e) => return super::config_error(&e),
-            };
-            let notifier = Arc::new(Notifier::new(
-                outbox,
-                sink,
-                metrics.clone(),
-                config.notify.lang,
-                config.alerting.thresholds,
-            ));
             let enforcer = Enforcer::new(&config, state, notifier, metrics, None);
             print(&enforcer.lift_all().await, dry_run)
         }
