@@ -17,6 +17,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::autostart::AutoStarter;
 use crate::config::{Config, ShutdownMode};
+use crate::enforcer::Enforcer;
 use crate::engine::Engine;
 use crate::fallback;
 use crate::http::{self, AppState};
@@ -30,7 +31,7 @@ use crate::shutdown::{CommandExecutor, DryRunExecutor, Executor, Guard, GuardSet
 use crate::snapshot::{SharedSnapshot, Snapshot};
 use crate::state::{boot_id, CorruptState, StateCell, StateStore, StoreError};
 use crate::tasks::Tasks;
-use crate::telegram::{Outbox, TelegramClient};
+use crate::telegram::TelegramClient;
 
 /// How long a stop waits for the tasks (a countdown that is acting records its outcome).
 pub const STOP_BOUND: Duration = Duration::from_secs(20);
@@ -44,10 +45,12 @@ pub struct Deps {
     pub lock_wait: Duration,
     /// Replace the executor (tests record calls instead of shutting down).
     pub executor: Option<Box<dyn Executor>>,
-    /// Replace the message sink (the demo prints to the console).
+    /// Replace every channel by this one (the demo prints to the console).
     pub sink: Option<Sink>,
     /// Replace the boot id (tests simulate a reboot).
     pub boot_id: Option<String>,
+    /// Run the actions' commands (tc, nft, ...) inside this network namespace (tests).
+    pub netns: Option<String>,
 }
 
 impl Deps {
@@ -59,6 +62,7 @@ impl Deps {
             executor: None,
             sink: None,
             boot_id: None,
+            netns: None,
         }
     }
 }
@@ -105,6 +109,8 @@ pub struct App {
     pub notifier: Arc<Notifier>,
     pub guard: Guard,
     pub engine: Arc<Engine>,
+    /// Throttle, fence and command actions.
+    pub enforcer: Arc<Enforcer>,
     /// Set once the first poll finished (successfully or not).
     pub ready: Arc<AtomicBool>,
     /// Whether the fallback evaluator is in charge.
@@ -152,25 +158,74 @@ pub fn executor(config: &Config) -> anyhow::Result<Box<dyn Executor>> {
     })
 }
 
-/// The sink the configuration asks for: Telegram when a bot and chat are set, else the console.
+/// The channels the configuration asks for: Telegram when a bot and chat are set, every other
+/// configured channel, and the console when there is none.
 ///
 /// # Errors
-/// When the HTTP client cannot be built.
-pub fn sink(config: &Config) -> anyhow::Result<Sink> {
-    match (
-        &config.notify.telegram.bot_token,
-        &config.notify.telegram.chat_id,
-    ) {
-        (Some(token), Some(chat)) => Ok(Sink::Telegram(TelegramClient::new(
-            config.notify.telegram.api_url.clone(),
+/// When an HTTP client cannot be built or a channel's setting is unusable.
+pub fn clients(config: &Config) -> anyhow::Result<Vec<Sink>> {
+    use crate::channels::{bark, dingtalk, feishu, pushplus, serverchan, webhook, wecom};
+    let ch = &config.notify.channels;
+    let t = config.http_timeout;
+    let url =
+        |s: &crate::secret::Secret| url::Url::parse(s.expose()).map_err(|e| anyhow::anyhow!("{e}"));
+    let mut out = Vec::new();
+    let tg = &config.notify.telegram;
+    if let (Some(token), Some(chat)) = (&tg.bot_token, &tg.chat_id) {
+        out.push(Sink::Telegram(TelegramClient::new(
+            tg.api_url.clone(),
             token.clone(),
             chat.clone(),
-            config.notify.telegram.thread_id,
-            config.http_timeout,
-        )?)),
-        // Config::warnings() tells the user.
-        _ => Ok(Sink::Console { stderr: true }),
+            tg.thread_id,
+            t,
+        )?));
     }
+    let e = |name: &'static str| move |why: String| anyhow::anyhow!("{name}: {why}");
+    if let Some(u) = &ch.webhook_url {
+        out.push(Sink::Webhook(
+            webhook::Webhook::new(url(u)?, ch.webhook_secret.clone(), t)
+                .map_err(e("NOTIFY_WEBHOOK_URL"))?,
+        ));
+    }
+    if let Some(u) = &ch.feishu_webhook_url {
+        out.push(Sink::Feishu(
+            feishu::Feishu::new(url(u)?, ch.feishu_secret.clone(), t)
+                .map_err(e("FEISHU_WEBHOOK_URL"))?,
+        ));
+    }
+    if let Some(u) = &ch.dingtalk_webhook_url {
+        out.push(Sink::DingTalk(
+            dingtalk::DingTalk::new(url(u)?, ch.dingtalk_secret.clone(), t)
+                .map_err(e("DINGTALK_WEBHOOK_URL"))?,
+        ));
+    }
+    if let Some(u) = &ch.wecom_webhook_url {
+        out.push(Sink::WeCom(
+            wecom::WeCom::new(url(u)?, t).map_err(e("WECOM_WEBHOOK_URL"))?,
+        ));
+    }
+    if let Some(k) = &ch.serverchan_sendkey {
+        out.push(Sink::ServerChan(
+            serverchan::ServerChan::new(k, ch.serverchan_api_url.as_ref(), t)
+                .map_err(e("SERVERCHAN_SENDKEY"))?,
+        ));
+    }
+    if let Some(k) = &ch.pushplus_token {
+        out.push(Sink::PushPlus(
+            pushplus::PushPlus::new(k.clone(), &ch.pushplus_api_url, t)
+                .map_err(e("PUSHPLUS_TOKEN"))?,
+        ));
+    }
+    if let Some(u) = &ch.bark_url {
+        out.push(Sink::Bark(
+            bark::Bark::new(url(u)?, t).map_err(e("BARK_URL"))?,
+        ));
+    }
+    if out.is_empty() {
+        // Config::warnings() tells the user.
+        out.push(Sink::Console { stderr: true });
+    }
+    Ok(out)
 }
 
 impl App {
@@ -193,28 +248,31 @@ impl App {
         );
         let (store, state, corrupt) = StateStore::open(&config.state_dir, deps.lock_wait).await?;
         let state = Arc::new(StateCell::new(store, state));
-        let outbox = Outbox::open(&config.state_dir.join("outbox")).with_context(|| {
-            format!(
-                "STATE_DIR={}: cannot create the outbox directory",
-                config.state_dir.display()
-            )
-        })?;
-        let sink = match deps.sink {
-            Some(s) => s,
-            None => sink(&config)?,
+        let clients = match deps.sink {
+            Some(s) => vec![s],
+            None => clients(&config)?,
         };
-        let notifier = Arc::new(Notifier::new(
-            outbox,
-            sink,
-            metrics.clone(),
-            config.notify.lang,
-            config.alerting.thresholds,
-        ));
+        let notifier = Arc::new(
+            Notifier::new(
+                &config.state_dir.join("outbox"),
+                clients,
+                metrics.clone(),
+                config.notify.lang,
+                config.alerting.thresholds,
+            )
+            .with_context(|| {
+                format!(
+                    "STATE_DIR={}: cannot create the outbox directory",
+                    config.state_dir.display()
+                )
+            })?,
+        );
         let settings = GuardSettings {
-            enabled: config.shutdown.mode != ShutdownMode::Off,
+            // `LEVEL1_ACTIONS` without shutdown turns the guard off as `SHUTDOWN_MODE=off` does.
+            enabled: config.shutdown.mode != ShutdownMode::Off && config.actions.shuts_down(),
             delay: config.shutdown.delay,
             warnings: 3,
-            t1: config.alerting.thresholds.t1,
+            thresholds: config.alerting.thresholds,
             repeat_after_boot: config.shutdown.repeat_after_boot,
             retry_after_failure: config.alerting.cadence.level2_repeat,
             boot_id: deps.boot_id.or_else(boot_id),
@@ -250,7 +308,15 @@ impl App {
         } else {
             None
         };
+        let enforcer = Arc::new(Enforcer::new(
+            &config,
+            state.clone(),
+            notifier.clone(),
+            metrics.clone(),
+            deps.netns,
+        ));
         let engine = Arc::new(Engine {
+            enforcer: enforcer.clone(),
             autostart,
             config: config.clone(),
             state: state.clone(),
@@ -270,6 +336,7 @@ impl App {
             notifier,
             guard,
             engine,
+            enforcer,
             ready: Arc::new(AtomicBool::new(false)),
             fallback_active: Arc::new(AtomicBool::new(false)),
             corrupt,
@@ -348,6 +415,11 @@ impl App {
                 self.poller.subscribe(),
                 self.metrics.clone(),
                 self.fallback_active.clone(),
+                stopping.clone(),
+            ));
+            self.tasks.spawn(self.enforcer.clone().run(
+                self.poller.subscribe(),
+                self.snapshot.clone(),
                 stopping.clone(),
             ));
         }

@@ -4,6 +4,7 @@
 //! (too old) disappears from `/metrics` instead of lingering; scrapes never call BSS. Counters and the
 //! request histogram are updated where the events happen. Names follow the design's metric table.
 
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Mutex;
 
 use chrono::{DateTime, Utc};
@@ -36,16 +37,24 @@ pub struct Metrics {
     pub bss_requests: IntCounterVec,
     /// Alertmanager webhook deliveries by result.
     pub webhooks: IntCounterVec,
-    /// Telegram messages by result.
+    /// Message parts by channel and result.
     pub notifications: IntCounterVec,
+    /// Message parts waiting, by channel.
+    pub notifications_pending: IntGaugeVec,
+    /// Message parts refused for good (kept in `dead/`), by channel.
+    pub notifications_dead: IntGaugeVec,
     /// Shutdown guard outcomes by result.
     pub shutdowns: IntCounterVec,
     /// `AUTO_START` outcomes by result.
     pub instance_starts: IntCounterVec,
     /// 1 while the built-in fallback evaluator is in charge.
     pub fallback_active: IntGauge,
+    /// Unix time of the last scrape by Prometheus (0: never); tells the fallback it is alive.
+    last_prometheus_scrape: AtomicI64,
     /// 1 while the last write to `STATE_DIR` succeeded, 0 after one failed.
     pub state_writable: IntGauge,
+    /// 1 for each gentler action in force (`throttle`, `fence`, `command`), by level.
+    actions_active: IntGaugeVec,
 }
 
 fn gauge_vec(registry: &Registry, name: &str, help: &str, labels: &[&str]) -> GaugeVec {
@@ -54,6 +63,17 @@ fn gauge_vec(registry: &Registry, name: &str, help: &str, labels: &[&str]) -> Ga
         .register(Box::new(g.clone()))
         .expect("metric names are unique");
     g
+}
+
+fn labelled<M: prometheus::core::Collector + Clone + 'static>(
+    registry: &Registry,
+    metric: prometheus::Result<M>,
+) -> M {
+    let m = metric.expect("metric names are valid");
+    registry
+        .register(Box::new(m.clone()))
+        .expect("metric names are unique");
+    m
 }
 
 fn counter_vec(registry: &Registry, name: &str, help: &str, initial: &[&str]) -> IntCounterVec {
@@ -127,7 +147,20 @@ impl Metrics {
             .with_label_values(&[env!("CARGO_PKG_VERSION")])
             .set(1);
 
+        let actions_active = IntGaugeVec::new(
+            Opts::new(
+                "flexus_actions_active",
+                "1 while an action of a level (throttle, fence, command) is in force, else 0",
+            ),
+            &["action", "level"],
+        )
+        .expect("valid");
+        registry
+            .register(Box::new(actions_active.clone()))
+            .expect("unique");
+
         Self {
+            actions_active,
             remaining_gb: gauge_vec(r, "flexus_free_traffic_remaining_gb", "Remaining free traffic in this cycle, GB (1 GB = 1024 MB) as BSS reports it", PACKAGE_LABELS),
             remaining_bytes: gauge_vec(r, "flexus_free_traffic_remaining_bytes", "Remaining free traffic in this cycle, bytes (GB x 1024^3)", PACKAGE_LABELS),
             total_gb: gauge_vec(r, "flexus_free_traffic_total_gb", "Free traffic quota per cycle, GB", PACKAGE_LABELS),
@@ -137,20 +170,62 @@ impl Metrics {
             threshold_gb: gauge_vec(r, "flexus_free_traffic_threshold_gb", "Configured thresholds, GB: level 1 shutdown, 2 high-frequency alert, 3 normal alert", &["level"]),
             bss_requests: counter_vec(r, "flexus_bss_requests_total", "BSS polls by result", &["success"]),
             webhooks: counter_vec(r, "flexus_webhooks_total", "Alertmanager webhook deliveries by result", &["ok"]),
-            notifications: counter_vec(r, "flexus_notifications_total", "Telegram messages by result", &["sent", "failed"]),
+            notifications: labelled(r, IntCounterVec::new(Opts::new("flexus_notifications_total", "Message parts by channel and result (sent, retry, rate_limited, failed)"), &["channel", "result"])),
+            notifications_pending: labelled(r, IntGaugeVec::new(Opts::new("flexus_notifications_pending", "Message parts waiting in the outbox, by channel"), &["channel"])),
+            notifications_dead: labelled(r, IntGaugeVec::new(Opts::new("flexus_notifications_dead", "Message parts a channel refused for good (kept in dead/), by channel"), &["channel"])),
             instance_starts: counter_vec(r, "flexus_instance_starts_total", "Automatic starts after a cycle reset by result", &[]),
             shutdowns: counter_vec(r, "flexus_shutdowns_total", "Shutdown guard outcomes by result", &[]),
             bss_up,
             bss_last_success,
             bss_duration,
             fallback_active,
+            last_prometheus_scrape: AtomicI64::new(0),
             state_writable,
             render_lock: Mutex::new(()),
             registry,
         }
     }
 
+    /// Notes a scrape when the caller is Prometheus (its `User-Agent` is `Prometheus/<version>`);
+    /// a person's `curl` does not count.
+    pub fn observe_scrape(&self, user_agent: Option<&str>, now: DateTime<Utc>) {
+        if user_agent.is_some_and(|ua| ua.starts_with("Prometheus/")) {
+            self.last_prometheus_scrape
+                .store(now.timestamp(), Ordering::Relaxed);
+        }
+    }
+
+    /// When Prometheus last scraped `/metrics`, if ever.
+    pub fn last_prometheus_scrape(&self) -> Option<DateTime<Utc>> {
+        match self.last_prometheus_scrape.load(Ordering::Relaxed) {
+            0 => None,
+            t => DateTime::from_timestamp(t, 0),
+        }
+    }
+
     /// Renders the text format from the snapshot at `now`.
+    /// Sets `flexus_actions_active`: every configured action is present, 1 when in force (an
+    /// action recorded in force but no longer configured shows too, until it is lifted).
+    pub fn set_actions_active(
+        &self,
+        configured: &[crate::actions::Key],
+        active: &std::collections::BTreeMap<String, crate::actions::ActiveRecord>,
+    ) {
+        self.actions_active.reset();
+        for k in configured {
+            self.actions_active
+                .with_label_values(&[k.action.label(), k.level.label()])
+                .set(0);
+        }
+        for id in active.keys() {
+            if let Some(k) = crate::actions::Key::parse(id) {
+                self.actions_active
+                    .with_label_values(&[k.action.label(), k.level.label()])
+                    .set(1);
+            }
+        }
+    }
+
     pub fn render(&self, snapshot: &Snapshot, config: &Config, now: DateTime<Utc>) -> String {
         let _guard = self.render_lock.lock().unwrap_or_else(|p| p.into_inner());
         for g in [
@@ -205,6 +280,157 @@ impl Metrics {
             .encode(&self.registry.gather(), &mut buf)
             .expect("encoding metrics into memory cannot fail");
         String::from_utf8(buf).expect("the text format is UTF-8")
+    }
+}
+
+/// `flexus_shutdowns_total{result}`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ShutdownResult {
+    Executed,
+    DryRun,
+    Failed,
+    Cancelled,
+}
+
+impl ShutdownResult {
+    pub const ALL: [Self; 4] = [Self::Executed, Self::DryRun, Self::Failed, Self::Cancelled];
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Executed => "executed",
+            Self::DryRun => "dry_run",
+            Self::Failed => "failed",
+            Self::Cancelled => "cancelled",
+        }
+    }
+}
+
+/// `flexus_instance_starts_total{result}`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StartResult {
+    Started,
+    Failed,
+    AlreadyRunning,
+}
+
+impl StartResult {
+    pub const ALL: [Self; 3] = [Self::Started, Self::Failed, Self::AlreadyRunning];
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Started => "started",
+            Self::Failed => "failed",
+            Self::AlreadyRunning => "already_running",
+        }
+    }
+}
+
+/// `flexus_notifications_total{result}`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NotificationResult {
+    Sent,
+    Retry,
+    RateLimited,
+    Failed,
+}
+
+impl NotificationResult {
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Sent => "sent",
+            Self::Retry => "retry",
+            Self::RateLimited => "rate_limited",
+            Self::Failed => "failed",
+        }
+    }
+}
+
+/// `flexus_webhooks_total{result}`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WebhookResult {
+    Ok,
+    /// A cross-site request (a browser page posting to the receiver).
+    Forbidden,
+    BadRequest,
+    Unauthorized,
+    Unavailable,
+}
+
+impl WebhookResult {
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Ok => "ok",
+            Self::Forbidden => "forbidden",
+            Self::BadRequest => "bad_request",
+            Self::Unauthorized => "unauthorized",
+            Self::Unavailable => "unavailable",
+        }
+    }
+}
+
+impl Metrics {
+    /// Presents every shutdown series from the start.
+    pub fn init_shutdowns(&self) {
+        for r in ShutdownResult::ALL {
+            self.shutdowns.with_label_values(&[r.label()]);
+        }
+    }
+
+    /// Presents every start series from the start (`AUTO_START`).
+    pub fn init_instance_starts(&self) {
+        for r in StartResult::ALL {
+            self.instance_starts.with_label_values(&[r.label()]);
+        }
+    }
+
+    /// Counts a shutdown guard outcome.
+    pub fn shutdown(&self, r: ShutdownResult) {
+        self.shutdowns.with_label_values(&[r.label()]).inc();
+    }
+
+    /// How many shutdown guard outcomes of this kind were counted.
+    pub fn shutdowns_of(&self, r: ShutdownResult) -> u64 {
+        self.shutdowns.with_label_values(&[r.label()]).get()
+    }
+
+    /// Counts an automatic start's outcome.
+    pub fn instance_start(&self, r: StartResult) {
+        self.instance_starts.with_label_values(&[r.label()]).inc();
+    }
+
+    /// Presents a channel's main series from the start.
+    pub fn init_notifications(&self, channel: &str) {
+        for r in [NotificationResult::Sent, NotificationResult::Failed] {
+            self.notifications.with_label_values(&[channel, r.label()]);
+        }
+    }
+
+    /// Counts a delivery attempt's outcome on `channel`.
+    pub fn notification(&self, channel: &str, r: NotificationResult) {
+        self.notifications
+            .with_label_values(&[channel, r.label()])
+            .inc();
+    }
+
+    /// Sets how many message parts wait, and how many were refused for good, on `channel`.
+    pub fn set_notification_queue(&self, channel: &str, pending: usize, dead: usize) {
+        let n = |x: usize| i64::try_from(x).unwrap_or(i64::MAX);
+        self.notifications_pending
+            .with_label_values(&[channel])
+            .set(n(pending));
+        self.notifications_dead
+            .with_label_values(&[channel])
+            .set(n(dead));
+    }
+
+    /// Counts a webhook delivery's outcome.
+    pub fn webhook(&self, r: WebhookResult) {
+        self.webhooks.with_label_values(&[r.label()]).inc();
+    }
+
+    /// Counts a poll: `success`, or the error's kind.
+    pub fn bss_request(&self, result: &str) {
+        self.bss_requests.with_label_values(&[result]).inc();
     }
 }
 

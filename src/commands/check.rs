@@ -10,6 +10,7 @@ use serde_json::json;
 use crate::app::{App, Deps};
 use crate::config::Config;
 use crate::level::Level;
+use crate::shutdown::Outcome;
 
 pub async fn run(mut config: Config, json_out: bool) -> ExitCode {
     if let Err(e) = config.require_polling() {
@@ -45,6 +46,8 @@ pub async fn run(mut config: Config, json_out: bool) -> ExitCode {
         eprintln!("error: cannot record the evaluation: {e}");
         return ExitCode::from(super::EXIT_STATE);
     }
+    let snap = stack.snapshot.read().await.clone();
+    stack.enforcer.after_poll(&snap, Utc::now()).await;
     stack.guard.wait_idle().await;
     stack.engine.auto_start(Utc::now()).await;
     stack.engine.wait_auto_start().await;
@@ -55,7 +58,11 @@ pub async fn run(mut config: Config, json_out: bool) -> ExitCode {
             pass.remaining
         );
     }
-    let shutdown_failed = stack.metrics.shutdowns.with_label_values(&["failed"]).get() > 0;
+    let shutdown_failed = stack
+        .guard
+        .take_outcomes()
+        .iter()
+        .any(|(_, o)| matches!(o, Outcome::Failed(_)));
     stack.stop().await;
     let config = &stack.config;
 

@@ -17,12 +17,15 @@
 //! Configuration depends on the domain modules (`level`, `policy`, `messages`, `huawei`,
 //! `target`), never the reverse.
 
+mod actions;
+mod channels;
 mod raw;
 mod sections;
 mod validate;
 pub mod vars;
 mod watch;
 
+pub use channels::ChannelSettings;
 pub use raw::RawConfig;
 pub use sections::{
     AlertingConfig, HttpConfig, HuaweiConfig, NotifyConfig, ShutdownConfig, TelegramConfig,
@@ -143,6 +146,8 @@ pub struct Config {
     pub notify: NotifyConfig,
     pub shutdown: ShutdownConfig,
     pub http: HttpConfig,
+    /// What each level does beyond messages (`LEVELn_ACTIONS`, `THROTTLE_*`, `SSH_PORTS`, ...).
+    pub actions: crate::actions::ActionSettings,
     pub state_dir: PathBuf,
     /// Timeout of every outgoing HTTP call (Huawei Cloud, Telegram).
     #[serde(with = "humantime_serde_compat")]
@@ -229,6 +234,7 @@ impl Config {
             .map_or_else(|| PathBuf::from("state"), PathBuf::from);
         let notify = NotifyConfig::check(&mut c);
         let shutdown = ShutdownConfig::check(&mut c);
+        let actions = actions::check(&mut c, http.listen_addr.port());
         let unmapped = watch.unmapped();
         if shutdown.mode == ShutdownMode::HuaweiApi
             && !unmapped.is_empty()
@@ -251,6 +257,7 @@ impl Config {
             notify,
             shutdown,
             http,
+            actions,
             state_dir,
             http_timeout,
         })
@@ -344,8 +351,8 @@ impl Config {
                 self.state_dir.display()
             ));
         }
-        if !self.telegram_enabled() {
-            w.push("TELEGRAM_BOT_TOKEN or TELEGRAM_CHAT_ID is not set: messages are only printed on standard error".into());
+        if !self.telegram_enabled() && self.notify.channels.configured().is_empty() {
+            w.push("TELEGRAM_BOT_TOKEN or TELEGRAM_CHAT_ID is not set and no other channel is configured: messages are only printed on standard error".into());
         }
         w
     }
