@@ -17,9 +17,11 @@
 //! Configuration depends on the domain modules (`level`, `policy`, `messages`, `huawei`,
 //! `target`), never the reverse.
 
+mod actions;
 mod channels;
 mod raw;
 mod sections;
+mod unknown;
 mod validate;
 pub mod vars;
 mod watch;
@@ -29,6 +31,7 @@ pub use raw::RawConfig;
 pub use sections::{
     AlertingConfig, HttpConfig, HuaweiConfig, NotifyConfig, ShutdownConfig, TelegramConfig,
 };
+pub use unknown::unknown_variables;
 pub use validate::{parse_bool, parse_duration, Checker};
 pub use watch::WatchConfig;
 
@@ -145,6 +148,8 @@ pub struct Config {
     pub notify: NotifyConfig,
     pub shutdown: ShutdownConfig,
     pub http: HttpConfig,
+    /// What each level does beyond messages (`LEVELn_ACTIONS`, `THROTTLE_*`, `SSH_PORTS`, ...).
+    pub actions: crate::actions::ActionSettings,
     pub state_dir: PathBuf,
     /// Timeout of every outgoing HTTP call (Huawei Cloud, Telegram).
     #[serde(with = "humantime_serde_compat")]
@@ -231,6 +236,7 @@ impl Config {
             .map_or_else(|| PathBuf::from("state"), PathBuf::from);
         let notify = NotifyConfig::check(&mut c);
         let shutdown = ShutdownConfig::check(&mut c);
+        let actions = actions::check(&mut c, http.listen_addr.port());
         let unmapped = watch.unmapped();
         if shutdown.mode == ShutdownMode::HuaweiApi
             && !unmapped.is_empty()
@@ -253,6 +259,7 @@ impl Config {
             notify,
             shutdown,
             http,
+            actions,
             state_dir,
             http_timeout,
         })
@@ -330,6 +337,25 @@ impl Config {
             )]));
         }
         Ok(())
+    }
+
+    /// Every check `serve` makes of its configuration before it starts: [`Self::require_polling`]
+    /// and [`Self::require_serving`], all problems at once. `config` runs exactly these.
+    ///
+    /// # Errors
+    /// Every problem found.
+    pub fn require_for_serve(&self) -> Result<(), ConfigErrors> {
+        let mut errors = Vec::new();
+        for check in [self.require_polling(), self.require_serving()] {
+            if let Err(e) = check {
+                errors.extend(e.0);
+            }
+        }
+        if errors.is_empty() {
+            Ok(())
+        } else {
+            Err(ConfigErrors(errors))
+        }
     }
 
     /// The server name of a package: its instance's name when known, else `SERVER_NAME`.
