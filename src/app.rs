@@ -10,6 +10,7 @@ use tokio::sync::RwLock;
 use crate::autostart::AutoStarter;
 use crate::config::{Config, ShutdownMode};
 use crate::engine::Engine;
+use crate::history::{self, HistoryStore};
 use crate::huawei::bss::BssClient;
 use crate::huawei::ecs::EcsFactory;
 use crate::metrics::Metrics;
@@ -32,6 +33,8 @@ pub struct Options {
     pub sink: Option<Sink>,
     /// Replace the boot id (tests simulate a reboot).
     pub boot_id: Option<String>,
+    /// How much history is kept (default: [`history::Limits::for_poll_interval`]).
+    pub history_limits: Option<history::Limits>,
 }
 
 /// Every part, wired.
@@ -39,6 +42,8 @@ pub struct Stack {
     pub config: Arc<Config>,
     pub metrics: Arc<Metrics>,
     pub snapshot: SharedSnapshot,
+    /// The history of remaining traffic (for the status page).
+    pub history: Arc<HistoryStore>,
     pub poller: Poller,
     pub state: Arc<StateCell>,
     pub notifier: Arc<Notifier>,
@@ -112,13 +117,19 @@ pub fn build(config: Config, bss: BssClient, opts: Options) -> anyhow::Result<St
     let config = Arc::new(config);
     let metrics = Arc::new(Metrics::new());
     let snapshot: SharedSnapshot = Arc::new(RwLock::new(Snapshot::new(&config.free_resource_ids)));
+    let (store, state, corrupt) = StateStore::open(&config.state_dir, opts.lock_wait)?;
+    // Opened after the lock, so only the process owning STATE_DIR writes it.
+    let limits = opts
+        .history_limits
+        .unwrap_or_else(|| history::Limits::for_poll_interval(config.poll_interval));
+    let history = Arc::new(HistoryStore::open(&config.state_dir, limits));
     let poller = Poller::new(
         bss,
         config.free_resource_ids.clone(),
         snapshot.clone(),
         metrics.clone(),
-    );
-    let (store, state, corrupt) = StateStore::open(&config.state_dir, opts.lock_wait)?;
+    )
+    .with_history(history.clone());
     let state = Arc::new(StateCell::new(store, state));
     let outbox = Outbox::open(&config.state_dir.join("outbox")).with_context(|| {
         format!(
@@ -190,6 +201,7 @@ pub fn build(config: Config, bss: BssClient, opts: Options) -> anyhow::Result<St
         config,
         metrics,
         snapshot,
+        history,
         poller,
         state,
         notifier,

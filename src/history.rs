@@ -4,7 +4,7 @@
 //!
 //! [`History`] is pure bookkeeping (record, downsample, bound); [`HistoryStore`] keeps it on disk.
 //! Points younger than [`Limits::fine_for`] (a day) are kept at most one per [`Limits::fine_step`]
-//! (a minute); older ones one per [`Limits::coarse_step`] (an hour), the last point of each bucket
+//! (a minute, or the poll interval when shorter: see [`Limits::for_poll_interval`]); older ones one per [`Limits::coarse_step`] (an hour), the last point of each bucket
 //! (traffic only goes down within a cycle, so the last is the lowest); points older than
 //! [`Limits::keep_for`] (70 days: the current and the previous cycle) are dropped. At most
 //! [`Limits::max_packages`] packages are kept. With the defaults a package holds at most
@@ -76,7 +76,23 @@ impl Default for Limits {
     }
 }
 
+/// At most this many points per package in the fine part.
+const MAX_FINE_POINTS: u64 = 1440;
+
 impl Limits {
+    /// The limits for polls every `poll`: one point per poll (at least a second apart) while young,
+    /// with the young part holding at most 1,440 points. With polls a minute or more apart that is
+    /// the default (a day at one per minute); faster polls (the demo, tests) keep every poll for a
+    /// shorter time, so the bound does not change.
+    pub fn for_poll_interval(poll: Duration) -> Self {
+        let step = poll.as_secs().clamp(1, 60);
+        Self {
+            fine_step: Duration::from_secs(step),
+            fine_for: Duration::from_secs((step * MAX_FINE_POINTS).min(24 * 3600)),
+            ..Self::default()
+        }
+    }
+
     /// The most points one package can hold.
     pub fn max_points(&self) -> usize {
         let fine = self.fine_for.as_secs() / self.fine_step.as_secs().max(1);
@@ -401,6 +417,22 @@ mod tests {
         assert!(h.points("a")[0].at() >= t(80 * DAY - 70 * DAY).timestamp());
         let bytes = serde_json::to_vec(&h).unwrap().len();
         assert!(bytes < 80_000, "{bytes} bytes for one package");
+    }
+
+    #[test]
+    fn fast_polls_keep_every_poll_for_a_shorter_time_within_the_same_bound() {
+        let default = Limits::default();
+        assert_eq!(Limits::for_poll_interval(Duration::from_secs(600)), default);
+        assert_eq!(Limits::for_poll_interval(Duration::from_secs(60)), default);
+        let fast = Limits::for_poll_interval(Duration::from_millis(1300));
+        assert_eq!(fast.fine_step, Duration::from_secs(1));
+        assert_eq!(fast.fine_for, Duration::from_secs(1440));
+        assert!(fast.max_points() <= default.max_points());
+        let mut h = History::new();
+        for s in 0..10 {
+            h.record("a", t(s), 10.0 - s as f64, t(s), &fast);
+        }
+        assert_eq!(h.points("a").len(), 10, "one point per poll");
     }
 
     #[test]

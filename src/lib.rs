@@ -40,6 +40,7 @@ pub mod level;
 pub mod messages;
 pub mod metrics;
 pub mod notifier;
+pub mod page;
 pub mod policy;
 pub mod poller;
 pub mod reading;

@@ -96,6 +96,18 @@ impl Notifier {
         self.outbox.len()
     }
 
+    /// The outbox for the status page: counts, the oldest waiting message and why it waits.
+    pub fn outbox_view(&self) -> crate::page::OutboxView {
+        let pending = self.outbox.pending().unwrap_or_default();
+        let oldest = pending.first().map(|(_, q)| q);
+        crate::page::OutboxView {
+            pending: pending.len(),
+            dead: self.dead(),
+            oldest: oldest.map(|q| q.created_at),
+            last_error: oldest.and_then(|q| q.last_error.clone()),
+        }
+    }
+
     /// Messages refused for good.
     pub fn dead(&self) -> usize {
         self.outbox.dead_count()

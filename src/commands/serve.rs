@@ -62,6 +62,7 @@ pub async fn run_stack(
         config,
         metrics,
         snapshot,
+        history,
         poller,
         notifier,
         engine,
@@ -96,6 +97,7 @@ pub async fn run_stack(
         ready,
         engine: Some(engine),
         fallback_active,
+        history,
     };
     let addr = listener
         .local_addr()

@@ -97,8 +97,19 @@ pub fn blocked_by_record(
     None
 }
 
+/// A running countdown, as readers (the status page) see it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CountdownView {
+    pub package: String,
+    pub started_at: DateTime<Utc>,
+    /// When the guard re-reads the traffic and acts if it is still below T1.
+    pub deadline: DateTime<Utc>,
+}
+
 struct Running {
     package: String,
+    started_at: DateTime<Utc>,
+    deadline: DateTime<Utc>,
     cancel: CancellationToken,
     reason: Arc<std::sync::Mutex<Option<String>>>,
 }
@@ -167,6 +178,18 @@ impl Guard {
             .collect()
     }
 
+    /// The countdowns in progress (a read-only copy).
+    pub fn countdowns(&self) -> Vec<CountdownView> {
+        self.lock_running()
+            .iter()
+            .map(|r| CountdownView {
+                package: r.package.clone(),
+                started_at: r.started_at,
+                deadline: r.deadline,
+            })
+            .collect()
+    }
+
     fn lock_running(&self) -> std::sync::MutexGuard<'_, Vec<Running>> {
         self.inner.running.lock().unwrap_or_else(|p| p.into_inner())
     }
@@ -215,8 +238,12 @@ impl Guard {
             if running.iter().any(|r| r.package == package) {
                 return Trigger::AlreadyRunning;
             }
+            let started_at = Utc::now();
             running.push(Running {
                 package: package.clone(),
+                started_at,
+                deadline: started_at
+                    + chrono::Duration::from_std(s.delay).unwrap_or(chrono::Duration::MAX),
                 cancel: cancel.clone(),
                 reason: reason.clone(),
             });

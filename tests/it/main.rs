@@ -5,6 +5,7 @@
 mod helpers;
 
 pub mod binary;
+mod browser;
 mod bss_client;
 mod cloud_api;
 mod e2e;

@@ -179,6 +179,7 @@ impl TestApp {
             ready: Arc::new(AtomicBool::new(false)),
             engine: Some(stack.engine.clone()),
             fallback_active: fallback_active.clone(),
+            history: stack.history.clone(),
         };
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base_url = format!("http://{}", listener.local_addr().unwrap());
