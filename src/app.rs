@@ -60,7 +60,7 @@ pub struct Stack {
 pub fn ecs_factory(config: &Config) -> anyhow::Result<EcsFactory> {
     Ok(EcsFactory {
         credentials: config.credentials()?,
-        endpoint: config.ecs_endpoint.clone(),
+        endpoint: config.huawei.ecs_endpoint.clone(),
         timeout: config.http_timeout,
     })
 }
@@ -70,19 +70,19 @@ pub fn ecs_factory(config: &Config) -> anyhow::Result<EcsFactory> {
 /// # Errors
 /// When `huawei-api` is asked for without credentials.
 pub fn executor(config: &Config) -> anyhow::Result<Box<dyn Executor>> {
-    let real: Box<dyn Executor> = match config.shutdown_mode {
+    let real: Box<dyn Executor> = match config.shutdown.mode {
         ShutdownMode::HuaweiApi => Box::new(HuaweiApiExecutor {
             ecs: ecs_factory(config)?,
-            hard: config.ecs_hard_stop,
-            hard_after: config.ecs_hard_stop_after,
-            job_timeout: config.ecs_job_timeout,
+            hard: config.shutdown.ecs_hard_stop,
+            hard_after: config.shutdown.ecs_hard_stop_after,
+            job_timeout: config.shutdown.ecs_job_timeout,
         }),
         _ => Box::new(CommandExecutor {
-            argv: config.shutdown_command.clone(),
-            timeout: config.shutdown_command_timeout,
+            argv: config.shutdown.command.clone(),
+            timeout: config.shutdown.command_timeout,
         }),
     };
-    Ok(if config.dry_run {
+    Ok(if config.shutdown.dry_run {
         Box::new(DryRunExecutor {
             would: real.describe(),
         })
@@ -96,12 +96,15 @@ pub fn executor(config: &Config) -> anyhow::Result<Box<dyn Executor>> {
 /// # Errors
 /// When the HTTP client cannot be built.
 pub fn sink(config: &Config) -> anyhow::Result<Sink> {
-    match (&config.telegram_bot_token, &config.telegram_chat_id) {
+    match (
+        &config.notify.telegram.bot_token,
+        &config.notify.telegram.chat_id,
+    ) {
         (Some(token), Some(chat)) => Ok(Sink::Telegram(TelegramClient::new(
-            config.telegram_api_url.clone(),
+            config.notify.telegram.api_url.clone(),
             token.clone(),
             chat.clone(),
-            config.telegram_thread_id,
+            config.notify.telegram.thread_id,
             config.http_timeout,
         )?)),
         // Config::warnings() tells the user.
@@ -116,16 +119,17 @@ pub fn sink(config: &Config) -> anyhow::Result<Sink> {
 pub fn build(config: Config, bss: BssClient, opts: Options) -> anyhow::Result<Stack> {
     let config = Arc::new(config);
     let metrics = Arc::new(Metrics::new());
-    let snapshot: SharedSnapshot = Arc::new(RwLock::new(Snapshot::new(&config.free_resource_ids)));
+    let snapshot: SharedSnapshot =
+        Arc::new(RwLock::new(Snapshot::new(&config.watch.free_resource_ids)));
     let (store, state, corrupt) = StateStore::open(&config.state_dir, opts.lock_wait)?;
     // Opened after the lock, so only the process owning STATE_DIR writes it.
     let limits = opts
         .history_limits
-        .unwrap_or_else(|| history::Limits::for_poll_interval(config.poll_interval));
+        .unwrap_or_else(|| history::Limits::for_poll_interval(config.watch.poll_interval));
     let history = Arc::new(HistoryStore::open(&config.state_dir, limits));
     let poller = Poller::new(
         bss,
-        config.free_resource_ids.clone(),
+        config.watch.free_resource_ids.clone(),
         snapshot.clone(),
         metrics.clone(),
     )
@@ -145,19 +149,19 @@ pub fn build(config: Config, bss: BssClient, opts: Options) -> anyhow::Result<St
         outbox,
         sink,
         metrics.clone(),
-        config.message_lang,
-        config.thresholds,
+        config.notify.lang,
+        config.alerting.thresholds,
     ));
     let settings = GuardSettings {
-        enabled: config.shutdown_mode != ShutdownMode::Off,
-        delay: config.shutdown_delay,
+        enabled: config.shutdown.mode != ShutdownMode::Off,
+        delay: config.shutdown.delay,
         warnings: 3,
-        t1: config.thresholds.t1,
-        repeat_after_boot: config.shutdown_repeat_after_boot,
-        retry_after_failure: config.cadence.level2_repeat,
+        t1: config.alerting.thresholds.t1,
+        repeat_after_boot: config.shutdown.repeat_after_boot,
+        retry_after_failure: config.alerting.cadence.level2_repeat,
         boot_id: opts.boot_id.or_else(boot_id),
-        server: config.server_name.clone(),
-        targets: config.targets.clone(),
+        server: config.watch.server_name.clone(),
+        targets: config.watch.targets.clone(),
     };
     let executor = match opts.executor {
         Some(e) => e,
@@ -171,13 +175,13 @@ pub fn build(config: Config, bss: BssClient, opts: Options) -> anyhow::Result<St
         metrics.clone(),
         state.clone(),
     );
-    let autostart = if config.auto_start {
+    let autostart = if config.shutdown.auto_start {
         Some(Arc::new(AutoStarter::new(
             ecs_factory(&config)?,
-            config.ecs_job_timeout,
-            config.cadence.level2_repeat,
-            config.thresholds.t1,
-            config.reading_max_age,
+            config.shutdown.ecs_job_timeout,
+            config.alerting.cadence.level2_repeat,
+            config.alerting.thresholds.t1,
+            config.watch.reading_max_age,
             state.clone(),
             notifier.clone(),
             snapshot.clone(),

@@ -2,8 +2,6 @@
 
 use clap::{Parser, Subcommand};
 
-use crate::config::{Config, RawConfig};
-
 /// Keeps a Huawei Cloud Flexus L server inside its free monthly traffic.
 ///
 /// Configuration comes from environment variables and from a `.env` file in the working directory
@@ -19,15 +17,10 @@ pub struct Cli {
     pub command: Command,
 }
 
-/// Every configuration variable with its default, built from the defaults themselves so that it
-/// cannot drift from them (`--help` shows it; README.md and `.env.example` explain each).
+/// Every configuration variable with its default and use, from the configuration's table so that
+/// it cannot drift (README.md and `.env.example` explain each; a test checks they agree).
 pub fn variables_help() -> String {
-    let defaults = Config::from_raw(&RawConfig::default()).expect("the defaults are valid");
-    let mut out =
-        String::from("Configuration variables (environment or .env) and their defaults:\n");
-    for (var, value) in defaults.effective() {
-        out.push_str(&format!("  {var:<28} {value}\n"));
-    }
+    let mut out = crate::config::vars::help();
     out.push_str("\nSee README.md and .env.example for what each one does; `config` prints the values in effect.");
     out
 }

@@ -17,8 +17,8 @@ use axum::{Json, Router};
 use chrono::{DateTime, Utc};
 use serde_json::json;
 
-use crate::config::Thresholds;
 use crate::huawei::signer::{self, Received};
+use crate::level::Thresholds;
 
 pub const DEMO_AK: &str = "DEMO-ACCESS-KEY";
 pub const DEMO_SK: &str = "demo-secret-key";

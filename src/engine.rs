@@ -76,7 +76,7 @@ impl Engine {
         id: &str,
         now: DateTime<Utc>,
     ) -> Option<&'a Reading> {
-        snap.fresh(now, self.config.reading_max_age)
+        snap.fresh(now, self.config.watch.reading_max_age)
             .into_iter()
             .find(|r| r.free_resource_id == id)
     }
@@ -100,6 +100,7 @@ impl Engine {
                 Decision::Shutdown => {
                     if self
                         .config
+                        .watch
                         .free_resource_ids
                         .contains(&facts.free_resource_id)
                     {
@@ -145,10 +146,10 @@ impl Engine {
         let guard = self.state.lock().await;
         let mut next = guard.clone();
         let mut fx = Effects::default();
-        for r in snap.fresh(now, self.config.reading_max_age) {
-            let level = Level::of(r.remaining_gb, &self.config.thresholds);
+        for r in snap.fresh(now, self.config.watch.reading_max_age) {
+            let level = Level::of(r.remaining_gb, &self.config.alerting.thresholds);
             let mem = next.packages.entry(r.free_resource_id.clone()).or_default();
-            let decisions = mem.observe(level, now, &self.config.cadence);
+            let decisions = mem.observe(level, now, &self.config.alerting.cadence);
             if level != Level::L1 {
                 fx.cancels.push((
                     r.free_resource_id.clone(),
@@ -177,7 +178,7 @@ impl Engine {
         if snap.up {
             if h.alerted {
                 fx.messages.push(Message::MonitoringRecovered {
-                    server: self.config.server_name.clone(),
+                    server: self.config.watch.server_name.clone(),
                 });
             }
             *h = Default::default();
@@ -186,7 +187,7 @@ impl Engine {
             let configuration = snap.last_error_is_configuration;
             if !h.alerted
                 && (configuration
-                    || h.consecutive_failures >= self.config.poll_failures_before_alert)
+                    || h.consecutive_failures >= self.config.watch.poll_failures_before_alert)
             {
                 let error = snap
                     .last_error
@@ -200,7 +201,7 @@ impl Engine {
                     })
                     .unwrap_or_else(|| "unknown error".into());
                 fx.messages.push(Message::MonitoringFailing {
-                    server: self.config.server_name.clone(),
+                    server: self.config.watch.server_name.clone(),
                     failures: h.consecutive_failures,
                     error,
                     configuration,
@@ -244,8 +245,8 @@ impl Engine {
                     level,
                 } => {
                     let reading = self.fresh_reading(&snap, &id, now);
-                    let current =
-                        reading.map(|r| Level::of(r.remaining_gb, &self.config.thresholds));
+                    let current = reading
+                        .map(|r| Level::of(r.remaining_gb, &self.config.alerting.thresholds));
                     let facts = match reading {
                         Some(r) => self.facts(r),
                         None => Facts {
@@ -253,7 +254,7 @@ impl Engine {
                                 .labels
                                 .get("server")
                                 .cloned()
-                                .unwrap_or_else(|| self.config.server_name.clone()),
+                                .unwrap_or_else(|| self.config.watch.server_name.clone()),
                             free_resource_id: id.clone(),
                             usage_type: alert.labels.get("usage_type").cloned().unwrap_or_default(),
                             note: Some(alert.summary()),
@@ -262,13 +263,13 @@ impl Engine {
                     };
                     let mem: &mut PackageMemory = next.packages.entry(id.clone()).or_default();
                     let decisions = if alert.is_firing() {
-                        mem.observe_alert(level, current, now, &self.config.cadence)
+                        mem.observe_alert(level, current, now, &self.config.alerting.cadence)
                     } else {
                         if level == Level::L1 {
                             fx.cancels
                                 .push((id.clone(), "the level-1 alert was resolved".into()));
                         }
-                        mem.resolve(level, current, now, &self.config.cadence)
+                        mem.resolve(level, current, now, &self.config.alerting.cadence)
                     };
                     if decisions.is_empty() {
                         summary.duplicates += 1;
@@ -291,7 +292,7 @@ impl Engine {
                             .labels
                             .get("server")
                             .cloned()
-                            .unwrap_or_else(|| self.config.server_name.clone()),
+                            .unwrap_or_else(|| self.config.watch.server_name.clone()),
                         alertname: alert.name().to_string(),
                         firing: alert.is_firing(),
                         summary: alert.summary(),
@@ -321,7 +322,7 @@ impl Engine {
     /// Tells the user the state file was unreadable and replaced.
     pub fn report_corrupt_state(&self, c: &CorruptState) {
         let m = Message::StateReset {
-            server: self.config.server_name.clone(),
+            server: self.config.watch.server_name.clone(),
             moved_to: c.moved_to.display().to_string(),
         };
         if let Err(e) = self.notifier.enqueue(&m) {

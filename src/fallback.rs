@@ -47,8 +47,8 @@ pub async fn run(
 ) {
     let cfg = engine.config.clone();
     // Look for a change of hands often enough to take over well within the timeout.
-    let tick =
-        (cfg.watchdog_timeout / 5).clamp(Duration::from_millis(200), Duration::from_secs(30));
+    let tick = (cfg.alerting.watchdog_timeout / 5)
+        .clamp(Duration::from_millis(200), Duration::from_secs(30));
     let mut was_active: Option<bool> = None;
     loop {
         let polled_now = tokio::select! {
@@ -63,9 +63,9 @@ pub async fn run(
         };
         let now = Utc::now();
         let active = is_active(
-            cfg.fallback,
+            cfg.alerting.fallback,
             engine.last_heartbeat().await,
-            cfg.watchdog_timeout,
+            cfg.alerting.watchdog_timeout,
             now,
         );
         active_flag.store(active, Ordering::Release);
@@ -73,7 +73,7 @@ pub async fn run(
         let changed = was_active != Some(active);
         if changed {
             if active {
-                tracing::info!(mode = ?cfg.fallback, "fallback evaluator in charge (no Prometheus watchdog heartbeat)");
+                tracing::info!(mode = ?cfg.alerting.fallback, "fallback evaluator in charge (no Prometheus watchdog heartbeat)");
             } else {
                 tracing::info!(
                     "prometheus watchdog heartbeat seen: fallback evaluator stands down"

@@ -4,7 +4,27 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::config::Thresholds;
+/// The three thresholds, in GB: `t1 < t2 < t3` (`THRESHOLD_LEVEL_1/2/3`).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Thresholds {
+    /// Below it: shutdown (level 1).
+    pub t1: f64,
+    /// Below it: high-frequency alerts (level 2).
+    pub t2: f64,
+    /// Below it: normal alerts (level 3).
+    pub t3: f64,
+}
+
+impl Default for Thresholds {
+    /// The original's thresholds (the configuration's defaults; a unit test there keeps them equal).
+    fn default() -> Self {
+        Self {
+            t1: 200.0,
+            t2: 300.0,
+            t3: 500.0,
+        }
+    }
+}
 
 /// How low the remaining traffic is. Ordered from best to worst: `Ok < L3 < L2 < L1`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]

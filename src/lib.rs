@@ -11,7 +11,10 @@
 //! ```
 //!
 //! Modules:
-//! - [`config`]: environment → validated [`config::Config`].
+//! - [`config`]: environment → validated [`config::Config`] in sections, driven by one table of
+//!   variables ([`config::vars`]). It depends on the domain modules below, never the reverse.
+//! - [`target`]: the instance a package belongs to (what the guard stops and auto-start starts).
+//! - [`envfile`]: `.env` files read the way python-dotenv (the original script's loader) reads them.
 //! - [`secret`]: a string that prints as `[redacted]`.
 //! - [`huawei`]: signer, transport with retries, BSS client, wire types, error mapping.
 //! - [`reading`]: one package's figures in GB, and unit conversion.
@@ -30,6 +33,7 @@ pub mod commands;
 pub mod config;
 pub mod demo;
 pub mod engine;
+pub mod envfile;
 pub mod fallback;
 pub mod forecast;
 pub mod fsutil;
@@ -48,4 +52,5 @@ pub mod secret;
 pub mod shutdown;
 pub mod snapshot;
 pub mod state;
+pub mod target;
 pub mod telegram;

@@ -1,26 +1,20 @@
 //! The `flexus-traffic-monitor` binary: parses the command line, loads `.env`, sets up logging and
 //! hands over to the library's commands.
 
+use std::collections::HashMap;
 use std::process::ExitCode;
 
 use clap::Parser;
 use flexus_traffic_monitor::cli::{Cli, Command};
 use flexus_traffic_monitor::commands;
 use flexus_traffic_monitor::config::Config;
+use flexus_traffic_monitor::envfile;
 
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
-    let loaded = match &cli.env_file {
-        Some(path) => dotenvy::from_path(path).map(|()| true),
-        None => match dotenvy::dotenv() {
-            Ok(_) => Ok(true),
-            Err(e) if e.not_found() => Ok(false),
-            Err(e) => Err(e),
-        },
-    };
-    if let Err(e) = loaded {
-        eprintln!("cannot read the env file: {e}; fix the line it names (KEY=value, one per line)");
+    if let Err(e) = load_env_file(cli.env_file.as_deref()) {
+        eprintln!("{e}");
         return ExitCode::from(commands::EXIT_CONFIG);
     }
     if let Command::Config { json } = cli.command {
@@ -31,7 +25,7 @@ async fn main() -> ExitCode {
         Err(e) => return commands::config_error(&e),
     };
     let demo = matches!(cli.command, Command::Demo { .. });
-    init_logging(config.debug_mode, demo);
+    init_logging(config.alerting.cadence.debug, demo);
     if !demo {
         for w in config.warnings() {
             tracing::warn!("{w}");
@@ -45,6 +39,22 @@ async fn main() -> ExitCode {
         Command::NotifyTest => commands::notify_test::run(config).await,
         Command::Config { .. } => unreachable!("handled above"),
     }
+}
+
+/// Loads `--env-file` (which must exist) or `./.env` (if present) into the process environment,
+/// read as python-dotenv reads it; variables already set win.
+fn load_env_file(path: Option<&std::path::Path>) -> Result<(), envfile::LoadError> {
+    let environment: HashMap<String, String> = std::env::vars().collect();
+    let vars = envfile::load(
+        path.unwrap_or(std::path::Path::new(".env")),
+        path.is_some(),
+        &environment,
+    )?;
+    for (key, value) in vars.unwrap_or_default() {
+        // Edition 2021: safe. Nothing else runs yet that reads the environment.
+        std::env::set_var(key, value);
+    }
+    Ok(())
 }
 
 fn init_logging(debug: bool, quiet: bool) {

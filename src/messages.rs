@@ -8,8 +8,7 @@
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use crate::config::Thresholds;
-use crate::level::Level;
+use crate::level::{Level, Thresholds};
 use crate::reading::Reading;
 
 /// Message language.
@@ -21,11 +20,24 @@ pub enum Lang {
 }
 
 impl Lang {
-    pub fn parse(s: &str) -> Option<Self> {
+    /// The `MESSAGE_LANG` value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Zh => "zh",
+            Self::En => "en",
+        }
+    }
+}
+
+impl std::str::FromStr for Lang {
+    /// How to write a supported value.
+    type Err = &'static str;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
         match s.trim().to_ascii_lowercase().as_str() {
-            "zh" | "zh-cn" | "zh_cn" | "cn" => Some(Self::Zh),
-            "en" | "en-us" | "en_us" => Some(Self::En),
-            _ => None,
+            "zh" | "zh-cn" | "zh_cn" | "cn" => Ok(Self::Zh),
+            "en" | "en-us" | "en_us" => Ok(Self::En),
+            _ => Err("use zh (Chinese, default) or en (English)"),
         }
     }
 }

@@ -151,7 +151,7 @@ impl Metrics {
         ] {
             g.reset();
         }
-        for r in snapshot.fresh(now, config.reading_max_age) {
+        for r in snapshot.fresh(now, config.watch.reading_max_age) {
             let labels = [
                 r.free_resource_id.as_str(),
                 r.usage_type.as_str(),
@@ -178,7 +178,7 @@ impl Metrics {
                     .set(t.timestamp() as f64);
             }
         }
-        let t = &config.thresholds;
+        let t = &config.alerting.thresholds;
         for (level, v) in [("1", t.t1), ("2", t.t2), ("3", t.t3)] {
             self.threshold_gb.with_label_values(&[level]).set(v);
         }

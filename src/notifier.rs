@@ -13,7 +13,7 @@ use chrono::Utc;
 use tokio::sync::{Mutex, Notify};
 use tokio_util::sync::CancellationToken;
 
-use crate::config::Thresholds;
+use crate::level::Thresholds;
 use crate::messages::{render, to_plain, Lang, Message};
 use crate::metrics::Metrics;
 use crate::telegram::{Outbox, TelegramClient, TelegramError};

@@ -45,7 +45,7 @@ pub struct StoppedRecord {
     /// The package whose traffic ran out.
     pub package: String,
     pub name: String,
-    pub target: crate::config::Target,
+    pub target: crate::target::Target,
     pub at: DateTime<Utc>,
     /// The end of the package's cycle when it was stopped: a later end means a new cycle.
     pub cycle_end: Option<DateTime<Utc>>,

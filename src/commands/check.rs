@@ -24,7 +24,7 @@ pub async fn run(mut config: Config, json_out: bool) -> ExitCode {
         return ExitCode::from(super::EXIT_CONFIG);
     }
     // An overlapping run (a slow countdown, a cron job fired twice) waits for this one to end.
-    let lock_wait = config.shutdown_delay + Duration::from_secs(120);
+    let lock_wait = config.shutdown.delay + Duration::from_secs(120);
     let stack = match app::build(
         config,
         bss,
@@ -82,12 +82,12 @@ pub async fn run(mut config: Config, json_out: bool) -> ExitCode {
             .map(|(id, r)| match r {
                 Ok(r) => json!({
                     "free_resource_id": id, "ok": true, "reading": r, "used_gb": r.used_gb(),
-                    "level": Level::of(r.remaining_gb, &config.thresholds).label(),
+                    "level": Level::of(r.remaining_gb, &config.alerting.thresholds).label(),
                 }),
                 Err(e) => json!({ "free_resource_id": id, "ok": false, "error": e.to_string() }),
             })
             .collect();
-        let out = json!({ "ok": all_ok, "server": config.server_name, "packages": packages, "messages_pending": pass.remaining });
+        let out = json!({ "ok": all_ok, "server": config.watch.server_name, "packages": packages, "messages_pending": pass.remaining });
         println!("{}", serde_json::to_string_pretty(&out).expect("json"));
     } else {
         let rows: Vec<Vec<String>> = results
@@ -99,7 +99,7 @@ pub async fn run(mut config: Config, json_out: bool) -> ExitCode {
                     format!("{:.2}", r.total_gb),
                     format!("{:.2}", r.used_gb()),
                     format!("{:.2}", r.remaining_gb),
-                    Level::of(r.remaining_gb, &config.thresholds)
+                    Level::of(r.remaining_gb, &config.alerting.thresholds)
                         .label()
                         .to_string(),
                     r.cycle_end

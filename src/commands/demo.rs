@@ -20,7 +20,7 @@ pub async fn run(mut config: Config, speed: f64) -> ExitCode {
     } else {
         1.0
     };
-    let scenario = Scenario::for_thresholds(&config.thresholds);
+    let scenario = Scenario::for_thresholds(&config.alerting.thresholds);
     let cloud = match DemoCloud::start(scenario, speed).await {
         Ok(c) => c,
         Err(e) => {
@@ -30,26 +30,38 @@ pub async fn run(mut config: Config, speed: f64) -> ExitCode {
     };
 
     // The demo runs the real pipeline against the simulated cloud, always as a dry run.
-    config.access_key = Some(Secret::new(DEMO_AK));
-    config.secret_key = Some(Secret::new(DEMO_SK));
-    config.domain_id = None;
-    config.bss_endpoint = Url::parse(&cloud.url()).expect("a loopback URL parses");
-    config.free_resource_ids = vec![DEMO_PACKAGE.to_string()];
-    config.dry_run = true;
-    config.shutdown_mode = ShutdownMode::Command;
-    config.fallback = FallbackMode::Always;
-    config.poll_interval = Duration::from_secs(2).div_f64(speed);
-    config.shutdown_delay = Duration::from_secs(6).div_f64(speed);
-    config.cadence.daily_report = true;
-    if config.server_name == "flexus" {
-        config.server_name = "demo-server".into();
+    config.huawei.access_key = Some(Secret::new(DEMO_AK));
+    config.huawei.secret_key = Some(Secret::new(DEMO_SK));
+    config.huawei.domain_id = None;
+    let bss_url = cloud.url();
+    config.huawei.bss_endpoint = Url::parse(&bss_url).expect("a loopback URL parses");
+    config.watch.free_resource_ids = vec![DEMO_PACKAGE.to_string()];
+    config.shutdown.dry_run = true;
+    config.shutdown.mode = ShutdownMode::Command;
+    config.alerting.fallback = FallbackMode::Always;
+    config.watch.poll_interval = Duration::from_secs(2).div_f64(speed);
+    config.shutdown.delay = Duration::from_secs(6).div_f64(speed);
+    config.alerting.cadence.daily_report = true;
+    if config.watch.server_name == "flexus" {
+        config.watch.server_name = "demo-server".into();
     }
-    config.state_dir = config.state_dir.join("demo");
-    let _ = std::fs::remove_dir_all(&config.state_dir);
-    if !config.listen_addr.ip().is_loopback() {
-        config.listen_addr = crate::config::DEFAULT_LISTEN_ADDR.parse().expect("valid");
+    // The demo's state is throw-away: a fresh temp directory, removed when the demo ends, so a
+    // demo run leaves nothing in the working directory nor in a real STATE_DIR.
+    let state = match tempfile::Builder::new()
+        .prefix("flexus-traffic-monitor-demo-")
+        .tempdir()
+    {
+        Ok(d) => d,
+        Err(e) => {
+            eprintln!("cannot create the demo's temporary state directory: {e}");
+            return ExitCode::from(super::EXIT_STATE);
+        }
+    };
+    config.state_dir = state.path().to_path_buf();
+    if !config.http.listen_addr.ip().is_loopback() {
+        config.http.listen_addr = crate::config::DEFAULT_LISTEN_ADDR.parse().expect("valid");
     }
-    let listener = match tokio::net::TcpListener::bind(config.listen_addr).await {
+    let listener = match tokio::net::TcpListener::bind(config.http.listen_addr).await {
         Ok(l) => l,
         Err(_) => match tokio::net::TcpListener::bind("127.0.0.1:0").await {
             Ok(l) => l,
@@ -67,7 +79,7 @@ pub async fn run(mut config: Config, speed: f64) -> ExitCode {
         Ok(b) => b,
         Err(e) => return super::config_error(&e),
     };
-    let thresholds = config.thresholds;
+    let thresholds = config.alerting.thresholds;
     let state_dir = config.state_dir.display().to_string();
     let stack = match app::build(
         config,
@@ -95,7 +107,13 @@ pub async fn run(mut config: Config, speed: f64) -> ExitCode {
     println!("Look while it runs:");
     println!("  metrics:  curl http://{addr}/metrics");
     println!("  status:   curl http://{addr}/api/v1/status");
-    println!("  state:    {state_dir}\n");
+    println!("  state:    {state_dir} (temporary, removed when the demo ends)");
+    println!("  a real Prometheus: add a scrape job for {addr} (deploy/prometheus/ has one for 127.0.0.1:9184)");
+    println!("  the simulated BSS, to run `serve` or `check` against it in another shell:");
+    println!(
+        "    HUAWEICLOUD_BSS_ENDPOINT={} HUAWEICLOUD_SDK_AK={DEMO_AK} HUAWEICLOUD_SDK_SK={DEMO_SK} FREE_RESOURCE_IDS={DEMO_PACKAGE} flexus-traffic-monitor check\n",
+        bss_url
+    );
 
     let cancel = CancellationToken::new();
     let narrator = {
@@ -136,5 +154,6 @@ pub async fn run(mut config: Config, speed: f64) -> ExitCode {
     };
     let code = super::serve::run_stack(stack, listener, cancel).await;
     let _ = narrator.await;
+    drop(state);
     code
 }

@@ -28,7 +28,7 @@ pub async fn run(config: Config, json: bool) -> ExitCode {
     if found.is_empty() {
         println!(
             "No free resource packages found on this account (site {}).",
-            config.site.as_str()
+            config.huawei.site.as_str()
         );
         return ExitCode::SUCCESS;
     }

@@ -10,10 +10,11 @@ pub mod serve;
 
 use std::process::ExitCode;
 
-use crate::config::{Config, ShutdownMode, Target};
+use crate::config::{Config, ShutdownMode};
 use crate::huawei::bss::BssClient;
 use crate::huawei::rms::RmsClient;
 use crate::huawei::transport::{RetryPolicy, SignedClient};
+use crate::target::Target;
 
 /// Exit code for configuration errors.
 pub const EXIT_CONFIG: u8 = 1;
@@ -33,13 +34,13 @@ pub const EXIT_SHUTDOWN_FAILED: u8 = 5;
 pub fn bss_client(config: &Config) -> anyhow::Result<BssClient> {
     let credentials = config.credentials()?;
     let client = SignedClient::new(
-        config.bss_endpoint.clone(),
+        config.huawei.bss_endpoint.clone(),
         credentials,
-        config.site,
+        config.huawei.site,
         config.http_timeout,
         RetryPolicy::default(),
     )?;
-    Ok(BssClient::new(client, config.domain_id.clone()))
+    Ok(BssClient::new(client, config.huawei.domain_id.clone()))
 }
 
 /// The RMS client, when the account id is known.
@@ -47,13 +48,13 @@ pub fn bss_client(config: &Config) -> anyhow::Result<BssClient> {
 /// # Errors
 /// Missing credentials, or a TLS set-up failure.
 pub fn rms_client(config: &Config) -> anyhow::Result<Option<RmsClient>> {
-    let Some(domain) = &config.domain_id else {
+    let Some(domain) = &config.huawei.domain_id else {
         return Ok(None);
     };
     let client = SignedClient::new(
-        config.rms_endpoint.clone(),
+        config.huawei.rms_endpoint.clone(),
         config.credentials()?,
-        config.site,
+        config.huawei.site,
         config.http_timeout,
         RetryPolicy::default(),
     )?;
@@ -66,14 +67,14 @@ pub fn rms_client(config: &Config) -> anyhow::Result<Option<RmsClient>> {
 /// # Errors
 /// A package whose instance cannot be found, or RMS failing.
 pub async fn resolve_targets(config: &mut Config) -> anyhow::Result<()> {
-    if config.shutdown_mode != ShutdownMode::HuaweiApi {
+    if config.shutdown.mode != ShutdownMode::HuaweiApi {
         return Ok(());
     }
     let unmapped: Vec<String> = config
-        .free_resource_ids
-        .iter()
-        .filter(|id| !config.targets.contains_key(*id))
-        .cloned()
+        .watch
+        .unmapped()
+        .into_iter()
+        .map(str::to_string)
         .collect();
     if unmapped.is_empty() {
         return Ok(());
@@ -87,7 +88,7 @@ pub async fn resolve_targets(config: &mut Config) -> anyhow::Result<()> {
         match found.and_then(|i| i.server_id.clone().map(|s| (i, s))) {
             Some((i, server_id)) => {
                 tracing::info!(free_resource_id = %id, server = %i.name, server_id = %server_id, "instance found through RMS");
-                config.targets.insert(id.clone(), Target { name: i.name.clone(), server_id, region: i.region.clone(), project_id: i.project_id.clone() });
+                config.watch.targets.insert(id.clone(), Target { name: i.name.clone(), server_id, region: i.region.clone(), project_id: i.project_id.clone() });
             }
             None => anyhow::bail!("no Flexus L instance of this account has the package {id}; check FREE_RESOURCE_IDS, or set FLEXUS_INSTANCES (`discover` prints it)"),
         }

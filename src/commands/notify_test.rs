@@ -9,15 +9,18 @@ use crate::telegram::client::classify;
 use crate::telegram::TelegramClient;
 
 pub async fn run(config: Config) -> ExitCode {
-    let (Some(token), Some(chat)) = (&config.telegram_bot_token, &config.telegram_chat_id) else {
+    let (Some(token), Some(chat)) = (
+        &config.notify.telegram.bot_token,
+        &config.notify.telegram.chat_id,
+    ) else {
         eprintln!("TELEGRAM_BOT_TOKEN and TELEGRAM_CHAT_ID must both be set; fix: put them in .env (the token from @BotFather, the chat id from @userinfobot or getUpdates)");
         return ExitCode::from(super::EXIT_CONFIG);
     };
     let client = match TelegramClient::new(
-        config.telegram_api_url.clone(),
+        config.notify.telegram.api_url.clone(),
         token.clone(),
         chat.clone(),
-        config.telegram_thread_id,
+        config.notify.telegram.thread_id,
         config.http_timeout,
     ) {
         Ok(c) => c,
@@ -28,10 +31,10 @@ pub async fn run(config: Config) -> ExitCode {
     };
     let text = render(
         &Message::Test {
-            server: config.server_name.clone(),
+            server: config.watch.server_name.clone(),
         },
-        config.message_lang,
-        &config.thresholds,
+        config.notify.lang,
+        &config.alerting.thresholds,
     );
     match client.send_raw(&text, true).await {
         Err(e) => {

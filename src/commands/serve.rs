@@ -1,5 +1,5 @@
 //! `serve`: the daemon. Starts the poller, the notifier, the fallback evaluator and the HTTP server,
-//! and stops them all on SIGINT/SIGTERM.
+//! and stops them all on SIGINT/SIGTERM (SIGHUP is ignored with a warning).
 
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -28,10 +28,10 @@ pub async fn run(mut config: Config) -> ExitCode {
         eprintln!("{e:#}");
         return ExitCode::from(super::EXIT_CONFIG);
     }
-    let listener = match tokio::net::TcpListener::bind(config.listen_addr).await {
+    let listener = match tokio::net::TcpListener::bind(config.http.listen_addr).await {
         Ok(l) => l,
         Err(e) => {
-            eprintln!("LISTEN_ADDR={}: cannot listen: {e}; fix: choose a free port or stop the other process", config.listen_addr);
+            eprintln!("LISTEN_ADDR={}: cannot listen: {e}; fix: choose a free port or stop the other process", config.http.listen_addr);
             return ExitCode::from(super::EXIT_CONFIG);
         }
     };
@@ -87,7 +87,7 @@ pub async fn run_stack(
             fallback_active.clone(),
             cancel.clone(),
         )),
-        tokio::spawn(poller.run(config.poll_interval, cancel.clone())),
+        tokio::spawn(poller.run(config.watch.poll_interval, cancel.clone())),
     ];
 
     let state = AppState {
@@ -103,7 +103,7 @@ pub async fn run_stack(
         .local_addr()
         .map(|a| a.to_string())
         .unwrap_or_default();
-    tracing::info!(listen_addr = %addr, packages = config.free_resource_ids.len(), poll_interval = %humantime::format_duration(config.poll_interval), "serving");
+    tracing::info!(listen_addr = %addr, packages = config.watch.free_resource_ids.len(), poll_interval = %humantime::format_duration(config.watch.poll_interval), "serving");
 
     let stop = cancel.clone();
     tokio::spawn(async move {
@@ -136,7 +136,9 @@ pub async fn run_stack(
     }
 }
 
-/// Waits for SIGINT or SIGTERM.
+/// Waits for SIGINT or SIGTERM. SIGHUP (a closed terminal, or `systemctl reload` habits) is
+/// ignored with a warning instead of ending the process: the configuration is read once at
+/// start, and a guard that dies on a stray hang-up protects nothing.
 async fn wait_for_signal() {
     #[cfg(unix)]
     {
@@ -148,9 +150,15 @@ async fn wait_for_signal() {
                 return;
             }
         };
-        tokio::select! {
-            _ = tokio::signal::ctrl_c() => {}
-            _ = term.recv() => {}
+        let mut hangup = signal(SignalKind::hangup()).ok();
+        loop {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => return,
+                _ = term.recv() => return,
+                Some(()) = async { match hangup.as_mut() { Some(h) => h.recv().await, None => std::future::pending().await } } => {
+                    tracing::warn!("SIGHUP ignored: the configuration is read only at start; restart the service to apply changes (systemctl restart flexus-traffic-monitor)");
+                }
+            }
         }
     }
     #[cfg(not(unix))]

@@ -1,53 +1,44 @@
 //! Configuration: environment variables (and an optional `.env`) turned once into a validated
-//! [`Config`].
+//! [`Config`] made of sections.
 //!
 //! Two stages, as ripgrep does with its arguments: [`RawConfig`] is what the environment says, as
 //! strings; [`Config::from_raw`] checks every value and reports *all* mistakes at once, each naming
 //! the variable and the fix. Later modules trust a `Config`. This module reads no files other than
 //! through the loader in `main` and performs no network I/O.
+//!
+//! - [`vars`]: the one table of variables (name, section, default, help, how `config` shows it).
+//!   It drives `--help`, `config`, the defaults, and the `.env.example`/README check.
+//! - `sections`, `watch`: one struct per section, each built by its own constructor through a
+//!   [`Checker`], which reads a variable or its default from the table and collects mistakes.
+//!
+//! Adding a variable: a row in [`vars::VARS`], a field in its section and its parse in that
+//! section's constructor (then `.env.example` and both READMEs, which a test checks).
+//!
+//! Configuration depends on the domain modules (`level`, `policy`, `messages`, `huawei`,
+//! `target`), never the reverse.
 
-mod cloud;
-mod effective;
 mod raw;
+mod sections;
 mod validate;
+pub mod vars;
+mod watch;
 
 pub use raw::RawConfig;
-pub use validate::{parse_bool, parse_duration, DEFAULT_LISTEN_ADDR};
+pub use sections::{
+    AlertingConfig, HttpConfig, HuaweiConfig, NotifyConfig, ShutdownConfig, TelegramConfig,
+};
+pub use validate::{parse_bool, parse_duration, Checker};
+pub use watch::WatchConfig;
 
-use std::collections::BTreeMap;
 use std::fmt;
-use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::str::FromStr;
 use std::time::Duration;
 
 use serde::Serialize;
-use url::Url;
 
-use crate::huawei::Site;
-use crate::messages::Lang;
-use crate::policy::Cadence;
-use crate::secret::Secret;
-
-/// The three thresholds, in GB: `t1 < t2 < t3`.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
-pub struct Thresholds {
-    /// Below it: shutdown (level 1).
-    pub t1: f64,
-    /// Below it: high-frequency alerts (level 2).
-    pub t2: f64,
-    /// Below it: normal alerts (level 3).
-    pub t3: f64,
-}
-
-impl Default for Thresholds {
-    fn default() -> Self {
-        Self {
-            t1: 200.0,
-            t2: 300.0,
-            t3: 500.0,
-        }
-    }
-}
+/// Default listening address: loopback only.
+pub const DEFAULT_LISTEN_ADDR: &str = "127.0.0.1:9184";
 
 /// How the shutdown guard acts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -61,15 +52,29 @@ pub enum ShutdownMode {
     Off,
 }
 
-/// A Flexus L instance as the ECS API knows it: what `SHUTDOWN_MODE=huawei-api` stops and
-/// `AUTO_START` starts.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
-pub struct Target {
-    /// Shown in messages and in the `server` label.
-    pub name: String,
-    pub server_id: String,
-    pub region: String,
-    pub project_id: String,
+impl ShutdownMode {
+    /// The `SHUTDOWN_MODE` value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Command => "command",
+            Self::HuaweiApi => "huawei-api",
+            Self::Off => "off",
+        }
+    }
+}
+
+impl FromStr for ShutdownMode {
+    /// How to write a valid value.
+    type Err = &'static str;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "command" => Ok(Self::Command),
+            "off" | "none" => Ok(Self::Off),
+            "huawei-api" => Ok(Self::HuaweiApi),
+            _ => Err("use command (default), huawei-api or off"),
+        }
+    }
 }
 
 /// Who evaluates readings when Prometheus may be alive.
@@ -82,62 +87,66 @@ pub enum FallbackMode {
     Never,
 }
 
-/// The validated configuration.
+impl FallbackMode {
+    /// The `FALLBACK` value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Auto => "auto",
+            Self::Always => "always",
+            Self::Never => "never",
+        }
+    }
+}
+
+impl FromStr for FallbackMode {
+    /// How to write a valid value.
+    type Err = &'static str;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "auto" => Ok(Self::Auto),
+            "always" => Ok(Self::Always),
+            "never" => Ok(Self::Never),
+            _ => Err("use auto (default), always or never"),
+        }
+    }
+}
+
+/// `ECS_STOP_TYPE`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StopType {
+    /// OS shutdown.
+    Soft,
+    /// Power off.
+    Hard,
+}
+
+impl FromStr for StopType {
+    /// How to write a valid value.
+    type Err = &'static str;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.trim().to_ascii_uppercase().as_str() {
+            "SOFT" => Ok(Self::Soft),
+            "HARD" => Ok(Self::Hard),
+            _ => Err("use SOFT (OS shutdown, default) or HARD (power off)"),
+        }
+    }
+}
+
+/// The validated configuration, in sections (see [`vars::VARS`] for which variable goes where).
 #[derive(Debug, Clone, Serialize)]
 pub struct Config {
-    pub access_key: Option<Secret>,
-    pub secret_key: Option<Secret>,
-    pub domain_id: Option<String>,
-    pub free_resource_ids: Vec<String>,
-    pub telegram_bot_token: Option<Secret>,
-    pub telegram_chat_id: Option<String>,
-    pub server_name: String,
-    pub thresholds: Thresholds,
-    pub debug_mode: bool,
-    pub site: Site,
-    pub bss_endpoint: Url,
-    #[serde(with = "humantime_serde_compat")]
-    pub poll_interval: Duration,
+    pub huawei: HuaweiConfig,
+    pub watch: WatchConfig,
+    pub alerting: AlertingConfig,
+    pub notify: NotifyConfig,
+    pub shutdown: ShutdownConfig,
+    pub http: HttpConfig,
+    pub state_dir: PathBuf,
+    /// Timeout of every outgoing HTTP call (Huawei Cloud, Telegram).
     #[serde(with = "humantime_serde_compat")]
     pub http_timeout: Duration,
-    #[serde(with = "humantime_serde_compat")]
-    pub reading_max_age: Duration,
-    pub listen_addr: SocketAddr,
-    pub state_dir: PathBuf,
-    pub webhook_token: Option<Secret>,
-    pub telegram_api_url: Url,
-    pub telegram_thread_id: Option<i64>,
-    pub message_lang: Lang,
-    pub cadence: Cadence,
-    pub shutdown_mode: ShutdownMode,
-    /// argv, run without a shell.
-    pub shutdown_command: Vec<String>,
-    #[serde(with = "humantime_serde_compat")]
-    pub shutdown_delay: Duration,
-    #[serde(with = "humantime_serde_compat")]
-    pub shutdown_command_timeout: Duration,
-    /// After the guard acted, shut down again on a later boot in the same cycle (the original did).
-    pub shutdown_repeat_after_boot: bool,
-    pub dry_run: bool,
-    pub fallback: FallbackMode,
-    #[serde(with = "humantime_serde_compat")]
-    pub watchdog_timeout: Duration,
-    pub poll_failures_before_alert: u32,
-    /// Package id → the instance it belongs to (`FLEXUS_INSTANCES`, or `ECS_SERVER_ID` with
-    /// `HUAWEICLOUD_REGION` and `HUAWEICLOUD_PROJECT_ID` for every package).
-    pub targets: BTreeMap<String, Target>,
-    pub region: Option<String>,
-    pub project_id: Option<String>,
-    /// ECS endpoint; `{region}` is replaced by the instance's region.
-    pub ecs_endpoint: String,
-    pub rms_endpoint: Url,
-    /// Stop with `HARD` (power off) instead of `SOFT` (OS shutdown).
-    pub ecs_hard_stop: bool,
-    /// After a `SOFT` stop that has not finished in this time, stop with `HARD`.
-    pub ecs_hard_stop_after: Option<Duration>,
-    #[serde(with = "humantime_serde_compat")]
-    pub ecs_job_timeout: Duration,
-    pub auto_start: bool,
 }
 
 /// One configuration mistake.
@@ -150,7 +159,7 @@ pub struct ConfigError {
 }
 
 impl ConfigError {
-    fn new(
+    pub fn new(
         variable: &str,
         value: &str,
         problem: impl Into<String>,
@@ -201,6 +210,52 @@ impl fmt::Display for ConfigErrors {
 impl std::error::Error for ConfigErrors {}
 
 impl Config {
+    /// Validates the raw values, section by section.
+    ///
+    /// # Errors
+    /// Every mistake found, each naming its variable and the fix.
+    pub fn from_raw(raw: &RawConfig) -> Result<Self, ConfigErrors> {
+        let mut c = Checker::new(raw);
+        let huawei = HuaweiConfig::check(&mut c);
+        let watch = WatchConfig::check(&mut c, &huawei);
+        let alerting = AlertingConfig::check(&mut c);
+        let http_timeout = c.duration("HTTP_TIMEOUT", Duration::from_millis(100));
+        let http = HttpConfig::check(&mut c);
+        let state_dir = c
+            .given("STATE_DIR")
+            .or(raw
+                .get(vars::SYSTEMD_STATE_DIRECTORY)
+                .map(|s| s.split(':').next().unwrap_or(s)))
+            .map_or_else(|| PathBuf::from("state"), PathBuf::from);
+        let notify = NotifyConfig::check(&mut c);
+        let shutdown = ShutdownConfig::check(&mut c);
+        let unmapped = watch.unmapped();
+        if shutdown.mode == ShutdownMode::HuaweiApi
+            && !unmapped.is_empty()
+            && huawei.domain_id.is_none()
+        {
+            c.error(
+                "ECS_SERVER_ID",
+                "",
+                format!("is needed with SHUTDOWN_MODE=huawei-api: no instance is known for {}", unmapped.join(", ")),
+                "set ECS_SERVER_ID, HUAWEICLOUD_REGION and HUAWEICLOUD_PROJECT_ID, or FLEXUS_INSTANCES, or HUAWEICLOUD_SDK_DOMAIN_ID to find them through RMS (`discover` prints the lines)",
+            );
+        }
+        if !c.errors.is_empty() {
+            return Err(ConfigErrors(c.errors));
+        }
+        Ok(Self {
+            huawei,
+            watch,
+            alerting,
+            notify,
+            shutdown,
+            http,
+            state_dir,
+            http_timeout,
+        })
+    }
+
     /// Reads the process environment (after `.env` was loaded by the caller).
     ///
     /// # Errors
@@ -215,7 +270,7 @@ impl Config {
     /// When AK or SK is not set.
     pub fn credentials(&self) -> Result<crate::huawei::transport::Credentials, ConfigErrors> {
         let mut errors = Vec::new();
-        if self.access_key.is_none() {
+        if self.huawei.access_key.is_none() {
             errors.push(ConfigError::new(
                 "HUAWEICLOUD_SDK_AK",
                 "",
@@ -223,7 +278,7 @@ impl Config {
                 "put your Access Key ID in .env (it needs BSS ReadonlyAccess)",
             ));
         }
-        if self.secret_key.is_none() {
+        if self.huawei.secret_key.is_none() {
             errors.push(ConfigError::new(
                 "HUAWEICLOUD_SDK_SK",
                 "",
@@ -231,7 +286,7 @@ impl Config {
                 "put your Secret Access Key in .env",
             ));
         }
-        match (&self.access_key, &self.secret_key) {
+        match (&self.huawei.access_key, &self.huawei.secret_key) {
             (Some(ak), Some(sk)) => Ok(crate::huawei::transport::Credentials {
                 access_key: ak.clone(),
                 secret_key: sk.clone(),
@@ -249,7 +304,7 @@ impl Config {
             Ok(_) => Vec::new(),
             Err(e) => e.0,
         };
-        if self.free_resource_ids.is_empty() {
+        if self.watch.free_resource_ids.is_empty() {
             errors.push(ConfigError::new("FREE_RESOURCE_IDS", "", "is not set", "list your traffic package ids, comma-separated; `flexus-traffic-monitor discover` prints a ready line"));
         }
         if errors.is_empty() {
@@ -264,11 +319,11 @@ impl Config {
     /// # Errors
     /// A non-loopback `LISTEN_ADDR` without `WEBHOOK_TOKEN`.
     pub fn require_serving(&self) -> Result<(), ConfigErrors> {
-        if !self.listen_addr.ip().is_loopback() && self.webhook_token.is_none() {
+        if !self.http.listen_addr.ip().is_loopback() && self.http.webhook_token.is_none() {
             return Err(ConfigErrors(vec![ConfigError::new(
                 "WEBHOOK_TOKEN",
                 "",
-                format!("is required because LISTEN_ADDR={} is reachable from other machines (anyone could post alerts)", self.listen_addr),
+                format!("is required because LISTEN_ADDR={} is reachable from other machines (anyone could post alerts)", self.http.listen_addr),
                 "set WEBHOOK_TOKEN to a long random value and give Alertmanager the same token, or listen on 127.0.0.1",
             )]));
         }
@@ -277,9 +332,7 @@ impl Config {
 
     /// The server name of a package: its instance's name when known, else `SERVER_NAME`.
     pub fn server_for(&self, free_resource_id: &str) -> &str {
-        self.targets
-            .get(free_resource_id)
-            .map_or(self.server_name.as_str(), |t| t.name.as_str())
+        self.watch.server_for(free_resource_id)
     }
 
     /// Settings that are valid but probably unwise, as sentences for the log and `config`.
@@ -299,12 +352,12 @@ impl Config {
 
     /// Whether Telegram is configured.
     pub fn telegram_enabled(&self) -> bool {
-        self.telegram_bot_token.is_some() && self.telegram_chat_id.is_some()
+        self.notify.telegram_enabled()
     }
 }
 
 /// Serializes durations as human text (`10m`) in JSON output.
-mod humantime_serde_compat {
+pub(crate) mod humantime_serde_compat {
     use std::time::Duration;
     pub fn serialize<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
         s.serialize_str(&humantime::format_duration(*d).to_string())

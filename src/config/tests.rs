@@ -1,6 +1,12 @@
 //! Unit tests of configuration parsing and validation.
 
+use std::path::PathBuf;
+
 use super::*;
+use crate::level::Thresholds;
+use crate::messages::Lang;
+use crate::policy::Cadence;
+use crate::target::Target;
 
 fn cfg(pairs: &[(&str, &str)]) -> Result<Config, ConfigErrors> {
     let raw =
@@ -12,18 +18,21 @@ fn cfg(pairs: &[(&str, &str)]) -> Result<Config, ConfigErrors> {
 fn defaults_match_the_original_and_the_design() {
     let c = cfg(&[]).unwrap();
     assert_eq!(
-        c.thresholds,
+        c.alerting.thresholds,
         Thresholds {
             t1: 200.0,
             t2: 300.0,
             t3: 500.0
         }
     );
-    assert_eq!(c.poll_interval, Duration::from_secs(600));
-    assert_eq!(c.listen_addr.to_string(), "127.0.0.1:9184");
-    assert_eq!(c.bss_endpoint.as_str(), "https://bss.myhuaweicloud.com/");
+    assert_eq!(c.watch.poll_interval, Duration::from_secs(600));
+    assert_eq!(c.http.listen_addr.to_string(), "127.0.0.1:9184");
+    assert_eq!(
+        c.huawei.bss_endpoint.as_str(),
+        "https://bss.myhuaweicloud.com/"
+    );
     assert_eq!(c.state_dir, PathBuf::from("state"));
-    assert!(!c.debug_mode);
+    assert!(!c.alerting.cadence.debug);
 }
 
 #[test]
@@ -68,6 +77,7 @@ fn sites_pick_their_endpoint_and_the_override_wins() {
     assert_eq!(
         cfg(&[("HUAWEICLOUD_SITE", "intl")])
             .unwrap()
+            .huawei
             .bss_endpoint
             .as_str(),
         "https://bss-intl.myhuaweicloud.com/"
@@ -75,6 +85,7 @@ fn sites_pick_their_endpoint_and_the_override_wins() {
     assert_eq!(
         cfg(&[("HUAWEICLOUD_SITE", "EU")])
             .unwrap()
+            .huawei
             .bss_endpoint
             .as_str(),
         "https://bss.myhuaweicloud.eu/"
@@ -84,7 +95,7 @@ fn sites_pick_their_endpoint_and_the_override_wins() {
         ("HUAWEICLOUD_BSS_ENDPOINT", "http://127.0.0.1:8080"),
     ])
     .unwrap();
-    assert_eq!(c.bss_endpoint.as_str(), "http://127.0.0.1:8080/");
+    assert_eq!(c.huawei.bss_endpoint.as_str(), "http://127.0.0.1:8080/");
 }
 
 #[test]
@@ -104,7 +115,7 @@ fn durations_accept_the_documented_forms() {
 #[test]
 fn ids_are_split_trimmed_and_checked() {
     let c = cfg(&[("FREE_RESOURCE_IDS", " a-1, b_2 ,,")]).unwrap();
-    assert_eq!(c.free_resource_ids, ["a-1", "b_2"]);
+    assert_eq!(c.watch.free_resource_ids, ["a-1", "b_2"]);
     assert!(cfg(&[("FREE_RESOURCE_IDS", "a;b")]).is_err());
     assert!(cfg(&[("FREE_RESOURCE_IDS", "a,a")]).is_err());
 }
@@ -126,9 +137,15 @@ fn state_dir_in_tmp_is_warned_about_and_systemd_dir_is_used() {
 #[test]
 fn debug_mode_reads_like_the_original() {
     for v in ["true", "1", "t", "TRUE"] {
-        assert!(cfg(&[("DEBUG_MODE", v)]).unwrap().debug_mode);
+        assert!(cfg(&[("DEBUG_MODE", v)]).unwrap().alerting.cadence.debug);
     }
-    assert!(!cfg(&[("DEBUG_MODE", "yes")]).unwrap().debug_mode);
+    assert!(
+        !cfg(&[("DEBUG_MODE", "yes")])
+            .unwrap()
+            .alerting
+            .cadence
+            .debug
+    );
 }
 
 #[test]
@@ -153,21 +170,24 @@ fn secrets_never_print() {
 #[test]
 fn alerting_defaults_follow_the_original() {
     let c = cfg(&[]).unwrap();
-    assert_eq!(c.cadence, Cadence::default());
-    assert_eq!(c.shutdown_command, ["shutdown", "-h", "now"]);
-    assert_eq!(c.shutdown_delay, Duration::from_secs(60));
-    assert_eq!(c.shutdown_mode, ShutdownMode::Command);
-    assert!(c.shutdown_repeat_after_boot && !c.dry_run);
-    assert_eq!(c.fallback, FallbackMode::Auto);
-    assert_eq!(c.message_lang, Lang::Zh);
-    assert_eq!(c.telegram_api_url.as_str(), "https://api.telegram.org/");
+    assert_eq!(c.alerting.cadence, Cadence::default());
+    assert_eq!(c.shutdown.command, ["shutdown", "-h", "now"]);
+    assert_eq!(c.shutdown.delay, Duration::from_secs(60));
+    assert_eq!(c.shutdown.mode, ShutdownMode::Command);
+    assert!(c.shutdown.repeat_after_boot && !c.shutdown.dry_run);
+    assert_eq!(c.alerting.fallback, FallbackMode::Auto);
+    assert_eq!(c.notify.lang, Lang::Zh);
+    assert_eq!(
+        c.notify.telegram.api_url.as_str(),
+        "https://api.telegram.org/"
+    );
 }
 
 #[test]
 fn shutdown_command_is_split_without_a_shell() {
     let c = cfg(&[("SHUTDOWN_COMMAND", "sudo -n '/usr/sbin/shutdown' -h now")]).unwrap();
     assert_eq!(
-        c.shutdown_command,
+        c.shutdown.command,
         ["sudo", "-n", "/usr/sbin/shutdown", "-h", "now"]
     );
     assert!(cfg(&[("SHUTDOWN_COMMAND", "shutdown 'unclosed")]).is_err());
@@ -212,12 +232,12 @@ fn instances_map_packages_to_servers() {
     ])
     .unwrap();
     assert_eq!(
-        c.free_resource_ids,
+        c.watch.free_resource_ids,
         ["pkg-a", "pkg-b"],
         "packages of instances are watched"
     );
     assert_eq!(
-        c.targets["pkg-a"],
+        c.watch.targets["pkg-a"],
         Target {
             name: "sg-a".into(),
             server_id: "srv-a".into(),
@@ -225,7 +245,7 @@ fn instances_map_packages_to_servers() {
             project_id: "p0".into()
         }
     );
-    assert_eq!(c.targets["pkg-b"].region, "ap-southeast-3");
+    assert_eq!(c.watch.targets["pkg-b"].region, "ap-southeast-3");
     assert_eq!(c.server_for("pkg-b"), "hk-b");
     assert_eq!(c.server_for("other"), "flexus");
     for bad in ["pkg-a:srv-a", "pkg-a::name", "pkg-a:srv-a:n:r"] {
@@ -251,8 +271,8 @@ fn one_server_id_covers_every_package() {
         ("SERVER_NAME", "box"),
     ])
     .unwrap();
-    assert_eq!(c.targets.len(), 2);
-    assert_eq!(c.targets["b"].server_id, "srv");
+    assert_eq!(c.watch.targets.len(), 2);
+    assert_eq!(c.watch.targets["b"].server_id, "srv");
     assert_eq!(c.server_for("a"), "box");
     assert!(cfg(&[("ECS_SERVER_ID", "srv")])
         .unwrap_err()
@@ -292,4 +312,52 @@ fn polling_commands_name_what_is_missing() {
     ] {
         assert!(e.contains(v), "{e}");
     }
+}
+
+#[test]
+fn the_table_names_each_variable_once_and_its_defaults_are_the_domain_defaults() {
+    let mut names: Vec<&str> = vars::VARS.iter().map(|v| v.name).collect();
+    names.sort_unstable();
+    let before = names.len();
+    names.dedup();
+    assert_eq!(names.len(), before, "a variable is listed twice");
+    let c = cfg(&[]).unwrap();
+    assert_eq!(c.alerting.thresholds, Thresholds::default());
+    assert_eq!(c.alerting.cadence, Cadence::default());
+    // Setting a variable to its default changes nothing.
+    let unset = c.effective();
+    for v in vars::VARS {
+        if let Some(d) = v.default_value() {
+            let set = cfg(&[(v.name, d)]).unwrap_or_else(|e| panic!("{}={d}: {e}", v.name));
+            assert_eq!(set.effective(), unset, "{}={d}", v.name);
+        }
+    }
+}
+
+#[test]
+fn every_variable_of_the_table_is_read_by_its_section() {
+    let unset = cfg(&[]).unwrap().effective();
+    for v in vars::VARS {
+        let read = ["x!", "1", "true"]
+            .iter()
+            .any(|value| match cfg(&[(v.name, value)]) {
+                Err(e) => e.0.iter().any(|e| e.variable.contains(v.name)),
+                Ok(c) => c.effective() != unset,
+            });
+        assert!(read, "{} is in the table but no section reads it", v.name);
+    }
+}
+
+#[test]
+fn help_lists_every_variable_by_section_with_its_default() {
+    let help = vars::help();
+    for v in vars::VARS {
+        let line = help
+            .lines()
+            .find(|l| l.trim_start().starts_with(&format!("{} ", v.name)))
+            .unwrap_or_else(|| panic!("{} missing in --help", v.name));
+        assert!(line.ends_with(v.default), "{line}");
+        assert!(help.contains(v.help), "{}", v.name);
+    }
+    assert!(help.contains("Shutdown and start:"));
 }

@@ -122,7 +122,7 @@ async fn status(State(s): State<AppState>) -> Response {
     let now = Utc::now();
     let snap = s.snapshot.read().await.clone();
     let fresh: Vec<_> = snap
-        .fresh(now, s.config.reading_max_age)
+        .fresh(now, s.config.watch.reading_max_age)
         .into_iter()
         .map(|r| r.free_resource_id.clone())
         .collect();
@@ -137,7 +137,7 @@ async fn status(State(s): State<AppState>) -> Response {
                 "server": s.config.server_for(&p.free_resource_id),
                 "reading": reading,
                 "used_gb": reading.map(|r| r.used_gb()),
-                "level": reading.map(|r| Level::of(r.remaining_gb, &s.config.thresholds).label()),
+                "level": reading.map(|r| Level::of(r.remaining_gb, &s.config.alerting.thresholds).label()),
                 "stale": p.reading.is_some() && !is_fresh,
                 "error": p.error,
             })
@@ -148,18 +148,18 @@ async fn status(State(s): State<AppState>) -> Response {
         Some(e) => {
             let st = e.state.snapshot().await;
             json!({
-                "fallback_mode": s.config.fallback,
+                "fallback_mode": s.config.alerting.fallback,
                 "fallback_active": s.fallback_active.load(Ordering::Acquire),
                 "last_heartbeat": st.last_heartbeat,
                 "memory": st.packages,
                 "shutdown": {
-                    "mode": s.config.shutdown_mode,
-                    "dry_run": s.config.dry_run,
+                    "mode": s.config.shutdown.mode,
+                    "dry_run": s.config.shutdown.dry_run,
                     "countdown_running_for": e.guard.running_all(),
                     "countdowns": e.guard.countdowns(),
                     "records": st.shutdowns,
                     "stopped_by_this_process": st.stopped,
-                    "auto_start": s.config.auto_start,
+                    "auto_start": s.config.shutdown.auto_start,
                 },
                 "health": st.health,
                 "messages_pending": e.notifier.pending(),
@@ -168,10 +168,10 @@ async fn status(State(s): State<AppState>) -> Response {
         }
     };
     pretty_json(&json!({
-        "server": s.config.server_name,
+        "server": s.config.watch.server_name,
         "alerting": alerting,
         "version": env!("CARGO_PKG_VERSION"),
-        "thresholds_gb": s.config.thresholds,
+        "thresholds_gb": s.config.alerting.thresholds,
         "bss": {
             "up": snap.up,
             "polls": snap.polls,

@@ -25,7 +25,7 @@ pub struct PageQuery {
 /// The status page.
 pub async fn page(State(s): State<AppState>, Query(q): Query<PageQuery>) -> Response {
     let mut settings = page::Settings::from_config(&s.config);
-    if let Some(lang) = q.lang.as_deref().and_then(Lang::parse) {
+    if let Some(lang) = q.lang.as_deref().and_then(|l| l.parse::<Lang>().ok()) {
         settings.lang = lang;
     }
     let snapshot = s.snapshot.read().await.clone();

@@ -24,7 +24,7 @@ fn answer(s: &AppState, status: StatusCode, result: &str, text: &str) -> Respons
 }
 
 pub async fn receive(State(s): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
-    if let Some(token) = &s.config.webhook_token {
+    if let Some(token) = &s.config.http.webhook_token {
         let auth = headers
             .get(header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok());

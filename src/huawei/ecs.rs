@@ -13,7 +13,7 @@ use url::Url;
 use super::error::HuaweiError;
 use super::transport::{ApiRequest, Credentials, RetryPolicy, SignedClient};
 use super::Site;
-use crate::config::Target;
+use crate::target::Target;
 
 /// Builds ECS clients for instances in any region and project.
 #[derive(Debug, Clone)]
@@ -63,6 +63,35 @@ struct JobAnswer {
     fail_reason: Option<String>,
     #[serde(default)]
     error_code: Option<String>,
+    #[serde(default)]
+    entities: Option<JobEntities>,
+}
+
+#[derive(Deserialize)]
+struct JobEntities {
+    #[serde(default)]
+    sub_jobs: Vec<JobAnswer>,
+}
+
+impl JobAnswer {
+    /// Why the job failed, as the job says (`error_code: fail_reason`), or the first failed
+    /// sub-job's reason when the job itself gives none.
+    fn failure(&self) -> Option<String> {
+        let code = self.error_code.as_deref().filter(|c| !c.is_empty());
+        let reason = self.fail_reason.as_deref().filter(|r| !r.is_empty());
+        let own = match (code, reason) {
+            (Some(c), Some(r)) if r.contains(c) => Some(r.to_string()),
+            (Some(c), Some(r)) => Some(format!("{c}: {r}")),
+            (Some(x), None) | (None, Some(x)) => Some(x.to_string()),
+            (None, None) => None,
+        };
+        own.or_else(|| {
+            self.entities
+                .iter()
+                .flat_map(|e| &e.sub_jobs)
+                .find_map(JobAnswer::failure)
+        })
+    }
 }
 
 #[derive(Deserialize)]
@@ -164,11 +193,12 @@ impl EcsClient {
         );
         let resp = self.client.send(&req).await?;
         let answer: JobAnswer = Self::parse(&resp.body, resp.request_id.clone())?;
+        let failure = answer.failure();
         let status = answer.status.ok_or(HuaweiError::BadResponse {
             reason: "no status in the job".into(),
             request_id: resp.request_id,
         })?;
-        Ok((status, answer.fail_reason.or(answer.error_code)))
+        Ok((status, failure))
     }
 
     /// The server's status (`ACTIVE`, `SHUTOFF`, ...).
@@ -221,5 +251,40 @@ impl EcsClient {
             }
             tokio::time::sleep(every).await;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn failure(body: &str) -> Option<String> {
+        serde_json::from_str::<JobAnswer>(body)
+            .expect("JSON")
+            .failure()
+    }
+
+    #[test]
+    fn a_failed_job_reports_its_own_code_and_reason() {
+        assert_eq!(
+            failure(
+                r#"{"status":"FAIL","error_code":"Ecs.0503","fail_reason":"instance is locked"}"#
+            ),
+            Some("Ecs.0503: instance is locked".into())
+        );
+        assert_eq!(
+            failure(r#"{"status":"FAIL","error_code":"Ecs.0503","fail_reason":"Ecs.0503 locked"}"#),
+            Some("Ecs.0503 locked".into())
+        );
+        assert_eq!(
+            failure(
+                r#"{"status":"FAIL","error_code":null,"fail_reason":null,"entities":{"sub_jobs":[{"status":"SUCCESS"},{"status":"FAIL","error_code":"Ecs.0021","fail_reason":"busy"}]}}"#
+            ),
+            Some("Ecs.0021: busy".into())
+        );
+        assert_eq!(
+            failure(r#"{"status":"SUCCESS","error_code":null,"fail_reason":null}"#),
+            None
+        );
     }
 }

@@ -118,7 +118,7 @@ struct ErrorBody {
 
 /// Looks at an answer's status and body and says whether it is an error, and which.
 ///
-/// `None` means success. HTTP 200 with an `error_code` other than `CBC.0000` is an error too
+/// `None` means success. HTTP 200 with a BSS `error_code` other than `CBC.0000` is an error too
 /// (some BSS business errors come back that way).
 pub fn classify(
     status: u16,
@@ -136,7 +136,11 @@ pub fn classify(
         .take(200)
         .collect();
     let request_id = header_request_id.or(parsed.request_id);
-    let ok_code = code.is_empty() || code == "CBC.0000";
+    // BSS reports some business errors as HTTP 200 with a `CBC.` code other than `CBC.0000`. Other
+    // services' 200 answers may carry an `error_code` that is data, not an error of the call: an
+    // ECS job that ended `FAIL` has its own `error_code` and `fail_reason` (ECS API "Querying Task
+    // Execution Status"), which the caller reports.
+    let ok_code = code.is_empty() || code == "CBC.0000" || !code.starts_with("CBC.");
     if (200..300).contains(&status) && ok_code {
         return None;
     }
@@ -208,6 +212,14 @@ mod tests {
     fn success_and_business_errors() {
         assert_eq!(c(200, r#"{"free_resources":[]}"#), None);
         assert_eq!(c(200, r#"{"error_code":"CBC.0000"}"#), None);
+        assert_eq!(
+            c(
+                200,
+                r#"{"status":"FAIL","error_code":"Ecs.0503","fail_reason":"x"}"#
+            ),
+            None,
+            "a failed ECS job is an answer, not a failed call"
+        );
         assert!(matches!(
             c(200, r#"{"error_code":"CBC.0999","error_msg":"x"}"#),
             Some(HuaweiError::Api { status: 200, .. })

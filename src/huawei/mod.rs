@@ -24,17 +24,22 @@ pub enum Site {
     Eu,
 }
 
-impl Site {
+impl std::str::FromStr for Site {
+    /// How to write a known site.
+    type Err = &'static str;
+
     /// Parses `HUAWEICLOUD_SITE`.
-    pub fn parse(s: &str) -> Option<Self> {
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
         match s.trim().to_ascii_lowercase().as_str() {
-            "cn" | "china" => Some(Self::Cn),
-            "intl" | "international" => Some(Self::Intl),
-            "eu" | "europe" => Some(Self::Eu),
-            _ => None,
+            "cn" | "china" => Ok(Self::Cn),
+            "intl" | "international" => Ok(Self::Intl),
+            "eu" | "europe" => Ok(Self::Eu),
+            _ => Err("use cn (China), intl (international) or eu (Europe)"),
         }
     }
+}
 
+impl Site {
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Cn => "cn",

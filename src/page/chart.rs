@@ -7,8 +7,8 @@
 
 use chrono::{DateTime, Utc};
 
-use crate::config::Thresholds;
 use crate::history::Point;
+use crate::level::Thresholds;
 
 const W: f64 = 1000.0;
 const H: f64 = 300.0;

@@ -18,10 +18,10 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use crate::config::{Config, FallbackMode, ShutdownMode, Thresholds};
+use crate::config::{Config, FallbackMode, ShutdownMode};
 use crate::forecast::{self, Forecast};
 use crate::history::{History, HistoryProblem, Point};
-use crate::level::Level;
+use crate::level::{Level, Thresholds};
 use crate::messages::Lang;
 use crate::policy::Cadence;
 use crate::reading::Reading;
@@ -63,25 +63,26 @@ impl Settings {
     /// The page settings of a configuration.
     pub fn from_config(c: &Config) -> Self {
         Self {
-            lang: c.message_lang,
-            server_name: c.server_name.clone(),
+            lang: c.notify.lang,
+            server_name: c.watch.server_name.clone(),
             servers: c
+                .watch
                 .targets
                 .iter()
                 .map(|(id, t)| (id.clone(), t.name.clone()))
                 .collect(),
-            thresholds: c.thresholds,
-            reading_max_age: c.reading_max_age,
-            poll_interval: c.poll_interval,
-            dry_run: c.dry_run,
-            shutdown_mode: c.shutdown_mode,
-            fallback: c.fallback,
-            cadence: c.cadence,
+            thresholds: c.alerting.thresholds,
+            reading_max_age: c.watch.reading_max_age,
+            poll_interval: c.watch.poll_interval,
+            dry_run: c.shutdown.dry_run,
+            shutdown_mode: c.shutdown.mode,
+            fallback: c.alerting.fallback,
+            cadence: c.alerting.cadence,
             telegram: c.telegram_enabled(),
             forecast: forecast::Settings {
                 window: forecast::Settings::default().window,
                 // A few polls at least, and never less than the default for a normal interval.
-                min_span: (c.poll_interval * 3).min(forecast::Settings::default().min_span),
+                min_span: (c.watch.poll_interval * 3).min(forecast::Settings::default().min_span),
             },
         }
     }

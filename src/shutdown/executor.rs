@@ -12,8 +12,8 @@ use std::time::Duration;
 
 use tokio::io::AsyncReadExt;
 
-use crate::config::Target;
 use crate::huawei::ecs::{EcsFactory, JobOutcome};
+use crate::target::Target;
 
 /// A future returned by an executor.
 pub type ExecFuture<'a> = Pin<Box<dyn Future<Output = Result<String, String>> + Send + 'a>>;

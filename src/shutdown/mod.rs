@@ -20,12 +20,12 @@ use serde::Serialize;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
-use crate::config::Target;
 use crate::messages::{Facts, Message};
 use crate::metrics::Metrics;
 use crate::notifier::Notifier;
 use crate::poller::Poller;
 use crate::state::{ShutdownRecord, StateCell, StoppedRecord};
+use crate::target::Target;
 pub use executor::{CommandExecutor, DryRunExecutor, Executor};
 
 /// The guard's settings.

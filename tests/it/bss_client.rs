@@ -160,7 +160,7 @@ async fn fault_case(setup: impl FnOnce(&FakeBss), expect: Expect, extra: &[(&str
     );
     // ...until it is too old, then it is dropped.
     let later = chrono::Utc::now()
-        + chrono::Duration::from_std(app.config.reading_max_age).unwrap()
+        + chrono::Duration::from_std(app.config.watch.reading_max_age).unwrap()
         + chrono::Duration::seconds(5);
     let m = app.render_at(later).await;
     assert_eq!(metric(&m, "flexus_free_traffic_remaining_gb", &[&id]), None);

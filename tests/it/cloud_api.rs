@@ -171,9 +171,10 @@ async fn a_failed_stop_job_is_reported() {
     let app = TestApp::spawn_with(&w.env, real()).await;
     step(&app).await;
     assert!(
-        w.tg.texts()
-            .iter()
-            .any(|t| t.contains("Shutdown failed") && t.contains("Ecs.0021")),
+        w.tg.texts().iter().any(|t| t.contains("Shutdown failed")
+            && t.contains("Ecs.0021: the server is locked by another operation")
+            && !t.contains("cannot follow job")
+            && !t.contains("refused the request")),
         "{:#?}",
         w.tg.texts()
     );
@@ -245,13 +246,13 @@ async fn a_stalled_or_refused_stop_is_reported() {
 async fn instances_are_found_through_rms_when_not_configured() {
     let w = world(&[], false).await;
     let mut c = config(&w.env);
-    assert!(c.targets.is_empty());
+    assert!(c.watch.targets.is_empty());
     flexus_traffic_monitor::commands::resolve_targets(&mut c)
         .await
         .unwrap();
-    assert_eq!(c.targets[PKG_A].server_id, SRV_A);
-    assert_eq!(c.targets[PKG_B].name, "hk-b");
-    assert_eq!(c.targets[PKG_A].project_id, PROJECT);
+    assert_eq!(c.watch.targets[PKG_A].server_id, SRV_A);
+    assert_eq!(c.watch.targets[PKG_B].name, "hk-b");
+    assert_eq!(c.watch.targets[PKG_A].project_id, PROJECT);
     // A package no instance has is a clear error.
     let mut env = w.env.clone();
     env.push((
@@ -390,5 +391,5 @@ async fn discover_lists_instances_with_ready_configuration_lines() {
         line.trim_start_matches("FLEXUS_INSTANCES=").to_string(),
     ));
     let c = config(&env);
-    assert_eq!(c.targets.len(), 2);
+    assert_eq!(c.watch.targets.len(), 2);
 }

@@ -4,6 +4,8 @@
 
 mod helpers;
 
+mod architecture;
+
 pub mod binary;
 mod browser;
 mod bss_client;
@@ -11,6 +13,7 @@ mod cloud_api;
 mod e2e;
 mod external;
 mod fallback;
+mod setup;
 mod shutdown;
 mod signer_vectors;
 mod telegram;

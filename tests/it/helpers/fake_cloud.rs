@@ -275,7 +275,9 @@ async fn ecs(inner: &Arc<Mutex<Inner>>, project: &str, rest: &[&str], body: &[u8
             }
             let mut answer = json!({"job_id": id, "status": status, "job_type": kind});
             if status == "FAIL" {
-                answer["fail_reason"] = json!("Ecs.0021: the server is locked");
+                // As the real ECS answers a failed job: HTTP 200, its own code and reason.
+                answer["error_code"] = json!("Ecs.0021");
+                answer["fail_reason"] = json!("the server is locked by another operation");
             }
             Json(answer).into_response()
         }

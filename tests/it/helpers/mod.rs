@@ -105,7 +105,7 @@ impl Executor for RecordingExecutor {
     }
     fn execute<'a>(
         &'a self,
-        _target: Option<&'a flexus_traffic_monitor::config::Target>,
+        _target: Option<&'a flexus_traffic_monitor::target::Target>,
     ) -> ExecFuture<'a> {
         *self.0 .0.lock().unwrap() += 1;
         Box::pin(async { Ok("recorded".to_string()) })

@@ -1,0 +1,310 @@
+//! The sections of [`super::Config`], each built and validated by its own constructor from the
+//! variables of its section in the table.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use serde::Serialize;
+use url::Url;
+
+use super::validate::{original_bool, Checker};
+use super::{humantime_serde_compat, FallbackMode, ShutdownMode, StopType};
+use crate::huawei::Site;
+use crate::level::Thresholds;
+use crate::messages::Lang;
+use crate::policy::Cadence;
+use crate::secret::Secret;
+
+/// Huawei Cloud: credentials, site and endpoints.
+#[derive(Debug, Clone, Serialize)]
+pub struct HuaweiConfig {
+    pub access_key: Option<Secret>,
+    pub secret_key: Option<Secret>,
+    pub domain_id: Option<String>,
+    pub site: Site,
+    pub bss_endpoint: Url,
+    /// Region and project of `ECS_SERVER_ID` (and of `FLEXUS_INSTANCES` entries without them).
+    pub region: Option<String>,
+    pub project_id: Option<String>,
+    /// ECS endpoint; `{region}` is replaced by the instance's region.
+    pub ecs_endpoint: String,
+    pub rms_endpoint: Url,
+}
+
+impl HuaweiConfig {
+    pub(super) fn check(c: &mut Checker) -> Self {
+        let site: Site = c.choice("HUAWEICLOUD_SITE", "is not a known site");
+        let builtin =
+            || Url::parse(site.bss_endpoint()).expect("built-in endpoints are valid URLs");
+        let bss_endpoint = c
+            .parse_optional("HUAWEICLOUD_BSS_ENDPOINT", "is not an http(s) base URL", |s| {
+                Url::parse(s)
+                    .ok()
+                    .filter(|u| {
+                        matches!(u.scheme(), "http" | "https")
+                            && u.host_str().is_some()
+                            && u.query().is_none()
+                    })
+                    .ok_or_else(|| {
+                        "write e.g. https://bss.myhuaweicloud.com, or unset it to use HUAWEICLOUD_SITE"
+                            .to_string()
+                    })
+            })
+            .unwrap_or_else(builtin);
+        let domain_id = c.text("HUAWEICLOUD_SDK_DOMAIN_ID");
+        if let Some(id) = &domain_id {
+            if !id.chars().all(|ch| ch.is_ascii_alphanumeric()) {
+                c.error(
+                    "HUAWEICLOUD_SDK_DOMAIN_ID",
+                    id,
+                    "is not an account id (32 hex characters)",
+                    "copy the account ID from My Credentials in the console, or unset it",
+                );
+            }
+        }
+        let region = c.text("HUAWEICLOUD_REGION");
+        let project_id = c.text("HUAWEICLOUD_PROJECT_ID");
+        for (var, v) in [
+            ("HUAWEICLOUD_REGION", &region),
+            ("HUAWEICLOUD_PROJECT_ID", &project_id),
+        ] {
+            if let Some(v) = v {
+                if !v
+                    .chars()
+                    .all(|ch| ch.is_ascii_alphanumeric() || ch == '-' || ch == '_')
+                {
+                    c.error(
+                        var,
+                        v,
+                        "has characters an id cannot have",
+                        "copy it from the console (My Credentials → API Credentials)",
+                    );
+                }
+            }
+        }
+        let ecs_endpoint =
+            c.parse(
+                "HUAWEICLOUD_ECS_ENDPOINT",
+                "is not an http(s) URL",
+                |s| match Url::parse(&s.replace("{region}", "region")) {
+                    Ok(u) if matches!(u.scheme(), "http" | "https") => Ok(s.to_string()),
+                    _ => Err("unset it to use https://ecs.{region}.myhuaweicloud.com".to_string()),
+                },
+            );
+        let rms_endpoint = c.http_url(
+            "HUAWEICLOUD_RMS_ENDPOINT",
+            "is not an http(s) URL",
+            "unset it to use https://rms.myhuaweicloud.com",
+        );
+        Self {
+            access_key: c.secret("HUAWEICLOUD_SDK_AK"),
+            secret_key: c.secret("HUAWEICLOUD_SDK_SK"),
+            domain_id,
+            site,
+            bss_endpoint,
+            region,
+            project_id,
+            ecs_endpoint,
+            rms_endpoint,
+        }
+    }
+}
+
+/// Levels, cadence and who evaluates readings.
+#[derive(Debug, Clone, Serialize)]
+pub struct AlertingConfig {
+    pub thresholds: Thresholds,
+    /// Includes `DEBUG_MODE` (`cadence.debug`).
+    pub cadence: Cadence,
+    pub fallback: FallbackMode,
+    #[serde(with = "humantime_serde_compat")]
+    pub watchdog_timeout: Duration,
+}
+
+impl AlertingConfig {
+    pub(super) fn check(c: &mut Checker) -> Self {
+        let threshold = |c: &mut Checker, name: &str| {
+            c.parse(name, "is not a non-negative number of GB", |s| {
+                match s.parse::<f64>() {
+                    Ok(x) if x.is_finite() && x >= 0.0 => Ok(x),
+                    _ => Err("write a number such as 200 or 12.5".to_string()),
+                }
+            })
+        };
+        let t1 = threshold(c, "THRESHOLD_LEVEL_1");
+        let t2 = threshold(c, "THRESHOLD_LEVEL_2");
+        let t3 = threshold(c, "THRESHOLD_LEVEL_3");
+        if !(t1 < t2 && t2 < t3) {
+            c.error(
+                "THRESHOLD_LEVEL_1/2/3",
+                &format!("{t1}/{t2}/{t3}"),
+                "must satisfy THRESHOLD_LEVEL_1 < THRESHOLD_LEVEL_2 < THRESHOLD_LEVEL_3 (shutdown < high-frequency alert < normal alert)",
+                "e.g. THRESHOLD_LEVEL_1=200, THRESHOLD_LEVEL_2=300, THRESHOLD_LEVEL_3=500",
+            );
+        }
+        let cadence = Cadence {
+            level3_repeat: c.duration("LEVEL3_REPEAT", Duration::from_secs(1)),
+            level2_repeat: c.duration("LEVEL2_REPEAT", Duration::from_secs(1)),
+            daily_report: c.boolean("DAILY_REPORT"),
+            // The original's lenient reading: anything else is false, never an error.
+            debug: c.given("DEBUG_MODE").is_some_and(original_bool),
+        };
+        Self {
+            thresholds: Thresholds { t1, t2, t3 },
+            cadence,
+            fallback: c.choice("FALLBACK", "is not a fallback mode"),
+            watchdog_timeout: c.duration("WATCHDOG_TIMEOUT", Duration::from_secs(1)),
+        }
+    }
+}
+
+/// Telegram.
+#[derive(Debug, Clone, Serialize)]
+pub struct TelegramConfig {
+    pub bot_token: Option<Secret>,
+    pub chat_id: Option<String>,
+    pub api_url: Url,
+    pub thread_id: Option<i64>,
+}
+
+/// Where messages go and in which language.
+#[derive(Debug, Clone, Serialize)]
+pub struct NotifyConfig {
+    pub lang: Lang,
+    pub telegram: TelegramConfig,
+}
+
+impl NotifyConfig {
+    pub(super) fn check(c: &mut Checker) -> Self {
+        let chat_id = c.text("TELEGRAM_CHAT_ID");
+        if let Some(id) = &chat_id {
+            let ok = id
+                .strip_prefix('-')
+                .unwrap_or(id)
+                .chars()
+                .all(|ch| ch.is_ascii_digit())
+                || id.starts_with('@');
+            if !ok || id == "-" {
+                c.error(
+                    "TELEGRAM_CHAT_ID",
+                    id,
+                    "is not a chat id",
+                    "use the numeric id (e.g. 123456789, or -100... for groups) or @channelname",
+                );
+            }
+        }
+        let api_url = c.http_url(
+            "TELEGRAM_API_URL",
+            "is not an http(s) URL",
+            "unset it to use https://api.telegram.org",
+        );
+        let thread_id = c.parse_optional("TELEGRAM_THREAD_ID", "is not a number", |s| {
+            s.parse::<i64>()
+                .map_err(|_| "use the forum topic's numeric id, or unset it".to_string())
+        });
+        let lang = c.choice("MESSAGE_LANG", "is not a supported language");
+        Self {
+            lang,
+            telegram: TelegramConfig {
+                bot_token: c.secret("TELEGRAM_BOT_TOKEN"),
+                chat_id,
+                api_url,
+                thread_id,
+            },
+        }
+    }
+
+    /// Whether Telegram is configured.
+    pub fn telegram_enabled(&self) -> bool {
+        self.telegram.bot_token.is_some() && self.telegram.chat_id.is_some()
+    }
+}
+
+/// How the server is stopped, and started again.
+#[derive(Debug, Clone, Serialize)]
+pub struct ShutdownConfig {
+    pub mode: ShutdownMode,
+    /// argv, run without a shell.
+    pub command: Vec<String>,
+    #[serde(with = "humantime_serde_compat")]
+    pub delay: Duration,
+    #[serde(with = "humantime_serde_compat")]
+    pub command_timeout: Duration,
+    /// After the guard acted, shut down again on a later boot in the same cycle (the original did).
+    pub repeat_after_boot: bool,
+    pub dry_run: bool,
+    /// Stop with `HARD` (power off) instead of `SOFT` (OS shutdown).
+    pub ecs_hard_stop: bool,
+    /// After a `SOFT` stop that has not finished in this time, stop with `HARD`.
+    pub ecs_hard_stop_after: Option<Duration>,
+    #[serde(with = "humantime_serde_compat")]
+    pub ecs_job_timeout: Duration,
+    pub auto_start: bool,
+}
+
+impl ShutdownConfig {
+    pub(super) fn check(c: &mut Checker) -> Self {
+        let mode: ShutdownMode = c.choice("SHUTDOWN_MODE", "is not a shutdown mode");
+        let command = c.parse(
+            "SHUTDOWN_COMMAND",
+            "cannot be split into a program and its arguments",
+            |s| match shell_words::split(s) {
+                Ok(argv) if !argv.is_empty() => Ok(argv),
+                _ => Err(
+                    "write e.g. `sudo -n shutdown -h now` (no shell: no pipes or `;`)".to_string(),
+                ),
+            },
+        );
+        let stop_type: StopType = c.choice("ECS_STOP_TYPE", "is not a stop type");
+        let auto_start = c.boolean("AUTO_START");
+        let s = Self {
+            mode,
+            command,
+            delay: c.duration("SHUTDOWN_DELAY", Duration::ZERO),
+            command_timeout: c.duration("SHUTDOWN_COMMAND_TIMEOUT", Duration::from_secs(1)),
+            repeat_after_boot: c.boolean("SHUTDOWN_REPEAT_AFTER_BOOT"),
+            dry_run: c.boolean("DRY_RUN"),
+            ecs_hard_stop: stop_type == StopType::Hard,
+            ecs_hard_stop_after: c.optional_duration("ECS_HARD_STOP_AFTER", Duration::from_secs(1)),
+            ecs_job_timeout: c.duration("ECS_JOB_TIMEOUT", Duration::from_secs(1)),
+            auto_start,
+        };
+        if s.auto_start && s.mode != ShutdownMode::HuaweiApi {
+            c.error("AUTO_START", "true", "only works with SHUTDOWN_MODE=huawei-api (a server shut down by a command cannot be started from here)", "set SHUTDOWN_MODE=huawei-api, or AUTO_START=false");
+        }
+        s
+    }
+}
+
+/// The HTTP server.
+#[derive(Debug, Clone, Serialize)]
+pub struct HttpConfig {
+    pub listen_addr: SocketAddr,
+    pub webhook_token: Option<Secret>,
+}
+
+impl HttpConfig {
+    pub(super) fn check(c: &mut Checker) -> Self {
+        let listen_addr = c.parse("LISTEN_ADDR", "is not an address:port", |s| {
+            s.parse::<SocketAddr>().map_err(|_| {
+                "write e.g. 127.0.0.1:9184 (or 0.0.0.0:9184 with WEBHOOK_TOKEN set)".to_string()
+            })
+        });
+        let webhook_token = c.secret("WEBHOOK_TOKEN");
+        if webhook_token
+            .as_ref()
+            .is_some_and(|t| t.expose().len() < 16)
+        {
+            c.error(
+                "WEBHOOK_TOKEN",
+                "[redacted]",
+                "is shorter than 16 characters",
+                "use a long random value, e.g. `openssl rand -hex 24`",
+            );
+        }
+        Self {
+            listen_addr,
+            webhook_token,
+        }
+    }
+}

@@ -1,0 +1,483 @@
+//! The one table of configuration variables: name, section, default and help of each.
+//!
+//! It drives `--help`, the `config` listing ([`Config::effective`]), the defaults the section
+//! constructors fall back to, and the check that `.env.example` and the README document every
+//! variable. Adding a variable: one row here, plus its parse in its section's constructor.
+
+use std::time::Duration;
+
+use super::Config;
+use crate::secret::Secret;
+
+/// The part of [`Config`] a variable belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Section {
+    /// Credentials, site and endpoints of Huawei Cloud.
+    Huawei,
+    /// Which packages are watched, on which servers, and how often they are read.
+    Watch,
+    /// Levels, cadence and who evaluates readings.
+    Alerting,
+    /// Where messages go and in which language.
+    Notify,
+    /// How the server is stopped (and started again).
+    Shutdown,
+    /// The HTTP server (`/metrics`, `/alertmanager`, `/api/v1/status`).
+    Http,
+    /// Settings used by every part.
+    General,
+}
+
+impl Section {
+    /// The heading of the section in `--help`.
+    pub fn title(self) -> &'static str {
+        match self {
+            Self::Huawei => "Huawei Cloud",
+            Self::Watch => "Packages and polling",
+            Self::Alerting => "Alerting",
+            Self::Notify => "Notifications",
+            Self::Shutdown => "Shutdown and start",
+            Self::Http => "HTTP server",
+            Self::General => "General",
+        }
+    }
+}
+
+/// One configuration variable.
+pub struct Var {
+    pub name: &'static str,
+    pub section: Section,
+    /// What applies when the variable is unset or blank: a value, parsed like a given one, or a
+    /// description in parentheses (`(not set)`, `(3 × POLL_INTERVAL, at least 1h)`).
+    pub default: &'static str,
+    /// One line for `--help`.
+    pub help: &'static str,
+    /// The value in effect, as `config` prints it (secrets redacted).
+    pub show: fn(&Config) -> String,
+}
+
+impl Var {
+    /// The default as a value to parse, when it is one.
+    pub fn default_value(&self) -> Option<&'static str> {
+        (!self.default.starts_with('(')).then_some(self.default)
+    }
+}
+
+/// Set by systemd's `StateDirectory=`, read as the default of `STATE_DIR`; not set by users.
+pub const SYSTEMD_STATE_DIRECTORY: &str = "STATE_DIRECTORY";
+
+/// The variable called `name`.
+///
+/// # Panics
+/// When `name` is not in [`VARS`] (a programming error, caught by the unit tests).
+pub fn var(name: &str) -> &'static Var {
+    VARS.iter()
+        .find(|v| v.name == name)
+        .unwrap_or_else(|| panic!("{name} is not in the configuration table"))
+}
+
+fn not_set() -> String {
+    "(not set)".into()
+}
+
+fn opt(v: &Option<String>) -> String {
+    v.clone().unwrap_or_else(not_set)
+}
+
+fn sec(v: &Option<Secret>) -> String {
+    if v.is_some() {
+        "[redacted]".into()
+    } else {
+        not_set()
+    }
+}
+
+fn dur(d: Duration) -> String {
+    humantime::format_duration(d).to_string()
+}
+
+/// Every variable the program reads, in the order `config` and `--help` list them.
+pub static VARS: &[Var] = &[
+    Var {
+        name: "HUAWEICLOUD_SDK_AK",
+        section: Section::Huawei,
+        default: "(not set)",
+        help: "Access Key ID; the IAM user needs BSS ReadonlyAccess",
+        show: |c| sec(&c.huawei.access_key),
+    },
+    Var {
+        name: "HUAWEICLOUD_SDK_SK",
+        section: Section::Huawei,
+        default: "(not set)",
+        help: "Secret Access Key",
+        show: |c| sec(&c.huawei.secret_key),
+    },
+    Var {
+        name: "HUAWEICLOUD_SDK_DOMAIN_ID",
+        section: Section::Huawei,
+        default: "(not set)",
+        help: "account (domain) id; sent as X-Domain-Id, lets RMS find the instances",
+        show: |c| opt(&c.huawei.domain_id),
+    },
+    Var {
+        name: "HUAWEICLOUD_SITE",
+        section: Section::Huawei,
+        default: "cn",
+        help: "cn (China), intl (international) or eu (Europe); picks the BSS endpoint",
+        show: |c| c.huawei.site.as_str().into(),
+    },
+    Var {
+        name: "HUAWEICLOUD_BSS_ENDPOINT",
+        section: Section::Huawei,
+        default: "(the site's endpoint)",
+        help: "full BSS base URL; overrides HUAWEICLOUD_SITE",
+        show: |c| c.huawei.bss_endpoint.to_string(),
+    },
+    Var {
+        name: "FREE_RESOURCE_IDS",
+        section: Section::Watch,
+        default: "(not set)",
+        help: "traffic package ids to watch, comma-separated (`discover` prints them)",
+        show: |c| {
+            if c.watch.free_resource_ids.is_empty() {
+                not_set()
+            } else {
+                c.watch.free_resource_ids.join(",")
+            }
+        },
+    },
+    Var {
+        name: "SERVER_NAME",
+        section: Section::Watch,
+        default: "flexus",
+        help: "shown in every message and in the metrics' server label",
+        show: |c| c.watch.server_name.clone(),
+    },
+    Var {
+        name: "THRESHOLD_LEVEL_1",
+        section: Section::Alerting,
+        default: "200",
+        help: "GB; below it the server is shut down",
+        show: |c| format!("{} GB", c.alerting.thresholds.t1),
+    },
+    Var {
+        name: "THRESHOLD_LEVEL_2",
+        section: Section::Alerting,
+        default: "300",
+        help: "GB; below it alerts repeat every LEVEL2_REPEAT",
+        show: |c| format!("{} GB", c.alerting.thresholds.t2),
+    },
+    Var {
+        name: "THRESHOLD_LEVEL_3",
+        section: Section::Alerting,
+        default: "500",
+        help: "GB; below it alerts repeat every LEVEL3_REPEAT",
+        show: |c| format!("{} GB", c.alerting.thresholds.t3),
+    },
+    Var {
+        name: "TELEGRAM_BOT_TOKEN",
+        section: Section::Notify,
+        default: "(not set)",
+        help: "bot token from @BotFather",
+        show: |c| sec(&c.notify.telegram.bot_token),
+    },
+    Var {
+        name: "TELEGRAM_CHAT_ID",
+        section: Section::Notify,
+        default: "(not set)",
+        help: "chat to send messages to (numeric id or @channel)",
+        show: |c| opt(&c.notify.telegram.chat_id),
+    },
+    Var {
+        name: "DEBUG_MODE",
+        section: Section::Alerting,
+        default: "false",
+        help: "true|1|t: verbose logs and no cadence gates; never disables safety",
+        show: |c| c.alerting.cadence.debug.to_string(),
+    },
+    Var {
+        name: "POLL_INTERVAL",
+        section: Section::Watch,
+        default: "10m",
+        help: "how often BSS is called; scrapes never call BSS",
+        show: |c| dur(c.watch.poll_interval),
+    },
+    Var {
+        name: "HTTP_TIMEOUT",
+        section: Section::General,
+        default: "15s",
+        help: "timeout of every outgoing HTTP call",
+        show: |c| dur(c.http_timeout),
+    },
+    Var {
+        name: "READING_MAX_AGE",
+        section: Section::Watch,
+        default: "(3 × POLL_INTERVAL, at least 1h)",
+        help: "after failed polls, the last good readings are kept this long",
+        show: |c| dur(c.watch.reading_max_age),
+    },
+    Var {
+        name: "LISTEN_ADDR",
+        section: Section::Http,
+        default: super::DEFAULT_LISTEN_ADDR,
+        help: "address of /metrics, /alertmanager and /api/v1/status",
+        show: |c| c.http.listen_addr.to_string(),
+    },
+    Var {
+        name: "STATE_DIR",
+        section: Section::General,
+        default: "($STATE_DIRECTORY, else ./state)",
+        help: "where state, the outbox and the lock are kept; never the temp directory",
+        show: |c| c.state_dir.display().to_string(),
+    },
+    Var {
+        name: "WEBHOOK_TOKEN",
+        section: Section::Http,
+        default: "(not set)",
+        help: "token Alertmanager sends to POST /alertmanager; required off loopback",
+        show: |c| sec(&c.http.webhook_token),
+    },
+    Var {
+        name: "TELEGRAM_API_URL",
+        section: Section::Notify,
+        default: "https://api.telegram.org",
+        help: "Telegram Bot API base URL",
+        show: |c| c.notify.telegram.api_url.to_string(),
+    },
+    Var {
+        name: "TELEGRAM_THREAD_ID",
+        section: Section::Notify,
+        default: "(not set)",
+        help: "forum topic to post in",
+        show: |c| {
+            c.notify
+                .telegram
+                .thread_id
+                .map_or_else(not_set, |t| t.to_string())
+        },
+    },
+    Var {
+        name: "MESSAGE_LANG",
+        section: Section::Notify,
+        default: "zh",
+        help: "zh (Chinese) or en (English)",
+        show: |c| c.notify.lang.as_str().into(),
+    },
+    Var {
+        name: "LEVEL3_REPEAT",
+        section: Section::Alerting,
+        default: "24h",
+        help: "level 3 alerts at most this often",
+        show: |c| dur(c.alerting.cadence.level3_repeat),
+    },
+    Var {
+        name: "LEVEL2_REPEAT",
+        section: Section::Alerting,
+        default: "1h",
+        help: "level 2 (and level 1 while it lasts) alerts this often",
+        show: |c| dur(c.alerting.cadence.level2_repeat),
+    },
+    Var {
+        name: "DAILY_REPORT",
+        section: Section::Alerting,
+        default: "true",
+        help: "a daily report while the package is above THRESHOLD_LEVEL_3",
+        show: |c| c.alerting.cadence.daily_report.to_string(),
+    },
+    Var {
+        name: "SHUTDOWN_MODE",
+        section: Section::Shutdown,
+        default: "command",
+        help: "command (run SHUTDOWN_COMMAND), huawei-api (ECS stop) or off (notify only)",
+        show: |c| c.shutdown.mode.as_str().into(),
+    },
+    Var {
+        name: "SHUTDOWN_COMMAND",
+        section: Section::Shutdown,
+        default: "shutdown -h now",
+        help: "program and arguments, run without a shell",
+        show: |c| shell_words::join(&c.shutdown.command),
+    },
+    Var {
+        name: "SHUTDOWN_DELAY",
+        section: Section::Shutdown,
+        default: "60s",
+        help: "countdown with warnings before a fresh re-check and the shutdown",
+        show: |c| dur(c.shutdown.delay),
+    },
+    Var {
+        name: "SHUTDOWN_COMMAND_TIMEOUT",
+        section: Section::Shutdown,
+        default: "60s",
+        help: "a shutdown command still running after this is stopped and reported",
+        show: |c| dur(c.shutdown.command_timeout),
+    },
+    Var {
+        name: "SHUTDOWN_REPEAT_AFTER_BOOT",
+        section: Section::Shutdown,
+        default: "true",
+        help: "shut down again after a boot in the same cycle (the original did)",
+        show: |c| c.shutdown.repeat_after_boot.to_string(),
+    },
+    Var {
+        name: "DRY_RUN",
+        section: Section::Shutdown,
+        default: "false",
+        help: "do everything except the shutdown itself",
+        show: |c| c.shutdown.dry_run.to_string(),
+    },
+    Var {
+        name: "FALLBACK",
+        section: Section::Alerting,
+        default: "auto",
+        help: "auto (judge here unless the watchdog alert arrived), always or never",
+        show: |c| c.alerting.fallback.as_str().into(),
+    },
+    Var {
+        name: "WATCHDOG_TIMEOUT",
+        section: Section::Alerting,
+        default: "10m",
+        help: "how long a watchdog heartbeat keeps the fallback evaluator quiet",
+        show: |c| dur(c.alerting.watchdog_timeout),
+    },
+    Var {
+        name: "POLL_FAILURES_BEFORE_ALERT",
+        section: Section::Watch,
+        default: "3",
+        help: "failed polls in a row before a message is sent",
+        show: |c| c.watch.poll_failures_before_alert.to_string(),
+    },
+    Var {
+        name: "HUAWEICLOUD_REGION",
+        section: Section::Huawei,
+        default: "(not set)",
+        help: "region of ECS_SERVER_ID, e.g. ap-southeast-1",
+        show: |c| opt(&c.huawei.region),
+    },
+    Var {
+        name: "HUAWEICLOUD_PROJECT_ID",
+        section: Section::Huawei,
+        default: "(not set)",
+        help: "project id of that region",
+        show: |c| opt(&c.huawei.project_id),
+    },
+    Var {
+        name: "ECS_SERVER_ID",
+        section: Section::Watch,
+        default: "(not set)",
+        help: "the ECS server of every watched package (one server)",
+        show: |c| {
+            let mut ids: Vec<&str> = c
+                .watch
+                .targets
+                .values()
+                .map(|t| t.server_id.as_str())
+                .collect();
+            ids.sort_unstable();
+            ids.dedup();
+            if ids.is_empty() {
+                not_set()
+            } else {
+                ids.join(",")
+            }
+        },
+    },
+    Var {
+        name: "FLEXUS_INSTANCES",
+        section: Section::Watch,
+        default: "(not set)",
+        help: "several servers: PACKAGE_ID:ECS_SERVER_ID:NAME[:REGION:PROJECT_ID],...",
+        show: |c| {
+            if c.watch.targets.is_empty() {
+                not_set()
+            } else {
+                c.watch
+                    .targets
+                    .iter()
+                    .map(|(p, t)| {
+                        format!(
+                            "{p}:{}:{}:{}:{}",
+                            t.server_id, t.name, t.region, t.project_id
+                        )
+                    })
+                    .collect::<Vec<_>>()
+                    .join(",")
+            }
+        },
+    },
+    Var {
+        name: "HUAWEICLOUD_ECS_ENDPOINT",
+        section: Section::Huawei,
+        default: "https://ecs.{region}.myhuaweicloud.com",
+        help: "ECS endpoint; {region} is replaced by the instance's region",
+        show: |c| c.huawei.ecs_endpoint.clone(),
+    },
+    Var {
+        name: "HUAWEICLOUD_RMS_ENDPOINT",
+        section: Section::Huawei,
+        default: "https://rms.myhuaweicloud.com",
+        help: "RMS endpoint (finds instances by package)",
+        show: |c| c.huawei.rms_endpoint.to_string(),
+    },
+    Var {
+        name: "ECS_STOP_TYPE",
+        section: Section::Shutdown,
+        default: "SOFT",
+        help: "SOFT (OS shutdown) or HARD (power off)",
+        show: |c| {
+            if c.shutdown.ecs_hard_stop {
+                "HARD"
+            } else {
+                "SOFT"
+            }
+            .into()
+        },
+    },
+    Var {
+        name: "ECS_HARD_STOP_AFTER",
+        section: Section::Shutdown,
+        default: "(not set)",
+        help: "stop with HARD after a SOFT stop that has not finished in this time",
+        show: |c| c.shutdown.ecs_hard_stop_after.map_or_else(not_set, dur),
+    },
+    Var {
+        name: "ECS_JOB_TIMEOUT",
+        section: Section::Shutdown,
+        default: "10m",
+        help: "how long a stop or start job is followed",
+        show: |c| dur(c.shutdown.ecs_job_timeout),
+    },
+    Var {
+        name: "AUTO_START",
+        section: Section::Shutdown,
+        default: "false",
+        help: "start what this program stopped once the cycle has reset (huawei-api)",
+        show: |c| c.shutdown.auto_start.to_string(),
+    },
+];
+
+impl Config {
+    /// The effective settings as `(variable, value)` lines, secrets redacted.
+    pub fn effective(&self) -> Vec<(&'static str, String)> {
+        VARS.iter().map(|v| (v.name, (v.show)(self))).collect()
+    }
+}
+
+/// `--help`'s list of every variable with its default, by section.
+pub fn help() -> String {
+    let mut out =
+        String::from("Configuration variables (environment or .env), their defaults and use:\n");
+    let mut sections: Vec<Section> = VARS.iter().map(|v| v.section).collect();
+    sections.sort_unstable();
+    sections.dedup();
+    for section in sections {
+        out.push_str(&format!("\n{}:\n", section.title()));
+        for v in VARS.iter().filter(|v| v.section == section) {
+            out.push_str(&format!(
+                "  {:<28} {}\n  {:<28}   {}\n",
+                v.name, v.default, "", v.help
+            ));
+        }
+    }
+    out
+}

@@ -1,0 +1,176 @@
+//! What is watched: the traffic packages, the server each belongs to (`FREE_RESOURCE_IDS`,
+//! `ECS_SERVER_ID`, `FLEXUS_INSTANCES`), and how often they are read.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use serde::Serialize;
+
+use super::humantime_serde_compat;
+use super::validate::Checker;
+use super::HuaweiConfig;
+use crate::target::Target;
+
+/// The watched packages and polling.
+#[derive(Debug, Clone, Serialize)]
+pub struct WatchConfig {
+    /// `FREE_RESOURCE_IDS`, then the packages of `FLEXUS_INSTANCES` not listed there.
+    pub free_resource_ids: Vec<String>,
+    pub server_name: String,
+    /// Package id → the instance it belongs to (`FLEXUS_INSTANCES`, or `ECS_SERVER_ID` with
+    /// `HUAWEICLOUD_REGION` and `HUAWEICLOUD_PROJECT_ID` for every package).
+    pub targets: BTreeMap<String, Target>,
+    #[serde(with = "humantime_serde_compat")]
+    pub poll_interval: Duration,
+    #[serde(with = "humantime_serde_compat")]
+    pub reading_max_age: Duration,
+    pub poll_failures_before_alert: u32,
+}
+
+impl WatchConfig {
+    pub(super) fn check(c: &mut Checker, huawei: &HuaweiConfig) -> Self {
+        let mut free_resource_ids: Vec<String> = c
+            .given("FREE_RESOURCE_IDS")
+            .map(|s| {
+                s.split(',')
+                    .map(str::trim)
+                    .filter(|s| !s.is_empty())
+                    .map(str::to_string)
+                    .collect()
+            })
+            .unwrap_or_default();
+        for id in &free_resource_ids {
+            if !id
+                .chars()
+                .all(|ch| ch.is_ascii_alphanumeric() || ch == '-' || ch == '_')
+            {
+                c.error(
+                    "FREE_RESOURCE_IDS",
+                    id,
+                    "is not a free resource id (letters, digits and '-' only)",
+                    "separate ids with commas; run `flexus-traffic-monitor discover` to list yours",
+                );
+            }
+        }
+        let mut seen = std::collections::HashSet::new();
+        for id in &free_resource_ids {
+            if !seen.insert(id) {
+                c.error(
+                    "FREE_RESOURCE_IDS",
+                    id,
+                    "is listed twice",
+                    "list each id once",
+                );
+            }
+        }
+        let server_name = c.parse("SERVER_NAME", "", |s| Ok::<_, String>(s.to_string()));
+
+        let poll_interval = c.duration("POLL_INTERVAL", Duration::from_secs(1));
+        let reading_max_age = c
+            .optional_duration("READING_MAX_AGE", Duration::from_secs(1))
+            .unwrap_or((poll_interval * 3).max(Duration::from_secs(3600)));
+        if reading_max_age < poll_interval {
+            c.error("READING_MAX_AGE", &humantime::format_duration(reading_max_age).to_string(), "is shorter than POLL_INTERVAL, so every reading would be dropped before the next poll", "make it at least POLL_INTERVAL (default: 3 × POLL_INTERVAL, at least 1h)");
+        }
+        let poll_failures_before_alert = c.parse(
+            "POLL_FAILURES_BEFORE_ALERT",
+            "is not a whole number of at least 1",
+            |s| match s.parse::<u32>() {
+                Ok(n) if n >= 1 => Ok(n),
+                _ => Err("write e.g. 3".to_string()),
+            },
+        );
+
+        let region = huawei.region.as_deref();
+        let project_id = huawei.project_id.as_deref();
+        let mut targets = BTreeMap::new();
+        if let Some(list) = c.given("FLEXUS_INSTANCES") {
+            for entry in list.split(',').map(str::trim).filter(|e| !e.is_empty()) {
+                match parse_instance(entry, region, project_id) {
+                    Ok((package, target)) => {
+                        if targets.insert(package.clone(), target).is_some() {
+                            c.error("FLEXUS_INSTANCES", &package, "lists this package twice", "give each package one instance");
+                        }
+                    }
+                    Err(why) => c.error("FLEXUS_INSTANCES", entry, why, "write PACKAGE_ID:ECS_SERVER_ID:NAME[:REGION:PROJECT_ID], entries separated by commas; `discover` prints a ready line"),
+                }
+            }
+        }
+        for package in targets.keys() {
+            if !free_resource_ids.contains(package) {
+                free_resource_ids.push(package.clone());
+            }
+        }
+        if let Some(server_id) = c.given("ECS_SERVER_ID") {
+            match (region, project_id) {
+                (Some(r), Some(p)) => {
+                    for id in &free_resource_ids {
+                        targets.entry(id.clone()).or_insert_with(|| Target {
+                            name: server_name.clone(),
+                            server_id: server_id.to_string(),
+                            region: r.to_string(),
+                            project_id: p.to_string(),
+                        });
+                    }
+                }
+                _ => c.error("ECS_SERVER_ID", server_id, "needs HUAWEICLOUD_REGION and HUAWEICLOUD_PROJECT_ID too", "set both (the region, e.g. ap-southeast-1, and its project id from My Credentials)"),
+            }
+        }
+        Self {
+            free_resource_ids,
+            server_name,
+            targets,
+            poll_interval,
+            reading_max_age,
+            poll_failures_before_alert,
+        }
+    }
+
+    /// The watched packages no instance is known for.
+    pub fn unmapped(&self) -> Vec<&str> {
+        self.free_resource_ids
+            .iter()
+            .filter(|id| !self.targets.contains_key(*id))
+            .map(String::as_str)
+            .collect()
+    }
+
+    /// The server name of a package: its instance's name when known, else `SERVER_NAME`.
+    pub fn server_for(&self, free_resource_id: &str) -> &str {
+        self.targets
+            .get(free_resource_id)
+            .map_or(self.server_name.as_str(), |t| t.name.as_str())
+    }
+}
+
+/// Parses one `FLEXUS_INSTANCES` entry: `PACKAGE_ID:ECS_SERVER_ID:NAME[:REGION:PROJECT_ID]`.
+fn parse_instance(
+    entry: &str,
+    region: Option<&str>,
+    project: Option<&str>,
+) -> Result<(String, Target), &'static str> {
+    let parts: Vec<&str> = entry.split(':').map(str::trim).collect();
+    let ok_id = |s: &str| {
+        !s.is_empty()
+            && s.chars()
+                .all(|ch| ch.is_ascii_alphanumeric() || ch == '-' || ch == '_')
+    };
+    let (package, server, name) = match parts.as_slice() {
+        [p, s, n] | [p, s, n, _, _] => (*p, *s, *n),
+        _ => return Err("does not have 3 or 5 fields"),
+    };
+    if !ok_id(package) || !ok_id(server) || name.is_empty() {
+        return Err("has an empty or malformed field");
+    }
+    let (region, project) = match parts.as_slice() {
+        [_, _, _, r, p] => (Some(*r), Some(*p)),
+        _ => (region, project),
+    };
+    match (region, project) {
+        (Some(r), Some(p)) if ok_id(r) && ok_id(p) => Ok((
+            package.to_string(),
+            Target { name: name.to_string(), server_id: server.to_string(), region: r.to_string(), project_id: p.to_string() },
+        )),
+        _ => Err("has no region and project id (give them in the entry, or set HUAWEICLOUD_REGION and HUAWEICLOUD_PROJECT_ID)"),
+    }
+}
