@@ -413,8 +413,9 @@ mod tests {
         assert!(n <= l.max_points(), "{n} > {}", l.max_points());
         assert!(n > 1440 + 69 * 24, "{n}: downsampling dropped too much");
         assert_eq!(l.max_points(), 3122);
-        // Nothing older than 70 days.
+        // Nothing older than 70 days, and still almost 70 days kept (two cycles for the chart).
         assert!(h.points("a")[0].at() >= t(80 * DAY - 70 * DAY).timestamp());
+        assert!(h.points("a")[0].at() < t(80 * DAY - 69 * DAY).timestamp());
         let bytes = serde_json::to_vec(&h).unwrap().len();
         assert!(bytes < 80_000, "{bytes} bytes for one package");
     }

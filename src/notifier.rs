@@ -9,7 +9,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use tokio::sync::{Mutex, Notify};
 use tokio_util::sync::CancellationToken;
 
@@ -36,6 +36,17 @@ pub struct Pass {
     pub remaining: usize,
     /// How long to wait before the next pass when messages remain.
     pub wait: Option<Duration>,
+}
+
+/// The outbox as readers (the status page) see it.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct OutboxView {
+    pub pending: usize,
+    pub dead: usize,
+    /// When the oldest waiting message was queued.
+    pub oldest: Option<DateTime<Utc>>,
+    /// Why the oldest waiting message was not delivered yet.
+    pub last_error: Option<String>,
 }
 
 /// Queues and delivers messages.
@@ -97,10 +108,10 @@ impl Notifier {
     }
 
     /// The outbox for the status page: counts, the oldest waiting message and why it waits.
-    pub fn outbox_view(&self) -> crate::page::OutboxView {
+    pub fn outbox_view(&self) -> OutboxView {
         let pending = self.outbox.pending().unwrap_or_default();
         let oldest = pending.first().map(|(_, q)| q);
-        crate::page::OutboxView {
+        OutboxView {
             pending: pending.len(),
             dead: self.dead(),
             oldest: oldest.map(|q| q.created_at),

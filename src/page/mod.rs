@@ -28,18 +28,8 @@ use crate::reading::Reading;
 use crate::snapshot::Snapshot;
 use crate::state::{ShutdownRecord, State};
 
+pub use crate::notifier::OutboxView;
 pub use crate::shutdown::CountdownView;
-
-/// The outbox as the page shows it.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
-pub struct OutboxView {
-    pub pending: usize,
-    pub dead: usize,
-    /// When the oldest waiting message was queued.
-    pub oldest: Option<DateTime<Utc>>,
-    /// Why the oldest waiting message was not delivered yet.
-    pub last_error: Option<String>,
-}
 
 /// The settings the page shows (taken from the configuration; no secret among them).
 #[derive(Debug, Clone, PartialEq)]
