@@ -1,12 +1,13 @@
 //! The HTTP server: routes, shared state and graceful stop.
 //!
 //! Handlers read the in-memory snapshot and never call BSS. Each route lives in its own small
-//! function here; the Alertmanager receiver is in [`webhook`].
+//! function here; the Alertmanager receiver is in [`webhook`], the status page and the history API
+//! in [`page`], the listener and its limits in [`server`].
 
 pub mod page;
+pub mod server;
 pub mod webhook;
 
-use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
@@ -58,7 +59,7 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// Serves until `cancel` fires, then finishes in-flight requests.
+/// Serves until `cancel` fires, then finishes in-flight requests; within [`server::LIMITS`].
 ///
 /// # Errors
 /// When the listener fails.
@@ -67,12 +68,7 @@ pub async fn serve(
     app: Router,
     cancel: CancellationToken,
 ) -> std::io::Result<()> {
-    axum::serve(
-        listener,
-        app.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(async move { cancel.cancelled().await })
-    .await
+    server::serve_with(listener, app, cancel, server::LIMITS).await
 }
 
 async fn metrics(State(s): State<AppState>) -> Response {

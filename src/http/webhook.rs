@@ -1,9 +1,20 @@
 //! `POST /alertmanager`: the Alertmanager webhook receiver.
 //!
 //! Answers (design doc): 200 once the alerts are durably recorded; 400 for a malformed payload
-//! (Alertmanager does not retry it); 401 for a bad or missing token; 413 past the body limit (set on
-//! the route); 503 when recording failed (Alertmanager retries). Slow work — a shutdown countdown —
-//! runs in the background, because each delivery must finish within Alertmanager's timeout.
+//! (Alertmanager does not retry it); 401 for a bad or missing token; 403 for a browser's request
+//! without a token (below); 413 past the body limit (set on the route); 503 when recording failed
+//! (Alertmanager retries). Slow work — a shutdown countdown — runs in the background, because each
+//! delivery must finish within Alertmanager's timeout.
+//!
+//! Cross-site requests: without `WEBHOOK_TOKEN` (allowed on loopback only), any web page the
+//! operator opens could make their browser POST a forged alert to `127.0.0.1`. A browser can send
+//! such a POST without asking first only with a "simple" content type (`text/plain`, forms), and it
+//! always adds an `Origin` header to a POST; Alertmanager sends `application/json` and never an
+//! `Origin`. So a request without a token that carries an `Origin`, or a content type other than
+//! JSON, is refused with 403. We chose this over requiring a token always: a token-less loopback
+//! receiver is the simplest correct setup on one host, and the check closes the browser path
+//! (including DNS rebinding, which still sends `Origin`) without breaking it. With a token, the
+//! token is the proof: a page cannot know it.
 
 use axum::body::Bytes;
 use axum::extract::State;
@@ -23,7 +34,33 @@ fn answer(s: &AppState, status: StatusCode, result: &str, text: &str) -> Respons
     (status, format!("{text}\n")).into_response()
 }
 
+/// Why a token-less request looks like it came from a browser, if it does. Pure.
+pub fn browser_request(headers: &HeaderMap) -> Option<&'static str> {
+    if headers.contains_key(header::ORIGIN) {
+        return Some("it carries an Origin header");
+    }
+    let json = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|m| m.trim().eq_ignore_ascii_case("application/json"));
+    (!json).then_some("its content type is not application/json")
+}
+
 pub async fn receive(State(s): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+    if s.config.http.webhook_token.is_none() {
+        if let Some(why) = browser_request(&headers) {
+            return answer(
+                &s,
+                StatusCode::FORBIDDEN,
+                "forbidden",
+                &format!(
+                    "refused: {why}, as a request from a web browser would; Alertmanager sends \
+                     application/json without Origin (set WEBHOOK_TOKEN to accept other clients)"
+                ),
+            );
+        }
+    }
     if let Some(token) = &s.config.http.webhook_token {
         let auth = headers
             .get(header::AUTHORIZATION)
@@ -76,6 +113,52 @@ pub async fn receive(State(s): State<AppState>, headers: HeaderMap, body: Bytes)
                 "unavailable",
                 "could not record the alerts; retry later",
             )
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::http::HeaderValue;
+
+    fn headers(pairs: &[(header::HeaderName, &'static str)]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for (k, v) in pairs {
+            h.insert(k.clone(), HeaderValue::from_static(v));
+        }
+        h
+    }
+
+    #[test]
+    fn alertmanager_requests_pass_browser_ones_do_not() {
+        // What Alertmanager 0.25 sends.
+        assert_eq!(
+            browser_request(&headers(&[(header::CONTENT_TYPE, "application/json")])),
+            None
+        );
+        assert_eq!(
+            browser_request(&headers(&[(
+                header::CONTENT_TYPE,
+                "Application/JSON; charset=utf-8"
+            )])),
+            None
+        );
+        for h in [
+            headers(&[(header::CONTENT_TYPE, "text/plain")]),
+            headers(&[(header::CONTENT_TYPE, "application/x-www-form-urlencoded")]),
+            headers(&[(header::CONTENT_TYPE, "multipart/form-data; boundary=x")]),
+            headers(&[]),
+            headers(&[
+                (header::CONTENT_TYPE, "application/json"),
+                (header::ORIGIN, "https://evil.example"),
+            ]),
+            headers(&[
+                (header::CONTENT_TYPE, "application/json"),
+                (header::ORIGIN, "null"),
+            ]),
+        ] {
+            assert!(browser_request(&h).is_some(), "{h:?}");
         }
     }
 }

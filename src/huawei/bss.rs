@@ -142,7 +142,7 @@ fn flatten_package(p: &FreeResourcePackage) -> Vec<DiscoveredResource> {
         .flatten()
         .filter_map(|r| {
             let id = r.free_resource_id.clone()?;
-            let reading = r.to_reading(&id, Utc::now()).ok();
+            let reading = r.to_figures(&id, Utc::now()).ok();
             Some(DiscoveredResource {
                 free_resource_id: id,
                 product_name: p.product_name.clone().unwrap_or_default(),

@@ -1,8 +1,11 @@
 //! Wire types of the BSS answers, and their conversion into [`Reading`]s.
 //!
 //! Parsing is lenient where Huawei is (amounts as JSON numbers or strings, unknown fields ignored)
-//! and strict where a mistake would be dangerous: a missing or malformed amount, an unknown unit or
-//! an id absent from the answer is an error for that package, never a zero.
+//! and strict where a mistake would be dangerous: a missing, malformed or absurd amount, an unknown
+//! unit, an unreadable cycle end, an id absent from the answer or listed twice with different
+//! figures is an error for that package, never a zero and never a guess. The shutdown guard's
+//! "already acted in this cycle" record is keyed by the cycle end, so a reading without one could
+//! make it act again and again; such a reading is not a reading.
 
 use std::collections::HashMap;
 
@@ -23,7 +26,17 @@ pub enum ReadingError {
     BadAmount { field: &'static str, value: String },
     #[error("unknown unit measure_id={0} (only 10 = GB and 11 = MB are known)")]
     UnknownUnit(String),
+    #[error("`{field}` is not a time like 2025-01-07T16:00:00Z: {value}")]
+    BadTime { field: &'static str, value: String },
+    #[error("`{field}` is {gb:e} GB, beyond any real package (more than {MAX_PLAUSIBLE_GB} GB)")]
+    Implausible { field: &'static str, gb: f64 },
+    #[error("the answer lists this id {0} times with different figures; none of them is trusted")]
+    ConflictingDuplicates(usize),
 }
+
+/// The largest amount, in GB, taken as a real figure (1 PiB; Flexus L packages hold a few TB at
+/// most). Anything above is a broken answer: `1e308` GB would otherwise render as `inf` bytes.
+pub const MAX_PLAUSIBLE_GB: f64 = 1_048_576.0;
 
 /// `ListFreeResourceUsages` answer (`POST /v2/payments/free-resources/usages/details/query`).
 #[derive(Debug, Deserialize)]
@@ -129,9 +142,51 @@ pub fn parse_time(s: Option<&str>) -> Option<DateTime<Utc>> {
         .map(|t| t.and_utc())
 }
 
+/// A time field: `required` ones must be present; any present one must be readable.
+fn time_field(
+    field: &'static str,
+    value: Option<&str>,
+    required: bool,
+) -> Result<Option<DateTime<Utc>>, ReadingError> {
+    match value {
+        None if required => Err(ReadingError::MissingField(field)),
+        None => Ok(None),
+        Some(s) => parse_time(Some(s))
+            .map(Some)
+            .ok_or_else(|| ReadingError::BadTime {
+                field,
+                value: truncate(s, 40),
+            }),
+    }
+}
+
+/// An amount converted to GB, refused when beyond [`MAX_PLAUSIBLE_GB`].
+fn plausible_gb(field: &'static str, gb: f64) -> Result<f64, ReadingError> {
+    if gb <= MAX_PLAUSIBLE_GB {
+        Ok(gb)
+    } else {
+        Err(ReadingError::Implausible { field, gb })
+    }
+}
+
 impl FreeResourceUsage {
-    /// Validates this entry into a reading.
+    /// Validates this entry into a reading the guard may act on: the cycle end is required.
     pub fn to_reading(&self, id: &str, read_at: DateTime<Utc>) -> Result<Reading, ReadingError> {
+        self.read(id, read_at, true)
+    }
+
+    /// Validates the figures of a `ListFreeResourceInfos` entry, which carries no cycle (for
+    /// `discover`, which never acts on them).
+    pub fn to_figures(&self, id: &str, read_at: DateTime<Utc>) -> Result<Reading, ReadingError> {
+        self.read(id, read_at, false)
+    }
+
+    fn read(
+        &self,
+        id: &str,
+        read_at: DateTime<Utc>,
+        cycle_required: bool,
+    ) -> Result<Reading, ReadingError> {
         let unit = unit(self.measure_id.as_ref())?;
         let remaining = decimal("amount", self.amount.as_ref())?;
         let total = decimal("original_amount", self.original_amount.as_ref())?;
@@ -139,33 +194,48 @@ impl FreeResourceUsage {
             free_resource_id: id.to_string(),
             package_name: self.free_resource_type_name.clone().unwrap_or_default(),
             usage_type: self.usage_type_name.clone().unwrap_or_default(),
-            remaining_gb: unit.to_gb(remaining),
-            total_gb: unit.to_gb(total),
-            cycle_start: parse_time(self.start_time.as_deref()),
-            cycle_end: parse_time(self.end_time.as_deref()),
+            remaining_gb: plausible_gb("amount", unit.to_gb(remaining))?,
+            total_gb: plausible_gb("original_amount", unit.to_gb(total))?,
+            cycle_start: time_field("start_time", self.start_time.as_deref(), false)?,
+            // The guard's record of having acted is keyed by the cycle end: required.
+            cycle_end: time_field("end_time", self.end_time.as_deref(), cycle_required)?,
             read_at,
         })
     }
 }
 
 /// Matches the asked ids with the answer: each id gets its reading or the reason it has none.
-/// Ids are matched exactly; an id that appears twice keeps its first entry.
+///
+/// Ids are matched exactly. An id listed more than once is read once when every entry gives the
+/// same reading (a harmless repeat), and is an error when they differ: taking the first would let
+/// the order of the answer decide between a shutdown and none.
 pub fn readings_for(
     ids: &[String],
     answer: &[FreeResourceUsage],
     read_at: DateTime<Utc>,
 ) -> Vec<(String, Result<Reading, ReadingError>)> {
-    let mut by_id: HashMap<&str, &FreeResourceUsage> = HashMap::new();
+    let mut by_id: HashMap<&str, Vec<&FreeResourceUsage>> = HashMap::new();
     for entry in answer {
         if let Some(id) = entry.free_resource_id.as_deref() {
-            by_id.entry(id).or_insert(entry);
+            by_id.entry(id).or_default().push(entry);
         }
     }
     ids.iter()
         .map(|id| {
-            let result = match by_id.get(id.as_str()) {
-                Some(entry) => entry.to_reading(id, read_at),
-                None => Err(ReadingError::MissingFromAnswer),
+            let result = match by_id.get(id.as_str()).map(Vec::as_slice) {
+                None | Some([]) => Err(ReadingError::MissingFromAnswer),
+                Some([entry]) => entry.to_reading(id, read_at),
+                Some(entries) => {
+                    let first = entries[0].to_reading(id, read_at);
+                    if entries[1..]
+                        .iter()
+                        .all(|e| e.to_reading(id, read_at) == first)
+                    {
+                        first
+                    } else {
+                        Err(ReadingError::ConflictingDuplicates(entries.len()))
+                    }
+                }
             };
             (id.clone(), result)
         })
@@ -206,7 +276,7 @@ mod tests {
     #[test]
     fn string_amounts_and_mb_units_are_converted() {
         let e = entry(
-            json!({"free_resource_id":"a","amount":"2048","original_amount":"4096","measure_id":11}),
+            json!({"free_resource_id":"a","end_time":"2025-02-07T16:00:00Z","amount":"2048","original_amount":"4096","measure_id":11}),
         );
         let r = e.to_reading("a", now()).unwrap();
         assert_eq!((r.remaining_gb, r.total_gb), (2.0, 4.0));
@@ -214,13 +284,15 @@ mod tests {
 
     #[test]
     fn missing_amount_is_an_error_not_zero() {
-        let e = entry(json!({"free_resource_id":"a","original_amount":100,"measure_id":10}));
+        let e = entry(
+            json!({"free_resource_id":"a","end_time":"2025-02-07T16:00:00Z","original_amount":100,"measure_id":10}),
+        );
         assert_eq!(
             e.to_reading("a", now()),
             Err(ReadingError::MissingField("amount"))
         );
         let e = entry(
-            json!({"free_resource_id":"a","amount":null,"original_amount":100,"measure_id":10}),
+            json!({"free_resource_id":"a","end_time":"2025-02-07T16:00:00Z","amount":null,"original_amount":100,"measure_id":10}),
         );
         assert_eq!(
             e.to_reading("a", now()),
@@ -239,7 +311,7 @@ mod tests {
             json!("NaN"),
         ] {
             let e = entry(
-                json!({"free_resource_id":"a","amount":bad,"original_amount":100,"measure_id":10}),
+                json!({"free_resource_id":"a","end_time":"2025-02-07T16:00:00Z","amount":bad,"original_amount":100,"measure_id":10}),
             );
             assert!(
                 matches!(
@@ -253,13 +325,16 @@ mod tests {
 
     #[test]
     fn unknown_unit_is_refused() {
-        let e =
-            entry(json!({"free_resource_id":"a","amount":1,"original_amount":100,"measure_id":12}));
+        let e = entry(
+            json!({"free_resource_id":"a","end_time":"2025-02-07T16:00:00Z","amount":1,"original_amount":100,"measure_id":12}),
+        );
         assert_eq!(
             e.to_reading("a", now()),
             Err(ReadingError::UnknownUnit("12".into()))
         );
-        let e = entry(json!({"free_resource_id":"a","amount":1,"original_amount":100}));
+        let e = entry(
+            json!({"free_resource_id":"a","end_time":"2025-02-07T16:00:00Z","amount":1,"original_amount":100}),
+        );
         assert_eq!(
             e.to_reading("a", now()),
             Err(ReadingError::MissingField("measure_id"))
@@ -269,11 +344,91 @@ mod tests {
     #[test]
     fn an_id_absent_from_the_answer_is_unknown_not_zero() {
         let answer = vec![entry(
-            json!({"free_resource_id":"a","amount":1,"original_amount":2,"measure_id":10}),
+            json!({"free_resource_id":"a","end_time":"2025-02-07T16:00:00Z","amount":1,"original_amount":2,"measure_id":10}),
         )];
         let got = readings_for(&["a".into(), "b".into()], &answer, now());
         assert!(got[0].1.is_ok());
         assert_eq!(got[1].1, Err(ReadingError::MissingFromAnswer));
+    }
+
+    fn gb(id: &str, amount: f64) -> FreeResourceUsage {
+        entry(
+            json!({"free_resource_id":id,"amount":amount,"original_amount":1000,"measure_id":10,
+            "start_time":"2025-01-07T16:00:00Z","end_time":"2025-02-07T16:00:00Z"}),
+        )
+    }
+
+    #[test]
+    fn an_unreadable_or_missing_cycle_end_is_not_a_reading() {
+        let mut e = gb("a", 100.0);
+        e.end_time = Some("garbage".into());
+        assert_eq!(
+            e.to_reading("a", now()),
+            Err(ReadingError::BadTime {
+                field: "end_time",
+                value: "garbage".into()
+            })
+        );
+        e.end_time = None;
+        assert_eq!(
+            e.to_reading("a", now()),
+            Err(ReadingError::MissingField("end_time"))
+        );
+        let mut e = gb("a", 100.0);
+        e.start_time = Some("soon".into());
+        assert!(matches!(
+            e.to_reading("a", now()),
+            Err(ReadingError::BadTime {
+                field: "start_time",
+                ..
+            })
+        ));
+        e.start_time = None;
+        assert!(e.to_reading("a", now()).is_ok(), "start_time is optional");
+    }
+
+    #[test]
+    fn absurd_amounts_are_not_readings() {
+        for (amount, total) in [(1e308, 1000.0), (100.0, 1e308), (2e6, 3e6)] {
+            let e = entry(
+                json!({"free_resource_id":"a","amount":amount,"original_amount":total,
+                "measure_id":10,"end_time":"2025-02-07T16:00:00Z"}),
+            );
+            assert!(
+                matches!(
+                    e.to_reading("a", now()),
+                    Err(ReadingError::Implausible { .. })
+                ),
+                "{amount} / {total}"
+            );
+        }
+        // 1 PiB in MB is still plausible; the bound applies after the unit conversion.
+        let e = entry(json!({"free_resource_id":"a","amount":1_073_741_824u64,
+            "original_amount":1_073_741_824u64,"measure_id":11,"end_time":"2025-02-07T16:00:00Z"}));
+        assert_eq!(
+            e.to_reading("a", now()).unwrap().remaining_gb,
+            MAX_PLAUSIBLE_GB
+        );
+    }
+
+    #[test]
+    fn conflicting_duplicates_are_an_error_in_either_order() {
+        let ids = ["a".to_string()];
+        for answer in [
+            vec![gb("a", 100.0), gb("a", 900.0)],
+            vec![gb("a", 900.0), gb("a", 100.0)],
+        ] {
+            let got = readings_for(&ids, &answer, now());
+            assert_eq!(got[0].1, Err(ReadingError::ConflictingDuplicates(2)));
+        }
+    }
+
+    #[test]
+    fn equal_duplicates_are_harmless() {
+        let answer = vec![gb("a", 100.0), gb("b", 5.0), gb("a", 100.0)];
+        let got = readings_for(&["a".into(), "b".into()], &answer, now());
+        assert_eq!(got[0].1.as_ref().unwrap().remaining_gb, 100.0);
+        assert_eq!(got[1].1.as_ref().unwrap().remaining_gb, 5.0);
     }
 
     #[test]

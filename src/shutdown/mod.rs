@@ -86,7 +86,10 @@ pub fn blocked_by_record(
             < chrono::Duration::from_std(retry_after_failure).unwrap_or(chrono::Duration::MAX))
         .then_some("the last attempt failed recently");
     }
-    let same_cycle = r.cycle_end.is_some() && r.cycle_end == cycle_end;
+    // An unknown cycle end (on either side) cannot show that a new cycle began, so it counts as
+    // the same cycle: otherwise a reading without one would let the guard act on every poll.
+    // Readings without a cycle end are refused upstream (`huawei::wire`); this is the second wall.
+    let same_cycle = r.cycle_end.is_none() || cycle_end.is_none() || r.cycle_end == cycle_end;
     let same_boot = r.boot_id.is_some() && r.boot_id.as_deref() == boot_id;
     if same_boot && same_cycle {
         return Some("already acted in this boot");
@@ -514,6 +517,19 @@ mod tests {
             ),
             None
         );
+        // An unknown cycle end cannot prove a new cycle: blocked as the same cycle.
+        assert!(blocked_by_record(
+            Some(&rec(true, "b1", 99_999, 9_000)),
+            Some("b1"),
+            None,
+            true,
+            h,
+            now
+        )
+        .is_some());
+        let mut no_end = rec(true, "b0", 0, 9_000);
+        no_end.cycle_end = None;
+        assert!(blocked_by_record(Some(&no_end), Some("b1"), cycle, false, h, now).is_some());
         // A failure may be retried after the cooldown only.
         assert!(blocked_by_record(
             Some(&rec(false, "b1", 99_999, 9_000)),

@@ -13,6 +13,7 @@ mod cloud_api;
 mod e2e;
 mod external;
 mod fallback;
+mod http_limits;
 mod page;
 mod setup;
 mod shutdown;

@@ -46,6 +46,49 @@ async fn bad_data_never_shuts_down() {
 }
 
 #[tokio::test]
+async fn an_unreadable_cycle_end_is_no_reading_and_never_a_shutdown_loop() {
+    let bss = FakeBss::start().await;
+    let tg = FakeTelegram::start().await;
+    let app = fallback_app(&bss, &tg, &[], Spawn::default()).await;
+    let mut entry = package(ID, json!(1), json!(100), json!(10));
+    entry["end_time"] = json!("garbage");
+    bss.set_entry(ID, entry);
+    for _ in 0..3 {
+        app.poll_and_evaluate().await;
+    }
+    assert_eq!(app.calls.count(), 0);
+    let snap = app.state.snapshot.read().await.clone();
+    let error = snap.packages[0].error.clone().unwrap_or_default();
+    assert!(error.contains("end_time"), "{error}");
+}
+
+#[tokio::test]
+async fn conflicting_duplicate_entries_are_no_reading_and_equal_ones_are_harmless() {
+    let bss = FakeBss::start().await;
+    let tg = FakeTelegram::start().await;
+    let app = fallback_app(&bss, &tg, &[], Spawn::default()).await;
+    // The same package twice in one answer, 1 GB (below T1) and 900 GB, in both orders.
+    let low = package(ID, json!(1), json!(1000), json!(10));
+    let high = package(ID, json!(900), json!(1000), json!(10));
+    // Were a countdown started, its fresh reading would get the ordinary answer: 1 GB.
+    bss.set_entry(ID, low.clone());
+    for pair in [[&low, &high], [&high, &low]] {
+        bss.push(Reply::Json(200, json!({ "free_resources": pair })));
+        app.poll_and_evaluate().await;
+        assert_eq!(app.calls.count(), 0);
+        let snap = app.state.snapshot.read().await.clone();
+        let error = snap.packages[0].error.clone().unwrap_or_default();
+        assert!(error.contains("different figures"), "{error}");
+    }
+    // Equal duplicates read as one package (for the poll and the guard's fresh reading).
+    for _ in 0..2 {
+        bss.push(Reply::Json(200, json!({ "free_resources": [&low, &low] })));
+    }
+    app.poll_and_evaluate().await;
+    assert_eq!(app.calls.count(), 1);
+}
+
+#[tokio::test]
 async fn a_failed_fresh_poll_cancels() {
     let bss = FakeBss::start().await;
     let tg = FakeTelegram::start().await;

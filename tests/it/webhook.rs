@@ -306,3 +306,45 @@ async fn an_unwritable_state_dir_answers_503() {
         Some(1.0)
     );
 }
+
+#[tokio::test]
+async fn without_a_token_a_browser_style_post_is_refused_and_alertmanager_is_not() {
+    let bss = FakeBss::start().await;
+    let tg = FakeTelegram::start().await;
+    bss.set_gb(ID, 4.2, 100.0);
+    let mut env = base_env(&bss, &[ID]);
+    env.extend(telegram_env(&tg));
+    env.push(("FALLBACK".into(), "never".into()));
+    let app = TestApp::spawn_with(&env, Spawn::default()).await;
+    assert!(app.config.http.webhook_token.is_none());
+    app.poller.poll_once().await.unwrap();
+    let client = reqwest::Client::new();
+    let url = format!("{}/alertmanager", app.base_url);
+    for (content_type, origin) in [
+        ("text/plain", Some("https://evil.example")),
+        ("text/plain", None),
+        ("application/x-www-form-urlencoded", None),
+        ("application/json", Some("https://evil.example")),
+    ] {
+        let mut req = client
+            .post(&url)
+            .header("content-type", content_type)
+            .body(FIRING);
+        if let Some(o) = origin {
+            req = req.header("origin", o);
+        }
+        let r = req.send().await.unwrap();
+        assert_eq!(r.status(), 403, "{content_type} {origin:?}");
+        assert!(r.text().await.unwrap().contains("WEBHOOK_TOKEN"));
+    }
+    app.settle().await;
+    assert_eq!(app.calls.count(), 0);
+    assert_eq!(tg.texts().len(), 0, "{:?}", tg.texts());
+    let m = app.scrape().await;
+    assert_eq!(
+        metric(&m, "flexus_webhooks_total", &["result=\"forbidden\""]),
+        Some(4.0)
+    );
+    // Alertmanager's own request still gets through.
+    assert_eq!(app.post_webhook(RESOLVED, None).await.status(), 200);
+}
