@@ -26,6 +26,7 @@ use crate::engine::Engine;
 use crate::level::Level;
 use crate::metrics::Metrics;
 use crate::snapshot::SharedSnapshot;
+use crate::state::StateCell;
 
 /// What every handler can reach.
 #[derive(Clone)]
@@ -39,6 +40,8 @@ pub struct AppState {
     pub engine: Option<Arc<Engine>>,
     /// Whether the fallback evaluator is in charge.
     pub fallback_active: Arc<AtomicBool>,
+    /// The state store (absent when only exporting): whether `STATE_DIR` is still writable.
+    pub state: Option<Arc<StateCell>>,
     /// The history of remaining traffic.
     pub history: Arc<crate::history::HistoryStore>,
 }
@@ -72,6 +75,9 @@ pub async fn serve(
 }
 
 async fn metrics(State(s): State<AppState>) -> Response {
+    if let Some(state) = &s.state {
+        s.metrics.state_writable.set(i64::from(state.writable()));
+    }
     let snapshot = s.snapshot.read().await.clone();
     let body = s.metrics.render(&snapshot, &s.config, Utc::now());
     (
@@ -163,9 +169,16 @@ async fn status(State(s): State<AppState>) -> Response {
             })
         }
     };
+    let state = s.state.as_ref().map(|st| {
+        json!({
+            "dir": st.dir().display().to_string(),
+            "writable": st.writable(),
+        })
+    });
     pretty_json(&json!({
         "server": s.config.watch.server_name,
         "alerting": alerting,
+        "state": state,
         "version": env!("CARGO_PKG_VERSION"),
         "thresholds_gb": s.config.alerting.thresholds,
         "bss": {

@@ -14,6 +14,8 @@ mod e2e;
 mod external;
 mod fallback;
 mod http_limits;
+mod install;
+mod lifecycle;
 mod page;
 mod setup;
 mod shutdown;
