@@ -35,6 +35,14 @@ pub async fn page(State(s): State<AppState>, Query(q): Query<PageQuery>) -> Resp
             state: e.state.snapshot().await,
             countdowns: e.guard.countdowns(),
             outbox: e.notifier.outbox_view(),
+            channels: e
+                .notifier
+                .lanes()
+                .iter()
+                .map(|l| l.name())
+                .filter(|n| *n != "console")
+                .map(str::to_string)
+                .collect(),
             fallback_active: s.fallback_active.load(Ordering::Acquire),
         }),
     };

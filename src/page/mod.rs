@@ -45,7 +45,6 @@ pub struct Settings {
     pub shutdown_mode: ShutdownMode,
     pub fallback: FallbackMode,
     pub cadence: Cadence,
-    pub telegram: bool,
     pub forecast: forecast::Settings,
 }
 
@@ -68,7 +67,6 @@ impl Settings {
             shutdown_mode: c.shutdown.mode,
             fallback: c.alerting.fallback,
             cadence: c.alerting.cadence,
-            telegram: c.telegram_enabled(),
             forecast: forecast::Settings {
                 window: forecast::Settings::default().window,
                 // A few polls at least, and never less than the default for a normal interval.
@@ -84,6 +82,8 @@ pub struct AlertingInputs {
     pub state: State,
     pub countdowns: Vec<CountdownView>,
     pub outbox: OutboxView,
+    /// The message channels (not the console).
+    pub channels: Vec<String>,
     pub fallback_active: bool,
 }
 
@@ -182,7 +182,8 @@ pub struct Program {
     pub last_poll_ok: bool,
     pub next_poll_at: Option<DateTime<Utc>>,
     pub outbox: OutboxView,
-    pub telegram: bool,
+    /// The channels messages go to (empty: only the log).
+    pub channels: Vec<String>,
 }
 
 /// Everything the page shows.
@@ -349,7 +350,7 @@ pub fn build(i: &Inputs<'_>) -> PageView {
         last_poll_ok: snap.last_poll_at.is_some() && snap.up,
         next_poll_at: snap.last_poll_at.map(|t| t + chrono_dur(s.poll_interval)),
         outbox,
-        telegram: s.telegram,
+        channels: i.alerting.map(|a| a.channels.clone()).unwrap_or_default(),
     };
     PageView {
         lang: s.lang,

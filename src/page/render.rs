@@ -849,18 +849,19 @@ fn program(o: &mut String, r: &R, p: &Program) {
         o,
         "<dt>{}</dt><dd>{}</dd></dl></section>",
         r.t("待发消息", "Messages waiting"),
-        if !p.telegram {
+        if p.channels.is_empty() {
             r.t(
-                "没有配置 Telegram：消息只写在日志里",
-                "Telegram is not set up: messages only go to the log",
+                "没有配置消息渠道（如 Telegram）：消息只写在日志里",
+                "No message channel (such as Telegram) is set up: messages only go to the log",
             )
             .to_string()
-        } else if p.outbox.pending == 0 {
-            r.t("0（都已送达）", "0 (all delivered)").to_string()
         } else {
-            match r.lang {
-                Lang::Zh => format!("{} 条，正在重试", p.outbox.pending),
-                Lang::En => format!("{}, retrying", p.outbox.pending),
+            let channels = esc(&p.channels.join(", "));
+            match (r.lang, p.outbox.pending) {
+                (Lang::Zh, 0) => format!("0（都已送达 {channels}）"),
+                (Lang::En, 0) => format!("0 (all delivered to {channels})"),
+                (Lang::Zh, n) => format!("{n} 条，正在重试（{channels}）"),
+                (Lang::En, n) => format!("{n}, retrying ({channels})"),
             }
         }
     );

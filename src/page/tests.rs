@@ -20,7 +20,6 @@ fn settings(lang: Lang) -> Settings {
         shutdown_mode: ShutdownMode::Command,
         fallback: FallbackMode::Auto,
         cadence: Cadence::default(),
-        telegram: true,
         forecast: forecast::Settings::default(),
     }
 }
