@@ -17,6 +17,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::autostart::AutoStarter;
 use crate::config::{Config, ShutdownMode};
+use crate::enforcer::Enforcer;
 use crate::engine::Engine;
 use crate::fallback;
 use crate::history::{self, HistoryStore};
@@ -51,6 +52,8 @@ pub struct Deps {
     pub boot_id: Option<String>,
     /// How much history is kept (default: [`history::Limits::for_poll_interval`]).
     pub history_limits: Option<history::Limits>,
+    /// Run the actions' commands (tc, nft, ...) inside this network namespace (tests).
+    pub netns: Option<String>,
 }
 
 impl Deps {
@@ -63,6 +66,7 @@ impl Deps {
             sink: None,
             boot_id: None,
             history_limits: None,
+            netns: None,
         }
     }
 }
@@ -111,6 +115,8 @@ pub struct App {
     pub notifier: Arc<Notifier>,
     pub guard: Guard,
     pub engine: Arc<Engine>,
+    /// Throttle, fence and command actions.
+    pub enforcer: Arc<Enforcer>,
     /// Set once the first poll finished (successfully or not).
     pub ready: Arc<AtomicBool>,
     /// Whether the fallback evaluator is in charge.
@@ -274,7 +280,8 @@ impl App {
             })?,
         );
         let settings = GuardSettings {
-            enabled: config.shutdown.mode != ShutdownMode::Off,
+            // `LEVEL1_ACTIONS` without shutdown turns the guard off as `SHUTDOWN_MODE=off` does.
+            enabled: config.shutdown.mode != ShutdownMode::Off && config.actions.shuts_down(),
             delay: config.shutdown.delay,
             warnings: 3,
             thresholds: config.alerting.thresholds,
@@ -313,7 +320,15 @@ impl App {
         } else {
             None
         };
+        let enforcer = Arc::new(Enforcer::new(
+            &config,
+            state.clone(),
+            notifier.clone(),
+            metrics.clone(),
+            deps.netns,
+        ));
         let engine = Arc::new(Engine {
+            enforcer: enforcer.clone(),
             autostart,
             config: config.clone(),
             state: state.clone(),
@@ -334,6 +349,7 @@ impl App {
             notifier,
             guard,
             engine,
+            enforcer,
             ready: Arc::new(AtomicBool::new(false)),
             fallback_active: Arc::new(AtomicBool::new(false)),
             corrupt,
@@ -413,6 +429,11 @@ impl App {
                 self.poller.subscribe(),
                 self.metrics.clone(),
                 self.fallback_active.clone(),
+                stopping.clone(),
+            ));
+            self.tasks.spawn(self.enforcer.clone().run(
+                self.poller.subscribe(),
+                self.snapshot.clone(),
                 stopping.clone(),
             ));
         }
