@@ -15,6 +15,7 @@ use axum::routing::get;
 use axum::Router;
 use chrono::Utc;
 use flexus_traffic_monitor::config::{Config, RawConfig};
+use flexus_traffic_monitor::history::{HistoryStore, Limits};
 use flexus_traffic_monitor::http::{self, AppState};
 use flexus_traffic_monitor::metrics::Metrics;
 use flexus_traffic_monitor::reading::Reading;
@@ -22,7 +23,7 @@ use flexus_traffic_monitor::snapshot::Snapshot;
 use tokio::sync::RwLock;
 use tokio_util::sync::CancellationToken;
 
-fn state(n: usize) -> AppState {
+fn state(n: usize, dir: &std::path::Path) -> AppState {
     let ids: Vec<String> = (0..n).map(|i| format!("pkg-{i:05}")).collect();
     let mut raw = RawConfig::default();
     raw.set("FREE_RESOURCE_IDS", ids.join(","));
@@ -54,6 +55,7 @@ fn state(n: usize) -> AppState {
         engine: None,
         fallback_active: Arc::new(AtomicBool::new(false)),
         state: None,
+        history: Arc::new(HistoryStore::open(dir, Limits::default())),
     }
 }
 
@@ -112,7 +114,8 @@ fn main() {
         );
         for n in [1, 100, 1000] {
             let stop = CancellationToken::new();
-            let state = state(n);
+            let dir = tempfile::tempdir().expect("a temporary directory");
+            let state = state(n, dir.path());
             let body = state
                 .metrics
                 .render_cached(&state.snapshot, &state.config, Utc::now())
