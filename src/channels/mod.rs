@@ -124,7 +124,7 @@ impl Client {
             Client::ServerChan(_) => "serverchan",
             Client::PushPlus(_) => "pushplus",
             Client::Bark(_) => "bark",
-            Client::Console { .. } => "console",
+            Client::Console { .. } => crate::metrics::CONSOLE_CHANNEL,
         }
     }
 
