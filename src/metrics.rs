@@ -325,7 +325,8 @@ impl StartResult {
     }
 }
 
-/// The `channel` label of messages printed on standard error when no channel is configured.
+/// The `channel` label of messages printed on standard error when no channel is configured (the
+/// console client's name in `channels`).
 pub const CONSOLE_CHANNEL: &str = "console";
 
 /// `flexus_notifications_total{result}`.

@@ -124,7 +124,7 @@ impl Client {
             Client::ServerChan(_) => "serverchan",
             Client::PushPlus(_) => "pushplus",
             Client::Bark(_) => "bark",
-            Client::Console { .. } => crate::metrics::CONSOLE_CHANNEL,
+            Client::Console { .. } => "console",
         }
     }
 
