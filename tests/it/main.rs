@@ -8,6 +8,7 @@ mod architecture;
 
 pub mod binary;
 mod bss_client;
+mod channels;
 mod cloud_api;
 mod e2e;
 mod external;
