@@ -53,6 +53,8 @@ pub struct Engine {
     pub notifier: Arc<Notifier>,
     pub guard: Guard,
     pub snapshot: SharedSnapshot,
+    /// Throttle, fence and command actions (for the status API).
+    pub enforcer: Arc<crate::enforcer::Enforcer>,
     /// Present with `AUTO_START=true`.
     pub autostart: Option<Arc<AutoStarter>>,
 }

@@ -46,6 +46,7 @@
 //! - [`demo`]: the simulated cloud of the `demo` command.
 //! - [`cli`], [`commands`]: the command line and the glue of each command.
 
+pub mod actions;
 pub mod alertmanager;
 pub mod app;
 pub mod autostart;
@@ -54,6 +55,7 @@ pub mod cli;
 pub mod commands;
 pub mod config;
 pub mod demo;
+pub mod enforcer;
 pub mod engine;
 pub mod envfile;
 pub mod fallback;

@@ -171,6 +171,11 @@ async fn status(State(s): State<AppState>) -> Json<serde_json::Value> {
                     "stopped_by_this_process": st.stopped,
                     "auto_start": s.config.shutdown.auto_start,
                 },
+                "actions": {
+                    "configured": e.enforcer.settings().keys().iter().map(|k| k.id()).collect::<Vec<_>>(),
+                    "active": e.enforcer.active().await,
+                    "lifted_by_hand": st.actions.lifted_by_hand,
+                },
                 "health": st.health,
                 "messages_pending": e.notifier.pending(),
                 "messages_dead": e.notifier.dead(),

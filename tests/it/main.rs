@@ -4,6 +4,7 @@
 
 mod helpers;
 
+mod actions;
 mod architecture;
 
 pub mod binary;
