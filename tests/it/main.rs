@@ -8,6 +8,7 @@ mod actions;
 mod architecture;
 
 pub mod binary;
+mod browser;
 mod bss_client;
 mod channels;
 mod cloud_api;
@@ -18,6 +19,7 @@ mod fallback;
 mod http_limits;
 mod install;
 mod lifecycle;
+mod page;
 mod setup;
 mod shutdown;
 mod signer_vectors;
