@@ -87,3 +87,39 @@ async fn a_failed_poll_is_shown_first_with_what_to_do_and_no_secret() {
             && !html.contains(crate::helpers::fake_bss::AK)
     );
 }
+
+#[tokio::test]
+async fn a_running_countdown_is_shown_at_the_top_with_its_seconds() {
+    let fake = FakeBss::start().await;
+    fake.set_gb(ID, 3.0, 100.0);
+    let mut env = base_env(&fake, &[ID]);
+    env.push(("SHUTDOWN_DELAY".into(), "10m".into()));
+    env.push(("DRY_RUN".into(), "true".into()));
+    let app = TestApp::spawn(&env).await;
+    let _ = app.poller.poll_once().await;
+    app.engine.evaluate(chrono::Utc::now()).await.unwrap();
+    let mut html = String::new();
+    for _ in 0..50 {
+        html = get(&app, "/?lang=en").await.1;
+        if html.contains("data-deadline") {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let at = html
+        .find("data-k=\"countdown\"")
+        .expect("a countdown is shown");
+    assert!(at < html.find("data-package").unwrap(), "at the top");
+    let secs: u64 = html[at..]
+        .split("data-deadline=\"")
+        .nth(1)
+        .and_then(|s| s.split('>').nth(1))
+        .and_then(|s| s.split('<').next())
+        .and_then(|s| s.parse().ok())
+        .unwrap();
+    assert!((590..=600).contains(&secs), "{secs}");
+    assert!(html.contains("Dry run: nothing is shut down"));
+    let (_, status) = get(&app, "/api/v1/status").await;
+    let s: Value = serde_json::from_str(&status).unwrap();
+    assert_eq!(s["alerting"]["shutdown"]["countdowns"][0]["package"], ID);
+}
