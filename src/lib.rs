@@ -23,6 +23,7 @@
 //! - [`poller`]: calls BSS on a schedule and updates the snapshot.
 //! - [`metrics`]: the Prometheus registry and `/metrics` rendering.
 //! - [`http`]: the axum routes.
+//! - [`logging`]: log format, colour, and escaping of values from outside.
 //! - [`cli`], [`commands`]: the command line and the glue of each command.
 
 pub mod alertmanager;
@@ -39,6 +40,7 @@ pub mod fsutil;
 pub mod http;
 pub mod huawei;
 pub mod level;
+pub mod logging;
 pub mod messages;
 pub mod metrics;
 pub mod notifier;

@@ -158,12 +158,29 @@ pub enum Message {
     },
 }
 
-/// Escapes text for Telegram's HTML mode: `&`, `<`, `>` (and `"` for attributes).
+/// The most characters of one outside value (a label, an error text, a command's output) a
+/// message shows; the rest is cut and marked with `…`. With it, one message fits Telegram's 4096
+/// characters whatever an alert carries (a 1 MiB label once became 257 messages).
+pub const MAX_VALUE_CHARS: usize = 300;
+
+/// Escapes an outside value for Telegram's HTML mode (`&`, `<`, `>`, `"`), after cutting it to
+/// [`MAX_VALUE_CHARS`] and writing its control characters visibly (`\n`, `\u{1b}`), so that a
+/// value cannot add lines or terminal escapes to a message (nor to the console sink's output).
 pub fn escape(s: &str) -> String {
-    s.replace('&', "&amp;")
+    let s = bounded(s, MAX_VALUE_CHARS);
+    crate::logging::escape(&s)
+        .replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")
         .replace('"', "&quot;")
+}
+
+/// `s` cut to `max` characters, with `…` when cut.
+pub fn bounded(s: &str, max: usize) -> std::borrow::Cow<'_, str> {
+    match s.char_indices().nth(max) {
+        None => std::borrow::Cow::Borrowed(s),
+        Some((at, _)) => std::borrow::Cow::Owned(format!("{}…", &s[..at])),
+    }
 }
 
 /// The plain-text twin of a rendered HTML message: tags removed, entities decoded.
@@ -450,6 +467,33 @@ mod tests {
             cycle_end: DateTime::from_timestamp(1_738_944_000, 0),
             note: None,
         }
+    }
+
+    #[test]
+    fn outside_values_are_bounded_and_cannot_add_lines_or_escapes() {
+        let th = Thresholds::default();
+        let huge = "x".repeat(1024 * 1024);
+        let m = Message::ExternalAlert {
+            server: "evil\n‼️ <b>forged</b>\u{1b}[2J".into(),
+            alertname: huge.clone(),
+            firing: true,
+            summary: huge,
+        };
+        for lang in [Lang::Zh, Lang::En] {
+            let s = render(&m, lang, &th);
+            assert!(s.chars().count() < 4096, "one Telegram message");
+            assert_eq!(split(&s, 4096).len(), 1);
+            assert!(s.contains(&format!("{}…", "x".repeat(MAX_VALUE_CHARS))));
+            assert_eq!(s.lines().count(), 3, "{s}");
+            assert!(!s.contains('\u{1b}'));
+            assert!(
+                s.contains("evil\\n‼️ &lt;b&gt;forged&lt;/b&gt;\\u{1b}[2J"),
+                "{s}"
+            );
+        }
+        assert_eq!(bounded("abc", 3), "abc");
+        assert_eq!(bounded("abcd", 3), "abc…");
+        assert_eq!(bounded("流量告警", 2), "流量…");
     }
 
     #[test]

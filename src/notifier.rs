@@ -142,9 +142,9 @@ impl Notifier {
                         to_plain(&q.html)
                     );
                     if *stderr {
-                        eprintln!("{text}");
+                        crate::logging::print_message(&text);
                     } else {
-                        println!("{text}");
+                        println!("{}", crate::logging::escape_keep_lines(&text));
                     }
                     let _ = self.outbox.remove(&path);
                     self.metrics

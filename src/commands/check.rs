@@ -20,7 +20,7 @@ pub async fn run(mut config: Config, json_out: bool) -> ExitCode {
         Err(e) => return super::config_error(&e),
     };
     if let Err(e) = super::resolve_targets(&mut config).await {
-        eprintln!("{e:#}");
+        crate::logging::print_error(&format!("{e:#}"));
         return ExitCode::from(super::EXIT_CONFIG);
     }
     // An overlapping run (a slow countdown, a cron job fired twice) waits for this one to end.
@@ -35,7 +35,7 @@ pub async fn run(mut config: Config, json_out: bool) -> ExitCode {
     ) {
         Ok(s) => s,
         Err(e) => {
-            eprintln!("{e:#}");
+            crate::logging::print_error(&format!("{e:#}"));
             return ExitCode::from(super::EXIT_STATE);
         }
     };
@@ -44,7 +44,7 @@ pub async fn run(mut config: Config, json_out: bool) -> ExitCode {
         tracing::error!(error = %e, "cannot record monitoring health");
     }
     if let Err(e) = stack.engine.evaluate(Utc::now()).await {
-        eprintln!("error: cannot record the evaluation: {e}");
+        crate::logging::print_error(&format!("error: cannot record the evaluation: {e}"));
         return ExitCode::from(super::EXIT_STATE);
     }
     stack.guard.wait_idle().await;
@@ -53,10 +53,10 @@ pub async fn run(mut config: Config, json_out: bool) -> ExitCode {
     }
     let pass = stack.notifier.flush(Duration::from_secs(30)).await;
     if pass.remaining > 0 {
-        eprintln!(
+        crate::logging::print_error(&format!(
             "note: {} message(s) could not be delivered yet; they stay queued for the next run",
             pass.remaining
-        );
+        ));
     }
     let shutdown_failed = stack.metrics.shutdowns.with_label_values(&["failed"]).get() > 0;
     let config = &stack.config;
@@ -70,7 +70,7 @@ pub async fn run(mut config: Config, json_out: bool) -> ExitCode {
                     json!({ "ok": false, "error": e.to_string(), "error_kind": e.kind() })
                 );
             } else {
-                eprintln!("error: {e}");
+                crate::logging::print_error(&format!("error: {e}"));
             }
             return ExitCode::from(super::EXIT_POLL_FAILED);
         }

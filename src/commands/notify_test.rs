@@ -13,7 +13,7 @@ pub async fn run(config: Config) -> ExitCode {
         &config.notify.telegram.bot_token,
         &config.notify.telegram.chat_id,
     ) else {
-        eprintln!("TELEGRAM_BOT_TOKEN and TELEGRAM_CHAT_ID must both be set; fix: put them in .env (the token from @BotFather, the chat id from @userinfobot or getUpdates)");
+        crate::logging::print_error(&format!("TELEGRAM_BOT_TOKEN and TELEGRAM_CHAT_ID must both be set; fix: put them in .env (the token from @BotFather, the chat id from @userinfobot or getUpdates)"));
         return ExitCode::from(super::EXIT_CONFIG);
     };
     let client = match TelegramClient::new(
@@ -25,7 +25,7 @@ pub async fn run(config: Config) -> ExitCode {
     ) {
         Ok(c) => c,
         Err(e) => {
-            eprintln!("error: {e}");
+            crate::logging::print_error(&format!("error: {e}"));
             return ExitCode::FAILURE;
         }
     };
@@ -38,7 +38,7 @@ pub async fn run(config: Config) -> ExitCode {
     );
     match client.send_raw(&text, true).await {
         Err(e) => {
-            eprintln!("error: {e}");
+            crate::logging::print_error(&format!("error: {e}"));
             ExitCode::FAILURE
         }
         Ok(raw) => {
@@ -49,7 +49,7 @@ pub async fn run(config: Config) -> ExitCode {
                     ExitCode::SUCCESS
                 }
                 Err(e) => {
-                    eprintln!("\nnot delivered: {e}");
+                    crate::logging::print_error(&format!("\nnot delivered: {e}"));
                     ExitCode::FAILURE
                 }
             }

@@ -147,6 +147,8 @@ pub struct Config {
     /// Timeout of every outgoing HTTP call (Huawei Cloud, Telegram).
     #[serde(with = "humantime_serde_compat")]
     pub http_timeout: Duration,
+    /// `LOG_FORMAT`: text lines or JSON lines.
+    pub log_format: crate::logging::LogFormat,
 }
 
 /// One configuration mistake.
@@ -220,6 +222,7 @@ impl Config {
         let watch = WatchConfig::check(&mut c, &huawei);
         let alerting = AlertingConfig::check(&mut c);
         let http_timeout = c.duration("HTTP_TIMEOUT", Duration::from_millis(100));
+        let log_format = c.choice("LOG_FORMAT", "is not a log format");
         let http = HttpConfig::check(&mut c);
         let state_dir = c
             .given("STATE_DIR")
@@ -253,6 +256,7 @@ impl Config {
             http,
             state_dir,
             http_timeout,
+            log_format,
         })
     }
 
