@@ -13,6 +13,7 @@ mod e2e;
 mod external;
 mod fallback;
 mod http_limits;
+mod install;
 mod logs;
 mod setup;
 mod shutdown;
