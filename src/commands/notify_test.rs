@@ -13,7 +13,7 @@ pub async fn run(config: Config) -> ExitCode {
         &config.notify.telegram.bot_token,
         &config.notify.telegram.chat_id,
     ) else {
-        crate::logging::print_error(&format!("TELEGRAM_BOT_TOKEN and TELEGRAM_CHAT_ID must both be set; fix: put them in .env (the token from @BotFather, the chat id from @userinfobot or getUpdates)"));
+        crate::logging::print_error("TELEGRAM_BOT_TOKEN and TELEGRAM_CHAT_ID must both be set; fix: put them in .env (the token from @BotFather, the chat id from @userinfobot or getUpdates)");
         return ExitCode::from(super::EXIT_CONFIG);
     };
     let client = match TelegramClient::new(
