@@ -17,7 +17,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 stages=("$@")
-[ "${#stages[@]}" -gt 0 ] || stages=(lint release)
+[ "${#stages[@]}" -gt 0 ] || stages=(lint release deb)
 
 have() {
   if command -v "$1" >/dev/null 2>&1; then
@@ -59,9 +59,36 @@ release() {
   bash scripts/check-release.sh "$archive"
 }
 
+deb() {
+  have cargo-deb || return 0
+  have lintian || return 0
+  local target=x86_64-unknown-linux-gnu deb contents ctrl
+  [ -x "target/$target/release/flexus-traffic-monitor" ] || bash scripts/release.sh --target "$target"
+  deb="$(bash scripts/build-deb.sh "$target" | tail -n 1)"
+  dpkg-deb --info "$deb"
+  contents="$(dpkg-deb --contents "$deb")"
+  echo "$contents"
+  ctrl="$(mktemp -d)"
+  dpkg-deb --control "$deb" "$ctrl"
+  expect() { grep -Eq "$1" <<<"$2" || { echo "check-packaging: $deb: $3" >&2; exit 1; }; }
+  expect ' \./usr/bin/flexus-traffic-monitor$' "$contents" "no /usr/bin/flexus-traffic-monitor"
+  expect '^-rw------- 0/0 .* \./etc/flexus-traffic-monitor/env$' "$contents" "the env file is not root's, mode 0600"
+  expect ' \./usr/lib/systemd/system/flexus-traffic-monitor\.service$' "$contents" "no systemd unit"
+  expect '^/etc/flexus-traffic-monitor/env$' "$(cat "$ctrl/conffiles")" "the env file is not a conffile"
+  expect 'install -d -m 0750 /var/lib/flexus-traffic-monitor' "$(cat "$ctrl/postinst")" "postinst does not create the state directory"
+  expect '^Depends: libc6 \(>= 2\.17\)$' "$(cat "$ctrl/control")" "wrong Depends"
+  dpkg-deb --fsys-tarfile "$deb" | tar -xOf - ./usr/lib/systemd/system/flexus-traffic-monitor.service |
+    grep -q '^ExecStart=/usr/bin/flexus-traffic-monitor --env-file /etc/flexus-traffic-monitor/env serve$' ||
+    { echo "check-packaging: the packaged unit does not start /usr/bin/flexus-traffic-monitor with the env file" >&2; exit 1; }
+  rm -rf "$ctrl"
+  # Errors and warnings fail; deploy/debian/lintian-overrides lists the accepted ones and why.
+  lintian --fail-on error,warning --display-level '>=info' "$deb"
+  echo "deb: ok ($deb)"
+}
+
 for stage in "${stages[@]}"; do
   case "$stage" in
-    lint | release) echo "== $stage =="; "$stage" ;;
+    lint | release | deb) echo "== $stage =="; "$stage" ;;
     *) echo "check-packaging: unknown stage $stage" >&2; exit 2 ;;
   esac
 done

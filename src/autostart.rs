@@ -4,8 +4,7 @@
 //!
 //! The decision ([`due`]) is pure; [`AutoStarter`] does the ECS calls and the reporting.
 
-use std::collections::HashSet;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -17,6 +16,7 @@ use crate::notifier::Notifier;
 use crate::reading::Reading;
 use crate::snapshot::SharedSnapshot;
 use crate::state::{StateCell, StoppedRecord};
+use crate::tasks::{Keyed, Tasks};
 
 /// Whether the instance of `rec` should be started now, given the package's fresh reading. Pure.
 pub fn due(
@@ -52,7 +52,8 @@ pub struct AutoStarter {
     pub notifier: Arc<Notifier>,
     pub snapshot: SharedSnapshot,
     pub metrics: Arc<Metrics>,
-    in_flight: Mutex<HashSet<String>>,
+    /// Starts in progress, one per server at most.
+    in_flight: Keyed<String, ()>,
 }
 
 impl AutoStarter {
@@ -67,6 +68,7 @@ impl AutoStarter {
         notifier: Arc<Notifier>,
         snapshot: SharedSnapshot,
         metrics: Arc<Metrics>,
+        tasks: Tasks,
     ) -> Self {
         for r in ["started", "failed", "already_running"] {
             metrics.instance_starts.with_label_values(&[r]);
@@ -81,16 +83,17 @@ impl AutoStarter {
             notifier,
             snapshot,
             metrics,
-            in_flight: Mutex::new(HashSet::new()),
+            in_flight: Keyed::new(tasks),
         }
     }
 
-    /// Starts every instance that is due, each in its own task; returns the tasks.
-    pub async fn check(self: &Arc<Self>, now: DateTime<Utc>) -> Vec<tokio::task::JoinHandle<()>> {
+    /// Starts every instance that is due, each in its own task on the application's tracker
+    /// (one per server at most); [`Self::wait_idle`] waits for them. A start interrupted by a stop
+    /// is checked again from the instance's status after the next start.
+    pub async fn check(self: &Arc<Self>, now: DateTime<Utc>) {
         let snap = self.snapshot.read().await.clone();
         let fresh = snap.fresh(now, self.reading_max_age);
         let stopped = self.state.snapshot().await.stopped;
-        let mut tasks = Vec::new();
         for (server_id, rec) in stopped {
             let reading = fresh
                 .iter()
@@ -99,32 +102,26 @@ impl AutoStarter {
             if !due(&rec, reading, self.t1, self.retry_after, now) {
                 continue;
             }
-            if !self
-                .in_flight
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .insert(server_id.clone())
-            {
-                continue;
-            }
             let me = self.clone();
-            tasks.push(tokio::spawn(async move {
-                me.start(&server_id, &rec).await;
-                me.in_flight
-                    .lock()
-                    .unwrap_or_else(|p| p.into_inner())
-                    .remove(&server_id);
-            }));
+            self.in_flight
+                .spawn(server_id.clone(), move |cancel| async move {
+                    tokio::select! {
+                        () = me.start(&server_id, &rec) => {}
+                        () = cancel.cancelled() => {
+                            tracing::warn!(server = %rec.name, "auto-start interrupted by the stop; the next start looks at the instance again");
+                        }
+                    }
+                });
         }
-        tasks
     }
 
-    async fn update(&self, server_id: &str, f: impl FnOnce(&mut crate::state::State)) {
-        let mut guard = self.state.lock().await;
-        let mut next = guard.clone();
-        f(&mut next);
-        let _ = server_id;
-        if let Err(e) = self.state.commit(&mut guard, next) {
+    /// Waits until no start is in progress.
+    pub async fn wait_idle(&self) {
+        self.in_flight.wait_idle().await;
+    }
+
+    async fn update(&self, change: impl FnOnce(&mut crate::state::State)) {
+        if let Err(e) = self.state.update(change).await {
             tracing::error!(error = %e, "cannot record the auto-start");
         }
     }
@@ -156,7 +153,7 @@ impl AutoStarter {
                     .with_label_values(&["already_running"])
                     .inc();
                 return self
-                    .update(server_id, |s| {
+                    .update(|s| {
                         s.stopped.remove(server_id);
                     })
                     .await;
@@ -164,7 +161,7 @@ impl AutoStarter {
             Err(e) => {
                 tracing::warn!(server = %name, error = %e, "auto-start: cannot read the server status");
                 return self
-                    .update(server_id, |s| {
+                    .update(|s| {
                         if let Some(r) = s.stopped.get_mut(server_id) {
                             r.last_start_attempt = Some(now);
                         }
@@ -193,7 +190,7 @@ impl AutoStarter {
                     .instance_starts
                     .with_label_values(&["started"])
                     .inc();
-                self.update(server_id, |s| {
+                self.update(|s| {
                     s.stopped.remove(server_id);
                 })
                 .await;
@@ -208,7 +205,7 @@ impl AutoStarter {
                     .with_label_values(&["failed"])
                     .inc();
                 tracing::error!(server = %name, error = %error, "auto-start failed");
-                self.update(server_id, |s| {
+                self.update(|s| {
                     if let Some(r) = s.stopped.get_mut(server_id) {
                         r.last_start_attempt = Some(now);
                     }

@@ -305,12 +305,18 @@ impl Engine {
         Ok(summary)
     }
 
-    /// Starts instances this process stopped once their cycle reset (`AUTO_START`); returns the
-    /// start tasks (one-shot commands wait for them).
-    pub async fn auto_start(&self, now: DateTime<Utc>) -> Vec<tokio::task::JoinHandle<()>> {
-        match &self.autostart {
-            Some(a) => a.check(now).await,
-            None => Vec::new(),
+    /// Starts instances this process stopped once their cycle reset (`AUTO_START`), each in a
+    /// task of the application; [`Self::wait_auto_start`] waits for them (one-shot commands).
+    pub async fn auto_start(&self, now: DateTime<Utc>) {
+        if let Some(a) = &self.autostart {
+            a.check(now).await;
+        }
+    }
+
+    /// Waits until no automatic start is in progress.
+    pub async fn wait_auto_start(&self) {
+        if let Some(a) = &self.autostart {
+            a.wait_idle().await;
         }
     }
 

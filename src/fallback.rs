@@ -86,7 +86,7 @@ pub async fn run(
                 tracing::error!(error = %e, "cannot record monitoring health");
             }
             // Starting an instance again is not alerting: it happens whoever is in charge.
-            let _ = engine.auto_start(now).await;
+            engine.auto_start(now).await;
         }
         // Judge on every poll while in charge, and at once when taking over.
         if active && (polled_now || changed) {

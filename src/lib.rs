@@ -1,29 +1,47 @@
 //! flexus-traffic-monitor: keeps a Huawei Cloud Flexus L server inside its free monthly traffic.
 //!
-//! How data flows:
+//! How data flows. Readings, ours and Prometheus' alerts meet one policy in the engine:
 //!
 //! ```text
-//! config ──▶ huawei::bss (signed by huawei::signer, sent by huawei::transport)
-//!              │ readings (huawei::wire → reading)
-//!              ▼
-//!           poller ──▶ snapshot ──▶ metrics (/metrics) and http (/api/v1/status)
-//!                                  level (ok/3/2/1 from the thresholds)
+//! config ──▶ app (builds everything, owns every task)
+//!
+//! 1. readings:  huawei::bss (signed by huawei::signer, sent by huawei::transport)
+//!                 │ huawei::wire → reading
+//!                 ▼
+//!               poller ──▶ snapshot ──▶ metrics (/metrics), http (/api/v1/status)
+//!                 │ each poll
+//!                 ▼
+//!               fallback (when no Prometheus watchdog) ──▶ engine
+//!
+//! 2. alerts:    Alertmanager ──▶ http::webhook ──▶ alertmanager (payload) ──▶ engine
+//!
+//! engine: level + policy decide on a copy of the state ──▶ messages queued (notifier →
+//!         telegram outbox → Telegram), state saved (state), level 1 handed to shutdown::Guard
+//!         (countdown, fresh re-read via poller, shutdown::executor: command or huawei::ecs);
+//!         autostart starts what the guard stopped once the cycle resets.
 //! ```
 //!
-//! Modules:
+//! Modules, from the bottom up (a test keeps the imports free of circles):
+//! - Domain: [`reading`] (one package's figures in GB), [`level`] (thresholds and the level of a
+//!   reading), [`target`] (the instance a package belongs to), [`policy`] (pure cadence and
+//!   shutdown decisions), [`messages`] (every user-facing text, zh/en), [`secret`] (a string that
+//!   prints as `[redacted]`), [`alertmanager`] (the webhook payload and alert kinds).
+//! - [`huawei`]: signer, transport with retries, BSS/ECS/RMS clients, wire types, error mapping.
 //! - [`config`]: environment → validated [`config::Config`] in sections, driven by one table of
-//!   variables ([`config::vars`]). It depends on the domain modules below, never the reverse.
-//! - [`target`]: the instance a package belongs to (what the guard stops and auto-start starts).
+//!   variables ([`config::vars`]). It depends on the domain modules, never the reverse.
+//! - Storage: [`fsutil`] (atomic writes), [`state`] (the state file and its lock; never forgets
+//!   silently), [`telegram`] (the Bot API client and the durable outbox).
+//! - Runtime parts: [`snapshot`] (latest readings, kept through failures for a bounded time),
+//!   [`poller`] (calls BSS on a schedule), [`metrics`] (Prometheus registry and `/metrics`),
+//!   [`notifier`] (renders messages, queues and delivers them), [`shutdown`] (the guard and its
+//!   executors), [`autostart`] (`AUTO_START`), [`engine`] (decisions → durable effects),
+//!   [`fallback`] (the built-in evaluator), [`http`] (the axum routes), [`tasks`] (the task
+//!   tracker, and single-flight tasks by key).
 //! - [`envfile`]: `.env` files read the way python-dotenv (the original script's loader) reads them.
-//! - [`secret`]: a string that prints as `[redacted]`.
-//! - [`huawei`]: signer, transport with retries, BSS client, wire types, error mapping.
-//! - [`reading`]: one package's figures in GB, and unit conversion.
-//! - [`level`]: the level of a reading.
-//! - [`snapshot`]: the latest readings in memory, kept through failures for a bounded time.
-//! - [`poller`]: calls BSS on a schedule and updates the snapshot.
-//! - [`metrics`]: the Prometheus registry and `/metrics` rendering.
-//! - [`http`]: the axum routes.
 //! - [`logging`]: log format, colour, and escaping of values from outside.
+//! - [`app`]: builds every part from a config and runs them until stopped; `serve`, `check`,
+//!   `demo` and the tests use it.
+//! - [`demo`]: the simulated cloud of the `demo` command.
 //! - [`cli`], [`commands`]: the command line and the glue of each command.
 
 pub mod alertmanager;
@@ -52,4 +70,5 @@ pub mod shutdown;
 pub mod snapshot;
 pub mod state;
 pub mod target;
+pub mod tasks;
 pub mod telegram;

@@ -44,6 +44,8 @@ pub struct Metrics {
     pub instance_starts: IntCounterVec,
     /// 1 while the built-in fallback evaluator is in charge.
     pub fallback_active: IntGauge,
+    /// 1 while the last write to `STATE_DIR` succeeded, 0 after one failed.
+    pub state_writable: IntGauge,
 }
 
 fn gauge_vec(registry: &Registry, name: &str, help: &str, labels: &[&str]) -> GaugeVec {
@@ -104,6 +106,15 @@ impl Metrics {
         registry
             .register(Box::new(fallback_active.clone()))
             .expect("unique");
+        let state_writable = IntGauge::new(
+            "flexus_state_writable",
+            "1 while the last write to STATE_DIR succeeded, 0 after one failed (state, shutdown records and messages cannot be kept)",
+        )
+        .expect("valid");
+        registry
+            .register(Box::new(state_writable.clone()))
+            .expect("unique");
+        state_writable.set(1);
         let build_info = IntGaugeVec::new(
             Opts::new("flexus_build_info", "Build information, always 1"),
             &["version"],
@@ -133,6 +144,7 @@ impl Metrics {
             bss_last_success,
             bss_duration,
             fallback_active,
+            state_writable,
             render_lock: Mutex::new(()),
             registry,
         }

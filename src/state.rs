@@ -4,12 +4,20 @@
 //! One process owns the state at a time: it holds an exclusive lock on `STATE_DIR/state.lock` for
 //! as long as it runs, so two overlapping `check` runs (or a `check` beside `serve`) cannot corrupt or
 //! double-act on it; the second waits for the lock or gives up with a clear error. Writes are atomic.
-//! A file that cannot be read is moved aside (kept for inspection), reported, and replaced by a fresh
-//! state. This module stores; it decides nothing.
+//!
+//! The state never silently forgets: only a missing file is an empty state. A file that cannot be
+//! read (permissions, a directory in its place, an I/O error) is an error: the store does not
+//! open, nothing acts, and the file is left as it is — forgetting it would forget the shutdown
+//! records and with them "don't stop twice in one boot" and "only start what we stopped". A file
+//! that is read but is not valid state is moved aside (kept for inspection), reported, and replaced
+//! by a fresh state; if it cannot be moved aside, that is an error too. A directory that turns
+//! unwritable while running is reported through [`StateCell::writable`] (the `/metrics` gauge and
+//! `/api/v1/status`). This module stores; it decides nothing.
 
 use std::collections::BTreeMap;
 use std::fs::{self, File, OpenOptions};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
@@ -81,9 +89,23 @@ pub enum StoreError {
     Dir { dir: String, source: std::io::Error },
     #[error("STATE_DIR={dir} is in use by another flexus-traffic-monitor process (serve, or a check still running); stop it, or give each instance its own STATE_DIR")]
     Busy { dir: String },
+    #[error("STATE_DIR={dir} is not writable: {source}; fix: make it writable by this user (state, shutdown records and queued messages are kept there)")]
+    ReadOnly { dir: String, source: std::io::Error },
     #[error("cannot write {path}: {source}")]
     Write {
         path: String,
+        source: std::io::Error,
+    },
+    #[error("cannot read {path}: {source}; nothing is done until it can be read (it holds the shutdown records); fix its permissions or move it away by hand — it is left untouched")]
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("{path} is not valid state ({error}) and cannot be moved aside to {moved_to}: {source}; fix: move it away by hand")]
+    MoveAside {
+        path: String,
+        moved_to: String,
+        error: String,
         source: std::io::Error,
     },
 }
@@ -104,11 +126,13 @@ pub struct StateStore {
 }
 
 impl StateStore {
-    /// Opens (creating) `dir`, takes the lock (waiting up to `wait`), and loads the state.
+    /// Opens (creating) `dir`, takes the lock (waiting up to `wait`, without blocking the
+    /// runtime), checks that the directory is writable, and loads the state.
     ///
     /// # Errors
-    /// The directory cannot be used, or another process holds the lock past `wait`.
-    pub fn open(
+    /// The directory cannot be used or written, another process holds the lock past `wait`, or
+    /// the state file cannot be read (see the module's documentation).
+    pub async fn open(
         dir: &Path,
         wait: Duration,
     ) -> Result<(Self, State, Option<CorruptState>), StoreError> {
@@ -117,11 +141,15 @@ impl StateStore {
             dir: d.clone(),
             source,
         })?;
+        let lock_path = dir.join("state.lock");
         let lock = OpenOptions::new()
             .create(true)
             .truncate(false)
             .write(true)
-            .open(dir.join("state.lock"))
+            .open(&lock_path)
+            // A lock file left by an earlier run can be locked through a read-only handle: then
+            // the writability probe below names the real problem.
+            .or_else(|e| File::open(&lock_path).map_err(|_| e))
             .map_err(|source| StoreError::Dir {
                 dir: d.clone(),
                 source,
@@ -131,7 +159,7 @@ impl StateStore {
             match lock.try_lock() {
                 Ok(()) => break,
                 Err(fs::TryLockError::WouldBlock) if Instant::now() < deadline => {
-                    std::thread::sleep(Duration::from_millis(100))
+                    tokio::time::sleep(Duration::from_millis(100)).await;
                 }
                 Err(fs::TryLockError::WouldBlock) => return Err(StoreError::Busy { dir: d }),
                 Err(fs::TryLockError::Error(source)) => {
@@ -143,8 +171,21 @@ impl StateStore {
             dir: dir.to_path_buf(),
             _lock: lock,
         };
-        let (state, corrupt) = store.load();
+        store.probe_writable()?;
+        let (state, corrupt) = store.load()?;
         Ok((store, state, corrupt))
+    }
+
+    /// Writes and removes a probe file: a read-only directory (whose lock file exists already, so
+    /// opening it worked) is refused at start instead of failing at the first change.
+    fn probe_writable(&self) -> Result<(), StoreError> {
+        let probe = self.dir.join(".write-probe");
+        write_atomic(&probe, b"")
+            .and_then(|()| fs::remove_file(&probe))
+            .map_err(|source| StoreError::ReadOnly {
+                dir: self.dir.display().to_string(),
+                source,
+            })
     }
 
     /// The directory.
@@ -156,28 +197,44 @@ impl StateStore {
         self.dir.join("state.json")
     }
 
-    fn load(&self) -> (State, Option<CorruptState>) {
+    /// Loads the state: a missing file is the empty state; any other read error is an error.
+    fn load(&self) -> Result<(State, Option<CorruptState>), StoreError> {
         let path = self.path();
         let bytes = match fs::read(&path) {
             Ok(b) => b,
-            Err(_) => return (State::default(), None),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Ok((State::default(), None))
+            }
+            Err(source) => {
+                let e = StoreError::Read {
+                    path: path.display().to_string(),
+                    source,
+                };
+                tracing::error!(error = %e, "state file unreadable; refusing to act");
+                return Err(e);
+            }
         };
         match serde_json::from_slice::<State>(&bytes) {
-            Ok(s) => (s, None),
+            Ok(s) => Ok((s, None)),
             Err(e) => {
                 let moved_to = self.dir.join(format!(
                     "state.json.corrupt-{}",
                     Utc::now().format("%Y%m%dT%H%M%SZ")
                 ));
-                let _ = fs::rename(&path, &moved_to);
-                tracing::error!(moved_to = %moved_to.display(), error = %e, "state file unreadable; kept aside, starting fresh");
-                (
+                fs::rename(&path, &moved_to).map_err(|source| StoreError::MoveAside {
+                    path: path.display().to_string(),
+                    moved_to: moved_to.display().to_string(),
+                    error: e.to_string(),
+                    source,
+                })?;
+                tracing::error!(moved_to = %moved_to.display(), error = %e, "state file is not valid state; kept aside, starting fresh");
+                Ok((
                     State::default(),
                     Some(CorruptState {
                         moved_to,
                         error: e.to_string(),
                     }),
-                )
+                ))
             }
         }
     }
@@ -200,11 +257,15 @@ impl StateStore {
 ///
 /// Changes follow one pattern: lock, copy, change the copy, do the durable side effects (queue
 /// messages), save the copy, then replace the state in memory. If saving fails the memory keeps
-/// the old state, so memory never runs ahead of disk.
+/// the old state, so memory never runs ahead of disk. [`Self::update`] is that pattern for
+/// changes without side effects; [`Self::lock`] and [`Self::commit`] are its two halves for the
+/// engine, which queues messages between them.
 #[derive(Debug)]
 pub struct StateCell {
     store: StateStore,
     state: tokio::sync::Mutex<State>,
+    /// False after a save failed, true again after one succeeded.
+    writable: AtomicBool,
 }
 
 impl StateCell {
@@ -212,7 +273,22 @@ impl StateCell {
         Self {
             store,
             state: tokio::sync::Mutex::new(state),
+            writable: AtomicBool::new(true),
         }
+    }
+
+    /// Changes the state with `change` and saves it (nothing is saved when nothing changed).
+    ///
+    /// # Errors
+    /// When it cannot be written; the state in memory is then unchanged.
+    pub async fn update(&self, change: impl FnOnce(&mut State)) -> Result<(), StoreError> {
+        let mut guard = self.state.lock().await;
+        let mut next = guard.clone();
+        change(&mut next);
+        if next == *guard {
+            return Ok(());
+        }
+        self.commit(&mut guard, next)
     }
 
     /// Locks the state for a change; see [`StateCell`].
@@ -229,9 +305,16 @@ impl StateCell {
         guard: &mut tokio::sync::MutexGuard<'_, State>,
         next: State,
     ) -> Result<(), StoreError> {
-        self.store.save(&next)?;
+        let saved = self.store.save(&next);
+        self.writable.store(saved.is_ok(), Ordering::Release);
+        saved?;
         **guard = next;
         Ok(())
+    }
+
+    /// Whether the last save succeeded (false: `STATE_DIR` turned unwritable while running).
+    pub fn writable(&self) -> bool {
+        self.writable.load(Ordering::Acquire)
     }
 
     /// A copy of the current state.
@@ -256,36 +339,97 @@ pub fn boot_id() -> Option<String> {
 mod tests {
     use super::*;
 
-    #[test]
-    fn saves_and_loads() {
+    #[tokio::test]
+    async fn saves_and_loads() {
         let dir = tempfile::tempdir().unwrap();
-        let (store, mut state, corrupt) = StateStore::open(dir.path(), Duration::ZERO).unwrap();
+        let (store, mut state, corrupt) =
+            StateStore::open(dir.path(), Duration::ZERO).await.unwrap();
         assert!(corrupt.is_none());
         state.health.consecutive_failures = 2;
         store.save(&state).unwrap();
         drop(store);
-        let (_, back, _) = StateStore::open(dir.path(), Duration::ZERO).unwrap();
+        let (_, back, _) = StateStore::open(dir.path(), Duration::ZERO).await.unwrap();
         assert_eq!(back, state);
     }
 
-    #[test]
-    fn a_second_opener_waits_then_gives_up() {
+    #[tokio::test(flavor = "current_thread")]
+    async fn a_second_opener_waits_without_blocking_the_runtime_then_gives_up() {
         let dir = tempfile::tempdir().unwrap();
-        let (_first, _, _) = StateStore::open(dir.path(), Duration::ZERO).unwrap();
-        let err = StateStore::open(dir.path(), Duration::from_millis(200)).unwrap_err();
+        let (_first, _, _) = StateStore::open(dir.path(), Duration::ZERO).await.unwrap();
+        // On a one-thread runtime, a blocking wait would starve this ticker.
+        let ticks = std::sync::Arc::new(std::sync::atomic::AtomicU32::new(0));
+        let t = ticks.clone();
+        let ticker = tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(Duration::from_millis(10)).await;
+                t.fetch_add(1, Ordering::Relaxed);
+            }
+        });
+        let err = StateStore::open(dir.path(), Duration::from_millis(300))
+            .await
+            .unwrap_err();
+        ticker.abort();
+        assert!(
+            ticks.load(Ordering::Relaxed) >= 5,
+            "the runtime was blocked while waiting"
+        );
         assert!(matches!(err, StoreError::Busy { .. }), "{err}");
         assert!(err.to_string().contains("STATE_DIR"));
     }
 
-    #[test]
-    fn a_corrupt_file_is_kept_aside_and_replaced() {
+    #[tokio::test]
+    async fn a_corrupt_file_is_kept_aside_and_replaced() {
         let dir = tempfile::tempdir().unwrap();
         fs::write(dir.path().join("state.json"), b"{\"packages\": [oops").unwrap();
-        let (store, state, corrupt) = StateStore::open(dir.path(), Duration::ZERO).unwrap();
+        let (store, state, corrupt) = StateStore::open(dir.path(), Duration::ZERO).await.unwrap();
         assert_eq!(state, State::default());
         let c = corrupt.unwrap();
         assert_eq!(fs::read(&c.moved_to).unwrap(), b"{\"packages\": [oops");
         store.save(&state).unwrap();
         assert!(dir.path().join("state.json").exists());
+    }
+
+    #[tokio::test]
+    async fn an_unreadable_file_is_an_error_and_is_left_untouched() {
+        let dir = tempfile::tempdir().unwrap();
+        // A directory where the file should be: unreadable even for root.
+        fs::create_dir(dir.path().join("state.json")).unwrap();
+        fs::write(dir.path().join("state.json").join("keep"), b"x").unwrap();
+        let err = StateStore::open(dir.path(), Duration::ZERO)
+            .await
+            .unwrap_err();
+        assert!(matches!(err, StoreError::Read { .. }), "{err}");
+        assert!(err.to_string().contains("nothing is done"), "{err}");
+        assert!(dir.path().join("state.json").join("keep").exists());
+        let names: Vec<_> = fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().to_string())
+            .collect();
+        assert!(!names.iter().any(|n| n.contains("corrupt")), "{names:?}");
+    }
+
+    #[tokio::test]
+    async fn update_saves_and_a_failed_save_is_reported_and_keeps_memory() {
+        let dir = tempfile::tempdir().unwrap();
+        let (store, state, _) = StateStore::open(dir.path(), Duration::ZERO).await.unwrap();
+        let cell = StateCell::new(store, state);
+        cell.update(|s| s.health.consecutive_failures = 1)
+            .await
+            .unwrap();
+        assert!(cell.writable());
+        // The directory's place taken: nothing can be written any more, even by root.
+        let gone = dir.path().with_extension("gone");
+        fs::rename(dir.path(), &gone).unwrap();
+        fs::write(dir.path(), b"not a directory").unwrap();
+        let err = cell.update(|s| s.health.consecutive_failures = 2).await;
+        assert!(err.is_err());
+        assert!(!cell.writable());
+        assert_eq!(cell.snapshot().await.health.consecutive_failures, 1);
+        fs::remove_file(dir.path()).unwrap();
+        fs::rename(&gone, dir.path()).unwrap();
+        cell.update(|s| s.health.consecutive_failures = 3)
+            .await
+            .unwrap();
+        assert!(cell.writable());
     }
 }

@@ -7,7 +7,7 @@ use std::time::Duration;
 use chrono::Utc;
 use serde_json::json;
 
-use crate::app::{self, Options};
+use crate::app::{App, Deps};
 use crate::config::Config;
 use crate::level::Level;
 
@@ -25,19 +25,17 @@ pub async fn run(mut config: Config, json_out: bool) -> ExitCode {
     }
     // An overlapping run (a slow countdown, a cron job fired twice) waits for this one to end.
     let lock_wait = config.shutdown.delay + Duration::from_secs(120);
-    let stack = match app::build(
+    let stack = match App::build(
         config,
-        bss,
-        Options {
+        Deps {
             lock_wait,
-            ..Default::default()
+            ..Deps::new(bss)
         },
-    ) {
-        Ok(s) => s,
-        Err(e) => {
-            crate::logging::print_error(&format!("{e:#}"));
-            return ExitCode::from(super::EXIT_STATE);
-        }
+    )
+    .await
+    {
+        Ok(a) => a,
+        Err(e) => return super::serve::build_error(&e),
     };
     let outcome = stack.poller.poll_once().await;
     if let Err(e) = stack.engine.poll_health().await {
@@ -48,9 +46,8 @@ pub async fn run(mut config: Config, json_out: bool) -> ExitCode {
         return ExitCode::from(super::EXIT_STATE);
     }
     stack.guard.wait_idle().await;
-    for task in stack.engine.auto_start(Utc::now()).await {
-        let _ = task.await;
-    }
+    stack.engine.auto_start(Utc::now()).await;
+    stack.engine.wait_auto_start().await;
     let pass = stack.notifier.flush(Duration::from_secs(30)).await;
     if pass.remaining > 0 {
         crate::logging::print_error(&format!(
@@ -59,6 +56,7 @@ pub async fn run(mut config: Config, json_out: bool) -> ExitCode {
         ));
     }
     let shutdown_failed = stack.metrics.shutdowns.with_label_values(&["failed"]).get() > 0;
+    stack.stop().await;
     let config = &stack.config;
 
     let results = match outcome {

@@ -7,7 +7,7 @@ use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 use url::Url;
 
-use crate::app::{self, Options};
+use crate::app::{App, Deps};
 use crate::config::{Config, FallbackMode, ShutdownMode};
 use crate::demo::{DemoCloud, Scenario, DEMO_AK, DEMO_PACKAGE, DEMO_SK};
 use crate::level::Level;
@@ -81,19 +81,17 @@ pub async fn run(mut config: Config, speed: f64) -> ExitCode {
     };
     let thresholds = config.alerting.thresholds;
     let state_dir = config.state_dir.display().to_string();
-    let stack = match app::build(
+    let stack = match App::build(
         config,
-        bss,
-        Options {
+        Deps {
             sink: Some(Sink::Console { stderr: false }),
-            ..Default::default()
+            ..Deps::new(bss)
         },
-    ) {
-        Ok(s) => s,
-        Err(e) => {
-            eprintln!("{e:#}");
-            return ExitCode::from(super::EXIT_STATE);
-        }
+    )
+    .await
+    {
+        Ok(a) => a,
+        Err(e) => return super::serve::build_error(&e),
     };
 
     println!("flexus-traffic-monitor demo — no cloud account needed\n");
@@ -149,7 +147,7 @@ pub async fn run(mut config: Config, speed: f64) -> ExitCode {
             }
         })
     };
-    let code = super::serve::run_stack(stack, listener, cancel).await;
+    let code = super::serve::exit_code(stack.run_until_stopped(listener, cancel).await);
     let _ = narrator.await;
     drop(state);
     code

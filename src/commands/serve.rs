@@ -1,17 +1,15 @@
 //! `serve`: the daemon. Starts the poller, the notifier, the fallback evaluator and the HTTP server,
-//! and stops them all on SIGINT/SIGTERM (SIGHUP is ignored with a warning).
+//! and stops them all on SIGINT/SIGTERM (SIGHUP is ignored with a warning). See
+//! `App::run_until_stopped` for the order of a stop, and `shutdown` for what a stop during a
+//! countdown means.
 
 use std::process::ExitCode;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
 use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
 
-use crate::app::{self, Options, Stack};
+use crate::app::{App, BuildError, Deps};
 use crate::config::Config;
-use crate::fallback;
-use crate::http::{self, AppState};
 
 pub async fn run(mut config: Config) -> ExitCode {
     if let Err(e) = config
@@ -35,93 +33,41 @@ pub async fn run(mut config: Config) -> ExitCode {
             return ExitCode::from(super::EXIT_CONFIG);
         }
     };
-    let stack = match app::build(
+    let app = match App::build(
         config,
-        bss,
-        Options {
+        Deps {
             lock_wait: Duration::from_secs(5),
-            ..Default::default()
+            ..Deps::new(bss)
         },
-    ) {
-        Ok(s) => s,
-        Err(e) => {
-            crate::logging::print_error(&format!("{e:#}"));
-            return ExitCode::from(super::EXIT_STATE);
-        }
+    )
+    .await
+    {
+        Ok(a) => a,
+        Err(e) => return build_error(&e),
     };
-    run_stack(stack, listener, CancellationToken::new()).await
-}
-
-/// Runs a built pipeline until `cancel` fires or a stop signal arrives (also used by `demo`).
-pub async fn run_stack(
-    stack: Stack,
-    listener: tokio::net::TcpListener,
-    cancel: CancellationToken,
-) -> ExitCode {
-    let Stack {
-        config,
-        metrics,
-        snapshot,
-        poller,
-        notifier,
-        engine,
-        ..
-    } = stack;
-    let ready = Arc::new(AtomicBool::new(false));
-    let fallback_active = Arc::new(AtomicBool::new(false));
-
-    let mut polled = poller.subscribe();
-    let ready_flag = ready.clone();
-    tokio::spawn(async move {
-        if polled.changed().await.is_ok() {
-            ready_flag.store(true, Ordering::Release);
-        }
-    });
-    let tasks = vec![
-        tokio::spawn(notifier.clone().run(cancel.clone())),
-        tokio::spawn(fallback::run(
-            engine.clone(),
-            poller.subscribe(),
-            metrics.clone(),
-            fallback_active.clone(),
-            cancel.clone(),
-        )),
-        tokio::spawn(poller.run(config.watch.poll_interval, cancel.clone())),
-    ];
-
-    let state = AppState {
-        config: config.clone(),
-        snapshot,
-        metrics,
-        ready,
-        engine: Some(engine),
-        fallback_active,
-    };
-    let addr = listener
-        .local_addr()
-        .map(|a| a.to_string())
-        .unwrap_or_default();
-    tracing::info!(listen_addr = %addr, packages = config.watch.free_resource_ids.len(), poll_interval = %humantime::format_duration(config.watch.poll_interval), "serving");
-
-    let stop = cancel.clone();
-    tokio::spawn(async move {
+    let stop = CancellationToken::new();
+    let on_signal = stop.clone();
+    let signals = tokio::spawn(async move {
         wait_for_signal().await;
         tracing::info!("stop signal received, shutting down");
-        stop.cancel();
+        on_signal.cancel();
     });
-    let result = http::serve(listener, http::router(state), cancel.clone()).await;
-    cancel.cancel();
-    for t in tasks {
-        let _ = t.await;
+    let code = exit_code(app.run_until_stopped(listener, stop).await);
+    signals.abort();
+    code
+}
+
+/// The exit code of an app that could not be built.
+pub fn build_error(e: &BuildError) -> ExitCode {
+    crate::logging::print_error(&e.to_string());
+    match e {
+        BuildError::State(_) => ExitCode::from(super::EXIT_STATE),
+        BuildError::Other(_) => ExitCode::from(super::EXIT_CONFIG),
     }
-    // Last chance for queued messages; what is left stays in the outbox for the next start.
-    let left = notifier.flush(Duration::from_secs(3)).await.remaining;
-    if left > 0 {
-        tracing::info!(
-            pending = left,
-            "messages kept in the outbox for the next start"
-        );
-    }
+}
+
+/// The exit code of a finished run.
+pub fn exit_code(result: std::io::Result<()>) -> ExitCode {
     match result {
         Ok(()) => {
             tracing::info!("stopped");

@@ -25,6 +25,7 @@ use crate::engine::Engine;
 use crate::level::Level;
 use crate::metrics::Metrics;
 use crate::snapshot::SharedSnapshot;
+use crate::state::StateCell;
 
 /// What every handler can reach.
 #[derive(Clone)]
@@ -38,6 +39,8 @@ pub struct AppState {
     pub engine: Option<Arc<Engine>>,
     /// Whether the fallback evaluator is in charge.
     pub fallback_active: Arc<AtomicBool>,
+    /// The state store (absent when only exporting): whether `STATE_DIR` is still writable.
+    pub state: Option<Arc<StateCell>>,
 }
 
 /// The router with every route.
@@ -90,6 +93,9 @@ pub fn html_escape(s: &str) -> String {
 }
 
 async fn metrics(State(s): State<AppState>) -> Response {
+    if let Some(state) = &s.state {
+        s.metrics.state_writable.set(i64::from(state.writable()));
+    }
     let snapshot = s.snapshot.read().await.clone();
     let body = s.metrics.render(&snapshot, &s.config, Utc::now());
     (
@@ -166,9 +172,16 @@ async fn status(State(s): State<AppState>) -> Json<serde_json::Value> {
             })
         }
     };
+    let state = s.state.as_ref().map(|st| {
+        json!({
+            "dir": st.dir().display().to_string(),
+            "writable": st.writable(),
+        })
+    });
     Json(json!({
         "server": s.config.watch.server_name,
         "alerting": alerting,
+        "state": state,
         "version": env!("CARGO_PKG_VERSION"),
         "thresholds_gb": s.config.alerting.thresholds,
         "bss": {

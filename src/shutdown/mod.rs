@@ -9,6 +9,13 @@
 //! After acting it does not act again in the same boot; whether it acts again after a later boot in
 //! the same cycle is `SHUTDOWN_REPEAT_AFTER_BOOT` (default yes, as the original). A failed attempt may
 //! be retried after `LEVEL2_REPEAT`.
+//!
+//! Countdowns run on the application's task tracker (see `tasks`), one per package. Stopping the
+//! monitor (SIGTERM, Ctrl-C) during a countdown abandons it: nothing is shut down, nothing is
+//! recorded, and a cancellation message says so. The next start never resumes it: a new countdown
+//! starts only from a fresh reading (or a firing alert) below T1, as at any other time. Once the
+//! guard has begun to act, stopping waits (within the application's stop bound) for the outcome
+//! to be recorded, so that a shutdown is never forgotten.
 
 pub mod executor;
 
@@ -17,8 +24,6 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
-use tokio::sync::Notify;
-use tokio_util::sync::CancellationToken;
 
 use crate::messages::{Facts, Message};
 use crate::metrics::Metrics;
@@ -26,6 +31,7 @@ use crate::notifier::Notifier;
 use crate::poller::Poller;
 use crate::state::{ShutdownRecord, StateCell, StoppedRecord};
 use crate::target::Target;
+use crate::tasks::{Cancel, Keyed, Tasks};
 pub use executor::{CommandExecutor, DryRunExecutor, Executor};
 
 /// The guard's settings.
@@ -100,11 +106,8 @@ pub fn blocked_by_record(
     None
 }
 
-struct Running {
-    package: String,
-    cancel: CancellationToken,
-    reason: Arc<std::sync::Mutex<Option<String>>>,
-}
+/// The reason of a countdown cancelled while the monitor is stopping.
+pub const STOPPING: &str = "the monitor is stopping, so nothing is done; after it starts again, a new countdown starts only from a fresh reading below the level-1 threshold";
 
 struct Inner {
     settings: GuardSettings,
@@ -113,9 +116,8 @@ struct Inner {
     notifier: Arc<Notifier>,
     metrics: Arc<Metrics>,
     state: Arc<StateCell>,
-    /// Countdowns in progress, one per package at most.
-    running: std::sync::Mutex<Vec<Running>>,
-    idle: Notify,
+    /// Countdowns in progress, one per package at most, with the reason of a cancellation.
+    running: Keyed<String, String>,
 }
 
 /// The shutdown guard: single-flight per package.
@@ -125,6 +127,7 @@ pub struct Guard {
 }
 
 impl Guard {
+    #[allow(clippy::too_many_arguments)]
     pub fn new(
         settings: GuardSettings,
         executor: Box<dyn Executor>,
@@ -132,6 +135,7 @@ impl Guard {
         notifier: Arc<Notifier>,
         metrics: Arc<Metrics>,
         state: Arc<StateCell>,
+        tasks: Tasks,
     ) -> Self {
         for r in ["executed", "dry_run", "failed", "cancelled"] {
             metrics.shutdowns.with_label_values(&[r]);
@@ -144,8 +148,7 @@ impl Guard {
                 notifier,
                 metrics,
                 state,
-                running: std::sync::Mutex::new(Vec::new()),
-                idle: Notify::new(),
+                running: Keyed::new(tasks),
             }),
         }
     }
@@ -164,24 +167,18 @@ impl Guard {
 
     /// Every package whose countdown is running.
     pub fn running_all(&self) -> Vec<String> {
-        self.lock_running()
-            .iter()
-            .map(|r| r.package.clone())
-            .collect()
+        self.inner.running.keys()
     }
 
-    fn lock_running(&self) -> std::sync::MutexGuard<'_, Vec<Running>> {
-        self.inner.running.lock().unwrap_or_else(|p| p.into_inner())
-    }
-
-    /// Asks the guard to look at `facts.free_resource_id`, which was seen below T1.
+    /// Asks the guard to look at `facts.free_resource_id`, which was seen below T1. Returns at
+    /// once (no cloud call): whether the instance is already stopped is asked by the countdown.
     pub async fn trigger(&self, facts: Facts, source: &str) -> Trigger {
         let s = &self.inner.settings;
         if !s.enabled {
             return Trigger::Disabled;
         }
         let package = facts.free_resource_id.clone();
-        if self.lock_running().iter().any(|r| r.package == package) {
+        if self.inner.running.contains(&package) {
             return Trigger::AlreadyRunning;
         }
         let remote = self.inner.executor.is_remote();
@@ -206,51 +203,32 @@ impl Guard {
             tracing::info!(free_resource_id = %package, why, "shutdown guard: not acting again");
             return Trigger::AlreadyActed;
         }
-        let target = s.targets.get(&package);
-        if self.inner.executor.already_stopped(target).await {
-            tracing::info!(free_resource_id = %package, "shutdown guard: the instance is already stopped");
-            return Trigger::AlreadyActed;
-        }
-        let cancel = CancellationToken::new();
-        let reason = Arc::new(std::sync::Mutex::new(None));
-        {
-            let mut running = self.lock_running();
-            if running.iter().any(|r| r.package == package) {
-                return Trigger::AlreadyRunning;
+        let guard = self.clone();
+        let started = self.inner.running.spawn(package.clone(), move |cancel| async move {
+            let target = guard.inner.settings.targets.get(&facts.free_resource_id);
+            if guard.inner.executor.already_stopped(target).await {
+                tracing::info!(free_resource_id = %facts.free_resource_id, "shutdown guard: the instance is already stopped");
+                return;
             }
-            running.push(Running {
-                package: package.clone(),
-                cancel: cancel.clone(),
-                reason: reason.clone(),
-            });
+            guard.countdown(facts, cancel).await;
+        });
+        if !started {
+            return Trigger::AlreadyRunning;
         }
         tracing::warn!(free_resource_id = %package, source, delay_s = s.delay.as_secs(), "shutdown guard: countdown started");
-        let guard = self.clone();
-        tokio::spawn(async move {
-            guard.countdown(facts, cancel, reason).await;
-            guard.lock_running().retain(|r| r.package != package);
-            guard.inner.idle.notify_waiters();
-        });
         Trigger::Started
     }
 
     /// Cancels a running countdown for `package` (a resolved alert, a reading back above T1).
     pub fn cancel(&self, package: &str, reason: &str) {
-        if let Some(r) = self.lock_running().iter().find(|r| r.package == package) {
-            *r.reason.lock().unwrap_or_else(|p| p.into_inner()) = Some(reason.to_string());
-            r.cancel.cancel();
-        }
+        self.inner
+            .running
+            .cancel(&package.to_string(), reason.to_string());
     }
 
     /// Waits until no countdown is running.
     pub async fn wait_idle(&self) {
-        loop {
-            let idle = self.inner.idle.notified();
-            if self.lock_running().is_empty() {
-                return;
-            }
-            idle.await;
-        }
+        self.inner.running.wait_idle().await;
     }
 
     fn notify(&self, m: &Message) {
@@ -273,12 +251,8 @@ impl Guard {
         });
     }
 
-    async fn countdown(
-        &self,
-        facts: Facts,
-        cancel: CancellationToken,
-        reason: Arc<std::sync::Mutex<Option<String>>>,
-    ) {
+    async fn countdown(&self, facts: Facts, cancel: Cancel<String>) {
+        let why = |cancel: &Cancel<String>| cancel.reason().unwrap_or_else(|| STOPPING.into());
         let s = &self.inner.settings;
         let server = s.server_for(&facts.free_resource_id);
         let target = s.targets.get(&facts.free_resource_id);
@@ -291,10 +265,7 @@ impl Guard {
         let step = s.delay / (s.warnings + 1);
         for i in 0..=s.warnings {
             tokio::select! {
-                _ = cancel.cancelled() => {
-                    let why = reason.lock().unwrap_or_else(|p| p.into_inner()).clone().unwrap_or_else(|| "cancelled".into());
-                    return self.cancelled(&facts, why);
-                }
+                _ = cancel.cancelled() => return self.cancelled(&facts, why(&cancel)),
                 _ = tokio::time::sleep(step) => {}
             }
             // Reminders only when they are at least a second apart.
@@ -309,7 +280,11 @@ impl Guard {
 
         // The fresh reading decides; nothing older does.
         let id = facts.free_resource_id.clone();
-        let fresh = match self.inner.poller.poll_once().await {
+        let polled = tokio::select! {
+            _ = cancel.cancelled() => return self.cancelled(&facts, why(&cancel)),
+            p = self.inner.poller.poll_once() => p,
+        };
+        let fresh = match polled {
             Err(e) => {
                 return self.cancelled(
                     &facts,
@@ -341,13 +316,9 @@ impl Guard {
             );
         }
         if cancel.is_cancelled() {
-            let why = reason
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .clone()
-                .unwrap_or_else(|| "cancelled".into());
-            return self.cancelled(&facts, why);
+            return self.cancelled(&facts, why(&cancel));
         }
+        // From here on the guard acts and records the outcome, even while the monitor stops.
 
         self.notify(&Message::ShuttingDown {
             server: server.clone(),
@@ -368,29 +339,31 @@ impl Guard {
                 Err(e) => e.clone(),
             },
         };
-        {
-            let mut guard = self.inner.state.lock().await;
-            let mut next = guard.clone();
-            next.shutdowns.insert(id.clone(), record.clone());
-            // Remember what this process stopped, so that AUTO_START starts it again, and never
-            // an instance someone else stopped.
-            if let (true, true, Some(t)) = (record.success, self.inner.executor.is_remote(), target)
-            {
-                next.stopped.insert(
-                    t.server_id.clone(),
-                    StoppedRecord {
-                        package: id.clone(),
-                        name: t.name.clone(),
-                        target: t.clone(),
-                        at: record.at,
-                        cycle_end: record.cycle_end,
-                        last_start_attempt: None,
-                    },
-                );
-            }
-            if let Err(e) = self.inner.state.commit(&mut guard, next) {
-                tracing::error!(error = %e, "cannot record the shutdown in the state file");
-            }
+        let remote = self.inner.executor.is_remote();
+        let recorded = self
+            .inner
+            .state
+            .update(|next| {
+                next.shutdowns.insert(id.clone(), record.clone());
+                // Remember what this process stopped, so that AUTO_START starts it again, and
+                // never an instance someone else stopped.
+                if let (true, true, Some(t)) = (record.success, remote, target) {
+                    next.stopped.insert(
+                        t.server_id.clone(),
+                        StoppedRecord {
+                            package: id.clone(),
+                            name: t.name.clone(),
+                            target: t.clone(),
+                            at: record.at,
+                            cycle_end: record.cycle_end,
+                            last_start_attempt: None,
+                        },
+                    );
+                }
+            })
+            .await;
+        if let Err(e) = recorded {
+            tracing::error!(error = %e, "cannot record the shutdown in the state file");
         }
         match outcome {
             Ok(o) => {

@@ -76,9 +76,8 @@ fn new_cycle(id: &str, remaining: f64) -> Value {
 
 async fn step(app: &TestApp) {
     app.poll_and_evaluate().await;
-    for t in app.engine.auto_start(chrono::Utc::now()).await {
-        t.await.unwrap();
-    }
+    app.engine.auto_start(chrono::Utc::now()).await;
+    app.engine.wait_auto_start().await;
     app.settle().await;
 }
 
@@ -120,8 +119,7 @@ async fn two_servers_one_stopped_then_started_after_the_reset_across_a_restart()
         metric(&m, "flexus_free_traffic_remaining_gb", &["server=\"hk-b\""]),
         Some(50.0)
     );
-    drop(app);
-    tokio::time::sleep(Duration::from_millis(100)).await;
+    app.stop().await;
 
     // A restart in the same cycle: the instance is already off; nothing more is done.
     let app = TestApp::spawn_with(&w.env, real()).await;

@@ -14,6 +14,7 @@ mod external;
 mod fallback;
 mod http_limits;
 mod install;
+mod lifecycle;
 mod logs;
 mod setup;
 mod shutdown;

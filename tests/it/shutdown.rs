@@ -334,8 +334,7 @@ async fn a_later_boot_in_the_same_cycle_acts_again_only_when_configured() {
     .await;
     first.poll_and_evaluate().await;
     assert_eq!(first.calls.count(), 1);
-    drop(first);
-    tokio::time::sleep(Duration::from_millis(100)).await;
+    first.stop().await;
     // Same boot (a restart of the service): no second shutdown.
     let same = fallback_app(
         &bss,
@@ -349,8 +348,7 @@ async fn a_later_boot_in_the_same_cycle_acts_again_only_when_configured() {
     .await;
     same.poll_and_evaluate().await;
     assert_eq!(same.calls.count(), 0);
-    drop(same);
-    tokio::time::sleep(Duration::from_millis(100)).await;
+    same.stop().await;
     // Someone booted the server again in the same cycle, and repeating is off: left alone.
     let off = fallback_app(
         &bss,
@@ -367,8 +365,7 @@ async fn a_later_boot_in_the_same_cycle_acts_again_only_when_configured() {
     .await;
     off.poll_and_evaluate().await;
     assert_eq!(off.calls.count(), 0);
-    drop(off);
-    tokio::time::sleep(Duration::from_millis(100)).await;
+    off.stop().await;
     // Default, as the original: shut down again.
     let again = fallback_app(
         &bss,

@@ -147,8 +147,7 @@ async fn queued_messages_survive_a_restart() {
     tg.set_down(true);
     app.notifier.enqueue(&test_message(7)).unwrap();
     app.notifier.deliver_pending().await;
-    drop(app);
-    tokio::time::sleep(Duration::from_millis(100)).await;
+    app.stop().await;
     tg.set_down(false);
     let again = TestApp::spawn(&env).await;
     assert_eq!(again.notifier.pending(), 1);

@@ -51,6 +51,9 @@ struct Inner {
     actions: Vec<(String, String, String)>,
     instances: Vec<Value>,
     bad_signatures: u64,
+    /// While true, server status answers wait (see [`FakeCloud::hold_status`]).
+    status_held: Option<tokio::sync::watch::Receiver<bool>>,
+    status_requests: usize,
 }
 
 #[derive(Clone)]
@@ -71,6 +74,18 @@ impl FakeCloud {
 
     pub fn url(&self) -> String {
         format!("http://{}", self.addr)
+    }
+
+    /// Server status answers wait until the returned sender sends `false` (or is dropped).
+    pub fn hold_status(&self) -> tokio::sync::watch::Sender<bool> {
+        let (tx, rx) = tokio::sync::watch::channel(true);
+        self.inner.lock().unwrap().status_held = Some(rx);
+        tx
+    }
+
+    /// How many server status requests arrived.
+    pub fn status_requests(&self) -> usize {
+        self.inner.lock().unwrap().status_requests
     }
 
     /// Adds a server (status ACTIVE) and its Flexus L instance for RMS.
@@ -282,6 +297,14 @@ async fn ecs(inner: &Arc<Mutex<Inner>>, project: &str, rest: &[&str], body: &[u8
             Json(answer).into_response()
         }
         ["cloudservers", id] => {
+            let held = {
+                let mut g = inner.lock().unwrap();
+                g.status_requests += 1;
+                g.status_held.clone()
+            };
+            if let Some(mut held) = held {
+                let _ = held.wait_for(|h| !*h).await;
+            }
             let g = inner.lock().unwrap();
             match g.servers.get(*id) {
                 Some((_, status)) => {

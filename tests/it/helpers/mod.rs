@@ -5,14 +5,13 @@ pub mod fake_cloud;
 pub mod fake_telegram;
 
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
-use flexus_traffic_monitor::app::{self, Options};
+use flexus_traffic_monitor::app::{App, Deps, Loops};
 use flexus_traffic_monitor::config::{Config, RawConfig};
 use flexus_traffic_monitor::engine::Engine;
-use flexus_traffic_monitor::fallback;
-use flexus_traffic_monitor::http::{self, AppState};
+use flexus_traffic_monitor::http::AppState;
 use flexus_traffic_monitor::notifier::Notifier;
 use flexus_traffic_monitor::poller::Poller;
 use flexus_traffic_monitor::shutdown::executor::ExecFuture;
@@ -132,9 +131,10 @@ pub struct Spawn {
     pub background: bool,
 }
 
-/// The whole pipeline running in this process: poller (driven by the test), engine, guard,
-/// notifier, and the HTTP server on a loopback port.
+/// The whole pipeline running in this process, built and run by the same [`App`] as `serve`:
+/// poller (driven by the test), engine, guard, notifier, and the HTTP server on a loopback port.
 pub struct TestApp {
+    pub app: App,
     pub config: Arc<Config>,
     pub poller: Poller,
     pub state: AppState,
@@ -144,6 +144,7 @@ pub struct TestApp {
     pub calls: Calls,
     pub base_url: String,
     pub cancel: CancellationToken,
+    run: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
 }
 
 impl TestApp {
@@ -160,52 +161,46 @@ impl TestApp {
         } else {
             Some(Box::new(RecordingExecutor(calls.clone())))
         };
-        let stack = app::build(
+        let app = App::build(
             config,
-            bss,
-            Options {
+            Deps {
                 lock_wait: std::time::Duration::from_secs(5),
                 executor,
                 boot_id: Some(opts.boot_id.unwrap_or_else(|| "boot-1".into())),
-                ..Default::default()
+                ..Deps::new(bss)
             },
         )
+        .await
         .unwrap();
-        let fallback_active = Arc::new(AtomicBool::new(false));
-        let state = AppState {
-            config: stack.config.clone(),
-            snapshot: stack.snapshot.clone(),
-            metrics: stack.metrics.clone(),
-            ready: Arc::new(AtomicBool::new(false)),
-            engine: Some(stack.engine.clone()),
-            fallback_active: fallback_active.clone(),
-        };
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base_url = format!("http://{}", listener.local_addr().unwrap());
         let cancel = CancellationToken::new();
-        let router = http::router(state.clone());
-        let c = cancel.clone();
-        tokio::spawn(async move { http::serve(listener, router, c).await.unwrap() });
-        if opts.background {
-            tokio::spawn(stack.notifier.clone().run(cancel.clone()));
-            tokio::spawn(fallback::run(
-                stack.engine.clone(),
-                stack.poller.subscribe(),
-                stack.metrics.clone(),
-                fallback_active,
-                cancel.clone(),
-            ));
-        }
+        let loops = Loops {
+            poll: false,
+            deliver_and_evaluate: opts.background,
+        };
+        let run = tokio::spawn(app.clone().run_with(listener, cancel.clone(), loops));
         Self {
-            config: stack.config,
-            poller: stack.poller,
-            state,
-            engine: stack.engine,
-            notifier: stack.notifier,
-            guard: stack.guard,
+            config: app.config.clone(),
+            poller: app.poller.clone(),
+            state: app.http_state(),
+            engine: app.engine.clone(),
+            notifier: app.notifier.clone(),
+            guard: app.guard.clone(),
+            app,
             calls,
             base_url,
             cancel,
+            run: Some(run),
+        }
+    }
+
+    /// Stops the app as a stop signal would and waits until every task has ended and the state
+    /// directory is free again.
+    pub async fn stop(mut self) {
+        self.cancel.cancel();
+        if let Some(run) = self.run.take() {
+            run.await.unwrap().unwrap();
         }
     }
 
