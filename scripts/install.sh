@@ -216,7 +216,8 @@ sha256_of() {
 }
 
 tmp="$(mktemp -d)"
-trap 'rm -rf "$tmp"' EXIT INT TERM
+trap 'rm -rf "$tmp"' EXIT
+trap 'exit 130' INT TERM
 
 base_url="${base_url%/}"
 if [ -z "$version" ]; then
@@ -312,6 +313,13 @@ case "$init" in
     fi
     ;;
   cron)
+    if [ -f "$unit" ]; then
+      # Switching from systemd: one scheduler only.
+      systemctl_do disable --now "$NAME.service" || true
+      rm -f "$unit"
+      systemctl_do daemon-reload || true
+      say "systemd: removed ${unit#"$root"} (cron runs it now)"
+    fi
     install_cron
     ;;
   none) say "no service installed (--init none)" ;;

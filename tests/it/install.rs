@@ -487,11 +487,22 @@ async fn a_rerun_upgrades_the_binary_and_keeps_the_env_then_uninstall_keeps_stat
     assert_eq!(std::fs::read_to_string(&env_file).unwrap(), edited);
     assert_eq!(mode(&env_file), 0o600);
 
+    // Switching to cron leaves one scheduler: the unit goes, the cron line comes.
+    let unit = under(&root, "/etc/systemd/system/flexus-traffic-monitor.service");
+    assert!(unit.exists());
+    let cron = install(&server, &root, &["--init", "cron", "--no-check"]).await;
+    assert!(cron.status.success(), "{}", text(&cron));
+    assert!(!unit.exists());
+    let cron_file = under(&root, "/etc/cron.d/flexus-traffic-monitor");
+    assert!(cron_file.exists());
+    assert_eq!(std::fs::read_to_string(&env_file).unwrap(), edited);
+
     let gone = install(&server, &root, &["--uninstall"]).await;
     assert!(gone.status.success(), "{}", text(&gone));
     assert!(!bin.exists());
     assert!(!under(&root, "/etc/systemd/system/flexus-traffic-monitor.service").exists());
     assert!(!under(&root, "/usr/local/share/flexus-traffic-monitor").exists());
+    assert!(!cron_file.exists());
     assert_eq!(std::fs::read_to_string(&env_file).unwrap(), edited);
     assert!(state_file.exists(), "state is kept");
 
