@@ -30,7 +30,7 @@ use crate::shutdown::{CommandExecutor, DryRunExecutor, Executor, Guard, GuardSet
 use crate::snapshot::{SharedSnapshot, Snapshot};
 use crate::state::{boot_id, CorruptState, StateCell, StateStore, StoreError};
 use crate::tasks::Tasks;
-use crate::telegram::{Outbox, TelegramClient};
+use crate::telegram::TelegramClient;
 
 /// How long a stop waits for the tasks (a countdown that is acting records its outcome).
 pub const STOP_BOUND: Duration = Duration::from_secs(20);
@@ -44,7 +44,7 @@ pub struct Deps {
     pub lock_wait: Duration,
     /// Replace the executor (tests record calls instead of shutting down).
     pub executor: Option<Box<dyn Executor>>,
-    /// Replace the message sink (the demo prints to the console).
+    /// Replace every channel by this one (the demo prints to the console).
     pub sink: Option<Sink>,
     /// Replace the boot id (tests simulate a reboot).
     pub boot_id: Option<String>,
@@ -152,25 +152,74 @@ pub fn executor(config: &Config) -> anyhow::Result<Box<dyn Executor>> {
     })
 }
 
-/// The sink the configuration asks for: Telegram when a bot and chat are set, else the console.
+/// The channels the configuration asks for: Telegram when a bot and chat are set, every other
+/// configured channel, and the console when there is none.
 ///
 /// # Errors
-/// When the HTTP client cannot be built.
-pub fn sink(config: &Config) -> anyhow::Result<Sink> {
-    match (
-        &config.notify.telegram.bot_token,
-        &config.notify.telegram.chat_id,
-    ) {
-        (Some(token), Some(chat)) => Ok(Sink::Telegram(TelegramClient::new(
-            config.notify.telegram.api_url.clone(),
+/// When an HTTP client cannot be built or a channel's setting is unusable.
+pub fn clients(config: &Config) -> anyhow::Result<Vec<Sink>> {
+    use crate::channels::{bark, dingtalk, feishu, pushplus, serverchan, webhook, wecom};
+    let ch = &config.notify.channels;
+    let t = config.http_timeout;
+    let url =
+        |s: &crate::secret::Secret| url::Url::parse(s.expose()).map_err(|e| anyhow::anyhow!("{e}"));
+    let mut out = Vec::new();
+    let tg = &config.notify.telegram;
+    if let (Some(token), Some(chat)) = (&tg.bot_token, &tg.chat_id) {
+        out.push(Sink::Telegram(TelegramClient::new(
+            tg.api_url.clone(),
             token.clone(),
             chat.clone(),
-            config.notify.telegram.thread_id,
-            config.http_timeout,
-        )?)),
-        // Config::warnings() tells the user.
-        _ => Ok(Sink::Console { stderr: true }),
+            tg.thread_id,
+            t,
+        )?));
     }
+    let e = |name: &'static str| move |why: String| anyhow::anyhow!("{name}: {why}");
+    if let Some(u) = &ch.webhook_url {
+        out.push(Sink::Webhook(
+            webhook::Webhook::new(url(u)?, ch.webhook_secret.clone(), t)
+                .map_err(e("NOTIFY_WEBHOOK_URL"))?,
+        ));
+    }
+    if let Some(u) = &ch.feishu_webhook_url {
+        out.push(Sink::Feishu(
+            feishu::Feishu::new(url(u)?, ch.feishu_secret.clone(), t)
+                .map_err(e("FEISHU_WEBHOOK_URL"))?,
+        ));
+    }
+    if let Some(u) = &ch.dingtalk_webhook_url {
+        out.push(Sink::DingTalk(
+            dingtalk::DingTalk::new(url(u)?, ch.dingtalk_secret.clone(), t)
+                .map_err(e("DINGTALK_WEBHOOK_URL"))?,
+        ));
+    }
+    if let Some(u) = &ch.wecom_webhook_url {
+        out.push(Sink::WeCom(
+            wecom::WeCom::new(url(u)?, t).map_err(e("WECOM_WEBHOOK_URL"))?,
+        ));
+    }
+    if let Some(k) = &ch.serverchan_sendkey {
+        out.push(Sink::ServerChan(
+            serverchan::ServerChan::new(k, ch.serverchan_api_url.as_ref(), t)
+                .map_err(e("SERVERCHAN_SENDKEY"))?,
+        ));
+    }
+    if let Some(k) = &ch.pushplus_token {
+        out.push(Sink::PushPlus(
+            pushplus::PushPlus::new(k.clone(), &ch.pushplus_api_url, t)
+                .map_err(e("PUSHPLUS_TOKEN"))?,
+        ));
+    }
+    if let Some(u) = &ch.bark_url {
+        out.push(Sink::Bark(
+            bark::Bark::new(url(u)?, t).map_err(e("BARK_URL"))?,
+        ));
+    }
+    if out.is_empty() {
+        // Config::warnings() tells the user.
+        out.push(Sink::Console { stderr: true });
+    }
+    Ok(out)
 }
 
 impl App {
@@ -193,23 +242,25 @@ impl App {
         );
         let (store, state, corrupt) = StateStore::open(&config.state_dir, deps.lock_wait).await?;
         let state = Arc::new(StateCell::new(store, state));
-        let outbox = Outbox::open(&config.state_dir.join("outbox")).with_context(|| {
-            format!(
-                "STATE_DIR={}: cannot create the outbox directory",
-                config.state_dir.display()
-            )
-        })?;
-        let sink = match deps.sink {
-            Some(s) => s,
-            None => sink(&config)?,
+        let clients = match deps.sink {
+            Some(s) => vec![s],
+            None => clients(&config)?,
         };
-        let notifier = Arc::new(Notifier::new(
-            outbox,
-            sink,
-            metrics.clone(),
-            config.notify.lang,
-            config.alerting.thresholds,
-        ));
+        let notifier = Arc::new(
+            Notifier::new(
+                &config.state_dir.join("outbox"),
+                clients,
+                metrics.clone(),
+                config.notify.lang,
+                config.alerting.thresholds,
+            )
+            .with_context(|| {
+                format!(
+                    "STATE_DIR={}: cannot create the outbox directory",
+                    config.state_dir.display()
+                )
+            })?,
+        );
         let settings = GuardSettings {
             enabled: config.shutdown.mode != ShutdownMode::Off,
             delay: config.shutdown.delay,

@@ -47,7 +47,7 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Send a test Telegram message and print exactly what Telegram answered.
+    /// Send a test message to every configured channel and print exactly what each answered.
     NotifyTest,
     /// Run the whole pipeline against a simulated cloud (no account needed): a package drains
     /// through every level in about a minute; messages are printed; the shutdown is a dry run.

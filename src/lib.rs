@@ -16,7 +16,7 @@
 //! 2. alerts:    Alertmanager ──▶ http::webhook ──▶ alertmanager (payload) ──▶ engine
 //!
 //! engine: level + policy decide on a copy of the state ──▶ messages queued (notifier →
-//!         telegram outbox → Telegram), state saved (state), level 1 handed to shutdown::Guard
+//!         one outbox per channel → Telegram, Feishu, ...), state saved (state), level 1 handed to shutdown::Guard
 //!         (countdown, fresh re-read via poller, shutdown::executor: command or huawei::ecs);
 //!         autostart starts what the guard stopped once the cycle resets.
 //! ```
@@ -30,10 +30,13 @@
 //! - [`config`]: environment → validated [`config::Config`] in sections, driven by one table of
 //!   variables ([`config::vars`]). It depends on the domain modules, never the reverse.
 //! - Storage: [`fsutil`] (atomic writes), [`state`] (the state file and its lock; never forgets
-//!   silently), [`telegram`] (the Bot API client and the durable outbox).
+//!   silently), [`outbox`] (the durable queue of one channel).
+//! - [`channels`]: the notification services (request, signature, answer, limits: Telegram through
+//!   [`telegram`], Feishu, DingTalk, WeCom, ServerChan, PushPlus, Bark, a generic webhook) and
+//!   per-channel rendering.
 //! - Runtime parts: [`snapshot`] (latest readings, kept through failures for a bounded time),
 //!   [`poller`] (calls BSS on a schedule), [`metrics`] (Prometheus registry and `/metrics`),
-//!   [`notifier`] (renders messages, queues and delivers them), [`shutdown`] (the guard and its
+//!   [`notifier`] (renders messages per channel, queues and delivers them, urgent first), [`shutdown`] (the guard and its
 //!   executors), [`autostart`] (`AUTO_START`), [`engine`] (decisions → durable effects),
 //!   [`fallback`] (the built-in evaluator), [`http`] (the axum routes), [`tasks`] (the task
 //!   tracker, and single-flight tasks by key).
@@ -47,6 +50,7 @@
 pub mod alertmanager;
 pub mod app;
 pub mod autostart;
+pub mod channels;
 pub mod cli;
 pub mod commands;
 pub mod config;
@@ -62,6 +66,7 @@ pub mod logging;
 pub mod messages;
 pub mod metrics;
 pub mod notifier;
+pub mod outbox;
 pub mod policy;
 pub mod poller;
 pub mod reading;

@@ -411,8 +411,8 @@ pub fn render(m: &Message, lang: Lang, th: &Thresholds) -> String {
             escape(error)
         ),
         Message::Test { server } => match lang {
-            Lang::Zh => format!("🔔 <b>{}</b> 测试消息：flexus-traffic-monitor 可以发送 Telegram 通知。", escape(server)),
-            Lang::En => format!("🔔 <b>{}</b> test message: flexus-traffic-monitor can reach Telegram.", escape(server)),
+            Lang::Zh => format!("🔔 <b>{}</b> 测试消息：flexus-traffic-monitor 可以通过此渠道发送通知。", escape(server)),
+            Lang::En => format!("🔔 <b>{}</b> test message: flexus-traffic-monitor can send notifications here.", escape(server)),
         },
     }
 }

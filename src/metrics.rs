@@ -36,8 +36,12 @@ pub struct Metrics {
     pub bss_requests: IntCounterVec,
     /// Alertmanager webhook deliveries by result.
     pub webhooks: IntCounterVec,
-    /// Telegram messages by result.
+    /// Message parts by channel and result.
     pub notifications: IntCounterVec,
+    /// Message parts waiting, by channel.
+    pub notifications_pending: IntGaugeVec,
+    /// Message parts refused for good (kept in `dead/`), by channel.
+    pub notifications_dead: IntGaugeVec,
     /// Shutdown guard outcomes by result.
     pub shutdowns: IntCounterVec,
     /// `AUTO_START` outcomes by result.
@@ -54,6 +58,17 @@ fn gauge_vec(registry: &Registry, name: &str, help: &str, labels: &[&str]) -> Ga
         .register(Box::new(g.clone()))
         .expect("metric names are unique");
     g
+}
+
+fn labelled<M: prometheus::core::Collector + Clone + 'static>(
+    registry: &Registry,
+    metric: prometheus::Result<M>,
+) -> M {
+    let m = metric.expect("metric names are valid");
+    registry
+        .register(Box::new(m.clone()))
+        .expect("metric names are unique");
+    m
 }
 
 fn counter_vec(registry: &Registry, name: &str, help: &str, initial: &[&str]) -> IntCounterVec {
@@ -137,7 +152,9 @@ impl Metrics {
             threshold_gb: gauge_vec(r, "flexus_free_traffic_threshold_gb", "Configured thresholds, GB: level 1 shutdown, 2 high-frequency alert, 3 normal alert", &["level"]),
             bss_requests: counter_vec(r, "flexus_bss_requests_total", "BSS polls by result", &["success"]),
             webhooks: counter_vec(r, "flexus_webhooks_total", "Alertmanager webhook deliveries by result", &["ok"]),
-            notifications: counter_vec(r, "flexus_notifications_total", "Telegram messages by result", &["sent", "failed"]),
+            notifications: labelled(r, IntCounterVec::new(Opts::new("flexus_notifications_total", "Message parts by channel and result (sent, retry, rate_limited, failed)"), &["channel", "result"])),
+            notifications_pending: labelled(r, IntGaugeVec::new(Opts::new("flexus_notifications_pending", "Message parts waiting in the outbox, by channel"), &["channel"])),
+            notifications_dead: labelled(r, IntGaugeVec::new(Opts::new("flexus_notifications_dead", "Message parts a channel refused for good (kept in dead/), by channel"), &["channel"])),
             instance_starts: counter_vec(r, "flexus_instance_starts_total", "Automatic starts after a cycle reset by result", &[]),
             shutdowns: counter_vec(r, "flexus_shutdowns_total", "Shutdown guard outcomes by result", &[]),
             bss_up,

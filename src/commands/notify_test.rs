@@ -1,58 +1,67 @@
-//! `notify-test`: sends one test message straight to Telegram (not through the outbox) and prints
-//! exactly what Telegram answered, so a wrong token or chat id is seen at once.
+//! `notify-test`: sends one test message straight to every configured channel (not through the
+//! outbox) and prints exactly what each service answered, so a wrong key, secret or chat is seen
+//! at once.
 
 use std::process::ExitCode;
 
+use crate::app::clients;
+use crate::channels::{Client, Part};
 use crate::config::Config;
 use crate::messages::{render, Message};
-use crate::telegram::client::classify;
-use crate::telegram::TelegramClient;
+use crate::notifier::{meta, parts_for};
 
 pub async fn run(config: Config) -> ExitCode {
-    let (Some(token), Some(chat)) = (
-        &config.notify.telegram.bot_token,
-        &config.notify.telegram.chat_id,
-    ) else {
-        crate::logging::print_error("TELEGRAM_BOT_TOKEN and TELEGRAM_CHAT_ID must both be set; fix: put them in .env (the token from @BotFather, the chat id from @userinfobot or getUpdates)");
-        return ExitCode::from(super::EXIT_CONFIG);
-    };
-    let client = match TelegramClient::new(
-        config.notify.telegram.api_url.clone(),
-        token.clone(),
-        chat.clone(),
-        config.notify.telegram.thread_id,
-        config.http_timeout,
-    ) {
+    let clients = match clients(&config) {
         Ok(c) => c,
         Err(e) => {
             crate::logging::print_error(&format!("error: {e}"));
             return ExitCode::FAILURE;
         }
     };
-    let text = render(
-        &Message::Test {
-            server: config.watch.server_name.clone(),
-        },
-        config.notify.lang,
-        &config.alerting.thresholds,
-    );
-    match client.send_raw(&text, true).await {
-        Err(e) => {
-            crate::logging::print_error(&format!("error: {e}"));
-            ExitCode::FAILURE
-        }
-        Ok(raw) => {
-            println!("Telegram answered HTTP {}:\n{}", raw.status, raw.body);
-            match classify(&raw) {
-                Ok(()) => {
-                    println!("\nok: the message was delivered");
-                    ExitCode::SUCCESS
-                }
-                Err(e) => {
-                    crate::logging::print_error(&format!("\nnot delivered: {e}"));
-                    ExitCode::FAILURE
+    if clients.iter().all(|c| matches!(c, Client::Console { .. })) {
+        eprintln!("no notification channel is configured; fix: set TELEGRAM_BOT_TOKEN and TELEGRAM_CHAT_ID (the token from @BotFather, the chat id from @userinfobot or getUpdates), or a channel such as FEISHU_WEBHOOK_URL, DINGTALK_WEBHOOK_URL, WECOM_WEBHOOK_URL, SERVERCHAN_SENDKEY, PUSHPLUS_TOKEN, BARK_URL or NOTIFY_WEBHOOK_URL in .env");
+        return ExitCode::from(super::EXIT_CONFIG);
+    }
+    let message = Message::Test {
+        server: config.watch.server_name.clone(),
+    };
+    let html = render(&message, config.notify.lang, &config.alerting.thresholds);
+    let meta = meta(&message);
+    let id = format!("notify-test-{}", chrono::Utc::now().timestamp_millis());
+    let mut all_ok = true;
+    for client in &clients {
+        let parts = parts_for(client, &html, &meta, false);
+        let Some(q) = parts.first() else { continue };
+        let part = Part {
+            id: &id,
+            title: &q.title,
+            text: &q.text,
+            markup: true,
+            meta: q.meta.as_ref(),
+            index: 1,
+            count: 1,
+        };
+        let name = client.name();
+        match client.send_raw(&part).await {
+            Err(e) => {
+                all_ok = false;
+                println!("[{name}] error: {e}");
+            }
+            Ok(raw) => {
+                println!("[{name}] answered HTTP {}:\n{}", raw.status, raw.body);
+                match client.classify(&raw) {
+                    Ok(()) => println!("[{name}] ok: the message was delivered\n"),
+                    Err(e) => {
+                        all_ok = false;
+                        println!("[{name}] not delivered: {e}\n");
+                    }
                 }
             }
         }
+    }
+    if all_ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
     }
 }

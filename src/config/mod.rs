@@ -17,12 +17,14 @@
 //! Configuration depends on the domain modules (`level`, `policy`, `messages`, `huawei`,
 //! `target`), never the reverse.
 
+mod channels;
 mod raw;
 mod sections;
 mod validate;
 pub mod vars;
 mod watch;
 
+pub use channels::ChannelSettings;
 pub use raw::RawConfig;
 pub use sections::{
     AlertingConfig, HttpConfig, HuaweiConfig, NotifyConfig, ShutdownConfig, TelegramConfig,
@@ -348,8 +350,8 @@ impl Config {
                 self.state_dir.display()
             ));
         }
-        if !self.telegram_enabled() {
-            w.push("TELEGRAM_BOT_TOKEN or TELEGRAM_CHAT_ID is not set: messages are only printed on standard error".into());
+        if !self.telegram_enabled() && self.notify.channels.configured().is_empty() {
+            w.push("TELEGRAM_BOT_TOKEN or TELEGRAM_CHAT_ID is not set and no other channel is configured: messages are only printed on standard error".into());
         }
         w
     }

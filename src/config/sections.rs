@@ -172,6 +172,8 @@ pub struct TelegramConfig {
 pub struct NotifyConfig {
     pub lang: Lang,
     pub telegram: TelegramConfig,
+    /// The channels besides Telegram.
+    pub channels: super::ChannelSettings,
 }
 
 impl NotifyConfig {
@@ -205,6 +207,7 @@ impl NotifyConfig {
         let lang = c.choice("MESSAGE_LANG", "is not a supported language");
         Self {
             lang,
+            channels: super::ChannelSettings::check(c),
             telegram: TelegramConfig {
                 bot_token: c.secret("TELEGRAM_BOT_TOKEN"),
                 chat_id,

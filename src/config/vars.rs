@@ -264,6 +264,96 @@ pub static VARS: &[Var] = &[
         },
     },
     Var {
+        name: "NOTIFY_WEBHOOK_URL",
+        section: Section::Notify,
+        default: "(not set)",
+        help: "generic JSON webhook URL (documented body, optional HMAC signature)",
+        show: |c| sec(&c.notify.channels.webhook_url),
+    },
+    Var {
+        name: "NOTIFY_WEBHOOK_SECRET",
+        section: Section::Notify,
+        default: "(not set)",
+        help: "signs the webhook body: X-Flexus-Signature: sha256=HMAC",
+        show: |c| sec(&c.notify.channels.webhook_secret),
+    },
+    Var {
+        name: "FEISHU_WEBHOOK_URL",
+        section: Section::Notify,
+        default: "(not set)",
+        help: "Feishu custom bot hook URL",
+        show: |c| sec(&c.notify.channels.feishu_webhook_url),
+    },
+    Var {
+        name: "FEISHU_SECRET",
+        section: Section::Notify,
+        default: "(not set)",
+        help: "Feishu signing secret (when signature verification is on)",
+        show: |c| sec(&c.notify.channels.feishu_secret),
+    },
+    Var {
+        name: "DINGTALK_WEBHOOK_URL",
+        section: Section::Notify,
+        default: "(not set)",
+        help: "DingTalk custom robot URL with access_token",
+        show: |c| sec(&c.notify.channels.dingtalk_webhook_url),
+    },
+    Var {
+        name: "DINGTALK_SECRET",
+        section: Section::Notify,
+        default: "(not set)",
+        help: "DingTalk signing secret SEC... (when signing is on)",
+        show: |c| sec(&c.notify.channels.dingtalk_secret),
+    },
+    Var {
+        name: "WECOM_WEBHOOK_URL",
+        section: Section::Notify,
+        default: "(not set)",
+        help: "WeCom group robot URL with key",
+        show: |c| sec(&c.notify.channels.wecom_webhook_url),
+    },
+    Var {
+        name: "SERVERCHAN_SENDKEY",
+        section: Section::Notify,
+        default: "(not set)",
+        help: "ServerChan Turbo SendKey",
+        show: |c| sec(&c.notify.channels.serverchan_sendkey),
+    },
+    Var {
+        name: "SERVERCHAN_API_URL",
+        section: Section::Notify,
+        default: "(https://sctapi.ftqq.com, or the sctp key's host)",
+        help: "ServerChan base URL, only to use a relay",
+        show: |c| {
+            c.notify
+                .channels
+                .serverchan_api_url
+                .as_ref()
+                .map_or_else(not_set, ToString::to_string)
+        },
+    },
+    Var {
+        name: "PUSHPLUS_TOKEN",
+        section: Section::Notify,
+        default: "(not set)",
+        help: "PushPlus token",
+        show: |c| sec(&c.notify.channels.pushplus_token),
+    },
+    Var {
+        name: "PUSHPLUS_API_URL",
+        section: Section::Notify,
+        default: "https://www.pushplus.plus",
+        help: "PushPlus base URL, only to use a relay",
+        show: |c| c.notify.channels.pushplus_api_url.to_string(),
+    },
+    Var {
+        name: "BARK_URL",
+        section: Section::Notify,
+        default: "(not set)",
+        help: "Bark device URL as the app shows it (https://api.day.app/KEY)",
+        show: |c| sec(&c.notify.channels.bark_url),
+    },
+    Var {
         name: "MESSAGE_LANG",
         section: Section::Notify,
         default: "zh",

@@ -169,6 +169,9 @@ async fn status(State(s): State<AppState>) -> Json<serde_json::Value> {
                 "health": st.health,
                 "messages_pending": e.notifier.pending(),
                 "messages_dead": e.notifier.dead(),
+                "channels": e.notifier.per_channel().into_iter().map(|(name, pending, dead)| {
+                    (name.to_string(), json!({"pending": pending, "dead": dead}))
+                }).collect::<serde_json::Map<String, serde_json::Value>>(),
             })
         }
     };

@@ -326,7 +326,10 @@ impl Guard {
             executor: self.inner.executor.describe(),
         });
         // Get the warnings out before the machine goes down.
-        self.inner.notifier.flush(Duration::from_secs(15)).await;
+        self.inner
+            .notifier
+            .flush_urgent(Duration::from_secs(15))
+            .await;
         tracing::warn!(free_resource_id = %id, remaining_gb = fresh.remaining_gb, executor = %self.inner.executor.describe(), "shutdown guard: acting");
         let outcome = self.inner.executor.execute(target).await;
         let record = ShutdownRecord {
@@ -393,7 +396,10 @@ impl Guard {
                 });
             }
         }
-        self.inner.notifier.flush(Duration::from_secs(15)).await;
+        self.inner
+            .notifier
+            .flush_urgent(Duration::from_secs(15))
+            .await;
     }
 }
 

@@ -15,6 +15,9 @@ use url::Url;
 use crate::huawei::transport::error_chain;
 use crate::secret::Secret;
 
+/// Telegram's limit on one message, in characters.
+pub const MAX_MESSAGE_CHARS: usize = 4096;
+
 /// Why a message was not accepted.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum TelegramError {

@@ -1,9 +1,7 @@
-//! Telegram: the Bot API client ([`client`]) and the durable outbox ([`outbox`]).
+//! Telegram: the Bot API client ([`client`]).
 //!
-//! The notifier in `notifier` drains the outbox through the client.
+//! The notifier in `notifier` drains each channel's outbox through its client.
 
 pub mod client;
-pub mod outbox;
 
-pub use client::{TelegramClient, TelegramError};
-pub use outbox::Outbox;
+pub use client::{TelegramClient, TelegramError, MAX_MESSAGE_CHARS};

@@ -505,3 +505,79 @@ async fn a_corrupt_state_file_is_kept_aside_reported_and_replaced() {
     )
     .is_ok());
 }
+
+// ---- the guard never waits behind other messages ----
+
+async fn backlog_app(bss: &FakeBss, tg: &FakeTelegram, backlog: usize) -> TestApp {
+    let app = fallback_app(
+        bss,
+        tg,
+        &[("SHUTDOWN_DELAY", "4s")],
+        Spawn {
+            background: true,
+            ..Default::default()
+        },
+    )
+    .await;
+    for i in 0..backlog {
+        app.notifier
+            .enqueue(&flexus_traffic_monitor::messages::Message::ExternalAlert {
+                server: "s".into(),
+                alertname: format!("Backlog{i}"),
+                firing: true,
+                summary: "queued earlier".into(),
+            })
+            .unwrap();
+    }
+    app
+}
+
+/// Polls once below T1 and lets the guard run to its end, without flushing the outbox.
+async fn run_guard(app: &TestApp) {
+    app.poller.poll_once().await.unwrap();
+    app.engine.evaluate(chrono::Utc::now()).await.unwrap();
+    app.guard.wait_idle().await;
+}
+
+fn position(texts: &[String], needle: &str) -> usize {
+    texts
+        .iter()
+        .position(|t| t.contains(needle))
+        .unwrap_or_else(|| panic!("{needle} missing in {} messages", texts.len()))
+}
+
+#[tokio::test]
+async fn countdown_messages_overtake_a_backlog_on_a_slow_telegram() {
+    let bss = FakeBss::start().await;
+    let tg = FakeTelegram::start().await;
+    tg.set_delay(Duration::from_millis(50));
+    bss.set_gb(ID, 4.0, 100.0);
+    let app = backlog_app(&bss, &tg, 1000).await;
+    run_guard(&app).await;
+    assert_eq!(app.calls.count(), 1);
+    // Every warning was delivered before the shutdown, ahead of most of the backlog.
+    let texts = tg.texts();
+    assert_eq!(tg.count("shuts down in"), 3, "{} sent", texts.len());
+    let shutting = position(&texts, "is shutting down");
+    assert!(shutting < 500, "the shutdown notice was message {shutting}");
+    assert!(position(&texts, "Shutdown countdown") < shutting);
+    assert!(
+        app.notifier.pending() > 0,
+        "the guard did not wait for the backlog"
+    );
+}
+
+#[tokio::test]
+async fn countdown_messages_overtake_a_backlog_on_a_rate_limited_telegram() {
+    let bss = FakeBss::start().await;
+    let tg = FakeTelegram::start().await;
+    tg.set_rate_limit(10, Duration::from_secs(3));
+    bss.set_gb(ID, 4.0, 100.0);
+    let app = backlog_app(&bss, &tg, 300).await;
+    run_guard(&app).await;
+    assert_eq!(app.calls.count(), 1);
+    let texts = tg.texts();
+    assert_eq!(tg.count("shuts down in"), 3, "{texts:#?}");
+    assert_eq!(tg.count("is shutting down"), 1, "{texts:#?}");
+    assert!(app.notifier.pending() > 100, "most of the backlog waits");
+}

@@ -85,7 +85,7 @@ async fn a_429_waits_retry_after_and_then_delivers_once() {
     assert!(app
         .scrape()
         .await
-        .contains("flexus_notifications_total{result=\"rate_limited\"} 1"));
+        .contains("flexus_notifications_total{channel=\"telegram\",result=\"rate_limited\"} 1"));
 }
 
 #[tokio::test]

@@ -39,6 +39,11 @@ struct Inner {
     down: bool,
     sent: Vec<Sent>,
     attempts: u64,
+    /// Time taken by every answer.
+    delay: std::time::Duration,
+    /// At most this many accepted messages per window, else 429 with `retry_after`.
+    rate: Option<(usize, std::time::Duration)>,
+    accepted_at: VecDeque<std::time::Instant>,
 }
 
 #[derive(Clone)]
@@ -69,6 +74,16 @@ impl FakeTelegram {
 
     pub fn set_down(&self, down: bool) {
         self.inner.lock().unwrap().down = down;
+    }
+
+    /// Every answer takes `d` (a slow Telegram).
+    pub fn set_delay(&self, d: std::time::Duration) {
+        self.inner.lock().unwrap().delay = d;
+    }
+
+    /// Accepts at most `n` messages per `window`, answering 429 with `retry_after` beyond.
+    pub fn set_rate_limit(&self, n: usize, window: std::time::Duration) {
+        self.inner.lock().unwrap().rate = Some((n, window));
     }
 
     pub fn sent(&self) -> Vec<Sent> {
@@ -102,6 +117,10 @@ async fn send(
     Path(bot): Path<String>,
     Json(body): Json<Value>,
 ) -> Response {
+    let delay = inner.lock().unwrap().delay;
+    if !delay.is_zero() {
+        tokio::time::sleep(delay).await;
+    }
     let mut g = inner.lock().unwrap();
     g.attempts += 1;
     if bot != format!("bot{TOKEN}") {
@@ -121,6 +140,22 @@ async fn send(
             return err(400, "Bad Request: can't parse entities: Can't find end of the entity starting at byte offset 12", Value::Null)
         }
         _ => {}
+    }
+    if let Some((n, window)) = g.rate {
+        let now = std::time::Instant::now();
+        while g.accepted_at.front().is_some_and(|t| now - *t >= window) {
+            g.accepted_at.pop_front();
+        }
+        if g.accepted_at.len() >= n {
+            let wait = window - (now - g.accepted_at[0]);
+            let s = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+            return err(
+                429,
+                &format!("Too Many Requests: retry after {s}"),
+                json!({"retry_after": s}),
+            );
+        }
+        g.accepted_at.push_back(now);
     }
     let text = body["text"].as_str().unwrap_or_default().to_string();
     if text.chars().count() > 4096 {

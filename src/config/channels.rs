@@ -1,0 +1,174 @@
+//! The settings of the notification channels besides Telegram: each optional, each enabled by its
+//! URL, key or token. Values holding keys are secrets: errors name the variable, never the value.
+
+use serde::Serialize;
+use url::Url;
+
+use super::validate::Checker;
+use crate::secret::Secret;
+
+/// The validated channel settings (part of the notify section).
+#[derive(Debug, Clone, Serialize)]
+pub struct ChannelSettings {
+    /// Generic JSON webhook (`NOTIFY_WEBHOOK_URL`) and its HMAC signing secret.
+    pub webhook_url: Option<Secret>,
+    pub webhook_secret: Option<Secret>,
+    pub feishu_webhook_url: Option<Secret>,
+    pub feishu_secret: Option<Secret>,
+    pub dingtalk_webhook_url: Option<Secret>,
+    pub dingtalk_secret: Option<Secret>,
+    pub wecom_webhook_url: Option<Secret>,
+    pub serverchan_sendkey: Option<Secret>,
+    /// Replaces the ServerChan host (relays, tests).
+    pub serverchan_api_url: Option<Url>,
+    pub pushplus_token: Option<Secret>,
+    pub pushplus_api_url: Url,
+    /// The device URL the Bark app shows (`https://api.day.app/KEY`).
+    pub bark_url: Option<Secret>,
+}
+
+impl ChannelSettings {
+    /// Names of the channels configured (Telegram not included).
+    pub fn configured(&self) -> Vec<&'static str> {
+        [
+            ("webhook", self.webhook_url.is_some()),
+            ("feishu", self.feishu_webhook_url.is_some()),
+            ("dingtalk", self.dingtalk_webhook_url.is_some()),
+            ("wecom", self.wecom_webhook_url.is_some()),
+            ("serverchan", self.serverchan_sendkey.is_some()),
+            ("pushplus", self.pushplus_token.is_some()),
+            ("bark", self.bark_url.is_some()),
+        ]
+        .into_iter()
+        .filter_map(|(n, on)| on.then_some(n))
+        .collect()
+    }
+
+    pub(super) fn check(c: &mut Checker) -> Self {
+        let s = Self {
+            webhook_url: secret_url(c, "NOTIFY_WEBHOOK_URL", "https://example.com/hooks/flexus"),
+            webhook_secret: c.secret("NOTIFY_WEBHOOK_SECRET"),
+            feishu_webhook_url: secret_url(
+                c,
+                "FEISHU_WEBHOOK_URL",
+                "https://open.feishu.cn/open-apis/bot/v2/hook/...",
+            ),
+            feishu_secret: c.secret("FEISHU_SECRET"),
+            dingtalk_webhook_url: secret_url(
+                c,
+                "DINGTALK_WEBHOOK_URL",
+                "https://oapi.dingtalk.com/robot/send?access_token=...",
+            ),
+            dingtalk_secret: c.secret("DINGTALK_SECRET"),
+            wecom_webhook_url: secret_url(
+                c,
+                "WECOM_WEBHOOK_URL",
+                "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=...",
+            ),
+            serverchan_sendkey: c.secret("SERVERCHAN_SENDKEY"),
+            serverchan_api_url: c.parse_optional(
+                "SERVERCHAN_API_URL",
+                "is not an http(s) base URL",
+                public_url,
+            ),
+            pushplus_token: c.secret("PUSHPLUS_TOKEN"),
+            pushplus_api_url: c.http_url(
+                "PUSHPLUS_API_URL",
+                "is not an http(s) base URL",
+                "unset it to use https://www.pushplus.plus",
+            ),
+            bark_url: secret_url(c, "BARK_URL", "https://api.day.app/YOUR_DEVICE_KEY"),
+        };
+        if let Some(k) = &s.serverchan_sendkey {
+            if let Err(why) =
+                crate::channels::serverchan::send_url(k.expose(), s.serverchan_api_url.as_ref())
+            {
+                c.error(
+                    "SERVERCHAN_SENDKEY",
+                    "[redacted]",
+                    why,
+                    "copy the SendKey from the ServerChan SendKey page",
+                );
+            }
+        }
+        for (var, secret, url_var) in [
+            (
+                "NOTIFY_WEBHOOK_SECRET",
+                &s.webhook_secret,
+                "NOTIFY_WEBHOOK_URL",
+            ),
+            ("FEISHU_SECRET", &s.feishu_secret, "FEISHU_WEBHOOK_URL"),
+            (
+                "DINGTALK_SECRET",
+                &s.dingtalk_secret,
+                "DINGTALK_WEBHOOK_URL",
+            ),
+        ] {
+            if secret.is_some() && c.given(url_var).is_none() {
+                c.error(
+                    var,
+                    "[redacted]",
+                    format!("is set but {url_var} is not"),
+                    format!("set {url_var} too, or unset {var}"),
+                );
+            }
+        }
+        s
+    }
+}
+
+fn public_url(s: &str) -> Result<Url, String> {
+    Url::parse(s)
+        .ok()
+        .filter(|u| matches!(u.scheme(), "http" | "https") && u.host_str().is_some())
+        .ok_or_else(|| "unset it to use the service's own address".to_string())
+}
+
+/// A secret URL: must be http(s) with a host; errors never show it.
+fn secret_url(c: &mut Checker, var: &str, example: &str) -> Option<Secret> {
+    let s = c.given(var)?;
+    if public_url(s).is_ok() {
+        Some(Secret::new(s))
+    } else {
+        c.error(
+            var,
+            "[redacted]",
+            "is not an http(s) URL",
+            format!("paste the whole URL the service shows, e.g. {example}"),
+        );
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::config::{Config, RawConfig};
+
+    #[test]
+    fn channel_urls_are_checked_without_showing_them() {
+        let mut raw = RawConfig::default();
+        raw.set(
+            "DINGTALK_WEBHOOK_URL",
+            "oapi.dingtalk.com/robot/send?access_token=SECRETTOKEN1",
+        );
+        raw.set("FEISHU_SECRET", "feishu-signing-secret");
+        let err = Config::from_raw(&raw).unwrap_err().to_string();
+        assert!(
+            err.contains("DINGTALK_WEBHOOK_URL") && err.contains("FEISHU_SECRET"),
+            "{err}"
+        );
+        assert!(
+            !err.contains("SECRETTOKEN1") && !err.contains("feishu-signing-secret"),
+            "{err}"
+        );
+        let mut raw = RawConfig::default();
+        raw.set(
+            "WECOM_WEBHOOK_URL",
+            "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=k",
+        );
+        raw.set("SERVERCHAN_SENDKEY", "SCT1abc");
+        let c = Config::from_raw(&raw).unwrap();
+        assert_eq!(c.notify.channels.configured(), ["wecom", "serverchan"]);
+        assert!(!format!("{c:?}").contains("SCT1abc"));
+    }
+}
