@@ -182,8 +182,7 @@ async fn long_messages_are_split_and_the_thread_id_is_sent() {
     // Outside values are cut to 300 characters, so a message of ours is never this long; the
     // outbox still splits whatever it is given.
     let outbox =
-        flexus_traffic_monitor::telegram::Outbox::open(&app.config.state_dir.join("outbox"))
-            .unwrap();
+        flexus_traffic_monitor::outbox::Outbox::open(&app.config.state_dir.join("outbox")).unwrap();
     outbox
         .enqueue(
             &vec!["line of a long note"; 400].join("\n"),
