@@ -265,7 +265,7 @@ impl App {
             enabled: config.shutdown.mode != ShutdownMode::Off,
             delay: config.shutdown.delay,
             warnings: 3,
-            t1: config.alerting.thresholds.t1,
+            thresholds: config.alerting.thresholds,
             repeat_after_boot: config.shutdown.repeat_after_boot,
             retry_after_failure: config.alerting.cadence.level2_repeat,
             boot_id: deps.boot_id.or_else(boot_id),

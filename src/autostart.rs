@@ -11,7 +11,7 @@ use chrono::{DateTime, Utc};
 
 use crate::huawei::ecs::{EcsFactory, JobOutcome};
 use crate::messages::Message;
-use crate::metrics::Metrics;
+use crate::metrics::{Metrics, StartResult};
 use crate::notifier::Notifier;
 use crate::reading::Reading;
 use crate::snapshot::SharedSnapshot;
@@ -70,9 +70,7 @@ impl AutoStarter {
         metrics: Arc<Metrics>,
         tasks: Tasks,
     ) -> Self {
-        for r in ["started", "failed", "already_running"] {
-            metrics.instance_starts.with_label_values(&[r]);
-        }
+        metrics.init_instance_starts();
         Self {
             ecs,
             job_timeout,
@@ -144,14 +142,11 @@ impl AutoStarter {
         };
         let now = Utc::now();
         match client.server_status(server_id).await {
-            Ok(status) if status == "SHUTOFF" => {}
+            Ok(status) if status.is_shutoff() => {}
             Ok(status) => {
                 // Someone started it already (or it is changing state): not ours to touch now.
                 tracing::info!(server = %name, status = %status, "auto-start: the instance is not SHUTOFF; forgetting it");
-                self.metrics
-                    .instance_starts
-                    .with_label_values(&["already_running"])
-                    .inc();
+                self.metrics.instance_start(StartResult::AlreadyRunning);
                 return self
                     .update(|s| {
                         s.stopped.remove(server_id);
@@ -186,10 +181,7 @@ impl AutoStarter {
         };
         match result {
             Ok(outcome) => {
-                self.metrics
-                    .instance_starts
-                    .with_label_values(&["started"])
-                    .inc();
+                self.metrics.instance_start(StartResult::Started);
                 self.update(|s| {
                     s.stopped.remove(server_id);
                 })
@@ -200,10 +192,7 @@ impl AutoStarter {
                 });
             }
             Err(error) => {
-                self.metrics
-                    .instance_starts
-                    .with_label_values(&["failed"])
-                    .inc();
+                self.metrics.instance_start(StartResult::Failed);
                 tracing::error!(server = %name, error = %error, "auto-start failed");
                 self.update(|s| {
                     if let Some(r) = s.stopped.get_mut(server_id) {

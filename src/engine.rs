@@ -18,7 +18,7 @@ use crate::config::Config;
 use crate::level::Level;
 use crate::messages::{Facts, Message};
 use crate::notifier::Notifier;
-use crate::policy::{Decision, PackageMemory};
+use crate::policy::{cancel_on_reading, cancel_on_resolved, CancelReason, Decision, PackageMemory};
 use crate::reading::Reading;
 use crate::shutdown::Guard;
 use crate::snapshot::{SharedSnapshot, Snapshot};
@@ -62,7 +62,7 @@ pub struct Engine {
 struct Effects {
     messages: Vec<Message>,
     triggers: Vec<Facts>,
-    cancels: Vec<(String, String)>,
+    cancels: Vec<(String, CancelReason)>,
 }
 
 impl Engine {
@@ -97,6 +97,9 @@ impl Engine {
                 Decision::Report => fx.messages.push(Message::Report {
                     facts: facts.clone(),
                 }),
+                Decision::CancelShutdown(reason) => {
+                    fx.cancels.push((facts.free_resource_id.clone(), reason));
+                }
                 Decision::Shutdown => {
                     if self
                         .config
@@ -129,7 +132,7 @@ impl Engine {
         }
         drop(guard);
         for (id, why) in fx.cancels {
-            self.guard.cancel(&id, &why);
+            self.guard.cancel(&id, why);
         }
         for facts in fx.triggers {
             self.guard.trigger(facts, source).await;
@@ -149,16 +152,8 @@ impl Engine {
         for r in snap.fresh(now, self.config.watch.reading_max_age) {
             let level = Level::of(r.remaining_gb, &self.config.alerting.thresholds);
             let mem = next.packages.entry(r.free_resource_id.clone()).or_default();
-            let decisions = mem.observe(level, now, &self.config.alerting.cadence);
-            if level != Level::L1 {
-                fx.cancels.push((
-                    r.free_resource_id.clone(),
-                    format!(
-                        "a fresh reading shows {:.2} GB, at or above the level-1 threshold",
-                        r.remaining_gb
-                    ),
-                ));
-            }
+            let mut decisions = mem.observe(level, now, &self.config.alerting.cadence);
+            decisions.extend(cancel_on_reading(level, r.remaining_gb));
             self.apply(decisions, &self.facts(r), &mut fx);
         }
         self.record(guard, next, fx, "fallback").await
@@ -265,13 +260,15 @@ impl Engine {
                     let decisions = if alert.is_firing() {
                         mem.observe_alert(level, current, now, &self.config.alerting.cadence)
                     } else {
-                        if level == Level::L1 {
-                            fx.cancels
-                                .push((id.clone(), "the level-1 alert was resolved".into()));
-                        }
                         mem.resolve(level, current, now, &self.config.alerting.cadence)
                     };
-                    if decisions.is_empty() {
+                    // A cancellation is not a message: duplicates are counted without it.
+                    let duplicate = decisions.is_empty();
+                    let mut decisions = decisions;
+                    if !alert.is_firing() {
+                        decisions.extend(cancel_on_resolved(level));
+                    }
+                    if duplicate {
                         summary.duplicates += 1;
                     }
                     summary.shutdown_requests += decisions

@@ -9,6 +9,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use crate::level::{Level, Thresholds};
+use crate::policy::CancelReason;
 use crate::reading::Reading;
 
 /// Message language.
@@ -106,7 +107,7 @@ pub enum Message {
     ShutdownCancelled {
         server: String,
         free_resource_id: String,
-        reason: String,
+        reason: CancelReason,
     },
     /// The executor is about to run.
     ShuttingDown {
@@ -209,6 +210,26 @@ fn gb(v: Option<f64>) -> String {
 fn date(t: Option<DateTime<Utc>>) -> String {
     t.map(|t| t.format("%Y-%m-%d %H:%M").to_string())
         .unwrap_or_else(|| "?".into())
+}
+
+/// Why a countdown was cancelled, in `lang`.
+pub fn cancel_reason(r: &CancelReason, lang: Lang) -> String {
+    match (r, lang) {
+        (CancelReason::ReadingRecovered { remaining_gb }, Lang::En) => format!("a fresh reading shows {remaining_gb:.2} GB, at or above the level-1 threshold"),
+        (CancelReason::ReadingRecovered { remaining_gb }, Lang::Zh) => format!("最新读数为 {remaining_gb:.2} GB，已不低于 1 级阈值"),
+        (CancelReason::AlertResolved, Lang::En) => "the level-1 alert was resolved".into(),
+        (CancelReason::AlertResolved, Lang::Zh) => "1 级告警已解除".into(),
+        (CancelReason::FreshReadingAboveT1 { remaining_gb, t1_gb }, Lang::En) => format!("a fresh reading shows {remaining_gb:.2} GB, at or above the level-1 threshold {t1_gb} GB"),
+        (CancelReason::FreshReadingAboveT1 { remaining_gb, t1_gb }, Lang::Zh) => format!("重新读取的流量为 {remaining_gb:.2} GB，不低于 1 级阈值 {t1_gb} GB"),
+        (CancelReason::FreshPollFailed { error }, Lang::En) => format!("the fresh reading failed, so nothing is done: {error}"),
+        (CancelReason::FreshPollFailed { error }, Lang::Zh) => format!("重新读取流量失败，因此不执行任何操作：{error}"),
+        (CancelReason::NotPolled, Lang::En) => "the package is not among the polled ids".into(),
+        (CancelReason::NotPolled, Lang::Zh) => "该流量包不在读取列表中".into(),
+        (CancelReason::FreshReadingUnusable { error }, Lang::En) => format!("the fresh reading of this package is unusable, so nothing is done: {error}"),
+        (CancelReason::FreshReadingUnusable { error }, Lang::Zh) => format!("该流量包的最新读数不可用，因此不执行任何操作：{error}"),
+        (CancelReason::Stopping, Lang::En) => "the monitor is stopping, so nothing is done; after it starts again, a new countdown starts only from a fresh reading below the level-1 threshold".into(),
+        (CancelReason::Stopping, Lang::Zh) => "监控程序正在停止，因此不执行任何操作；重新启动后，只有新的读数仍低于 1 级阈值才会重新开始倒计时".into(),
+    }
 }
 
 struct Text {
@@ -342,7 +363,7 @@ pub fn render(m: &Message, lang: Lang, th: &Thresholds) -> String {
             escape(server),
             escape(free_resource_id),
             x.t("原因：", "Reason: "),
-            escape(reason)
+            escape(&cancel_reason(reason, lang))
         ),
         Message::ShuttingDown { server, dry_run, executor } => match (lang, dry_run) {
             (Lang::Zh, false) => format!("‼️ <b>{}</b> 正在关机（{}）。", escape(server), escape(executor)),

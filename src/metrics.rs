@@ -225,6 +225,157 @@ impl Metrics {
     }
 }
 
+/// `flexus_shutdowns_total{result}`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ShutdownResult {
+    Executed,
+    DryRun,
+    Failed,
+    Cancelled,
+}
+
+impl ShutdownResult {
+    pub const ALL: [Self; 4] = [Self::Executed, Self::DryRun, Self::Failed, Self::Cancelled];
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Executed => "executed",
+            Self::DryRun => "dry_run",
+            Self::Failed => "failed",
+            Self::Cancelled => "cancelled",
+        }
+    }
+}
+
+/// `flexus_instance_starts_total{result}`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StartResult {
+    Started,
+    Failed,
+    AlreadyRunning,
+}
+
+impl StartResult {
+    pub const ALL: [Self; 3] = [Self::Started, Self::Failed, Self::AlreadyRunning];
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Started => "started",
+            Self::Failed => "failed",
+            Self::AlreadyRunning => "already_running",
+        }
+    }
+}
+
+/// `flexus_notifications_total{result}`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NotificationResult {
+    Sent,
+    Retry,
+    RateLimited,
+    Failed,
+}
+
+impl NotificationResult {
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Sent => "sent",
+            Self::Retry => "retry",
+            Self::RateLimited => "rate_limited",
+            Self::Failed => "failed",
+        }
+    }
+}
+
+/// `flexus_webhooks_total{result}`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WebhookResult {
+    Ok,
+    /// A cross-site request (a browser page posting to the receiver).
+    Forbidden,
+    BadRequest,
+    Unauthorized,
+    Unavailable,
+}
+
+impl WebhookResult {
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Ok => "ok",
+            Self::Forbidden => "forbidden",
+            Self::BadRequest => "bad_request",
+            Self::Unauthorized => "unauthorized",
+            Self::Unavailable => "unavailable",
+        }
+    }
+}
+
+impl Metrics {
+    /// Presents every shutdown series from the start.
+    pub fn init_shutdowns(&self) {
+        for r in ShutdownResult::ALL {
+            self.shutdowns.with_label_values(&[r.label()]);
+        }
+    }
+
+    /// Presents every start series from the start (`AUTO_START`).
+    pub fn init_instance_starts(&self) {
+        for r in StartResult::ALL {
+            self.instance_starts.with_label_values(&[r.label()]);
+        }
+    }
+
+    /// Counts a shutdown guard outcome.
+    pub fn shutdown(&self, r: ShutdownResult) {
+        self.shutdowns.with_label_values(&[r.label()]).inc();
+    }
+
+    /// How many shutdown guard outcomes of this kind were counted.
+    pub fn shutdowns_of(&self, r: ShutdownResult) -> u64 {
+        self.shutdowns.with_label_values(&[r.label()]).get()
+    }
+
+    /// Counts an automatic start's outcome.
+    pub fn instance_start(&self, r: StartResult) {
+        self.instance_starts.with_label_values(&[r.label()]).inc();
+    }
+
+    /// Presents a channel's main series from the start.
+    pub fn init_notifications(&self, channel: &str) {
+        for r in [NotificationResult::Sent, NotificationResult::Failed] {
+            self.notifications.with_label_values(&[channel, r.label()]);
+        }
+    }
+
+    /// Counts a delivery attempt's outcome on `channel`.
+    pub fn notification(&self, channel: &str, r: NotificationResult) {
+        self.notifications
+            .with_label_values(&[channel, r.label()])
+            .inc();
+    }
+
+    /// Sets how many message parts wait, and how many were refused for good, on `channel`.
+    pub fn set_notification_queue(&self, channel: &str, pending: usize, dead: usize) {
+        let n = |x: usize| i64::try_from(x).unwrap_or(i64::MAX);
+        self.notifications_pending
+            .with_label_values(&[channel])
+            .set(n(pending));
+        self.notifications_dead
+            .with_label_values(&[channel])
+            .set(n(dead));
+    }
+
+    /// Counts a webhook delivery's outcome.
+    pub fn webhook(&self, r: WebhookResult) {
+        self.webhooks.with_label_values(&[r.label()]).inc();
+    }
+
+    /// Counts a poll: `success`, or the error's kind.
+    pub fn bss_request(&self, result: &str) {
+        self.bss_requests.with_label_values(&[result]).inc();
+    }
+}
+
 impl Default for Metrics {
     fn default() -> Self {
         Self::new()

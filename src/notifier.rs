@@ -28,7 +28,7 @@ use crate::channels::render::{self, Format};
 use crate::channels::{Client, Failure, Meta, Part};
 use crate::level::{Level, Thresholds};
 use crate::messages::{render, Facts, Lang, Message};
-use crate::metrics::Metrics;
+use crate::metrics::{Metrics, NotificationResult};
 use crate::outbox::{Outbox, Queued};
 
 /// Where messages go (kept under its old name for callers that pick the console).
@@ -195,25 +195,17 @@ pub struct Lane {
 }
 
 impl Lane {
-    fn count(&self, result: &str) {
-        self.metrics
-            .notifications
-            .with_label_values(&[self.client.name(), result])
-            .inc();
+    fn count(&self, result: NotificationResult) {
+        self.metrics.notification(self.client.name(), result);
     }
 
     /// Updates the pending and dead gauges of this channel.
     fn refresh_gauges(&self) {
-        let pending = i64::try_from(self.outbox.len()).unwrap_or(i64::MAX);
-        let dead = i64::try_from(self.outbox.dead_count()).unwrap_or(i64::MAX);
-        self.metrics
-            .notifications_pending
-            .with_label_values(&[self.name()])
-            .set(pending);
-        self.metrics
-            .notifications_dead
-            .with_label_values(&[self.name()])
-            .set(dead);
+        self.metrics.set_notification_queue(
+            self.name(),
+            self.outbox.len(),
+            self.outbox.dead_count(),
+        );
     }
 
     /// The channel's name.
@@ -340,12 +332,12 @@ impl Lane {
                             tracing::error!(channel = self.name(), error = %e, "sent, but cannot record it in the outbox");
                         }
                         st.last_sent = Some(Instant::now());
-                        self.count("sent");
+                        self.count(NotificationResult::Sent);
                         self.delivered.fetch_add(1, Ordering::Relaxed);
                         delivered += 1;
                     }
                     Err(Failure::Wait(d, why)) => {
-                        self.count("rate_limited");
+                        self.count(NotificationResult::RateLimited);
                         tracing::warn!(channel = self.name(), wait_s = d.as_secs(), error = %why, "rate limited; waiting as told");
                         st.not_before = Some(Instant::now() + d);
                         return Pass {
@@ -355,7 +347,7 @@ impl Lane {
                         };
                     }
                     Err(Failure::Refused(e) | Failure::Reformat(e)) => {
-                        self.count("failed");
+                        self.count(NotificationResult::Failed);
                         tracing::error!(channel = self.name(), error = %e, "the service refused the message for good; kept in dead/");
                         let _ = self.outbox.dead_letter(&path);
                     }
@@ -363,7 +355,7 @@ impl Lane {
                         q.attempts += 1;
                         q.last_error = Some(e.to_string());
                         let _ = self.outbox.update(&path, &q);
-                        self.count("retry");
+                        self.count(NotificationResult::Retry);
                         let wait = if matches!(e, Failure::Fix(_)) {
                             MAX_BACKOFF
                         } else {
@@ -438,11 +430,7 @@ impl Notifier {
                 Client::Telegram(_) | Client::Console { .. } => outbox_dir.to_path_buf(),
                 _ => outbox_dir.join(client.name()),
             };
-            for result in ["sent", "failed"] {
-                metrics
-                    .notifications
-                    .with_label_values(&[client.name(), result]);
-            }
+            metrics.init_notifications(client.name());
             let lane = Arc::new(Lane {
                 outbox: Outbox::open(&dir)?,
                 client,

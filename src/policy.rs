@@ -64,7 +64,7 @@ pub struct PackageMemory {
 }
 
 /// What the policy decided.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub enum Decision {
     /// Tell the user the package is at this level (3, 2 or 1).
     Alert(Level),
@@ -75,6 +75,100 @@ pub enum Decision {
     /// Level 1: the shutdown guard must start (or keep) its re-check. It acts only on a fresh
     /// reading of its own; this decision alone never shuts anything down.
     Shutdown,
+    /// A running shutdown countdown for the package must stop, for this reason.
+    CancelShutdown(CancelReason),
+}
+
+/// Why a shutdown countdown was cancelled (the message says it in the user's language).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "reason", rename_all = "snake_case")]
+pub enum CancelReason {
+    /// A reading (ours, judged by the fallback evaluator) is at or above T1 again.
+    ReadingRecovered { remaining_gb: f64 },
+    /// Alertmanager resolved the level-1 alert.
+    AlertResolved,
+    /// The guard's own fresh reading is at or above T1.
+    FreshReadingAboveT1 { remaining_gb: f64, t1_gb: f64 },
+    /// The guard's fresh poll failed.
+    FreshPollFailed { error: String },
+    /// The package was not among the polled ids.
+    NotPolled,
+    /// The fresh reading of this package is unusable.
+    FreshReadingUnusable { error: String },
+    /// The monitor is stopping (SIGTERM): the countdown is abandoned, not resumed.
+    Stopping,
+}
+
+impl CancelReason {
+    /// A label for logs and metrics.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::ReadingRecovered { .. } => "reading_recovered",
+            Self::AlertResolved => "alert_resolved",
+            Self::FreshReadingAboveT1 { .. } => "fresh_reading_above_t1",
+            Self::FreshPollFailed { .. } => "fresh_poll_failed",
+            Self::NotPolled => "not_polled",
+            Self::FreshReadingUnusable { .. } => "fresh_reading_unusable",
+            Self::Stopping => "stopping",
+        }
+    }
+}
+
+/// A reading judged by the fallback evaluator: a level other than 1 cancels a running countdown.
+pub fn cancel_on_reading(level: Level, remaining_gb: f64) -> Option<Decision> {
+    (level != Level::L1).then_some(Decision::CancelShutdown(CancelReason::ReadingRecovered {
+        remaining_gb,
+    }))
+}
+
+/// A resolved alert: the end of a level-1 alert cancels a running countdown.
+pub fn cancel_on_resolved(level: Level) -> Option<Decision> {
+    (level == Level::L1).then_some(Decision::CancelShutdown(CancelReason::AlertResolved))
+}
+
+/// What the guard's own fresh poll said about the package.
+#[derive(Debug, Clone, PartialEq)]
+pub enum FreshReading {
+    Read { remaining_gb: f64 },
+    PollFailed(String),
+    NotPolled,
+    Unusable(String),
+}
+
+/// What the guard does at the end of a countdown.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Verdict {
+    Act,
+    Cancel(CancelReason),
+}
+
+/// The guard's verdict at the end of a countdown. Pure: only a successful fresh reading still at
+/// level 1 acts, and only when nobody cancelled meanwhile (`cancelled`).
+pub fn guard_verdict(
+    fresh: &FreshReading,
+    thresholds: &crate::level::Thresholds,
+    cancelled: Option<CancelReason>,
+) -> Verdict {
+    let remaining_gb = match fresh {
+        FreshReading::PollFailed(e) => {
+            return Verdict::Cancel(CancelReason::FreshPollFailed { error: e.clone() })
+        }
+        FreshReading::NotPolled => return Verdict::Cancel(CancelReason::NotPolled),
+        FreshReading::Unusable(e) => {
+            return Verdict::Cancel(CancelReason::FreshReadingUnusable { error: e.clone() })
+        }
+        FreshReading::Read { remaining_gb } => *remaining_gb,
+    };
+    if Level::of(remaining_gb, thresholds) != Level::L1 {
+        return Verdict::Cancel(CancelReason::FreshReadingAboveT1 {
+            remaining_gb,
+            t1_gb: thresholds.t1,
+        });
+    }
+    match cancelled {
+        Some(reason) => Verdict::Cancel(reason),
+        None => Verdict::Act,
+    }
 }
 
 fn due(last: Option<DateTime<Utc>>, period: Duration, now: DateTime<Utc>, c: &Cadence) -> bool {
@@ -366,5 +460,38 @@ mod tests {
         let back: PackageMemory =
             serde_json::from_str(&serde_json::to_string(&m).unwrap()).unwrap();
         assert_eq!(back, m);
+    }
+
+    #[test]
+    fn the_guard_acts_only_on_a_fresh_level_1_reading_nobody_cancelled() {
+        let t = crate::level::Thresholds::default();
+        let read = |gb| FreshReading::Read { remaining_gb: gb };
+        assert_eq!(guard_verdict(&read(199.99), &t, None), Verdict::Act);
+        assert_eq!(
+            guard_verdict(&read(200.0), &t, None),
+            Verdict::Cancel(CancelReason::FreshReadingAboveT1 {
+                remaining_gb: 200.0,
+                t1_gb: 200.0
+            })
+        );
+        assert_eq!(
+            guard_verdict(&FreshReading::PollFailed("x".into()), &t, None),
+            Verdict::Cancel(CancelReason::FreshPollFailed { error: "x".into() })
+        );
+        assert_eq!(
+            guard_verdict(&FreshReading::NotPolled, &t, None),
+            Verdict::Cancel(CancelReason::NotPolled)
+        );
+        assert_eq!(
+            guard_verdict(&read(1.0), &t, Some(CancelReason::AlertResolved)),
+            Verdict::Cancel(CancelReason::AlertResolved)
+        );
+        assert_eq!(cancel_on_reading(Level::L1, 1.0), None);
+        assert!(cancel_on_reading(Level::L2, 250.0).is_some());
+        assert_eq!(cancel_on_resolved(Level::L2), None);
+        assert_eq!(
+            cancel_on_resolved(Level::L1),
+            Some(Decision::CancelShutdown(CancelReason::AlertResolved))
+        );
     }
 }

@@ -61,7 +61,7 @@ impl Poller {
             Ok(_) => "success",
             Err(e) => e.kind(),
         };
-        self.metrics.bss_requests.with_label_values(&[result]).inc();
+        self.metrics.bss_request(result);
         match &outcome {
             Ok(results) => {
                 for (id, r) in results {

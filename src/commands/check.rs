@@ -10,6 +10,7 @@ use serde_json::json;
 use crate::app::{App, Deps};
 use crate::config::Config;
 use crate::level::Level;
+use crate::shutdown::Outcome;
 
 pub async fn run(mut config: Config, json_out: bool) -> ExitCode {
     if let Err(e) = config.require_polling() {
@@ -55,7 +56,11 @@ pub async fn run(mut config: Config, json_out: bool) -> ExitCode {
             pass.remaining
         ));
     }
-    let shutdown_failed = stack.metrics.shutdowns.with_label_values(&["failed"]).get() > 0;
+    let shutdown_failed = stack
+        .guard
+        .take_outcomes()
+        .iter()
+        .any(|(_, o)| matches!(o, Outcome::Failed(_)));
     stack.stop().await;
     let config = &stack.config;
 

@@ -25,12 +25,13 @@ use chrono::Utc;
 
 use super::AppState;
 use crate::alertmanager::{authorized, Payload};
+use crate::metrics::WebhookResult;
 
 /// Largest accepted body. Alertmanager's payloads are a few KiB per alert.
 pub const MAX_BODY: usize = 1024 * 1024;
 
-fn answer(s: &AppState, status: StatusCode, result: &str, text: &str) -> Response {
-    s.metrics.webhooks.with_label_values(&[result]).inc();
+fn answer(s: &AppState, status: StatusCode, result: WebhookResult, text: &str) -> Response {
+    s.metrics.webhook(result);
     (status, format!("{text}\n")).into_response()
 }
 
@@ -53,7 +54,7 @@ pub async fn receive(State(s): State<AppState>, headers: HeaderMap, body: Bytes)
             return answer(
                 &s,
                 StatusCode::FORBIDDEN,
-                "forbidden",
+                WebhookResult::Forbidden,
                 &format!(
                     "refused: {why}, as a request from a web browser would; Alertmanager sends \
                      application/json without Origin (set WEBHOOK_TOKEN to accept other clients)"
@@ -69,7 +70,7 @@ pub async fn receive(State(s): State<AppState>, headers: HeaderMap, body: Bytes)
             return answer(
                 &s,
                 StatusCode::UNAUTHORIZED,
-                "unauthorized",
+                WebhookResult::Unauthorized,
                 "missing or wrong token (send WEBHOOK_TOKEN as a Bearer token)",
             );
         }
@@ -80,7 +81,7 @@ pub async fn receive(State(s): State<AppState>, headers: HeaderMap, body: Bytes)
             return answer(
                 &s,
                 StatusCode::BAD_REQUEST,
-                "bad_request",
+                WebhookResult::BadRequest,
                 &format!("not an Alertmanager webhook payload: {e}"),
             )
         }
@@ -89,7 +90,7 @@ pub async fn receive(State(s): State<AppState>, headers: HeaderMap, body: Bytes)
         return answer(
             &s,
             StatusCode::SERVICE_UNAVAILABLE,
-            "unavailable",
+            WebhookResult::Unavailable,
             "alerting is not running",
         );
     };
@@ -102,7 +103,7 @@ pub async fn receive(State(s): State<AppState>, headers: HeaderMap, body: Bytes)
                 duplicates = summary.duplicates,
                 "webhook recorded"
             );
-            s.metrics.webhooks.with_label_values(&["ok"]).inc();
+            s.metrics.webhook(WebhookResult::Ok);
             (StatusCode::OK, Json(summary)).into_response()
         }
         Err(e) => {
@@ -110,7 +111,7 @@ pub async fn receive(State(s): State<AppState>, headers: HeaderMap, body: Bytes)
             answer(
                 &s,
                 StatusCode::SERVICE_UNAVAILABLE,
-                "unavailable",
+                WebhookResult::Unavailable,
                 "could not record the alerts; retry later",
             )
         }

@@ -44,6 +44,23 @@ impl EcsFactory {
     }
 }
 
+/// A server's status as ECS reports it (`ACTIVE`, `SHUTOFF`, `REBOOT`, ...).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServerStatus(pub String);
+
+impl ServerStatus {
+    /// Stopped: what the guard leaves alone and `AUTO_START` may start.
+    pub fn is_shutoff(&self) -> bool {
+        self.0 == "SHUTOFF"
+    }
+}
+
+impl std::fmt::Display for ServerStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
 /// How a job ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum JobOutcome {
@@ -205,7 +222,7 @@ impl EcsClient {
     ///
     /// # Errors
     /// The API's error.
-    pub async fn server_status(&self, server_id: &str) -> Result<String, HuaweiError> {
+    pub async fn server_status(&self, server_id: &str) -> Result<ServerStatus, HuaweiError> {
         let req = self.request(
             Method::GET,
             format!("/v1/{}/cloudservers/{server_id}", self.project_id),
@@ -216,6 +233,7 @@ impl EcsClient {
         answer
             .server
             .and_then(|s| s.status)
+            .map(ServerStatus)
             .ok_or(HuaweiError::BadResponse {
                 reason: "no server status in the answer".into(),
                 request_id: resp.request_id,

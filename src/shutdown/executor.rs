@@ -16,7 +16,44 @@ use crate::huawei::ecs::{EcsFactory, JobOutcome};
 use crate::target::Target;
 
 /// A future returned by an executor.
-pub type ExecFuture<'a> = Pin<Box<dyn Future<Output = Result<String, String>> + Send + 'a>>;
+pub type ExecFuture<'a> = Pin<Box<dyn Future<Output = Result<String, ShutdownError>> + Send + 'a>>;
+
+/// Why a shutdown failed; the text says what to do.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ShutdownError {
+    /// No instance is known for the package (`huawei-api`).
+    #[error("no instance is known for this package: set ECS_SERVER_ID or FLEXUS_INSTANCES")]
+    NoTarget,
+    /// The command could not be started (missing, not executable, empty).
+    #[error("{0}")]
+    CommandNotStarted(String),
+    /// The command did not finish in time and was stopped.
+    #[error("{0}")]
+    CommandTimedOut(String),
+    /// The command exited non-zero, or waiting for it failed.
+    #[error("{0}")]
+    CommandFailed(String),
+    /// An ECS call failed.
+    #[error("{0}")]
+    EcsRequest(String),
+    /// The ECS stop job failed or did not finish.
+    #[error("{0}")]
+    EcsJob(String),
+}
+
+impl ShutdownError {
+    /// A label for logs and metrics.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::NoTarget => "no_target",
+            Self::CommandNotStarted(_) => "command_not_started",
+            Self::CommandTimedOut(_) => "command_timed_out",
+            Self::CommandFailed(_) => "command_failed",
+            Self::EcsRequest(_) => "ecs_request_failed",
+            Self::EcsJob(_) => "ecs_job_failed",
+        }
+    }
+}
 /// A future that says yes or no.
 pub type BoolFuture<'a> = Pin<Box<dyn Future<Output = bool> + Send + 'a>>;
 
@@ -112,7 +149,9 @@ impl Executor for CommandExecutor {
     fn execute<'a>(&'a self, _target: Option<&'a Target>) -> ExecFuture<'a> {
         Box::pin(async move {
             let Some((program, args)) = self.argv.split_first() else {
-                return Err("SHUTDOWN_COMMAND is empty".to_string());
+                return Err(ShutdownError::CommandNotStarted(
+                    "SHUTDOWN_COMMAND is empty".to_string(),
+                ));
             };
             let mut child = tokio::process::Command::new(program)
                 .args(args)
@@ -122,11 +161,11 @@ impl Executor for CommandExecutor {
                 .stderr(Stdio::piped())
                 .kill_on_drop(true)
                 .spawn()
-                .map_err(|e| match e.kind() {
+                .map_err(|e| ShutdownError::CommandNotStarted(match e.kind() {
                     std::io::ErrorKind::NotFound => format!("SHUTDOWN_COMMAND: `{program}` was not found; install it or give its full path"),
                     std::io::ErrorKind::PermissionDenied => format!("SHUTDOWN_COMMAND: `{program}` is not executable by this user"),
                     _ => format!("SHUTDOWN_COMMAND: cannot start `{program}`: {e}"),
-                })?;
+                }))?;
             let mut stdout = child.stdout.take().expect("stdout is piped");
             let mut stderr = child.stderr.take().expect("stderr is piped");
             let run = async {
@@ -140,11 +179,11 @@ impl Executor for CommandExecutor {
                 (status, out, err)
             };
             match tokio::time::timeout(self.timeout, run).await {
-                Err(_) => Err(format!(
+                Err(_) => Err(ShutdownError::CommandTimedOut(format!(
                     "SHUTDOWN_COMMAND did not finish within {} and was stopped (if it is sudo waiting for a password: {SUDO_HINT})",
                     humantime::format_duration(self.timeout)
-                )),
-                Ok((Err(e), _, _)) => Err(format!("SHUTDOWN_COMMAND: waiting for it failed: {e}")),
+                ))),
+                Ok((Err(e), _, _)) => Err(ShutdownError::CommandFailed(format!("SHUTDOWN_COMMAND: waiting for it failed: {e}"))),
                 Ok((Ok(status), out, err)) => {
                     if status.success() {
                         let said = tail(&format!("{out}\n{err}"), 200);
@@ -156,7 +195,7 @@ impl Executor for CommandExecutor {
                             msg.push_str("; ");
                             msg.push_str(SUDO_HINT);
                         }
-                        Err(msg)
+                        Err(ShutdownError::CommandFailed(msg))
                     }
                 }
             }
@@ -175,18 +214,20 @@ pub struct HuaweiApiExecutor {
 }
 
 impl HuaweiApiExecutor {
-    async fn stop(&self, target: &Target) -> Result<String, String> {
-        let client = self.ecs.client(target).map_err(|e| e.to_string())?;
+    async fn stop(&self, target: &Target) -> Result<String, ShutdownError> {
+        let client = self
+            .ecs
+            .client(target)
+            .map_err(|e| ShutdownError::EcsRequest(e.to_string()))?;
         let id = &target.server_id;
         let first_wait = if self.hard {
             self.job_timeout
         } else {
             self.hard_after.unwrap_or(self.job_timeout)
         };
-        let job = client
-            .stop(id, self.hard)
-            .await
-            .map_err(|e| format!("ECS os-stop of {} ({id}) failed: {e}", target.name))?;
+        let job = client.stop(id, self.hard).await.map_err(|e| {
+            ShutdownError::EcsRequest(format!("ECS os-stop of {} ({id}) failed: {e}", target.name))
+        })?;
         let kind = if self.hard { "HARD" } else { "SOFT" };
         let soft_result = match client.wait(&job, first_wait).await {
             JobOutcome::Success => {
@@ -202,31 +243,31 @@ impl HuaweiApiExecutor {
             ),
         };
         if self.hard || self.hard_after.is_none() {
-            return Err(format!(
+            return Err(ShutdownError::EcsJob(format!(
                 "ECS os-stop {kind} of {} ({id}): {soft_result}",
                 target.name
-            ));
+            )));
         }
         tracing::warn!(server = %target.name, soft = %soft_result, "soft stop did not finish; stopping hard");
         let job2 = client.stop(id, true).await.map_err(|e| {
-            format!(
+            ShutdownError::EcsRequest(format!(
                 "ECS os-stop HARD of {} ({id}) failed after SOFT ({soft_result}): {e}",
                 target.name
-            )
+            ))
         })?;
         match client.wait(&job2, self.job_timeout).await {
             JobOutcome::Success => Ok(format!(
                 "ECS os-stop HARD of {} ({id}) succeeded (job {job2}) after SOFT: {soft_result}",
                 target.name
             )),
-            JobOutcome::Failed(r) => Err(format!(
+            JobOutcome::Failed(r) => Err(ShutdownError::EcsJob(format!(
                 "ECS os-stop HARD of {} ({id}): job {job2} failed: {r}",
                 target.name
-            )),
-            JobOutcome::TimedOut(last) => Err(format!(
+            ))),
+            JobOutcome::TimedOut(last) => Err(ShutdownError::EcsJob(format!(
                 "ECS os-stop HARD of {} ({id}): job {job2} not finished (status {last})",
                 target.name
-            )),
+            ))),
         }
     }
 }
@@ -240,10 +281,7 @@ impl Executor for HuaweiApiExecutor {
         Box::pin(async move {
             match target {
                 Some(t) => self.stop(t).await,
-                None => Err(
-                    "no instance is known for this package: set ECS_SERVER_ID or FLEXUS_INSTANCES"
-                        .to_string(),
-                ),
+                None => Err(ShutdownError::NoTarget),
             }
         })
     }
@@ -259,7 +297,7 @@ impl Executor for HuaweiApiExecutor {
                 return false;
             };
             match client.server_status(&t.server_id).await {
-                Ok(status) => status == "SHUTOFF",
+                Ok(status) => status.is_shutoff(),
                 // Unknown: go on; the guard's own re-check and the stop call decide.
                 Err(e) => {
                     tracing::warn!(server = %t.name, error = %e, "cannot read the server status");
@@ -295,6 +333,8 @@ mod tests {
             .execute(None)
             .await
             .unwrap_err();
+        assert_eq!(e.kind(), "command_not_started");
+        let e = e.to_string();
         assert!(e.contains("was not found"), "{e}");
     }
 
@@ -304,6 +344,8 @@ mod tests {
             .execute(None)
             .await
             .unwrap_err();
+        assert_eq!(e.kind(), "command_failed");
+        let e = e.to_string();
         assert!(e.contains("exit status 3") && e.contains("nope"), "{e}");
     }
 
@@ -319,13 +361,16 @@ mod tests {
         )
         .execute(None)
         .await
-        .unwrap_err();
+        .unwrap_err()
+        .to_string();
         assert!(e.contains("NOPASSWD"), "{e}");
     }
 
     #[tokio::test]
     async fn a_hanging_command_is_stopped_and_reported() {
         let e = cmd(&["sleep", "30"], 300).execute(None).await.unwrap_err();
+        assert_eq!(e.kind(), "command_timed_out");
+        let e = e.to_string();
         assert!(e.contains("did not finish"), "{e}");
     }
 

@@ -26,13 +26,14 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use crate::messages::{Facts, Message};
-use crate::metrics::Metrics;
+use crate::metrics::{Metrics, ShutdownResult};
 use crate::notifier::Notifier;
+use crate::policy::{guard_verdict, CancelReason, FreshReading, Verdict};
 use crate::poller::Poller;
 use crate::state::{ShutdownRecord, StateCell, StoppedRecord};
 use crate::target::Target;
 use crate::tasks::{Cancel, Keyed, Tasks};
-pub use executor::{CommandExecutor, DryRunExecutor, Executor};
+pub use executor::{CommandExecutor, DryRunExecutor, Executor, ShutdownError};
 
 /// The guard's settings.
 #[derive(Debug, Clone)]
@@ -42,7 +43,7 @@ pub struct GuardSettings {
     pub delay: Duration,
     /// Reminders during the countdown.
     pub warnings: u32,
-    pub t1: f64,
+    pub thresholds: crate::level::Thresholds,
     pub repeat_after_boot: bool,
     /// How long after a failed attempt a new one may start.
     pub retry_after_failure: Duration,
@@ -106,8 +107,17 @@ pub fn blocked_by_record(
     None
 }
 
-/// The reason of a countdown cancelled while the monitor is stopping.
-pub const STOPPING: &str = "the monitor is stopping, so nothing is done; after it starts again, a new countdown starts only from a fresh reading below the level-1 threshold";
+/// How a countdown ended.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outcome {
+    /// The instance was stopped already: nothing to do.
+    AlreadyStopped,
+    Cancelled(CancelReason),
+    /// The executor reported success (the text says what happened).
+    Executed(String),
+    DryRun(String),
+    Failed(ShutdownError),
+}
 
 struct Inner {
     settings: GuardSettings,
@@ -117,7 +127,9 @@ struct Inner {
     metrics: Arc<Metrics>,
     state: Arc<StateCell>,
     /// Countdowns in progress, one per package at most, with the reason of a cancellation.
-    running: Keyed<String, String>,
+    running: Keyed<String, CancelReason>,
+    /// Outcomes of the countdowns that ended, until taken.
+    outcomes: std::sync::Mutex<Vec<(String, Outcome)>>,
 }
 
 /// The shutdown guard: single-flight per package.
@@ -137,9 +149,7 @@ impl Guard {
         state: Arc<StateCell>,
         tasks: Tasks,
     ) -> Self {
-        for r in ["executed", "dry_run", "failed", "cancelled"] {
-            metrics.shutdowns.with_label_values(&[r]);
-        }
+        metrics.init_shutdowns();
         Self {
             inner: Arc::new(Inner {
                 settings,
@@ -149,6 +159,7 @@ impl Guard {
                 metrics,
                 state,
                 running: Keyed::new(tasks),
+                outcomes: std::sync::Mutex::new(Vec::new()),
             }),
         }
     }
@@ -205,12 +216,20 @@ impl Guard {
         }
         let guard = self.clone();
         let started = self.inner.running.spawn(package.clone(), move |cancel| async move {
-            let target = guard.inner.settings.targets.get(&facts.free_resource_id);
-            if guard.inner.executor.already_stopped(target).await {
-                tracing::info!(free_resource_id = %facts.free_resource_id, "shutdown guard: the instance is already stopped");
-                return;
-            }
-            guard.countdown(facts, cancel).await;
+            let id = facts.free_resource_id.clone();
+            let target = guard.inner.settings.targets.get(&id);
+            let outcome = if guard.inner.executor.already_stopped(target).await {
+                tracing::info!(free_resource_id = %id, "shutdown guard: the instance is already stopped");
+                Outcome::AlreadyStopped
+            } else {
+                guard.countdown(facts, cancel).await
+            };
+            guard
+                .inner
+                .outcomes
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .push((id, outcome));
         });
         if !started {
             return Trigger::AlreadyRunning;
@@ -220,10 +239,8 @@ impl Guard {
     }
 
     /// Cancels a running countdown for `package` (a resolved alert, a reading back above T1).
-    pub fn cancel(&self, package: &str, reason: &str) {
-        self.inner
-            .running
-            .cancel(&package.to_string(), reason.to_string());
+    pub fn cancel(&self, package: &str, reason: CancelReason) {
+        self.inner.running.cancel(&package.to_string(), reason);
     }
 
     /// Waits until no countdown is running.
@@ -237,22 +254,31 @@ impl Guard {
         }
     }
 
-    fn cancelled(&self, facts: &Facts, reason: String) {
-        tracing::warn!(free_resource_id = %facts.free_resource_id, reason = %reason, "shutdown guard: cancelled");
-        self.inner
-            .metrics
-            .shutdowns
-            .with_label_values(&["cancelled"])
-            .inc();
+    fn cancelled(&self, facts: &Facts, reason: CancelReason) -> Outcome {
+        tracing::warn!(free_resource_id = %facts.free_resource_id, reason = reason.kind(), "shutdown guard: cancelled");
+        self.inner.metrics.shutdown(ShutdownResult::Cancelled);
         self.notify(&Message::ShutdownCancelled {
             server: self.inner.settings.server_for(&facts.free_resource_id),
             free_resource_id: facts.free_resource_id.clone(),
-            reason,
+            reason: reason.clone(),
         });
+        Outcome::Cancelled(reason)
     }
 
-    async fn countdown(&self, facts: Facts, cancel: Cancel<String>) {
-        let why = |cancel: &Cancel<String>| cancel.reason().unwrap_or_else(|| STOPPING.into());
+    /// The outcomes of the countdowns that ended since the last call (one-shot commands take
+    /// their exit code from them).
+    pub fn take_outcomes(&self) -> Vec<(String, Outcome)> {
+        std::mem::take(
+            &mut *self
+                .inner
+                .outcomes
+                .lock()
+                .unwrap_or_else(|p| p.into_inner()),
+        )
+    }
+
+    async fn countdown(&self, facts: Facts, cancel: Cancel<CancelReason>) -> Outcome {
+        let why = |cancel: &Cancel<CancelReason>| cancel.reason().unwrap_or(CancelReason::Stopping);
         let s = &self.inner.settings;
         let server = s.server_for(&facts.free_resource_id);
         let target = s.targets.get(&facts.free_resource_id);
@@ -284,40 +310,25 @@ impl Guard {
             _ = cancel.cancelled() => return self.cancelled(&facts, why(&cancel)),
             p = self.inner.poller.poll_once() => p,
         };
-        let fresh = match polled {
-            Err(e) => {
-                return self.cancelled(
-                    &facts,
-                    format!("the fresh reading failed, so nothing is done: {e}"),
-                )
-            }
+        let (fresh, reading) = match polled {
+            Err(e) => (FreshReading::PollFailed(e.to_string()), None),
             Ok(results) => match results.into_iter().find(|(i, _)| *i == id) {
-                None => {
-                    return self.cancelled(&facts, "the package is not among the polled ids".into())
-                }
-                Some((_, Err(e))) => {
-                    return self.cancelled(
-                        &facts,
-                        format!(
-                        "the fresh reading of this package is unusable, so nothing is done: {e}"
-                    ),
-                    )
-                }
-                Some((_, Ok(r))) => r,
+                None => (FreshReading::NotPolled, None),
+                Some((_, Err(e))) => (FreshReading::Unusable(e.to_string()), None),
+                Some((_, Ok(r))) => (
+                    FreshReading::Read {
+                        remaining_gb: r.remaining_gb,
+                    },
+                    Some(r),
+                ),
             },
         };
-        if fresh.remaining_gb >= s.t1 {
-            return self.cancelled(
-                &facts,
-                format!(
-                    "a fresh reading shows {:.2} GB, at or above the level-1 threshold {} GB",
-                    fresh.remaining_gb, s.t1
-                ),
-            );
-        }
-        if cancel.is_cancelled() {
-            return self.cancelled(&facts, why(&cancel));
-        }
+        let cancelled = cancel.is_cancelled().then(|| why(&cancel));
+        let fresh = match (guard_verdict(&fresh, &s.thresholds, cancelled), reading) {
+            (Verdict::Act, Some(r)) => r,
+            (Verdict::Cancel(reason), _) => return self.cancelled(&facts, reason),
+            (Verdict::Act, None) => unreachable!("the verdict acts only on a reading"),
+        };
         // From here on the guard acts and records the outcome, even while the monitor stops.
 
         self.notify(&Message::ShuttingDown {
@@ -339,7 +350,7 @@ impl Guard {
             success: outcome.is_ok(),
             outcome: match &outcome {
                 Ok(o) => o.clone(),
-                Err(e) => e.clone(),
+                Err(e) => e.to_string(),
             },
         };
         let remote = self.inner.executor.is_remote();
@@ -368,38 +379,41 @@ impl Guard {
         if let Err(e) = recorded {
             tracing::error!(error = %e, "cannot record the shutdown in the state file");
         }
-        match outcome {
+        let done = match outcome {
             Ok(o) => {
-                let result = if dry_run { "dry_run" } else { "executed" };
-                self.inner
-                    .metrics
-                    .shutdowns
-                    .with_label_values(&[result])
-                    .inc();
-                tracing::warn!(outcome = %o, result, "shutdown guard: done");
+                let result = if dry_run {
+                    ShutdownResult::DryRun
+                } else {
+                    ShutdownResult::Executed
+                };
+                self.inner.metrics.shutdown(result);
+                tracing::warn!(outcome = %o, result = result.label(), "shutdown guard: done");
                 self.notify(&Message::ShutdownDone {
                     server: server.clone(),
                     dry_run,
-                    outcome: o,
+                    outcome: o.clone(),
                 });
+                if dry_run {
+                    Outcome::DryRun(o)
+                } else {
+                    Outcome::Executed(o)
+                }
             }
             Err(e) => {
-                self.inner
-                    .metrics
-                    .shutdowns
-                    .with_label_values(&["failed"])
-                    .inc();
-                tracing::error!(error = %e, "shutdown guard: the shutdown failed");
+                self.inner.metrics.shutdown(ShutdownResult::Failed);
+                tracing::error!(error = %e, kind = e.kind(), "shutdown guard: the shutdown failed");
                 self.notify(&Message::ShutdownFailed {
                     server: server.clone(),
-                    error: e,
+                    error: e.to_string(),
                 });
+                Outcome::Failed(e)
             }
-        }
+        };
         self.inner
             .notifier
             .flush_urgent(Duration::from_secs(15))
             .await;
+        done
     }
 }
 

@@ -279,3 +279,19 @@ async fn serve_stops_on_sigterm_during_a_countdown_without_acting() {
     assert!(!marker.exists(), "nothing was shut down");
     crate::binary::wait_for_message(&tg, "monitor is stopping").await;
 }
+
+#[tokio::test]
+async fn check_exits_5_when_the_shutdown_it_ran_failed() {
+    let fake = FakeBss::start().await;
+    fake.set_gb(ID, 2.0, 100.0);
+    let dir = state_dir("check-fails");
+    let (script, marker) = marker_script(&dir, "echo 'cannot halt' >&2; exit 3");
+    let mut env = base_env(&fake, &[ID]);
+    env.push(("SHUTDOWN_DELAY".into(), "0s".into()));
+    env.push(("SHUTDOWN_COMMAND".into(), script.display().to_string()));
+    let out = run(&env, &["check"]).await;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(5), "{stderr}");
+    assert!(stderr.contains("exit status 3"), "{stderr}");
+    assert_eq!(std::fs::read_to_string(&marker).unwrap(), "shutdown \n");
+}
