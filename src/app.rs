@@ -17,6 +17,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::autostart::AutoStarter;
 use crate::config::{Config, ShutdownMode};
+use crate::enforcer::Enforcer;
 use crate::engine::Engine;
 use crate::fallback;
 use crate::http::{self, AppState};
@@ -48,6 +49,8 @@ pub struct Deps {
     pub sink: Option<Sink>,
     /// Replace the boot id (tests simulate a reboot).
     pub boot_id: Option<String>,
+    /// Run the actions' commands (tc, nft, ...) inside this network namespace (tests).
+    pub netns: Option<String>,
 }
 
 impl Deps {
@@ -59,6 +62,7 @@ impl Deps {
             executor: None,
             sink: None,
             boot_id: None,
+            netns: None,
         }
     }
 }
@@ -105,6 +109,8 @@ pub struct App {
     pub notifier: Arc<Notifier>,
     pub guard: Guard,
     pub engine: Arc<Engine>,
+    /// Throttle, fence and command actions.
+    pub enforcer: Arc<Enforcer>,
     /// Set once the first poll finished (successfully or not).
     pub ready: Arc<AtomicBool>,
     /// Whether the fallback evaluator is in charge.
@@ -262,7 +268,8 @@ impl App {
             })?,
         );
         let settings = GuardSettings {
-            enabled: config.shutdown.mode != ShutdownMode::Off,
+            // `LEVEL1_ACTIONS` without shutdown turns the guard off as `SHUTDOWN_MODE=off` does.
+            enabled: config.shutdown.mode != ShutdownMode::Off && config.actions.shuts_down(),
             delay: config.shutdown.delay,
             warnings: 3,
             thresholds: config.alerting.thresholds,
@@ -301,7 +308,15 @@ impl App {
         } else {
             None
         };
+        let enforcer = Arc::new(Enforcer::new(
+            &config,
+            state.clone(),
+            notifier.clone(),
+            metrics.clone(),
+            deps.netns,
+        ));
         let engine = Arc::new(Engine {
+            enforcer: enforcer.clone(),
             autostart,
             config: config.clone(),
             state: state.clone(),
@@ -321,6 +336,7 @@ impl App {
             notifier,
             guard,
             engine,
+            enforcer,
             ready: Arc::new(AtomicBool::new(false)),
             fallback_active: Arc::new(AtomicBool::new(false)),
             corrupt,
@@ -399,6 +415,11 @@ impl App {
                 self.poller.subscribe(),
                 self.metrics.clone(),
                 self.fallback_active.clone(),
+                stopping.clone(),
+            ));
+            self.tasks.spawn(self.enforcer.clone().run(
+                self.poller.subscribe(),
+                self.snapshot.clone(),
                 stopping.clone(),
             ));
         }

@@ -47,6 +47,10 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Remove every throttle and fence of this program (its qdisc, nft table, iptables chain) and
+    /// run the leave command of an action in force; nothing else is touched. What was lifted is not
+    /// put back until its level has recovered once.
+    Lift,
     /// Send a test message to every configured channel and print exactly what each answered.
     NotifyTest,
     /// Run the whole pipeline against a simulated cloud (no account needed): a package drains

@@ -53,6 +53,8 @@ pub struct Engine {
     pub notifier: Arc<Notifier>,
     pub guard: Guard,
     pub snapshot: SharedSnapshot,
+    /// Throttle, fence and command actions (for the status API).
+    pub enforcer: Arc<crate::enforcer::Enforcer>,
     /// Present with `AUTO_START=true`.
     pub autostart: Option<Arc<AutoStarter>>,
 }
@@ -233,6 +235,10 @@ impl Engine {
                     if alert.is_firing() {
                         next.last_heartbeat = Some(now);
                         summary.heartbeats += 1;
+                    } else {
+                        // The always-firing alert expired in Alertmanager: Prometheus stopped
+                        // sending it. Hand over now instead of after WATCHDOG_TIMEOUT.
+                        next.last_heartbeat = None;
                     }
                 }
                 Kind::Level {

@@ -1,9 +1,17 @@
 //! The fallback evaluator: judges our own readings when no Prometheus is alive to do it.
 //!
 //! `FALLBACK=always` judges every poll; `never` leaves it all to Alertmanager; `auto` judges unless
-//! the `FlexusTrafficWatchdog` heartbeat arrived within `WATCHDOG_TIMEOUT`. Hand-over in either
-//! direction is safe because both paths feed the same policy memory (see `engine`). Monitoring
-//! health (repeated poll failures) is told whichever path is in charge.
+//! Prometheus shows it is alive: the `FlexusTrafficWatchdog` heartbeat arrived within
+//! `WATCHDOG_TIMEOUT`, and — once Prometheus has scraped this process — it still scrapes it.
+//!
+//! The scrape check makes the hand-over quick. When Prometheus dies, Alertmanager keeps delivering
+//! its last watchdog until the alert expires (Prometheus sends alerts valid for 4 × max(resend
+//! delay, evaluation interval), about 4 minutes with the shipped settings), so the heartbeat alone
+//! would hand over only after that plus `WATCHDOG_TIMEOUT`. A Prometheus that stopped scraping for
+//! [`scrape_timeout`] is taken as gone at once; a resolved watchdog (the alert expired) clears the
+//! heartbeat (see `engine`). Hand-over in either direction is safe because both paths feed the same
+//! policy memory (see `engine`). Monitoring health (repeated poll failures) is told whichever path
+//! is in charge.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -17,24 +25,60 @@ use crate::config::FallbackMode;
 use crate::engine::Engine;
 use crate::metrics::Metrics;
 
+/// The longest silence of a Prometheus that scraped this process before the fallback takes over:
+/// three scrapes of the shipped `scrape_interval` (1m).
+pub const SCRAPE_TIMEOUT_MAX: Duration = Duration::from_secs(180);
+
+/// How long a Prometheus that scraped this process may stay silent: [`SCRAPE_TIMEOUT_MAX`], or
+/// `WATCHDOG_TIMEOUT` when that is shorter.
+pub fn scrape_timeout(watchdog_timeout: Duration) -> Duration {
+    watchdog_timeout.min(SCRAPE_TIMEOUT_MAX)
+}
+
+/// What shows that Prometheus is alive.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Signs {
+    /// When the watchdog heartbeat last arrived through Alertmanager.
+    pub heartbeat: Option<DateTime<Utc>>,
+    /// When Prometheus last scraped `/metrics` (never, if it scrapes through something else).
+    pub scrape: Option<DateTime<Utc>>,
+}
+
+/// Why the fallback is in charge, or `None` when Prometheus is. Pure.
+pub fn reason(
+    mode: FallbackMode,
+    signs: Signs,
+    watchdog_timeout: Duration,
+    now: DateTime<Utc>,
+) -> Option<&'static str> {
+    let older_than = |t: DateTime<Utc>, limit: Duration| {
+        now.signed_duration_since(t)
+            > chrono::Duration::from_std(limit).unwrap_or(chrono::Duration::MAX)
+    };
+    match mode {
+        FallbackMode::Always => Some("FALLBACK=always"),
+        FallbackMode::Never => None,
+        FallbackMode::Auto => match (signs.heartbeat, signs.scrape) {
+            (None, _) => Some("no Prometheus watchdog heartbeat"),
+            (Some(t), _) if older_than(t, watchdog_timeout) => {
+                Some("no Prometheus watchdog heartbeat within WATCHDOG_TIMEOUT")
+            }
+            (_, Some(s)) if older_than(s, scrape_timeout(watchdog_timeout)) => {
+                Some("Prometheus stopped scraping /metrics")
+            }
+            _ => None,
+        },
+    }
+}
+
 /// Whether the fallback evaluator is in charge at `now`. Pure.
 pub fn is_active(
     mode: FallbackMode,
-    last_heartbeat: Option<DateTime<Utc>>,
-    timeout: Duration,
+    signs: Signs,
+    watchdog_timeout: Duration,
     now: DateTime<Utc>,
 ) -> bool {
-    match mode {
-        FallbackMode::Always => true,
-        FallbackMode::Never => false,
-        FallbackMode::Auto => match last_heartbeat {
-            None => true,
-            Some(t) => {
-                now.signed_duration_since(t)
-                    > chrono::Duration::from_std(timeout).unwrap_or(chrono::Duration::MAX)
-            }
-        },
-    }
+    reason(mode, signs, watchdog_timeout, now).is_some()
 }
 
 /// Runs the evaluator until `cancel` fires.
@@ -62,21 +106,26 @@ pub async fn run(
             _ = tokio::time::sleep(tick) => false,
         };
         let now = Utc::now();
-        let active = is_active(
+        let signs = Signs {
+            heartbeat: engine.last_heartbeat().await,
+            scrape: metrics.last_prometheus_scrape(),
+        };
+        let why = reason(
             cfg.alerting.fallback,
-            engine.last_heartbeat().await,
+            signs,
             cfg.alerting.watchdog_timeout,
             now,
         );
+        let active = why.is_some();
         active_flag.store(active, Ordering::Release);
         metrics.fallback_active.set(i64::from(active));
         let changed = was_active != Some(active);
         if changed {
             if active {
-                tracing::info!(mode = ?cfg.alerting.fallback, "fallback evaluator in charge (no Prometheus watchdog heartbeat)");
+                tracing::info!(mode = ?cfg.alerting.fallback, reason = why.unwrap_or_default(), "fallback evaluator in charge");
             } else {
                 tracing::info!(
-                    "prometheus watchdog heartbeat seen: fallback evaluator stands down"
+                    "prometheus is alive (watchdog heartbeat, scrapes): fallback evaluator stands down"
                 );
             }
         }
@@ -101,29 +150,49 @@ pub async fn run(
 mod tests {
     use super::*;
 
+    fn at(secs: i64) -> Option<DateTime<Utc>> {
+        DateTime::from_timestamp(secs, 0)
+    }
+
     #[test]
     fn auto_hands_over_on_the_heartbeat() {
-        let now = DateTime::from_timestamp(10_000, 0).unwrap();
+        let now = at(10_000).unwrap();
         let t = Duration::from_secs(600);
-        assert!(is_active(FallbackMode::Auto, None, t, now));
-        assert!(!is_active(
-            FallbackMode::Auto,
-            DateTime::from_timestamp(9_500, 0),
-            t,
-            now
-        ));
+        let beat = |h| Signs {
+            heartbeat: h,
+            scrape: None,
+        };
+        assert!(is_active(FallbackMode::Auto, beat(None), t, now));
+        assert!(!is_active(FallbackMode::Auto, beat(at(9_500)), t, now));
+        assert!(is_active(FallbackMode::Auto, beat(at(9_300)), t, now));
+        assert!(is_active(FallbackMode::Always, beat(at(9_999)), t, now));
+        assert!(!is_active(FallbackMode::Never, beat(None), t, now));
+    }
+
+    #[test]
+    fn a_prometheus_that_stopped_scraping_hands_over_before_its_last_watchdog_expires() {
+        let now = at(10_000).unwrap();
+        let t = Duration::from_secs(600);
+        let signs = |scrape| Signs {
+            heartbeat: at(9_990),
+            scrape,
+        };
+        // Scraped a minute ago, watchdog fresh: Prometheus is in charge.
+        assert!(!is_active(FallbackMode::Auto, signs(at(9_940)), t, now));
+        // No scrape for more than 3 minutes although Alertmanager still delivers the watchdog.
+        assert_eq!(
+            reason(FallbackMode::Auto, signs(at(9_810)), t, now),
+            Some("Prometheus stopped scraping /metrics")
+        );
+        // Never scraped by Prometheus (it scrapes through a proxy, or another tool): heartbeat only.
+        assert!(!is_active(FallbackMode::Auto, signs(None), t, now));
+        // A short WATCHDOG_TIMEOUT shortens the scrape limit too.
         assert!(is_active(
             FallbackMode::Auto,
-            DateTime::from_timestamp(9_300, 0),
-            t,
+            signs(at(9_980)),
+            Duration::from_secs(15),
             now
         ));
-        assert!(is_active(
-            FallbackMode::Always,
-            DateTime::from_timestamp(9_999, 0),
-            t,
-            now
-        ));
-        assert!(!is_active(FallbackMode::Never, None, t, now));
+        assert!(!is_active(FallbackMode::Never, signs(at(1)), t, now));
     }
 }

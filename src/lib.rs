@@ -47,6 +47,7 @@
 //! - [`demo`]: the simulated cloud of the `demo` command.
 //! - [`cli`], [`commands`]: the command line and the glue of each command.
 
+pub mod actions;
 pub mod alertmanager;
 pub mod app;
 pub mod autostart;
@@ -55,6 +56,7 @@ pub mod cli;
 pub mod commands;
 pub mod config;
 pub mod demo;
+pub mod enforcer;
 pub mod engine;
 pub mod envfile;
 pub mod fallback;

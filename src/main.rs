@@ -37,6 +37,7 @@ async fn main() -> ExitCode {
         Command::Discover { json } => commands::discover::run(config, json).await,
         Command::Demo { speed } => commands::demo::run(config, speed).await,
         Command::NotifyTest => commands::notify_test::run(config).await,
+        Command::Lift => commands::lift::run(config).await,
         Command::Config { .. } => unreachable!("handled above"),
     }
 }

@@ -8,6 +8,7 @@
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
+use crate::actions::{Action, Installed};
 use crate::level::{Level, Thresholds};
 use crate::policy::CancelReason;
 use crate::reading::Reading;
@@ -156,6 +157,30 @@ pub enum Message {
     },
     Test {
         server: String,
+    },
+    /// A gentler action was put in force (throttle, fence, command).
+    ActionApplied {
+        server: String,
+        level: Level,
+        installed: Installed,
+        /// The commands that undo it by hand.
+        undo: Vec<String>,
+        /// Under `DRY_RUN`: the commands that would have run.
+        would_run: Vec<String>,
+        dry_run: bool,
+    },
+    /// It was lifted: the package is back at or above its level, or the settings dropped it.
+    ActionLifted {
+        server: String,
+        level: Level,
+        action: Action,
+        dry_run: bool,
+    },
+    ActionFailed {
+        server: String,
+        level: Level,
+        action: Action,
+        error: String,
     },
 }
 
@@ -431,10 +456,109 @@ pub fn render(m: &Message, lang: Lang, th: &Thresholds) -> String {
             x.t("自动启动失败，将稍后重试。", "automatic start failed; it will be tried again later."),
             escape(error)
         ),
+        Message::ActionApplied { server, level, installed, undo, would_run, dry_run } => {
+            let a = action_name(lang, installed_action(installed));
+            let mut out = match (lang, dry_run) {
+                (Lang::Zh, false) => format!("🚦 <b>{}</b>：{}已生效（{}）", escape(server), a, x.level_name(*level)),
+                (Lang::En, false) => format!("🚦 <b>{}</b>: {a} is in force ({})", escape(server), x.level_name(*level)),
+                (Lang::Zh, true) => format!("🧪 <b>{}</b>：演练模式（DRY_RUN），{}未执行（{}）", escape(server), a, x.level_name(*level)),
+                (Lang::En, true) => format!("🧪 <b>{}</b>: dry run (DRY_RUN), {a} not done ({})", escape(server), x.level_name(*level)),
+            };
+            out.push('\n');
+            out.push_str(&installed_text(lang, installed));
+            if *dry_run && !would_run.is_empty() {
+                out.push_str(x.t("\n将会运行：\n", "\nWould run:\n"));
+                out.push_str(&code_lines(would_run));
+            }
+            out.push_str(&match lang {
+                Lang::Zh => format!("\n解除：当最新读数显示流量回到 {} 以上（新周期或续费）时自动解除；手动解除：<code>flexus-traffic-monitor lift</code>", x.level_name(*level)),
+                Lang::En => format!("\nUndo: lifted automatically when a fresh reading shows the package back above {} (new cycle or renewal); by hand: <code>flexus-traffic-monitor lift</code>", x.level_name(*level)),
+            });
+            if !undo.is_empty() {
+                out.push_str(x.t("，或运行：\n", ", or run:\n"));
+                out.push_str(&code_lines(undo));
+            }
+            out
+        }
+        Message::ActionLifted { server, level, action, dry_run } => {
+            let a = action_name(lang, *action);
+            match (lang, dry_run) {
+                (Lang::Zh, false) => format!("✅ <b>{}</b>：{a}已解除（{}）。", escape(server), x.level_name(*level)),
+                (Lang::En, false) => format!("✅ <b>{}</b>: {a} lifted ({}).", escape(server), x.level_name(*level)),
+                (Lang::Zh, true) => format!("🧪 <b>{}</b>：演练模式（DRY_RUN），会解除{a}（{}）。", escape(server), x.level_name(*level)),
+                (Lang::En, true) => format!("🧪 <b>{}</b>: dry run (DRY_RUN), would lift {a} ({}).", escape(server), x.level_name(*level)),
+            }
+        }
+        Message::ActionFailed { server, level, action, error } => format!(
+            "❌ <b>{}</b>\n{}<b>{}</b>\n{}\n{}",
+            match lang {
+                Lang::Zh => format!("{}失败（{}）", action_name(lang, *action), x.level_name(*level)),
+                Lang::En => format!("{} failed ({})", action_name(lang, *action), x.level_name(*level)),
+            },
+            x.t("服务器：", "Server: "),
+            escape(server),
+            escape(error),
+            x.t("已撤销未完成的部分；将在稍后重试。", "What was half done was removed; it will be tried again later."),
+        ),
         Message::Test { server } => match lang {
             Lang::Zh => format!("🔔 <b>{}</b> 测试消息：flexus-traffic-monitor 可以通过此渠道发送通知。", escape(server)),
             Lang::En => format!("🔔 <b>{}</b> test message: flexus-traffic-monitor can send notifications here.", escape(server)),
         },
+    }
+}
+
+fn code_lines(lines: &[String]) -> String {
+    lines
+        .iter()
+        .map(|l| format!("<code>{}</code>", escape(l)))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+fn ports(p: &[u16]) -> String {
+    p.iter().map(u16::to_string).collect::<Vec<_>>().join(", ")
+}
+
+fn action_name(lang: Lang, a: Action) -> &'static str {
+    match (lang, a) {
+        (Lang::Zh, Action::Shutdown) => "关机",
+        (Lang::Zh, Action::Throttle) => "限速",
+        (Lang::Zh, Action::Fence) => "封闭入站",
+        (Lang::Zh, Action::Command) => "自定义命令",
+        (Lang::En, a) => a.label(),
+    }
+}
+
+fn installed_text(lang: Lang, i: &Installed) -> String {
+    match (lang, i) {
+        (Lang::Zh, Installed::Throttle { interface, rate, ports: p, .. }) => format!(
+            "网卡 <code>{}</code> 的出站流量已限速为 <b>{}</b>；SSH 端口（{}）和本程序的 API 调用不限速。",
+            escape(interface), escape(rate), ports(p)
+        ),
+        (Lang::En, Installed::Throttle { interface, rate, ports: p, .. }) => format!(
+            "Egress on <code>{}</code> is limited to <b>{}</b>; SSH ports ({}) and this program's API calls are not limited.",
+            escape(interface), escape(rate), ports(p)
+        ),
+        (Lang::Zh, Installed::Fence { backend, ports: p, .. }) => format!(
+            "新的入站连接已被丢弃（{}），只保留端口 {}；已建立的连接（包括 SSH 会话）和出站连接不受影响。",
+            if *backend == crate::actions::FenceBackend::Nft { "nftables" } else { "iptables" },
+            ports(p)
+        ),
+        (Lang::En, Installed::Fence { backend, ports: p, .. }) => format!(
+            "New inbound connections are dropped ({}) except to ports {}; established connections (SSH sessions too) and outbound ones go on.",
+            if *backend == crate::actions::FenceBackend::Nft { "nftables" } else { "iptables" },
+            ports(p)
+        ),
+        (Lang::Zh, Installed::Command { .. }) => "已运行进入命令（ACTION_ENTER_COMMAND）。".into(),
+        (Lang::En, Installed::Command { .. }) => "The enter command (ACTION_ENTER_COMMAND) ran.".into(),
+    }
+}
+
+fn installed_action(i: &Installed) -> Action {
+    match i {
+        Installed::Throttle { .. } => Action::Throttle,
+        Installed::Fence { .. } => Action::Fence,
+        Installed::Command { .. } => Action::Command,
     }
 }
 

@@ -4,6 +4,7 @@
 //! (too old) disappears from `/metrics` instead of lingering; scrapes never call BSS. Counters and the
 //! request histogram are updated where the events happen. Names follow the design's metric table.
 
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Mutex;
 
 use chrono::{DateTime, Utc};
@@ -48,8 +49,12 @@ pub struct Metrics {
     pub instance_starts: IntCounterVec,
     /// 1 while the built-in fallback evaluator is in charge.
     pub fallback_active: IntGauge,
+    /// Unix time of the last scrape by Prometheus (0: never); tells the fallback it is alive.
+    last_prometheus_scrape: AtomicI64,
     /// 1 while the last write to `STATE_DIR` succeeded, 0 after one failed.
     pub state_writable: IntGauge,
+    /// 1 for each gentler action in force (`throttle`, `fence`, `command`), by level.
+    actions_active: IntGaugeVec,
 }
 
 fn gauge_vec(registry: &Registry, name: &str, help: &str, labels: &[&str]) -> GaugeVec {
@@ -142,7 +147,20 @@ impl Metrics {
             .with_label_values(&[env!("CARGO_PKG_VERSION")])
             .set(1);
 
+        let actions_active = IntGaugeVec::new(
+            Opts::new(
+                "flexus_actions_active",
+                "1 while an action of a level (throttle, fence, command) is in force, else 0",
+            ),
+            &["action", "level"],
+        )
+        .expect("valid");
+        registry
+            .register(Box::new(actions_active.clone()))
+            .expect("unique");
+
         Self {
+            actions_active,
             remaining_gb: gauge_vec(r, "flexus_free_traffic_remaining_gb", "Remaining free traffic in this cycle, GB (1 GB = 1024 MB) as BSS reports it", PACKAGE_LABELS),
             remaining_bytes: gauge_vec(r, "flexus_free_traffic_remaining_bytes", "Remaining free traffic in this cycle, bytes (GB x 1024^3)", PACKAGE_LABELS),
             total_gb: gauge_vec(r, "flexus_free_traffic_total_gb", "Free traffic quota per cycle, GB", PACKAGE_LABELS),
@@ -161,13 +179,53 @@ impl Metrics {
             bss_last_success,
             bss_duration,
             fallback_active,
+            last_prometheus_scrape: AtomicI64::new(0),
             state_writable,
             render_lock: Mutex::new(()),
             registry,
         }
     }
 
+    /// Notes a scrape when the caller is Prometheus (its `User-Agent` is `Prometheus/<version>`);
+    /// a person's `curl` does not count.
+    pub fn observe_scrape(&self, user_agent: Option<&str>, now: DateTime<Utc>) {
+        if user_agent.is_some_and(|ua| ua.starts_with("Prometheus/")) {
+            self.last_prometheus_scrape
+                .store(now.timestamp(), Ordering::Relaxed);
+        }
+    }
+
+    /// When Prometheus last scraped `/metrics`, if ever.
+    pub fn last_prometheus_scrape(&self) -> Option<DateTime<Utc>> {
+        match self.last_prometheus_scrape.load(Ordering::Relaxed) {
+            0 => None,
+            t => DateTime::from_timestamp(t, 0),
+        }
+    }
+
     /// Renders the text format from the snapshot at `now`.
+    /// Sets `flexus_actions_active`: every configured action is present, 1 when in force (an
+    /// action recorded in force but no longer configured shows too, until it is lifted).
+    pub fn set_actions_active(
+        &self,
+        configured: &[crate::actions::Key],
+        active: &std::collections::BTreeMap<String, crate::actions::ActiveRecord>,
+    ) {
+        self.actions_active.reset();
+        for k in configured {
+            self.actions_active
+                .with_label_values(&[k.action.label(), k.level.label()])
+                .set(0);
+        }
+        for id in active.keys() {
+            if let Some(k) = crate::actions::Key::parse(id) {
+                self.actions_active
+                    .with_label_values(&[k.action.label(), k.level.label()])
+                    .set(1);
+            }
+        }
+    }
+
     pub fn render(&self, snapshot: &Snapshot, config: &Config, now: DateTime<Utc>) -> String {
         let _guard = self.render_lock.lock().unwrap_or_else(|p| p.into_inner());
         for g in [

@@ -133,6 +133,9 @@ pub fn meta(m: &Message) -> Meta {
         | Message::InstanceStarted { server, .. }
         | Message::InstanceStartFailed { server, .. }
         | Message::Test { server } => server_only(None, server),
+        Message::ActionApplied { server, level, .. }
+        | Message::ActionLifted { server, level, .. }
+        | Message::ActionFailed { server, level, .. } => server_only(Some(*level), server),
     }
 }
 

@@ -45,6 +45,9 @@ pub struct State {
     /// Instances this process stopped through the ECS API, by server id (for `AUTO_START`).
     #[serde(default)]
     pub stopped: BTreeMap<String, StoppedRecord>,
+    /// The gentler actions in force (throttle, fence, command), and their hand lifts and failures.
+    #[serde(default)]
+    pub actions: crate::actions::ActionsState,
 }
 
 /// An instance this process stopped through the API.

@@ -46,6 +46,8 @@ pub async fn run(mut config: Config, json_out: bool) -> ExitCode {
         crate::logging::print_error(&format!("error: cannot record the evaluation: {e}"));
         return ExitCode::from(super::EXIT_STATE);
     }
+    let snap = stack.snapshot.read().await.clone();
+    stack.enforcer.after_poll(&snap, Utc::now()).await;
     stack.guard.wait_idle().await;
     stack.engine.auto_start(Utc::now()).await;
     stack.engine.wait_auto_start().await;

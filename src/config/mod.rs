@@ -17,6 +17,7 @@
 //! Configuration depends on the domain modules (`level`, `policy`, `messages`, `huawei`,
 //! `target`), never the reverse.
 
+mod actions;
 mod channels;
 mod raw;
 mod sections;
@@ -145,6 +146,8 @@ pub struct Config {
     pub notify: NotifyConfig,
     pub shutdown: ShutdownConfig,
     pub http: HttpConfig,
+    /// What each level does beyond messages (`LEVELn_ACTIONS`, `THROTTLE_*`, `SSH_PORTS`, ...).
+    pub actions: crate::actions::ActionSettings,
     pub state_dir: PathBuf,
     /// Timeout of every outgoing HTTP call (Huawei Cloud, Telegram).
     #[serde(with = "humantime_serde_compat")]
@@ -234,6 +237,7 @@ impl Config {
             .map_or_else(|| PathBuf::from("state"), PathBuf::from);
         let notify = NotifyConfig::check(&mut c);
         let shutdown = ShutdownConfig::check(&mut c);
+        let actions = actions::check(&mut c, http.listen_addr.port());
         let unmapped = watch.unmapped();
         if shutdown.mode == ShutdownMode::HuaweiApi
             && !unmapped.is_empty()
@@ -256,6 +260,7 @@ impl Config {
             notify,
             shutdown,
             http,
+            actions,
             state_dir,
             http_timeout,
             log_format,

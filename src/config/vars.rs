@@ -7,6 +7,7 @@
 use std::time::Duration;
 
 use super::Config;
+use crate::level::Level;
 use crate::secret::Secret;
 
 /// The part of [`Config`] a variable belongs to.
@@ -24,6 +25,8 @@ pub enum Section {
     Shutdown,
     /// The HTTP server (`/metrics`, `/alertmanager`, `/api/v1/status`).
     Http,
+    /// Gentler actions than a shutdown: throttle, fence, commands.
+    Actions,
     /// Settings used by every part.
     General,
 }
@@ -38,6 +41,7 @@ impl Section {
             Self::Notify => "Notifications",
             Self::Shutdown => "Shutdown and start",
             Self::Http => "HTTP server",
+            Self::Actions => "Actions per level (throttle, fence, command)",
             Self::General => "General",
         }
     }
@@ -89,6 +93,38 @@ fn sec(v: &Option<Secret>) -> String {
         "[redacted]".into()
     } else {
         not_set()
+    }
+}
+
+fn levels_of(c: &Config, level: Level) -> String {
+    let list: Vec<&str> = c
+        .actions
+        .levels
+        .get(&level)
+        .into_iter()
+        .flatten()
+        .map(|a| a.label())
+        .collect();
+    if list.is_empty() {
+        "(none)".into()
+    } else {
+        list.join(",")
+    }
+}
+
+fn ports(p: &[u16]) -> String {
+    if p.is_empty() {
+        "(none)".into()
+    } else {
+        p.iter().map(u16::to_string).collect::<Vec<_>>().join(",")
+    }
+}
+
+fn cmd(argv: &[String]) -> String {
+    if argv.is_empty() {
+        not_set()
+    } else {
+        shell_words::join(argv)
     }
 }
 
@@ -550,6 +586,83 @@ pub static VARS: &[Var] = &[
         default: "false",
         help: "start what this program stopped once the cycle has reset (huawei-api)",
         show: |c| c.shutdown.auto_start.to_string(),
+    },
+    Var {
+        name: "LEVEL1_ACTIONS",
+        section: Section::Actions,
+        default: "shutdown",
+        help: "what level 1 does, comma-separated: shutdown, throttle, fence, command (empty: notify only)",
+        show: |c| levels_of(c, Level::L1),
+    },
+    Var {
+        name: "LEVEL2_ACTIONS",
+        section: Section::Actions,
+        default: "(none)",
+        help: "what level 2 does: throttle, fence, command; in force at level 1 too",
+        show: |c| levels_of(c, Level::L2),
+    },
+    Var {
+        name: "LEVEL3_ACTIONS",
+        section: Section::Actions,
+        default: "(none)",
+        help: "what level 3 does: throttle, fence, command; in force at levels 2 and 1 too",
+        show: |c| levels_of(c, Level::L3),
+    },
+    Var {
+        name: "THROTTLE_RATE",
+        section: Section::Actions,
+        default: "1mbit",
+        help: "egress limit of throttle, in tc units (kbit, mbit, ...)",
+        show: |c| c.actions.throttle_rate.clone(),
+    },
+    Var {
+        name: "THROTTLE_INTERFACE",
+        section: Section::Actions,
+        default: "(the default route's interface)",
+        help: "interface whose egress throttle limits",
+        show: |c| opt(&c.actions.throttle_interface),
+    },
+    Var {
+        name: "SSH_PORTS",
+        section: Section::Actions,
+        default: "22",
+        help: "SSH ports, comma-separated: never throttled, never fenced",
+        show: |c| ports(&c.actions.ssh_ports),
+    },
+    Var {
+        name: "FENCE_ALLOW_PORTS",
+        section: Section::Actions,
+        default: "(none)",
+        help: "more inbound TCP ports the fence leaves open (LISTEN_ADDR's port always is)",
+        show: |c| ports(&c.actions.fence_allow_ports),
+    },
+    Var {
+        name: "FENCE_BACKEND",
+        section: Section::Actions,
+        default: "auto",
+        help: "auto (nft if installed, else iptables), nft or iptables",
+        show: |c| c.actions.fence_backend.as_str().into(),
+    },
+    Var {
+        name: "ACTION_ENTER_COMMAND",
+        section: Section::Actions,
+        default: "(not set)",
+        help: "command run on entering a level with `command` (no shell; FLEXUS_LEVEL set)",
+        show: |c| cmd(&c.actions.enter_command),
+    },
+    Var {
+        name: "ACTION_LEAVE_COMMAND",
+        section: Section::Actions,
+        default: "(not set)",
+        help: "command run when that level is lifted",
+        show: |c| cmd(&c.actions.leave_command),
+    },
+    Var {
+        name: "ACTION_TIMEOUT",
+        section: Section::Actions,
+        default: "30s",
+        help: "each tc, nft, iptables or action command is stopped after this",
+        show: |c| dur(c.actions.timeout),
     },
 ];
 

@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 use axum::extract::DefaultBodyLimit;
 use axum::extract::State;
-use axum::http::{header, StatusCode};
+use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -92,12 +92,17 @@ pub fn html_escape(s: &str) -> String {
         .replace('"', "&quot;")
 }
 
-async fn metrics(State(s): State<AppState>) -> Response {
+async fn metrics(State(s): State<AppState>, headers: HeaderMap) -> Response {
+    let now = Utc::now();
+    let user_agent = headers
+        .get(header::USER_AGENT)
+        .and_then(|v| v.to_str().ok());
+    s.metrics.observe_scrape(user_agent, now);
     if let Some(state) = &s.state {
         s.metrics.state_writable.set(i64::from(state.writable()));
     }
     let snapshot = s.snapshot.read().await.clone();
-    let body = s.metrics.render(&snapshot, &s.config, Utc::now());
+    let body = s.metrics.render(&snapshot, &s.config, now);
     (
         [(
             header::CONTENT_TYPE,
@@ -165,6 +170,11 @@ async fn status(State(s): State<AppState>) -> Json<serde_json::Value> {
                     "records": st.shutdowns,
                     "stopped_by_this_process": st.stopped,
                     "auto_start": s.config.shutdown.auto_start,
+                },
+                "actions": {
+                    "configured": e.enforcer.settings().keys().iter().map(|k| k.id()).collect::<Vec<_>>(),
+                    "active": e.enforcer.active().await,
+                    "lifted_by_hand": st.actions.lifted_by_hand,
                 },
                 "health": st.health,
                 "messages_pending": e.notifier.pending(),

@@ -4,11 +4,13 @@
 
 mod helpers;
 
+mod actions;
 mod architecture;
 
 pub mod binary;
 mod bss_client;
 mod cloud_api;
+mod docs;
 mod e2e;
 mod external;
 mod fallback;
@@ -20,4 +22,5 @@ mod setup;
 mod shutdown;
 mod signer_vectors;
 mod telegram;
+mod timings;
 mod webhook;

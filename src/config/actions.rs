@@ -1,0 +1,137 @@
+//! The actions section: what each level does (`LEVELn_ACTIONS`) and the settings of `throttle`,
+//! `fence` and `command`.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::Duration;
+
+use super::validate::Checker;
+use crate::actions::{throttle, Action, ActionSettings, FenceBackendChoice};
+use crate::level::Level;
+
+fn port_list(s: &str) -> Result<Vec<u16>, String> {
+    let mut out = Vec::new();
+    for p in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        match p.parse::<u16>() {
+            Ok(n) if n > 0 => out.push(n),
+            _ => return Err(format!("`{p}` is not a TCP port; write e.g. 22,2222")),
+        }
+    }
+    out.sort_unstable();
+    out.dedup();
+    Ok(out)
+}
+
+fn command(c: &mut Checker, name: &str) -> Vec<String> {
+    c.parse_optional(
+        name,
+        "cannot be split into a program and its arguments",
+        |s| match shell_words::split(s) {
+            Ok(argv) if !argv.is_empty() => Ok(argv),
+            _ => Err("write a program and its arguments (no shell: no pipes or `;`)".into()),
+        },
+    )
+    .unwrap_or_default()
+}
+
+/// Builds the actions section. `listen_port` is `LISTEN_ADDR`'s port (left open by the fence).
+pub(super) fn check(c: &mut Checker, listen_port: u16) -> ActionSettings {
+    let mut levels: BTreeMap<Level, BTreeSet<Action>> = BTreeMap::new();
+    let mut seen: BTreeMap<Action, &'static str> = BTreeMap::new();
+    for (var, level) in [
+        ("LEVEL3_ACTIONS", Level::L3),
+        ("LEVEL2_ACTIONS", Level::L2),
+        ("LEVEL1_ACTIONS", Level::L1),
+    ] {
+        let given = match (c.given(var), level) {
+            (Some(v), _) => v.to_string(),
+            // Unset level 1 keeps the old behaviour; `LEVEL1_ACTIONS=` (blank) is read as unset too,
+            // so "notify only" is written `none`.
+            (None, Level::L1) => "shutdown".into(),
+            (None, _) => String::new(),
+        };
+        let mut set = BTreeSet::new();
+        for word in given.split(',').map(str::trim).filter(|w| !w.is_empty()) {
+            if word.eq_ignore_ascii_case("none") {
+                continue;
+            }
+            match Action::parse(word) {
+                Some(Action::Shutdown) if level != Level::L1 => c.error(
+                    var,
+                    &given,
+                    "has shutdown, which only level 1 can do (the guard re-checks below THRESHOLD_LEVEL_1)",
+                    "put shutdown in LEVEL1_ACTIONS, and use throttle or fence here",
+                ),
+                Some(a) => {
+                    if let Some(other) = seen.insert(a, var) {
+                        c.error(
+                            var,
+                            &given,
+                            format!("has {} which {other} has too", a.label()),
+                            "an action stays in force at every worse level: list it once, at the first level where it should start",
+                        );
+                    }
+                    set.insert(a);
+                }
+                None => c.error(
+                    var,
+                    &given,
+                    format!("`{word}` is not an action"),
+                    "use shutdown (level 1 only), throttle, fence, command, or none",
+                ),
+            }
+        }
+        if !set.is_empty() {
+            levels.insert(level, set);
+        }
+    }
+    let throttle_rate = c.parse("THROTTLE_RATE", "is not a tc rate", |s| {
+        if throttle::valid_rate(s) {
+            Ok(s.trim().to_ascii_lowercase())
+        } else {
+            Err("write a number with a tc unit, e.g. 1mbit, 512kbit or 10mbit".into())
+        }
+    });
+    let throttle_interface = c.parse_optional("THROTTLE_INTERFACE", "is not an interface name", |s| {
+        if s.len() <= 15 && s.chars().all(|ch| ch.is_ascii_alphanumeric() || "-_.@".contains(ch)) {
+            Ok(s.to_string())
+        } else {
+            Err("write the name `ip link` shows, e.g. eth0, or unset it for the default route's".into())
+        }
+    });
+    let ssh_ports = c.parse("SSH_PORTS", "is not a list of ports", port_list);
+    if ssh_ports.is_empty() {
+        c.error(
+            "SSH_PORTS",
+            "",
+            "is empty",
+            "list the port sshd listens on (22 by default): it is never cut",
+        );
+    }
+    let fence_allow_ports = c
+        .parse_optional("FENCE_ALLOW_PORTS", "is not a list of ports", port_list)
+        .unwrap_or_default();
+    let fence_backend: FenceBackendChoice = c.choice("FENCE_BACKEND", "is not a firewall program");
+    let enter_command = command(c, "ACTION_ENTER_COMMAND");
+    let leave_command = command(c, "ACTION_LEAVE_COMMAND");
+    let uses_command = levels.values().any(|a| a.contains(&Action::Command));
+    if uses_command && enter_command.is_empty() {
+        c.error(
+            "ACTION_ENTER_COMMAND",
+            "",
+            "is needed because a LEVELn_ACTIONS has command",
+            "set the program to run on entering the level (ACTION_LEAVE_COMMAND runs when it is lifted)",
+        );
+    }
+    ActionSettings {
+        levels,
+        throttle_rate,
+        throttle_interface,
+        ssh_ports,
+        fence_allow_ports,
+        listen_port,
+        fence_backend,
+        enter_command,
+        leave_command,
+        timeout: c.duration("ACTION_TIMEOUT", Duration::from_secs(1)),
+    }
+}

@@ -1,0 +1,370 @@
+//! The enforcer: after each poll, brings the gentler actions (throttle, fence, command) in line
+//! with what the level asks for — planned by [`crate::actions::plan`], run by the actions runner,
+//! recorded in the state store, announced, and shown in `/metrics` and `/api/v1/status`.
+//!
+//! Safety, as for the shutdown: it acts only on a fresh, complete poll (every watched package read
+//! just now); a failed or partial poll changes nothing, neither applying nor lifting. Its own
+//! readings only: an alert alone never throttles or fences. With several packages, the worst level
+//! counts (the actions act on this machine). It does not own `shutdown`: the guard does.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use tokio_util::sync::CancellationToken;
+
+use crate::actions::plan::{lift_everything, plan, ChangeKind, Inputs};
+use crate::actions::reconcile::{execute, record, Done};
+use crate::actions::runner::Runner;
+use crate::actions::{ActionSettings, ActionsState, Installed, Key};
+use crate::config::Config;
+use crate::level::{Level, Thresholds};
+use crate::messages::Message;
+use crate::metrics::Metrics;
+use crate::notifier::Notifier;
+use crate::snapshot::{SharedSnapshot, Snapshot};
+use crate::state::StateCell;
+
+/// The worst level of a fresh, complete poll; `None` when the last poll failed, missed a package,
+/// or is older than `max_age`.
+pub fn level_of(
+    snap: &Snapshot,
+    ids: &[String],
+    thresholds: &Thresholds,
+    now: DateTime<Utc>,
+    max_age: Duration,
+) -> Option<Level> {
+    if !snap.up || ids.is_empty() {
+        return None;
+    }
+    let max_age = chrono::Duration::from_std(max_age).unwrap_or(chrono::Duration::MAX);
+    let mut worst = Level::Ok;
+    for id in ids {
+        let r = snap
+            .packages
+            .iter()
+            .find(|p| &p.free_resource_id == id)?
+            .reading
+            .as_ref()?;
+        if now.signed_duration_since(r.read_at) > max_age {
+            return None;
+        }
+        worst = worst.max(Level::of(r.remaining_gb, thresholds));
+    }
+    Some(worst)
+}
+
+/// Our own API hosts (host, port), kept out of the throttle: BSS, RMS, ECS of every region,
+/// Telegram, and the proxy when one is set.
+fn api_hosts(config: &Config) -> Vec<(String, u16)> {
+    let mut urls = vec![
+        config.huawei.bss_endpoint.clone(),
+        config.huawei.rms_endpoint.clone(),
+        config.notify.telegram.api_url.clone(),
+    ];
+    let mut regions: Vec<String> = config
+        .watch
+        .targets
+        .values()
+        .map(|t| t.region.clone())
+        .collect();
+    regions.extend(config.huawei.region.clone());
+    regions.sort();
+    regions.dedup();
+    for r in regions {
+        if let Ok(u) = url::Url::parse(&config.huawei.ecs_endpoint.replace("{region}", &r)) {
+            urls.push(u);
+        }
+    }
+    for var in ["HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy"] {
+        if let Some(u) = std::env::var(var)
+            .ok()
+            .and_then(|v| url::Url::parse(&v).ok())
+        {
+            urls.push(u);
+        }
+    }
+    let mut hosts: Vec<(String, u16)> = urls
+        .iter()
+        .filter_map(|u| Some((u.host_str()?.to_string(), u.port_or_known_default()?)))
+        .collect();
+    hosts.sort();
+    hosts.dedup();
+    hosts
+}
+
+/// An action in force, as `/api/v1/status` shows it.
+#[derive(Debug, Clone, Serialize)]
+pub struct ActiveView {
+    pub action: &'static str,
+    pub level: &'static str,
+    pub since: DateTime<Utc>,
+    pub dry_run: bool,
+    pub installed: Installed,
+}
+
+/// What `lift` did.
+#[derive(Debug, Default)]
+pub struct LiftReport {
+    /// The command lines run (or printed under `DRY_RUN`).
+    pub commands: Vec<String>,
+    /// Failures (removals of what is not there are not failures).
+    pub errors: Vec<String>,
+    /// The actions the state had in force.
+    pub lifted: Vec<Key>,
+}
+
+/// The enforcer.
+pub struct Enforcer {
+    settings: ActionSettings,
+    runner: Runner,
+    state: Arc<StateCell>,
+    notifier: Arc<Notifier>,
+    metrics: Arc<Metrics>,
+    server: String,
+    thresholds: Thresholds,
+    ids: Vec<String>,
+    max_age: Duration,
+    retry_after: Duration,
+    hosts: Vec<(String, u16)>,
+    dry_run: bool,
+    /// Set once this process made sure the recorded actions are in place.
+    restored: AtomicBool,
+    /// One reconciliation at a time.
+    busy: tokio::sync::Mutex<()>,
+}
+
+impl Enforcer {
+    /// Builds it from the configuration; `netns` runs every command in that network namespace
+    /// (tests).
+    pub fn new(
+        config: &Config,
+        state: Arc<StateCell>,
+        notifier: Arc<Notifier>,
+        metrics: Arc<Metrics>,
+        netns: Option<String>,
+    ) -> Self {
+        let settings = config.actions.clone();
+        let dry_run = config.shutdown.dry_run;
+        Self {
+            runner: Runner {
+                netns,
+                timeout: settings.timeout,
+                dry_run,
+            },
+            hosts: api_hosts(config),
+            settings,
+            state,
+            notifier,
+            metrics,
+            server: config.watch.server_name.clone(),
+            thresholds: config.alerting.thresholds,
+            ids: config.watch.free_resource_ids.clone(),
+            max_age: config.watch.reading_max_age,
+            retry_after: config.alerting.cadence.level2_repeat,
+            dry_run,
+            restored: AtomicBool::new(false),
+            busy: tokio::sync::Mutex::new(()),
+        }
+    }
+
+    /// The settings.
+    pub fn settings(&self) -> &ActionSettings {
+        &self.settings
+    }
+
+    /// Shows what the state has in force in `flexus_actions_active`.
+    pub async fn publish(&self) {
+        let st = self.state.snapshot().await;
+        self.metrics
+            .set_actions_active(&self.settings.keys(), &st.actions.active);
+    }
+
+    /// The actions in force, for `/api/v1/status`.
+    pub async fn active(&self) -> Vec<ActiveView> {
+        let st = self.state.snapshot().await;
+        st.actions
+            .active
+            .iter()
+            .filter_map(|(id, r)| {
+                let k = Key::parse(id)?;
+                Some(ActiveView {
+                    action: k.action.label(),
+                    level: k.level.label(),
+                    since: r.since,
+                    dry_run: r.dry_run,
+                    installed: r.installed.clone(),
+                })
+            })
+            .collect()
+    }
+
+    /// After a poll: plans and runs what the level asks for. Returns what each change did.
+    pub async fn after_poll(
+        &self,
+        snap: &Snapshot,
+        now: DateTime<Utc>,
+    ) -> Vec<(Key, ChangeKind, Done)> {
+        let _one = self.busy.lock().await;
+        let Some(level) = level_of(snap, &self.ids, &self.thresholds, now, self.max_age) else {
+            return Vec::new();
+        };
+        let current: ActionsState = self.state.snapshot().await.actions;
+        if self.settings.keys().is_empty()
+            && current.active.is_empty()
+            && current.lifted_by_hand.is_empty()
+        {
+            return Vec::new();
+        }
+        let machine = self
+            .runner
+            .machine(self.settings.fence_backend, &self.hosts)
+            .await;
+        let p = plan(&Inputs {
+            level,
+            settings: &self.settings,
+            machine: &machine,
+            state: &current,
+            restored: self.restored.load(Ordering::Acquire),
+            now,
+            retry_after: self.retry_after,
+        });
+        let mut results = Vec::new();
+        for change in &p.changes {
+            let done = execute(&self.runner, change).await;
+            match &done {
+                Done::Failed(e) | Done::Blocked(e) => {
+                    tracing::error!(action = %change.key.id(), kind = ?change.kind, error = %e, "action failed")
+                }
+                d => {
+                    tracing::info!(action = %change.key.id(), kind = ?change.kind, outcome = ?d, "action")
+                }
+            }
+            results.push((change.clone(), done));
+        }
+        self.restored.store(true, Ordering::Release);
+
+        let mut guard = self.state.lock().await;
+        let mut next = guard.clone();
+        let mut messages = Vec::new();
+        for (c, d) in &results {
+            record(&mut next.actions, c, d, now, self.dry_run);
+            let (action, lvl) = (c.key.action, c.key.level);
+            match (c.kind, d) {
+                (ChangeKind::Apply, Done::Applied(lines)) => {
+                    if let Some(installed) = &c.record {
+                        messages.push(Message::ActionApplied {
+                            server: self.server.clone(),
+                            level: lvl,
+                            installed: installed.clone(),
+                            undo: c.undo.iter().map(|s| s.display()).collect(),
+                            would_run: if self.dry_run {
+                                lines.clone()
+                            } else {
+                                Vec::new()
+                            },
+                            dry_run: self.dry_run,
+                        });
+                    }
+                }
+                (ChangeKind::Lift, Done::Lifted(_)) => messages.push(Message::ActionLifted {
+                    server: self.server.clone(),
+                    level: lvl,
+                    action,
+                    dry_run: self.dry_run,
+                }),
+                (_, Done::Failed(e) | Done::Blocked(e)) => messages.push(Message::ActionFailed {
+                    server: self.server.clone(),
+                    level: lvl,
+                    action,
+                    error: e.clone(),
+                }),
+                _ => {}
+            }
+        }
+        for id in &p.forget_hand_lifts {
+            next.actions.lifted_by_hand.remove(id);
+        }
+        for m in &messages {
+            if let Err(e) = self.notifier.enqueue(m) {
+                tracing::error!(error = %e, "cannot queue an action message");
+            }
+        }
+        if next != *guard {
+            if let Err(e) = self.state.commit(&mut guard, next) {
+                tracing::error!(error = %e, "cannot record the actions in force");
+            }
+        }
+        self.metrics
+            .set_actions_active(&self.settings.keys(), &guard.actions.active);
+        drop(guard);
+        results
+            .into_iter()
+            .map(|(c, d)| (c.key, c.kind, d))
+            .collect()
+    }
+
+    /// Removes every action of ours by hand (`flexus-traffic-monitor lift`): what the state
+    /// records, plus our names wherever they may be. Actions that were in force are not installed
+    /// again until their level has recovered once.
+    pub async fn lift_all(&self) -> LiftReport {
+        let _one = self.busy.lock().await;
+        let current = self.state.snapshot().await.actions;
+        let machine = self.runner.machine(self.settings.fence_backend, &[]).await;
+        let mut report = LiftReport::default();
+        let groups = lift_everything(
+            &current,
+            &self.settings,
+            &machine,
+            self.runner.has("nft"),
+            self.runner.has("iptables"),
+        );
+        for (key, steps) in groups {
+            match self.runner.run_all(&steps).await {
+                Ok(lines) => report.commands.extend(lines),
+                Err(e) => report.errors.push(e),
+            }
+            if let Some(k) = key {
+                report.lifted.push(k);
+            }
+        }
+        let mut guard = self.state.lock().await;
+        let mut next = guard.clone();
+        for k in &report.lifted {
+            next.actions.active.remove(&k.id());
+            next.actions.lifted_by_hand.insert(k.id());
+        }
+        if next != *guard {
+            if let Err(e) = self.state.commit(&mut guard, next) {
+                report.errors.push(format!("cannot record the lift: {e}"));
+            }
+        }
+        self.metrics
+            .set_actions_active(&self.settings.keys(), &guard.actions.active);
+        report
+    }
+
+    /// Reconciles after every poll until `cancel` fires.
+    pub async fn run(
+        self: Arc<Self>,
+        mut polled: tokio::sync::watch::Receiver<u64>,
+        snapshot: SharedSnapshot,
+        cancel: CancellationToken,
+    ) {
+        self.publish().await;
+        loop {
+            tokio::select! {
+                _ = cancel.cancelled() => return,
+                changed = polled.changed() => {
+                    if changed.is_err() {
+                        return;
+                    }
+                }
+            }
+            let snap = snapshot.read().await.clone();
+            self.after_poll(&snap, Utc::now()).await;
+        }
+    }
+}

@@ -1,0 +1,439 @@
+//! The gentler actions against a real kernel: two network namespaces joined by a veth pair, the
+//! "server" side acted on through `ip netns exec`, traffic measured with iperf3. Nothing leaves the
+//! machine. Needs root (or CAP_NET_ADMIN), iproute2, nftables, iptables and iperf3: where a
+//! namespace cannot be created the test says so and passes, except under CI, where it must run.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::Duration;
+
+use chrono::Utc;
+use flexus_traffic_monitor::actions::plan::{plan, Inputs, Machine};
+use flexus_traffic_monitor::actions::reconcile::{execute, record, Done};
+use flexus_traffic_monitor::actions::runner::Runner;
+use flexus_traffic_monitor::actions::{
+    Action, ActionSettings, ActionsState, FenceBackend, FenceBackendChoice,
+};
+use flexus_traffic_monitor::level::Level;
+
+const SERVER_IP: &str = "10.77.0.1";
+const CLIENT_IP: &str = "10.77.0.2";
+/// The throttle rate in these tests, and its value in bits per second.
+const RATE: &str = "8mbit";
+const RATE_BPS: f64 = 8_000_000.0;
+
+static NEXT: AtomicU32 = AtomicU32::new(0);
+
+fn sh(cmd: &str) -> std::process::Output {
+    Command::new("sh")
+        .args(["-c", cmd])
+        .stdin(Stdio::null())
+        .output()
+        .expect("sh runs")
+}
+
+fn ok(cmd: &str) -> String {
+    let o = sh(cmd);
+    assert!(
+        o.status.success(),
+        "`{cmd}` failed: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+/// Two namespaces, "server" and "client", joined by a veth pair; the server's default route
+/// points at the client, so its default interface is the veth. Removed on drop.
+pub struct Pair {
+    pub server: String,
+    pub client: String,
+    pub dev: String,
+}
+
+impl Pair {
+    /// `None` (with a note) when namespaces cannot be made here, outside CI.
+    pub fn new() -> Option<Self> {
+        let ci = std::env::var_os("CI").is_some();
+        for tool in ["ip", "tc", "nft", "iptables", "iperf3"] {
+            if !flexus_traffic_monitor::actions::runner::has_program(tool) {
+                assert!(!ci, "{tool} is not installed; CI must install iproute2, nftables, iptables and iperf3");
+                eprintln!("note: {tool} not installed; skipping the namespace test (apt-get install iproute2 nftables iptables iperf3)");
+                return None;
+            }
+        }
+        let n = format!(
+            "{}x{}",
+            std::process::id(),
+            NEXT.fetch_add(1, Ordering::SeqCst)
+        );
+        let p = Self {
+            server: format!("fxs{n}"),
+            client: format!("fxc{n}"),
+            dev: format!("vs{n}"),
+        };
+        let made = sh(&format!("ip netns add {}", p.server));
+        if !made.status.success() {
+            let why = String::from_utf8_lossy(&made.stderr);
+            assert!(!ci, "cannot create a network namespace under CI: {why}");
+            eprintln!(
+                "note: cannot create a network namespace here ({}); skipping (run as root)",
+                why.trim()
+            );
+            return None;
+        }
+        let (s, c, d) = (&p.server, &p.client, &p.dev);
+        ok(&format!(
+            "ip netns add {c} && \
+             ip link add {d} netns {s} type veth peer name vc{n} netns {c} && \
+             ip -n {s} addr add {SERVER_IP}/24 dev {d} && ip -n {c} addr add {CLIENT_IP}/24 dev vc{n} && \
+             ip -n {s} link set lo up && ip -n {c} link set lo up && \
+             ip -n {s} link set {d} up && ip -n {c} link set vc{n} up && \
+             ip -n {s} route add default via {CLIENT_IP}"
+        ));
+        Some(p)
+    }
+
+    /// Runs `cmd` in the server namespace.
+    pub fn in_server(&self, cmd: &str) -> String {
+        ok(&format!("ip netns exec {} sh -c '{cmd}'", self.server))
+    }
+
+    fn listen_forever(&self, ns: &str, port: u16) {
+        ok(&format!("ip netns exec {ns} iperf3 -s -D -p {port}"));
+        std::thread::sleep(Duration::from_millis(300));
+    }
+
+    /// Bits per second the server sends to the client on `port` (iperf3 reverse mode: the
+    /// server namespace's egress, as when a site on the server is downloaded).
+    fn egress_bps(&self, port: u16) -> f64 {
+        let out = ok(&format!(
+            "ip netns exec {} iperf3 -c {SERVER_IP} -p {port} -R -t 2 -O 1 -J --connect-timeout 3000",
+            self.client
+        ));
+        let v: serde_json::Value = serde_json::from_str(&out).expect("iperf3 JSON");
+        v["end"]["sum_received"]["bits_per_second"]
+            .as_f64()
+            .expect("a rate")
+    }
+
+    /// Whether a new TCP connection from `from` to `ip:port` opens within two seconds.
+    fn connects(&self, from: &str, ip: &str, port: u16) -> bool {
+        sh(&format!(
+            "ip netns exec {from} timeout 2 bash -c 'exec 3<>/dev/tcp/{ip}/{port}'"
+        ))
+        .status
+        .success()
+    }
+
+    /// The runner acting on the server namespace.
+    pub fn runner(&self) -> Runner {
+        Runner {
+            netns: Some(self.server.clone()),
+            timeout: Duration::from_secs(10),
+            dry_run: false,
+        }
+    }
+}
+
+impl Drop for Pair {
+    fn drop(&mut self) {
+        // Stops the iperf3 servers (their namespaces go with them).
+        let _ = sh(&format!(
+            "for ns in {} {}; do ip netns pids $ns | xargs -r kill; ip netns del $ns; done",
+            self.server, self.client
+        ));
+    }
+}
+
+/// Throttle at level 2, fence at level 1 (as a user would choose), SSH on 22, our port 9184.
+fn settings(backend: FenceBackendChoice) -> ActionSettings {
+    ActionSettings {
+        levels: BTreeMap::from([
+            (Level::L2, BTreeSet::from([Action::Throttle])),
+            (Level::L1, BTreeSet::from([Action::Fence, Action::Shutdown])),
+        ]),
+        throttle_rate: RATE.into(),
+        fence_backend: backend,
+        ..ActionSettings::default()
+    }
+}
+
+/// One reconcile step as the service does it: read the machine, plan, run, record.
+async fn step(
+    pair: &Pair,
+    level: Level,
+    s: &ActionSettings,
+    state: &mut ActionsState,
+    restored: bool,
+) -> Vec<Done> {
+    let runner = pair.runner();
+    let machine: Machine = runner.machine(s.fence_backend, &[]).await;
+    let p = plan(&Inputs {
+        level,
+        settings: s,
+        machine: &machine,
+        state,
+        restored,
+        now: Utc::now(),
+        retry_after: Duration::from_secs(3600),
+    });
+    let mut out = Vec::new();
+    for c in &p.changes {
+        let done = execute(&runner, c).await;
+        record(state, c, &done, Utc::now(), false);
+        out.push(done);
+    }
+    out
+}
+
+fn applied(d: &[Done]) -> usize {
+    d.iter().filter(|d| matches!(d, Done::Applied(_))).count()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn throttle_limits_egress_but_not_ssh_and_lifting_restores_it() {
+    let Some(pair) = Pair::new() else { return };
+    pair.listen_forever(&pair.server, 5201);
+    pair.listen_forever(&pair.server, 22);
+    let s = settings(FenceBackendChoice::Auto);
+    let mut state = ActionsState::default();
+
+    let before = pair.egress_bps(5201);
+    let done = step(&pair, Level::L2, &s, &mut state, true).await;
+    assert_eq!(applied(&done), 1, "{done:?}");
+    assert!(state.active.contains_key("throttle@2"));
+    assert_eq!(state.active.len(), 1, "level 2 does not fence");
+
+    let throttled = pair.egress_bps(5201);
+    let ssh = pair.egress_bps(22);
+    eprintln!("unthrottled {before:.0} bit/s, throttled {throttled:.0} bit/s, SSH port while throttled {ssh:.0} bit/s");
+    assert!(
+        throttled < RATE_BPS * 1.5,
+        "throttled egress {throttled} is not near {RATE}"
+    );
+    assert!(
+        throttled > RATE_BPS * 0.3,
+        "throttled egress {throttled} is far below {RATE}"
+    );
+    assert!(
+        before > throttled * 5.0,
+        "the limit made no difference: {before} vs {throttled}"
+    );
+    assert!(
+        ssh > throttled * 5.0,
+        "SSH-port traffic was throttled: {ssh} vs {throttled}"
+    );
+
+    let done = step(&pair, Level::Ok, &s, &mut state, true).await;
+    assert!(matches!(done[..], [Done::Lifted(_)]), "{done:?}");
+    assert!(state.active.is_empty());
+    let after = pair.egress_bps(5201);
+    eprintln!("after lifting {after:.0} bit/s");
+    assert!(
+        after > throttled * 5.0,
+        "lifting did not restore the rate: {after}"
+    );
+    assert!(pair
+        .in_server(&format!("tc qdisc show dev {} root", pair.dev))
+        .contains("noqueue"));
+}
+
+async fn fence_keeps_ssh_and_outbound_and_lifts(backend: FenceBackendChoice) {
+    let Some(pair) = Pair::new() else { return };
+    let (srv, cli) = (pair.server.clone(), pair.client.clone());
+    for port in [22, 8080, 9184] {
+        pair.listen_forever(&srv, port);
+    }
+    pair.listen_forever(&cli, 5201);
+    let s = settings(backend);
+    let mut state = ActionsState::default();
+    assert!(
+        pair.connects(&cli, SERVER_IP, 8080),
+        "the site answers before the fence"
+    );
+
+    // An SSH session open before the fence must survive it: a transfer runs across the change.
+    let session = Command::new("ip")
+        .args([
+            "netns", "exec", &cli, "iperf3", "-c", SERVER_IP, "-p", "22", "-t", "4", "-J",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(1000)).await;
+
+    let done = step(&pair, Level::L1, &s, &mut state, true).await;
+    assert_eq!(applied(&done), 2, "throttle and fence: {done:?}");
+    assert!(
+        !pair.connects(&cli, SERVER_IP, 8080),
+        "a new connection to a served port must fail under the fence"
+    );
+    assert!(
+        pair.connects(&cli, SERVER_IP, 22),
+        "SSH must still connect under the fence and the throttle"
+    );
+    assert!(
+        pair.connects(&cli, SERVER_IP, 9184),
+        "our own listen port (Alertmanager) must stay open"
+    );
+    assert!(
+        pair.connects(&srv, CLIENT_IP, 5201),
+        "outbound connections of the server must still work"
+    );
+    let out = session.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "the open SSH-port session broke: {}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+
+    let done = step(&pair, Level::Ok, &s, &mut state, true).await;
+    assert_eq!(
+        done.iter().filter(|d| matches!(d, Done::Lifted(_))).count(),
+        2,
+        "{done:?}"
+    );
+    assert!(
+        pair.connects(&cli, SERVER_IP, 8080),
+        "lifting restores the site"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn fence_with_nftables_drops_new_connections_but_not_ssh_or_outbound() {
+    fence_keeps_ssh_and_outbound_and_lifts(FenceBackendChoice::Nft).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn fence_with_iptables_drops_new_connections_but_not_ssh_or_outbound() {
+    fence_keeps_ssh_and_outbound_and_lifts(FenceBackendChoice::Iptables).await;
+}
+
+/// The rules as the kernel lists them, to compare before and after a restart.
+fn rules(pair: &Pair) -> String {
+    pair.in_server(&format!(
+        "tc qdisc show dev {d}; tc class show dev {d}; tc filter show dev {d}; nft -s list table inet flexus_traffic_monitor",
+        d = pair.dev
+    ))
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_restart_neither_duplicates_nor_loses_rules() {
+    let Some(pair) = Pair::new() else { return };
+    let s = settings(FenceBackendChoice::Nft);
+    let mut state = ActionsState::default();
+    step(&pair, Level::L1, &s, &mut state, true).await;
+    let installed = rules(&pair);
+    assert!(
+        installed.contains("f7f1:") && installed.contains("ct state new"),
+        "{installed}"
+    );
+
+    // A restart with the rules in place: the state says so, the probe confirms, nothing runs.
+    let saved = serde_json::to_string(&state).unwrap();
+    let mut restarted: ActionsState = serde_json::from_str(&saved).unwrap();
+    let done = step(&pair, Level::L1, &s, &mut restarted, false).await;
+    assert_eq!(done, vec![Done::AlreadyInPlace, Done::AlreadyInPlace]);
+    assert_eq!(rules(&pair), installed, "a restart changed the rules");
+    assert_eq!(restarted, state);
+
+    // A reboot wipes them; the next start puts them back, once.
+    pair.in_server(&format!(
+        "tc qdisc del dev {} root handle f7f1:; nft delete table inet flexus_traffic_monitor",
+        pair.dev
+    ));
+    let mut rebooted: ActionsState = serde_json::from_str(&saved).unwrap();
+    let done = step(&pair, Level::L1, &s, &mut rebooted, false).await;
+    assert_eq!(applied(&done), 2, "{done:?}");
+    assert_eq!(rules(&pair), installed, "restored rules differ");
+    // Installing again (as an update does) replaces rather than adds.
+    let runner = pair.runner();
+    let machine = runner.machine(s.fence_backend, &[]).await;
+    for (key, r) in &rebooted.active {
+        let k = flexus_traffic_monitor::actions::Key::parse(key).unwrap();
+        let steps = flexus_traffic_monitor::actions::plan::installation(k, &r.installed, &[]);
+        runner.run_all(&steps).await.unwrap();
+    }
+    let _ = machine;
+    assert_eq!(rules(&pair), installed, "installing twice duplicated rules");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn ours_are_removed_and_the_users_own_rules_and_qdiscs_survive() {
+    let Some(pair) = Pair::new() else { return };
+    let d = &pair.dev;
+    // The user's own: an nft table, an iptables rule, an ingress qdisc on the same interface and
+    // a shaping qdisc on another one.
+    pair.in_server(&format!(
+        "nft add table inet user_fw && nft add chain inet user_fw input {{ type filter hook input priority 0 \\; }} && nft add rule inet user_fw input tcp dport 3306 drop && \
+         iptables -w -A INPUT -p tcp --dport 3307 -j DROP && \
+         tc qdisc add dev {d} ingress && \
+         ip link add uv0 type veth peer name uv1 && tc qdisc add dev uv0 root handle 5: tbf rate 1mbit burst 32k latency 50ms"
+    ));
+    let s = settings(FenceBackendChoice::Nft);
+    let mut state = ActionsState::default();
+    step(&pair, Level::L1, &s, &mut state, true).await;
+
+    // Throttling an interface whose root qdisc the user configured is refused by the kernel,
+    // and the user's qdisc stays.
+    let runner = pair.runner();
+    let steps = flexus_traffic_monitor::actions::throttle::install("uv0", RATE, &[22], &[]);
+    let e = runner.run_all(&steps).await.unwrap_err();
+    assert!(e.contains("tc qdisc add dev uv0 root"), "{e}");
+
+    // Lift everything by hand with the real binary, inside the server namespace.
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::new("ip")
+        .args([
+            "netns",
+            "exec",
+            &pair.server,
+            env!("CARGO_BIN_EXE_flexus-traffic-monitor"),
+            "lift",
+        ])
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap())
+        .env("STATE_DIR", dir.path())
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "lift failed: {said}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        said.contains(&format!("tc qdisc del dev {d} root handle f7f1:")),
+        "{said}"
+    );
+    let after = pair.in_server(&format!(
+        "tc qdisc show dev {d}; tc qdisc show dev uv0; nft list tables; iptables -w -S INPUT"
+    ));
+    assert!(
+        !after.contains("f7f1:"),
+        "our qdisc is still there: {after}"
+    );
+    assert!(
+        !after.contains("flexus_traffic_monitor"),
+        "our table is still there: {after}"
+    );
+    assert!(
+        after.contains("qdisc ingress ffff:"),
+        "the user's ingress qdisc is gone: {after}"
+    );
+    assert!(
+        after.contains("qdisc tbf 5: root"),
+        "the user's tbf is gone: {after}"
+    );
+    assert!(
+        after.contains("table inet user_fw"),
+        "the user's nft table is gone: {after}"
+    );
+    assert!(
+        after.contains("--dport 3307 -j DROP"),
+        "the user's iptables rule is gone: {after}"
+    );
+    let _ = FenceBackend::Nft;
+}
