@@ -158,6 +158,14 @@ pub enum Message {
     Test {
         server: String,
     },
+    /// What a webhook delivery held beyond the messages sent one by one (see `engine`).
+    MoreAlerts {
+        server: String,
+        /// Alerts folded into this message.
+        count: usize,
+        /// The first few of their names.
+        names: Vec<String>,
+    },
     /// A gentler action was put in force (throttle, fence, command).
     ActionApplied {
         server: String,
@@ -183,6 +191,10 @@ pub enum Message {
         error: String,
     },
 }
+
+/// How many names a [`Message::MoreAlerts`] lists, and how long each may be.
+pub const FOLDED_NAMES: usize = 10;
+pub const FOLDED_NAME_CHARS: usize = 60;
 
 /// The most characters of one outside value (a label, an error text, a command's output) a
 /// message shows; the rest is cut and marked with `…`. With it, one message fits Telegram's 4096
@@ -500,6 +512,14 @@ pub fn render(m: &Message, lang: Lang, th: &Thresholds) -> String {
             escape(error),
             x.t("已撤销未完成的部分；将在稍后重试。", "What was half done was removed; it will be tried again later."),
         ),
+        Message::MoreAlerts { server, count, names } => {
+            let listed: Vec<String> = names.iter().take(FOLDED_NAMES).map(|n| escape(&bounded(n, FOLDED_NAME_CHARS))).collect();
+            let more = if *count > listed.len() { "…" } else { "" };
+            match lang {
+                Lang::Zh => format!("⚠️ <b>另有 {count} 条告警</b>（同一次投递，合并为一条消息）\n服务器：<b>{}</b>\n{}{more}", escape(server), listed.join("、")),
+                Lang::En => format!("⚠️ <b>{count} more alerts</b> (one delivery, folded into one message)\nServer: <b>{}</b>\n{}{more}", escape(server), listed.join(", ")),
+            }
+        }
         Message::Test { server } => match lang {
             Lang::Zh => format!("🔔 <b>{}</b> 测试消息：flexus-traffic-monitor 可以通过此渠道发送通知。", escape(server)),
             Lang::En => format!("🔔 <b>{}</b> test message: flexus-traffic-monitor can send notifications here.", escape(server)),
