@@ -55,12 +55,20 @@ case "$target" in
   *) fail "unknown target $target in $file" ;;
 esac
 
+# Another architecture runs under qemu-user when it is installed (with the target's C library for
+# glibc builds: Debian's libc6-arm64-cross puts it in /usr/aarch64-linux-gnu).
+cpu="${target%%-*}"
+run=()
 case "$target" in
-  "$(uname -m)"-*)
-    printed="$("$bin" --version)"
-    [ "$printed" = "flexus-traffic-monitor $version" ] || fail "--version printed '$printed', expected 'flexus-traffic-monitor $version'"
-    echo "runs: $printed"
-    ;;
-  *) echo "note: $target cannot run on $(uname -m); --version not run" ;;
+  "$(uname -m)"-*) ;;
+  *-linux-musl) command -v "qemu-$cpu" >/dev/null && run=("qemu-$cpu") ;;
+  *) command -v "qemu-$cpu" >/dev/null && [ -d "/usr/$cpu-linux-gnu" ] && run=("qemu-$cpu" -L "/usr/$cpu-linux-gnu") ;;
 esac
+if [ "$cpu" = "$(uname -m)" ] || [ "${#run[@]}" -gt 0 ]; then
+  printed="$("${run[@]}" "$bin" --version)"
+  [ "$printed" = "flexus-traffic-monitor $version" ] || fail "--version printed '$printed', expected 'flexus-traffic-monitor $version'"
+  echo "runs${run:+ under ${run[0]}}: $printed"
+else
+  echo "note: $target cannot run on $(uname -m) without qemu-$cpu; --version not run"
+fi
 echo "ok: $file"

@@ -20,6 +20,7 @@ use crate::config::{Config, ShutdownMode};
 use crate::enforcer::Enforcer;
 use crate::engine::Engine;
 use crate::fallback;
+use crate::history::{self, HistoryStore};
 use crate::http::{self, AppState};
 use crate::huawei::bss::BssClient;
 use crate::huawei::ecs::EcsFactory;
@@ -49,6 +50,8 @@ pub struct Deps {
     pub sink: Option<Sink>,
     /// Replace the boot id (tests simulate a reboot).
     pub boot_id: Option<String>,
+    /// How much history is kept (default: [`history::Limits::for_poll_interval`]).
+    pub history_limits: Option<history::Limits>,
     /// Run the actions' commands (tc, nft, ...) inside this network namespace (tests).
     pub netns: Option<String>,
 }
@@ -62,6 +65,7 @@ impl Deps {
             executor: None,
             sink: None,
             boot_id: None,
+            history_limits: None,
             netns: None,
         }
     }
@@ -104,6 +108,8 @@ pub struct App {
     pub config: Arc<Config>,
     pub metrics: Arc<Metrics>,
     pub snapshot: SharedSnapshot,
+    /// The history of remaining traffic (for the status page).
+    pub history: Arc<HistoryStore>,
     pub poller: Poller,
     pub state: Arc<StateCell>,
     pub notifier: Arc<Notifier>,
@@ -240,13 +246,19 @@ impl App {
         let metrics = Arc::new(Metrics::new());
         let snapshot: SharedSnapshot =
             Arc::new(RwLock::new(Snapshot::new(&config.watch.free_resource_ids)));
+        let (store, state, corrupt) = StateStore::open(&config.state_dir, deps.lock_wait).await?;
+        // Opened after the lock, so only the process owning STATE_DIR writes it.
+        let limits = deps
+            .history_limits
+            .unwrap_or_else(|| history::Limits::for_poll_interval(config.watch.poll_interval));
+        let history = Arc::new(HistoryStore::open(&config.state_dir, limits));
         let poller = Poller::new(
             deps.bss,
             config.watch.free_resource_ids.clone(),
             snapshot.clone(),
             metrics.clone(),
-        );
-        let (store, state, corrupt) = StateStore::open(&config.state_dir, deps.lock_wait).await?;
+        )
+        .with_history(history.clone());
         let state = Arc::new(StateCell::new(store, state));
         let clients = match deps.sink {
             Some(s) => vec![s],
@@ -331,6 +343,7 @@ impl App {
             config,
             metrics,
             snapshot,
+            history,
             poller,
             state,
             notifier,
@@ -354,6 +367,7 @@ impl App {
             engine: Some(self.engine.clone()),
             fallback_active: self.fallback_active.clone(),
             state: Some(self.state.clone()),
+            history: self.history.clone(),
         }
     }
 

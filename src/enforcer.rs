@@ -368,3 +368,58 @@ impl Enforcer {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::huawei::bss::PackageResults;
+    use crate::reading::Reading;
+
+    fn reading(id: &str, remaining: f64, at: DateTime<Utc>) -> Reading {
+        Reading {
+            free_resource_id: id.into(),
+            package_name: String::new(),
+            usage_type: String::new(),
+            remaining_gb: remaining,
+            total_gb: 1000.0,
+            cycle_start: None,
+            cycle_end: None,
+            read_at: at,
+        }
+    }
+
+    #[test]
+    fn only_a_fresh_complete_poll_gives_a_level() {
+        let now = Utc::now();
+        let th = Thresholds::default();
+        let ids = vec!["a".to_string(), "b".to_string()];
+        let max = Duration::from_secs(3600);
+        let mut snap = Snapshot::new(&ids);
+        assert_eq!(
+            level_of(&snap, &ids, &th, now, max),
+            None,
+            "before any poll"
+        );
+        let ok: PackageResults = vec![
+            ("a".into(), Ok(reading("a", 250.0, now))),
+            ("b".into(), Ok(reading("b", 150.0, now))),
+        ];
+        snap.apply(&Ok(ok), now);
+        assert_eq!(
+            level_of(&snap, &ids, &th, now, max),
+            Some(Level::L1),
+            "the worst package counts"
+        );
+        let partial: PackageResults = vec![
+            ("a".into(), Ok(reading("a", 600.0, now))),
+            (
+                "b".into(),
+                Err(crate::huawei::wire::ReadingError::MissingFromAnswer),
+            ),
+        ];
+        snap.apply(&Ok(partial), now);
+        assert_eq!(level_of(&snap, &ids, &th, now, max), None, "a partial poll");
+        let later = now + chrono::Duration::hours(2);
+        assert_eq!(level_of(&snap, &ids, &th, later, max), None, "stale");
+    }
+}

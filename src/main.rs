@@ -27,7 +27,12 @@ async fn main() -> ExitCode {
     let demo = matches!(cli.command, Command::Demo { .. });
     flexus_traffic_monitor::logging::init(config.log_format, config.alerting.cadence.debug, demo);
     if !demo {
-        for w in config.warnings() {
+        let names: Vec<String> = std::env::vars_os()
+            .filter_map(|(k, _)| k.into_string().ok())
+            .collect();
+        let unknown =
+            flexus_traffic_monitor::config::unknown_variables(names.iter().map(String::as_str));
+        for w in unknown.into_iter().chain(config.warnings()) {
             tracing::warn!("{w}");
         }
     }

@@ -746,3 +746,100 @@ mod tests {
         assert_eq!(split("short", 4096), ["short"]);
     }
 }
+
+#[cfg(test)]
+mod action_message_tests {
+    use super::*;
+    use crate::actions::FenceBackend;
+
+    fn applied(dry_run: bool) -> Message {
+        Message::ActionApplied {
+            server: "web<1>".into(),
+            level: Level::L2,
+            installed: Installed::Throttle {
+                interface: "eth0".into(),
+                rate: "1mbit".into(),
+                ports: vec![22, 9184],
+                endpoints: vec![],
+            },
+            undo: vec!["tc qdisc del dev eth0 root handle f7f1:".into()],
+            would_run: vec!["tc qdisc add dev eth0 root handle f7f1: htb default 20".into()],
+            dry_run,
+        }
+    }
+
+    #[test]
+    fn action_messages_say_what_was_done_and_how_to_undo_it_in_both_languages() {
+        let th = Thresholds::default();
+        let en = render(&applied(false), Lang::En, &th);
+        assert!(
+            en.contains("limited to <b>1mbit</b>") && en.contains("SSH ports (22, 9184)"),
+            "{en}"
+        );
+        assert!(
+            en.contains("flexus-traffic-monitor lift")
+                && en.contains("tc qdisc del dev eth0 root handle f7f1:"),
+            "{en}"
+        );
+        assert!(
+            en.contains("web&lt;1&gt;") && !en.contains("Would run"),
+            "{en}"
+        );
+        let zh = render(&applied(false), Lang::Zh, &th);
+        assert!(
+            zh.contains("限速")
+                && zh.contains("自动解除")
+                && zh.contains("flexus-traffic-monitor lift"),
+            "{zh}"
+        );
+        // A dry run shows the exact commands it did not run.
+        let dry = render(&applied(true), Lang::En, &th);
+        assert!(
+            dry.contains("dry run") && dry.contains("Would run") && dry.contains("htb default 20"),
+            "{dry}"
+        );
+        let fence = Message::ActionApplied {
+            server: "s".into(),
+            level: Level::L1,
+            installed: Installed::Fence {
+                backend: FenceBackend::Nft,
+                ports: vec![22, 9184],
+                ipv6: false,
+            },
+            undo: vec![],
+            would_run: vec![],
+            dry_run: false,
+        };
+        assert!(render(&fence, Lang::En, &th).contains("except to ports 22, 9184"));
+        assert!(render(&fence, Lang::Zh, &th).contains("只保留端口 22, 9184"));
+        for (m, en_text, zh_text) in [
+            (
+                Message::ActionLifted {
+                    server: "s".into(),
+                    level: Level::L2,
+                    action: Action::Throttle,
+                    dry_run: false,
+                },
+                "throttle lifted",
+                "限速已解除",
+            ),
+            (
+                Message::ActionFailed {
+                    server: "s".into(),
+                    level: Level::L1,
+                    action: Action::Fence,
+                    error: "nft: not found".into(),
+                },
+                "fence failed",
+                "封闭入站失败",
+            ),
+        ] {
+            assert!(render(&m, Lang::En, &th).contains(en_text));
+            assert!(
+                render(&m, Lang::Zh, &th).contains(zh_text),
+                "{}",
+                render(&m, Lang::Zh, &th)
+            );
+        }
+    }
+}

@@ -227,6 +227,11 @@ impl Lane {
         self.outbox.dead_count()
     }
 
+    /// The part this channel tries next (read only).
+    pub fn oldest(&self) -> Option<Queued> {
+        self.outbox.oldest()
+    }
+
     /// One pass: delivers queued parts in order until one must wait, `until` passes, or (with
     /// `urgent_only`) no urgent part is left.
     async fn pass(&self, until: Option<Instant>, urgent_only: bool) -> Pass {
@@ -408,6 +413,17 @@ impl Lane {
     }
 }
 
+/// The outboxes as readers (the status page) see them.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct OutboxView {
+    pub pending: usize,
+    pub dead: usize,
+    /// When the oldest waiting part was queued.
+    pub oldest: Option<chrono::DateTime<Utc>>,
+    /// Why the oldest waiting part was not delivered yet.
+    pub last_error: Option<String>,
+}
+
 /// Queues and delivers messages on every channel.
 pub struct Notifier {
     lanes: Vec<Arc<Lane>>,
@@ -509,6 +525,22 @@ impl Notifier {
     /// Parts refused for good, over every channel.
     pub fn dead(&self) -> usize {
         self.lanes.iter().map(|l| l.dead()).sum()
+    }
+
+    /// The outboxes for the status page: counts over every channel, and the oldest waiting part
+    /// with why it waits (named by its channel).
+    pub fn outbox_view(&self) -> OutboxView {
+        let oldest = self
+            .lanes
+            .iter()
+            .filter_map(|l| l.oldest().map(|q| (l.name(), q)))
+            .min_by_key(|(_, q)| q.created_at);
+        OutboxView {
+            pending: self.pending(),
+            dead: self.dead(),
+            oldest: oldest.as_ref().map(|(_, q)| q.created_at),
+            last_error: oldest.and_then(|(name, q)| q.last_error.map(|e| format!("{name}: {e}"))),
+        }
     }
 
     /// Per channel: name, parts pending, parts refused for good.

@@ -184,6 +184,20 @@ impl Outbox {
         Ok((paths, sent))
     }
 
+    /// The first part waiting (the one delivery tries next), read without changing anything: for
+    /// readers such as the status page.
+    pub fn oldest(&self) -> Option<Queued> {
+        let (paths, sent) = self.listing().ok()?;
+        paths
+            .iter()
+            .filter(|p| !sent.contains(&name_of(p)))
+            .find_map(|p| {
+                fs::read(p)
+                    .ok()
+                    .and_then(|b| serde_json::from_slice::<Queued>(&b).ok())
+            })
+    }
+
     /// The queued parts, in delivery order. A file that cannot be read is moved to `dead/`; a part
     /// recorded as sent whose file is still there is removed (again) and not returned.
     ///

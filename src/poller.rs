@@ -2,7 +2,7 @@
 //! the shared [`Snapshot`].
 //!
 //! It is the only caller of BSS in `serve`; scrapes and the status API read the snapshot. After each
-//! poll it bumps a `watch` counter so that the evaluator can react without polling again itself.
+//! poll it records the good readings in the history (when given one) and bumps a `watch` counter so that the evaluator can react without polling again itself.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -11,6 +11,7 @@ use chrono::Utc;
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
+use crate::history::HistoryStore;
 use crate::huawei::bss::BssClient;
 use crate::metrics::Metrics;
 use crate::snapshot::{PollOutcome, SharedSnapshot};
@@ -23,6 +24,7 @@ pub struct Poller {
     snapshot: SharedSnapshot,
     metrics: Arc<Metrics>,
     polled: watch::Sender<u64>,
+    history: Option<Arc<HistoryStore>>,
 }
 
 impl Poller {
@@ -39,7 +41,14 @@ impl Poller {
             snapshot,
             metrics,
             polled,
+            history: None,
         }
+    }
+
+    /// Records every good reading into `history` too.
+    pub fn with_history(mut self, history: Arc<HistoryStore>) -> Self {
+        self.history = Some(history);
+        self
     }
 
     /// A receiver that changes after every poll (its value counts the polls).
@@ -77,7 +86,16 @@ impl Poller {
             }
             Err(e) => tracing::warn!(error = %e, "bss poll failed"),
         }
-        self.snapshot.write().await.apply(&outcome, Utc::now());
+        let now = Utc::now();
+        self.snapshot.write().await.apply(&outcome, now);
+        if let (Some(history), Ok(results)) = (&self.history, &outcome) {
+            let good = results.iter().filter_map(|(id, r)| {
+                r.as_ref()
+                    .ok()
+                    .map(|r| (id.as_str(), r.read_at, r.remaining_gb))
+            });
+            history.record(good, now);
+        }
         self.polled.send_modify(|n| *n += 1);
         outcome
     }

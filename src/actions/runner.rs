@@ -103,7 +103,8 @@ impl Runner {
     pub async fn run(&self, step: &Step) -> Result<String, String> {
         if self.dry_run {
             let line = step.display();
-            println!("DRY_RUN: would run: {line}");
+            // Standard error: `check --json` keeps standard output for its JSON.
+            eprintln!("DRY_RUN: would run: {line}");
             tracing::info!(command = %line, "dry run: would run");
             return Ok(line);
         }

@@ -94,6 +94,9 @@ pub async fn run(mut config: Config, speed: f64) -> ExitCode {
         Err(e) => return super::serve::build_error(&e),
     };
 
+    println!(
+        "Status page: http://{addr}/   (open it in a browser now: it follows the demo live)\n"
+    );
     println!("flexus-traffic-monitor demo — no cloud account needed\n");
     println!("A simulated Huawei BSS serves one {:.0} GB traffic package that drains from {:.0} GB to {:.0} GB", scenario.quota_gb, scenario.start_gb, scenario.end_gb);
     println!("in about {:.0} s, then a new cycle refills it. Thresholds: level 3 < {} GB, level 2 < {} GB, level 1 < {} GB.", scenario.drain.as_secs_f64() / speed, thresholds.t3, thresholds.t2, thresholds.t1);

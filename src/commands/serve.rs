@@ -12,10 +12,7 @@ use crate::app::{App, BuildError, Deps};
 use crate::config::Config;
 
 pub async fn run(mut config: Config) -> ExitCode {
-    if let Err(e) = config
-        .require_polling()
-        .and_then(|()| config.require_serving())
-    {
+    if let Err(e) = config.require_for_serve() {
         return super::config_error(&e);
     }
     let bss = match super::bss_client(&config) {

@@ -21,6 +21,7 @@ mod actions;
 mod channels;
 mod raw;
 mod sections;
+mod unknown;
 mod validate;
 pub mod vars;
 mod watch;
@@ -30,6 +31,7 @@ pub use raw::RawConfig;
 pub use sections::{
     AlertingConfig, HttpConfig, HuaweiConfig, NotifyConfig, ShutdownConfig, TelegramConfig,
 };
+pub use unknown::unknown_variables;
 pub use validate::{parse_bool, parse_duration, Checker};
 pub use watch::WatchConfig;
 
@@ -339,6 +341,25 @@ impl Config {
             )]));
         }
         Ok(())
+    }
+
+    /// Every check `serve` makes of its configuration before it starts: [`Self::require_polling`]
+    /// and [`Self::require_serving`], all problems at once. `config` runs exactly these.
+    ///
+    /// # Errors
+    /// Every problem found.
+    pub fn require_for_serve(&self) -> Result<(), ConfigErrors> {
+        let mut errors = Vec::new();
+        for check in [self.require_polling(), self.require_serving()] {
+            if let Err(e) = check {
+                errors.extend(e.0);
+            }
+        }
+        if errors.is_empty() {
+            Ok(())
+        } else {
+            Err(ConfigErrors(errors))
+        }
     }
 
     /// The server name of a package: its instance's name when known, else `SERVER_NAME`.

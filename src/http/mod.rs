@@ -1,9 +1,10 @@
 //! The HTTP server: routes, shared state and graceful stop.
 //!
 //! Handlers read the in-memory snapshot and never call BSS. Each route lives in its own small
-//! function here; the Alertmanager receiver is in [`webhook`], the listener and its limits in
-//! [`server`].
+//! function here; the Alertmanager receiver is in [`webhook`], the status page and the history API
+//! in [`page`], the listener and its limits in [`server`].
 
+pub mod page;
 pub mod server;
 pub mod webhook;
 
@@ -13,9 +14,9 @@ use std::sync::Arc;
 use axum::extract::DefaultBodyLimit;
 use axum::extract::State;
 use axum::http::{header, HeaderMap, StatusCode};
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use axum::{Json, Router};
+use axum::Router;
 use chrono::Utc;
 use serde_json::json;
 use tokio_util::sync::CancellationToken;
@@ -41,12 +42,15 @@ pub struct AppState {
     pub fallback_active: Arc<AtomicBool>,
     /// The state store (absent when only exporting): whether `STATE_DIR` is still writable.
     pub state: Option<Arc<StateCell>>,
+    /// The history of remaining traffic.
+    pub history: Arc<crate::history::HistoryStore>,
 }
 
 /// The router with every route.
 pub fn router(state: AppState) -> Router {
     Router::new()
-        .route("/", get(landing))
+        .route("/", get(page::page))
+        .route("/api/v1/history", get(page::history))
         .route("/metrics", get(metrics))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
@@ -68,28 +72,6 @@ pub async fn serve(
     cancel: CancellationToken,
 ) -> std::io::Result<()> {
     server::serve_with(listener, app, cancel, server::LIMITS).await
-}
-
-async fn landing(State(s): State<AppState>) -> Html<String> {
-    Html(format!(
-        "<!doctype html><html><head><meta charset=\"utf-8\"><title>flexus-traffic-monitor</title></head><body>\
-         <h1>flexus-traffic-monitor {}</h1><p>Server: {}</p><ul>\
-         <li><a href=\"/metrics\">/metrics</a> Prometheus metrics</li>\
-         <li><a href=\"/api/v1/status\">/api/v1/status</a> readings and levels as JSON</li>\
-         <li><a href=\"/healthz\">/healthz</a> liveness</li>\
-         <li><a href=\"/readyz\">/readyz</a> readiness (first poll done)</li>\
-         <li>POST /alertmanager: Alertmanager webhook receiver</li></ul></body></html>",
-        env!("CARGO_PKG_VERSION"),
-        html_escape(&s.config.watch.server_name)
-    ))
-}
-
-/// Escapes text for HTML.
-pub fn html_escape(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
 }
 
 async fn metrics(State(s): State<AppState>, headers: HeaderMap) -> Response {
@@ -129,7 +111,21 @@ async fn readyz(State(s): State<AppState>) -> Response {
     }
 }
 
-async fn status(State(s): State<AppState>) -> Json<serde_json::Value> {
+/// Indented JSON, so that `curl` output is readable by a person.
+fn pretty_json(v: &serde_json::Value) -> Response {
+    match serde_json::to_string_pretty(v) {
+        Ok(mut body) => {
+            body.push('\n');
+            ([(header::CONTENT_TYPE, "application/json")], body).into_response()
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "status does not serialize");
+            StatusCode::INTERNAL_SERVER_ERROR.into_response()
+        }
+    }
+}
+
+async fn status(State(s): State<AppState>) -> Response {
     let now = Utc::now();
     let snap = s.snapshot.read().await.clone();
     let fresh: Vec<_> = snap
@@ -167,6 +163,7 @@ async fn status(State(s): State<AppState>) -> Json<serde_json::Value> {
                     "mode": s.config.shutdown.mode,
                     "dry_run": s.config.shutdown.dry_run,
                     "countdown_running_for": e.guard.running_all(),
+                    "countdowns": e.guard.countdowns(),
                     "records": st.shutdowns,
                     "stopped_by_this_process": st.stopped,
                     "auto_start": s.config.shutdown.auto_start,
@@ -191,7 +188,7 @@ async fn status(State(s): State<AppState>) -> Json<serde_json::Value> {
             "writable": st.writable(),
         })
     });
-    Json(json!({
+    pretty_json(&json!({
         "server": s.config.watch.server_name,
         "alerting": alerting,
         "state": state,

@@ -107,6 +107,15 @@ pub fn blocked_by_record(
     None
 }
 
+/// A running countdown, as readers (the status page) see it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CountdownView {
+    pub package: String,
+    pub started_at: DateTime<Utc>,
+    /// When the guard re-reads the traffic and acts if it is still below T1.
+    pub deadline: DateTime<Utc>,
+}
+
 /// How a countdown ended.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Outcome {
@@ -130,6 +139,8 @@ struct Inner {
     running: Keyed<String, CancelReason>,
     /// Outcomes of the countdowns that ended, until taken.
     outcomes: std::sync::Mutex<Vec<(String, Outcome)>>,
+    /// When each countdown began and ends, for readers; written by the countdown task itself.
+    deadlines: std::sync::Mutex<std::collections::BTreeMap<String, CountdownView>>,
 }
 
 /// The shutdown guard: single-flight per package.
@@ -160,6 +171,7 @@ impl Guard {
                 state,
                 running: Keyed::new(tasks),
                 outcomes: std::sync::Mutex::new(Vec::new()),
+                deadlines: std::sync::Mutex::default(),
             }),
         }
     }
@@ -179,6 +191,25 @@ impl Guard {
     /// Every package whose countdown is running.
     pub fn running_all(&self) -> Vec<String> {
         self.inner.running.keys()
+    }
+
+    /// The countdowns in progress, with when each acts (a read-only copy).
+    pub fn countdowns(&self) -> Vec<CountdownView> {
+        let running = self.running_all();
+        self.lock_deadlines()
+            .values()
+            .filter(|c| running.contains(&c.package))
+            .cloned()
+            .collect()
+    }
+
+    fn lock_deadlines(
+        &self,
+    ) -> std::sync::MutexGuard<'_, std::collections::BTreeMap<String, CountdownView>> {
+        self.inner
+            .deadlines
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
     }
 
     /// Asks the guard to look at `facts.free_resource_id`, which was seen below T1. Returns at
@@ -222,7 +253,21 @@ impl Guard {
                 tracing::info!(free_resource_id = %id, "shutdown guard: the instance is already stopped");
                 Outcome::AlreadyStopped
             } else {
-                guard.countdown(facts, cancel).await
+                let started_at = Utc::now();
+                let deadline = started_at
+                    + chrono::Duration::from_std(guard.inner.settings.delay)
+                        .unwrap_or(chrono::Duration::MAX);
+                guard.lock_deadlines().insert(
+                    id.clone(),
+                    CountdownView {
+                        package: id.clone(),
+                        started_at,
+                        deadline,
+                    },
+                );
+                let outcome = guard.countdown(facts, cancel).await;
+                guard.lock_deadlines().remove(&id);
+                outcome
             };
             guard
                 .inner

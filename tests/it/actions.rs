@@ -311,12 +311,31 @@ async fn fence_with_iptables_drops_new_connections_but_not_ssh_or_outbound() {
     fence_keeps_ssh_and_outbound_and_lifts(FenceBackendChoice::Iptables).await;
 }
 
-/// The rules as the kernel lists them, to compare before and after a restart.
+/// The rules as the kernel lists them, to compare before and after a restart (counters, which
+/// stray packets such as neighbour discovery change, are left out).
 fn rules(pair: &Pair) -> String {
-    pair.in_server(&format!(
+    let listed = pair.in_server(&format!(
         "tc qdisc show dev {d}; tc class show dev {d}; tc filter show dev {d}; nft -s list table inet flexus_traffic_monitor",
         d = pair.dev
-    ))
+    ));
+    listed
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .split(" direct_packets_stat ")
+        .enumerate()
+        .map(|(i, part)| {
+            if i == 0 {
+                part.to_string()
+            } else {
+                // Drop the number that followed.
+                part.split_once(' ')
+                    .map_or("", |(_, rest)| rest)
+                    .to_string()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -436,4 +455,149 @@ async fn ours_are_removed_and_the_users_own_rules_and_qdiscs_survive() {
         "the user's iptables rule is gone: {after}"
     );
     let _ = FenceBackend::Nft;
+}
+
+/// The whole app: readings from the fake BSS drive the actions in the server namespace; a failed
+/// or partial poll changes nothing; the reset lifts; messages, metrics and the state follow.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_app_applies_on_fresh_readings_only_and_lifts_at_the_reset() {
+    use crate::helpers::{base_env, config, metric, FakeBss, Reply};
+    use flexus_traffic_monitor::app::{App, Deps};
+
+    let Some(pair) = Pair::new() else { return };
+    let fake = FakeBss::start().await;
+    fake.set_gb("pkg-a", 50.0, 100.0);
+    fake.set_gb("pkg-b", 50.0, 100.0);
+    let mut env = base_env(&fake, &["pkg-a", "pkg-b"]);
+    for (k, v) in [
+        ("LEVEL2_ACTIONS", "throttle"),
+        ("LEVEL1_ACTIONS", "fence"),
+        ("THROTTLE_RATE", RATE),
+        ("MESSAGE_LANG", "en"),
+    ] {
+        env.push((k.into(), v.into()));
+    }
+    let cfg = config(&env);
+    let bss = flexus_traffic_monitor::commands::bss_client(&cfg).unwrap();
+    let app = App::build(
+        cfg,
+        Deps {
+            netns: Some(pair.server.clone()),
+            sink: Some(flexus_traffic_monitor::notifier::Sink::Console { stderr: true }),
+            ..Deps::new(bss)
+        },
+    )
+    .await
+    .unwrap();
+    let round = || async {
+        let _ = app.poller.poll_once().await;
+        let snap = app.snapshot.read().await.clone();
+        app.enforcer.after_poll(&snap, Utc::now()).await
+    };
+    let qdisc = || pair.in_server(&format!("tc qdisc show dev {} root", pair.dev));
+    let scrape = || async {
+        let snap = app.snapshot.read().await.clone();
+        app.metrics.render(&snap, &app.config, Utc::now())
+    };
+
+    assert!(
+        round().await.is_empty(),
+        "above every threshold: nothing to do"
+    );
+    // Level 2 for one package, but the other cannot be read: a partial poll does nothing.
+    fake.set_gb("pkg-a", 7.0, 100.0);
+    fake.remove("pkg-b");
+    assert!(round().await.is_empty(), "a partial poll must not act");
+    assert!(!qdisc().contains("f7f1:"));
+    // A failed poll does nothing either.
+    fake.set_gb("pkg-b", 50.0, 100.0);
+    fake.push(Reply::Json(
+        500,
+        serde_json::json!({"error_code": "CBC.5000", "error_msg": "boom"}),
+    ));
+    fake.push(Reply::Json(
+        500,
+        serde_json::json!({"error_code": "CBC.5000", "error_msg": "boom"}),
+    ));
+    fake.push(Reply::Json(
+        500,
+        serde_json::json!({"error_code": "CBC.5000", "error_msg": "boom"}),
+    ));
+    fake.push(Reply::Json(
+        500,
+        serde_json::json!({"error_code": "CBC.5000", "error_msg": "boom"}),
+    ));
+    assert!(round().await.is_empty(), "a failed poll must not act");
+    // A fresh, complete reading at level 2: throttled, announced, recorded, shown.
+    let done = round().await;
+    assert_eq!(done.len(), 1, "{done:?}");
+    assert!(qdisc().contains("htb f7f1: root"), "{}", qdisc());
+    let text = scrape().await;
+    assert_eq!(
+        metric(
+            &text,
+            "flexus_actions_active",
+            &["action=\"throttle\"", "level=\"2\""]
+        ),
+        Some(1.0),
+        "{text}"
+    );
+    assert_eq!(
+        metric(
+            &text,
+            "flexus_actions_active",
+            &["action=\"fence\"", "level=\"1\""]
+        ),
+        Some(0.0)
+    );
+    let st = app.state.snapshot().await;
+    assert!(st.actions.active.contains_key("throttle@2"), "{st:?}");
+    let active = app.enforcer.active().await;
+    assert_eq!((active[0].action, active[0].level), ("throttle", "2"));
+    // The same level again: nothing runs (no duplicate rules, no second message).
+    assert!(round().await.is_empty());
+    // The cycle resets: lifted.
+    fake.set_gb("pkg-a", 100.0, 100.0);
+    let done = round().await;
+    assert!(matches!(done[..], [(_, _, Done::Lifted(_))]), "{done:?}");
+    assert!(!qdisc().contains("f7f1:"), "{}", qdisc());
+    assert!(app.state.snapshot().await.actions.active.is_empty());
+    let text = scrape().await;
+    assert_eq!(
+        metric(
+            &text,
+            "flexus_actions_active",
+            &["action=\"throttle\"", "level=\"2\""]
+        ),
+        Some(0.0)
+    );
+    // Both changes were announced, with how to undo the throttle.
+    let pending = outbox_texts(&app.config.state_dir.join("outbox"));
+    assert!(
+        pending.iter().any(
+            |t| t.contains("throttle is in force") && t.contains("flexus-traffic-monitor lift")
+        ),
+        "{pending:#?}"
+    );
+    assert!(
+        pending.iter().any(|t| t.contains("throttle lifted")),
+        "{pending:#?}"
+    );
+}
+
+/// Every queued message's file, as text (the outbox keeps one file per message and channel).
+fn outbox_texts(dir: &std::path::Path) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if let Ok(t) = std::fs::read_to_string(&p) {
+                out.push(t);
+            }
+        }
+    }
+    out
 }

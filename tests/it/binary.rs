@@ -30,7 +30,7 @@ pub async fn run(env: &[(String, String)], args: &[&str]) -> std::process::Outpu
         .unwrap()
 }
 
-async fn wait_until_ready(base: &str) {
+pub async fn wait_until_ready(base: &str) {
     for _ in 0..100 {
         if let Ok(r) = reqwest::get(format!("{base}/readyz")).await {
             if r.status() == 200 {
@@ -541,13 +541,28 @@ async fn demo_runs_every_level_with_a_dry_run_shutdown_and_no_account() {
         assert!(text.contains(want), "{want} missing:\n{text}");
     }
     assert!(!text.contains("shutdown executed"));
+    // The status page's address comes first, so a person can open it while the demo runs.
+    let first = text.lines().next().unwrap_or_default();
+    assert!(
+        first.starts_with("Status page: http://127.0.0.1:"),
+        "{first}"
+    );
 }
 
 #[test]
 fn env_example_is_valid_and_documents_every_variable() {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
     let example = root.join(".env.example");
-    let out = command(&[])
+    // The blanks a user must fill in (`config` refuses them as `serve` would).
+    let filled: Vec<(String, String)> = [
+        ("HUAWEICLOUD_SDK_AK", "ak"),
+        ("HUAWEICLOUD_SDK_SK", "sk"),
+        ("FREE_RESOURCE_IDS", "pkg"),
+    ]
+    .iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect();
+    let out = command(&filled)
         .args(["--env-file", example.to_str().unwrap(), "config"])
         .output()
         .unwrap();

@@ -8,6 +8,7 @@ mod actions;
 mod architecture;
 
 pub mod binary;
+mod browser;
 mod bss_client;
 mod cloud_api;
 mod docs;
@@ -18,6 +19,7 @@ mod http_limits;
 mod install;
 mod lifecycle;
 mod logs;
+mod page;
 mod setup;
 mod shutdown;
 mod signer_vectors;

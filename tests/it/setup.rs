@@ -127,3 +127,84 @@ async fn sighup_is_ignored_with_a_warning() {
     let stderr = crate::binary::stop(child).await;
     assert!(stderr.contains("SIGHUP ignored"), "{stderr}");
 }
+
+fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+#[test]
+fn config_refuses_what_serve_refuses_and_says_valid_only_when_serve_would_start() {
+    let ok = [
+        ("HUAWEICLOUD_SDK_AK", "ak"),
+        ("HUAWEICLOUD_SDK_SK", "sk"),
+        ("FREE_RESOURCE_IDS", "pkg"),
+    ];
+    // A public address without a webhook token: `serve` refuses, so does `config`.
+    let mut public = env(&ok);
+    public.push(("LISTEN_ADDR".into(), "0.0.0.0:9184".into()));
+    for args in [&["config"][..], &["config", "--json"], &["serve"]] {
+        let out = command(&public).args(args).output().unwrap();
+        assert_eq!(out.status.code(), Some(1), "{args:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("WEBHOOK_TOKEN"), "{args:?}: {err}");
+        assert!(!String::from_utf8_lossy(&out.stdout).contains("is valid"));
+    }
+    // No key: every missing variable at once, not "valid, but ...", and a non-zero exit.
+    let out = command(&[]).arg("config").output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        !text.contains("is valid") && text.contains("invalid configuration"),
+        "{text}"
+    );
+    for var in [
+        "HUAWEICLOUD_SDK_AK",
+        "HUAWEICLOUD_SDK_SK",
+        "FREE_RESOURCE_IDS",
+    ] {
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains(&format!("{var}: is not set")),
+            "{text}"
+        );
+    }
+    // Complete: valid, exit 0.
+    let out = command(&env(&ok)).arg("config").output().unwrap();
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stdout).contains("configuration is valid"));
+}
+
+#[test]
+fn a_mistyped_variable_gets_a_did_you_mean() {
+    let vars = env(&[
+        ("HUAWEICLOUD_SDK_AK", "ak"),
+        ("HUAWEICLOUD_SDK_SK", "sk"),
+        ("FREE_RESOURCE_IDS", "pkg"),
+        ("THRESHOLD_LEVLE_1", "100"),
+    ]);
+    let out = command(&vars).arg("config").output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("THRESHOLD_LEVLE_1 is not a variable this program reads")
+            && text.contains("did you mean THRESHOLD_LEVEL_1?"),
+        "{text}"
+    );
+    // `check` logs it too (it then fails to reach the cloud, which does not matter here).
+    let mut vars = vars;
+    vars.push((
+        "HUAWEICLOUD_BSS_ENDPOINT".into(),
+        "http://127.0.0.1:1".into(),
+    ));
+    let out = command(&vars).arg("check").output().unwrap();
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("did you mean THRESHOLD_LEVEL_1?"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

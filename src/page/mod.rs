@@ -1,0 +1,372 @@
+//! The status page at `GET /`: what a person opens on a phone to see whether the server is safe
+//! this month, with no Prometheus or Grafana.
+//!
+//! Three steps, each pure: [`Inputs`] (plain copies of the snapshot, the state, the guard's
+//! countdowns, the outbox and the history) → [`build`] → a [`PageView`] (every figure and decision
+//! the page shows, no formatting) → [`render::html`] (HTML with inline CSS, an inline SVG chart from
+//! [`chart`], and a few lines of plain JS that tick the countdown and refresh the page). Nothing is
+//! loaded from elsewhere (no CDN, no web font), so it works offline and in mainland China. The HTTP
+//! handler gathers the inputs; this module reads nothing itself and reveals no secret (it is never
+//! given one).
+
+pub mod chart;
+pub mod render;
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use crate::config::{Config, FallbackMode, ShutdownMode};
+use crate::forecast::{self, Forecast};
+use crate::history::{History, HistoryProblem, Point};
+use crate::level::{Level, Thresholds};
+use crate::messages::Lang;
+use crate::policy::Cadence;
+use crate::reading::Reading;
+use crate::snapshot::Snapshot;
+use crate::state::{ShutdownRecord, State};
+
+pub use crate::notifier::OutboxView;
+pub use crate::shutdown::CountdownView;
+
+/// The settings the page shows (taken from the configuration; no secret among them).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Settings {
+    pub lang: Lang,
+    pub server_name: String,
+    /// Package id → server name, where it differs from `server_name`.
+    pub servers: BTreeMap<String, String>,
+    pub thresholds: Thresholds,
+    pub reading_max_age: Duration,
+    pub poll_interval: Duration,
+    pub dry_run: bool,
+    pub shutdown_mode: ShutdownMode,
+    pub fallback: FallbackMode,
+    pub cadence: Cadence,
+    pub forecast: forecast::Settings,
+}
+
+impl Settings {
+    /// The page settings of a configuration.
+    pub fn from_config(c: &Config) -> Self {
+        Self {
+            lang: c.notify.lang,
+            server_name: c.watch.server_name.clone(),
+            servers: c
+                .watch
+                .targets
+                .iter()
+                .map(|(id, t)| (id.clone(), t.name.clone()))
+                .collect(),
+            thresholds: c.alerting.thresholds,
+            reading_max_age: c.watch.reading_max_age,
+            poll_interval: c.watch.poll_interval,
+            dry_run: c.shutdown.dry_run,
+            shutdown_mode: c.shutdown.mode,
+            fallback: c.alerting.fallback,
+            cadence: c.alerting.cadence,
+            forecast: forecast::Settings {
+                window: forecast::Settings::default().window,
+                // A few polls at least, and never less than the default for a normal interval.
+                min_span: (c.watch.poll_interval * 3).min(forecast::Settings::default().min_span),
+            },
+        }
+    }
+}
+
+/// What the alerting side adds (absent when only exporting).
+#[derive(Debug, Clone, Default)]
+pub struct AlertingInputs {
+    pub state: State,
+    pub countdowns: Vec<CountdownView>,
+    pub outbox: OutboxView,
+    /// The message channels (not the console).
+    pub channels: Vec<String>,
+    pub fallback_active: bool,
+}
+
+/// Everything the page is built from.
+#[derive(Debug, Clone)]
+pub struct Inputs<'a> {
+    pub settings: &'a Settings,
+    pub snapshot: &'a Snapshot,
+    pub alerting: Option<&'a AlertingInputs>,
+    pub history: &'a History,
+    pub history_problems: Vec<HistoryProblem>,
+    pub now: DateTime<Utc>,
+    pub version: &'a str,
+}
+
+/// Something wrong, shown first with what to do.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Problem {
+    /// No poll has finished since the start.
+    NoPollYet,
+    /// The last poll failed as a whole.
+    PollFailed {
+        error: String,
+        /// Only the user can fix it (key, permission, site, clock).
+        configuration: bool,
+        last_success: Option<DateTime<Utc>>,
+    },
+    /// One package could not be read.
+    PackageFailed { package: String, error: String },
+    /// A package's last reading is too old to show as current.
+    Stale {
+        package: String,
+        read_at: DateTime<Utc>,
+    },
+    /// Messages have waited too long for Telegram.
+    OutboxStalled {
+        pending: usize,
+        oldest: DateTime<Utc>,
+        last_error: Option<String>,
+    },
+    /// Messages Telegram refused for good.
+    DeadMessages { count: usize },
+    /// The history file.
+    History(HistoryProblem),
+}
+
+/// How long a message may wait before the outbox counts as stalled (deliveries retry with a
+/// back-off of at most 5 minutes, so a healthy outbox is empty well before this).
+pub const OUTBOX_STALLED_AFTER: Duration = Duration::from_secs(10 * 60);
+
+/// One package on the page.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PackageView {
+    pub id: String,
+    pub server: String,
+    /// The last reading, even when stale (then `stale` is set and the page says so).
+    pub reading: Option<Reading>,
+    pub stale: bool,
+    /// From a fresh reading only.
+    pub level: Option<Level>,
+    pub forecast: Forecast,
+    /// The points of the chart: the current and the previous cycle.
+    pub history: Vec<Point>,
+    /// The level last told to the user, and when.
+    pub last_alert: Option<(Level, DateTime<Utc>)>,
+    /// When that alert repeats if the level stays.
+    pub next_repeat: Option<DateTime<Utc>>,
+    pub countdown: Option<CountdownView>,
+    pub last_shutdown: Option<ShutdownRecord>,
+    /// When this process last tried to start the instance again (`AUTO_START`).
+    pub last_start: Option<DateTime<Utc>>,
+}
+
+/// Who evaluates readings and sends alerts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum InCharge {
+    /// Prometheus and Alertmanager (their watchdog arrives).
+    Prometheus,
+    /// This program's own evaluator.
+    Fallback,
+    /// Only exporting: nothing alerts from this process.
+    Nobody,
+}
+
+/// The program's own state, for "what happens next".
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Program {
+    pub dry_run: bool,
+    pub shutdown_mode: ShutdownMode,
+    pub in_charge: InCharge,
+    pub fallback: FallbackMode,
+    pub last_heartbeat: Option<DateTime<Utc>>,
+    pub last_poll_at: Option<DateTime<Utc>>,
+    pub last_poll_ok: bool,
+    pub next_poll_at: Option<DateTime<Utc>>,
+    pub outbox: OutboxView,
+    /// The channels messages go to (empty: only the log).
+    pub channels: Vec<String>,
+}
+
+/// Everything the page shows.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PageView {
+    pub lang: Lang,
+    pub server: String,
+    pub version: String,
+    pub now: DateTime<Utc>,
+    pub thresholds: Thresholds,
+    pub cadence: Cadence,
+    /// How often the page reloads itself.
+    pub refresh: Duration,
+    pub problems: Vec<Problem>,
+    pub packages: Vec<PackageView>,
+    pub program: Program,
+}
+
+fn chrono_dur(d: Duration) -> chrono::Duration {
+    chrono::Duration::from_std(d).unwrap_or(chrono::Duration::MAX)
+}
+
+/// How long alerts at `level` wait before repeating.
+fn repeat_period(level: Level, c: &Cadence) -> Option<Duration> {
+    match level {
+        Level::L3 => Some(c.level3_repeat),
+        Level::L2 | Level::L1 => Some(c.level2_repeat),
+        Level::Ok => None,
+    }
+}
+
+/// The chart's points: from the start of the previous cycle (when the cycle is known) to now.
+fn chart_points(points: &[Point], reading: Option<&Reading>) -> Vec<Point> {
+    let from = reading
+        .and_then(|r| Some((r.cycle_start?, r.cycle_end?)))
+        .map(|(start, end)| (start - (end - start)).timestamp());
+    points
+        .iter()
+        .filter(|p| from.is_none_or(|f| p.at() >= f))
+        .copied()
+        .collect()
+}
+
+/// Builds the page's view. Pure.
+pub fn build(i: &Inputs<'_>) -> PageView {
+    let s = i.settings;
+    let now = i.now;
+    let snap = i.snapshot;
+    let max_age = chrono_dur(s.reading_max_age);
+    let mut problems = Vec::new();
+
+    if snap.last_poll_at.is_none() {
+        problems.push(Problem::NoPollYet);
+    }
+    if let Some(error) = &snap.last_error {
+        problems.push(Problem::PollFailed {
+            error: error.clone(),
+            configuration: snap.last_error_is_configuration,
+            last_success: snap.last_success_at,
+        });
+    }
+
+    let mut packages = Vec::new();
+    for p in &snap.packages {
+        let id = p.free_resource_id.clone();
+        if let Some(error) = &p.error {
+            problems.push(Problem::PackageFailed {
+                package: id.clone(),
+                error: error.clone(),
+            });
+        }
+        let stale = p
+            .reading
+            .as_ref()
+            .is_some_and(|r| now.signed_duration_since(r.read_at) > max_age);
+        if let (true, Some(r)) = (stale, &p.reading) {
+            problems.push(Problem::Stale {
+                package: id.clone(),
+                read_at: r.read_at,
+            });
+        }
+        let fresh = p.reading.as_ref().filter(|_| !stale);
+        let level = fresh.map(|r| Level::of(r.remaining_gb, &s.thresholds));
+        let points = i.history.points(&id);
+        let forecast = match fresh {
+            Some(r) => forecast::forecast(
+                points,
+                s.thresholds.t1,
+                r.cycle_start,
+                r.cycle_end,
+                now,
+                &s.forecast,
+            ),
+            None => Forecast::NoData,
+        };
+        let alerting = i.alerting;
+        let memory = alerting.and_then(|a| a.state.packages.get(&id));
+        let last_alert = memory.and_then(|m| {
+            let level = m.level.filter(|l| *l != Level::Ok)?;
+            let at = *m.last_alert.get(level.label())?;
+            Some((level, at))
+        });
+        // A repeat is due only while the reading stays at the level last told.
+        let next_repeat = last_alert
+            .filter(|(l, _)| Some(*l) == level)
+            .and_then(|(l, at)| repeat_period(l, &s.cadence).map(|d| at + chrono_dur(d)));
+        packages.push(PackageView {
+            server: s
+                .servers
+                .get(&id)
+                .cloned()
+                .unwrap_or_else(|| s.server_name.clone()),
+            history: chart_points(points, p.reading.as_ref()),
+            reading: p.reading.clone(),
+            stale,
+            level,
+            forecast,
+            last_alert,
+            next_repeat,
+            countdown: alerting
+                .and_then(|a| a.countdowns.iter().find(|c| c.package == id).cloned()),
+            last_shutdown: alerting.and_then(|a| a.state.shutdowns.get(&id).cloned()),
+            last_start: alerting.and_then(|a| {
+                a.state
+                    .stopped
+                    .values()
+                    .filter(|r| r.package == id)
+                    .filter_map(|r| r.last_start_attempt)
+                    .max()
+            }),
+            id,
+        });
+    }
+
+    let outbox = i.alerting.map(|a| a.outbox.clone()).unwrap_or_default();
+    if let Some(oldest) = outbox.oldest {
+        if outbox.pending > 0
+            && now.signed_duration_since(oldest) > chrono_dur(OUTBOX_STALLED_AFTER)
+        {
+            problems.push(Problem::OutboxStalled {
+                pending: outbox.pending,
+                oldest,
+                last_error: outbox.last_error.clone(),
+            });
+        }
+    }
+    if outbox.dead > 0 {
+        problems.push(Problem::DeadMessages { count: outbox.dead });
+    }
+    problems.extend(i.history_problems.iter().cloned().map(Problem::History));
+
+    let in_charge = match i.alerting {
+        None => InCharge::Nobody,
+        Some(a) if a.fallback_active => InCharge::Fallback,
+        Some(_) => InCharge::Prometheus,
+    };
+    let program = Program {
+        dry_run: s.dry_run,
+        shutdown_mode: s.shutdown_mode,
+        in_charge,
+        fallback: s.fallback,
+        last_heartbeat: i.alerting.and_then(|a| a.state.last_heartbeat),
+        last_poll_at: snap.last_poll_at,
+        last_poll_ok: snap.last_poll_at.is_some() && snap.up,
+        next_poll_at: snap.last_poll_at.map(|t| t + chrono_dur(s.poll_interval)),
+        outbox,
+        channels: i.alerting.map(|a| a.channels.clone()).unwrap_or_default(),
+    };
+    PageView {
+        lang: s.lang,
+        server: s.server_name.clone(),
+        version: i.version.to_string(),
+        now,
+        thresholds: s.thresholds,
+        cadence: s.cadence,
+        refresh: s
+            .poll_interval
+            .clamp(Duration::from_secs(2), Duration::from_secs(60)),
+        problems,
+        packages,
+        program,
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,243 @@
+use super::*;
+use crate::huawei::HuaweiError;
+use crate::policy::PackageMemory;
+
+fn t(s: i64) -> DateTime<Utc> {
+    DateTime::from_timestamp(1_750_000_000 + s, 0).unwrap()
+}
+
+const DAY: i64 = 86_400;
+
+fn settings(lang: Lang) -> Settings {
+    Settings {
+        lang,
+        server_name: "web-1 <prod>".into(),
+        servers: BTreeMap::new(),
+        thresholds: Thresholds::default(),
+        reading_max_age: Duration::from_secs(3600),
+        poll_interval: Duration::from_secs(600),
+        dry_run: true,
+        shutdown_mode: ShutdownMode::Command,
+        fallback: FallbackMode::Auto,
+        cadence: Cadence::default(),
+        forecast: forecast::Settings::default(),
+    }
+}
+
+fn reading(gb: f64, at: DateTime<Utc>) -> Reading {
+    Reading {
+        free_resource_id: "pkg-a".into(),
+        package_name: "Lightweight BGP data package".into(),
+        usage_type: "Uplink traffic".into(),
+        remaining_gb: gb,
+        total_gb: 1200.0,
+        cycle_start: Some(t(-20 * DAY)),
+        cycle_end: Some(t(10 * DAY)),
+        read_at: at,
+    }
+}
+
+fn snapshot(gb: f64, at: DateTime<Utc>) -> Snapshot {
+    let mut s = Snapshot::new(&["pkg-a".to_string()]);
+    s.apply(&Ok(vec![("pkg-a".into(), Ok(reading(gb, at)))]), at);
+    s
+}
+
+fn history(from_gb: f64, per_day: f64, until: i64) -> History {
+    let mut h = History::new();
+    let l = crate::history::Limits::default();
+    for s in (0..=until).step_by(3600) {
+        h.record(
+            "pkg-a",
+            t(s),
+            from_gb - per_day * s as f64 / DAY as f64,
+            t(until),
+            &l,
+        );
+    }
+    h
+}
+
+fn view(
+    lang: Lang,
+    snap: &Snapshot,
+    alerting: Option<&AlertingInputs>,
+    h: &History,
+    now: DateTime<Utc>,
+) -> PageView {
+    let s = settings(lang);
+    build(&Inputs {
+        settings: &s,
+        snapshot: snap,
+        alerting,
+        history: h,
+        history_problems: vec![],
+        now,
+        version: "0.1.0",
+    })
+}
+
+#[test]
+fn a_healthy_package_has_no_problems_and_a_forecast_before_the_reset() {
+    // 450 GB left, 100 GB a day used, T1 200: 2.5 days, reset in 10.
+    let h = history(550.0, 100.0, DAY);
+    let snap = snapshot(450.0, t(DAY));
+    let v = view(Lang::Zh, &snap, None, &h, t(DAY));
+    assert!(v.problems.is_empty(), "{:?}", v.problems);
+    let p = &v.packages[0];
+    assert_eq!(p.level, Some(Level::L3));
+    let Forecast::Reaches { before_reset, .. } = p.forecast else {
+        panic!("{:?}", p.forecast)
+    };
+    assert_eq!(before_reset, Some(true));
+    assert_eq!(v.program.in_charge, InCharge::Nobody);
+    let html = render::html(&v);
+    assert!(html.contains("450.00"), "remaining");
+    assert!(html.contains("3 级（普通告警）"));
+    assert!(html.contains("早于周期重置"));
+    // The server name is escaped.
+    assert!(html.contains("web-1 &lt;prod&gt;") && !html.contains("<prod>"));
+    // Nothing is fetched from elsewhere.
+    assert!(
+        !html.contains("http://") && !html.contains("https://")
+            || html.contains("xmlns=\"http://www.w3.org/2000/svg\"")
+    );
+    for external in ["<link", "src=\"http", "@import", "url("] {
+        assert!(!html.contains(external), "{external}");
+    }
+}
+
+#[test]
+fn english_when_asked() {
+    let h = history(550.0, 1.0, DAY);
+    let snap = snapshot(549.0, t(DAY));
+    let html = render::html(&view(Lang::En, &snap, None, &h, t(DAY)));
+    assert!(
+        html.contains("OK")
+            && html.contains("Resets")
+            && html.contains("stays above level 1 until the reset")
+    );
+    assert!(!html.contains("剩余流量历史"));
+}
+
+#[test]
+fn a_failed_poll_and_a_stale_reading_come_first_with_what_to_do() {
+    let h = History::new();
+    let mut snap = snapshot(450.0, t(0));
+    snap.apply(
+        &Err(HuaweiError::Timeout(Duration::from_secs(10))),
+        t(2 * 3600),
+    );
+    let v = view(Lang::Zh, &snap, None, &h, t(2 * 3600));
+    assert!(
+        matches!(
+            v.problems[0],
+            Problem::PollFailed {
+                configuration: false,
+                ..
+            }
+        ),
+        "{:?}",
+        v.problems
+    );
+    assert!(matches!(v.problems[1], Problem::Stale { .. }));
+    let p = &v.packages[0];
+    assert!(p.stale);
+    assert_eq!(p.level, None, "a stale reading has no level");
+    assert_eq!(p.forecast, Forecast::NoData);
+    let html = render::html(&v);
+    let problem_at = html.find("上次读取流量失败").unwrap();
+    assert!(
+        problem_at < html.find("data-package").unwrap(),
+        "problems come first"
+    );
+    assert!(html.contains("怎么办"));
+}
+
+#[test]
+fn a_stalled_outbox_and_dead_messages_are_problems_but_a_fresh_queue_is_not() {
+    let h = History::new();
+    let snap = snapshot(900.0, t(0));
+    let mut a = AlertingInputs {
+        outbox: OutboxView {
+            pending: 2,
+            dead: 0,
+            oldest: Some(t(-60)),
+            last_error: Some("timeout".into()),
+        },
+        ..Default::default()
+    };
+    assert!(view(Lang::Zh, &snap, Some(&a), &h, t(0))
+        .problems
+        .is_empty());
+    a.outbox.oldest = Some(t(-3600));
+    a.outbox.dead = 1;
+    let v = view(Lang::En, &snap, Some(&a), &h, t(0));
+    assert!(matches!(
+        v.problems[0],
+        Problem::OutboxStalled { pending: 2, .. }
+    ));
+    assert!(matches!(v.problems[1], Problem::DeadMessages { count: 1 }));
+    let html = render::html(&v);
+    assert!(html.contains("notify-test"));
+}
+
+#[test]
+fn a_countdown_shows_its_seconds_and_the_last_alert_its_repeat() {
+    let h = History::new();
+    let snap = snapshot(150.0, t(0));
+    let mut state = State::default();
+    state.packages.insert(
+        "pkg-a".into(),
+        PackageMemory {
+            level: Some(Level::L1),
+            last_alert: [("1".to_string(), t(-60))].into(),
+            last_report: None,
+        },
+    );
+    let a = AlertingInputs {
+        state,
+        countdowns: vec![CountdownView {
+            package: "pkg-a".into(),
+            started_at: t(-18),
+            deadline: t(42),
+        }],
+        fallback_active: true,
+        ..Default::default()
+    };
+    let v = view(Lang::Zh, &snap, Some(&a), &h, t(0));
+    let p = &v.packages[0];
+    assert_eq!(p.next_repeat, Some(t(3600 - 60)));
+    assert_eq!(v.program.in_charge, InCharge::Fallback);
+    let html = render::html(&v);
+    assert!(
+        html.contains(&format!(
+            "data-deadline=\"{}\">42</b>",
+            t(42).timestamp_millis()
+        )),
+        "{html}"
+    );
+    assert!(html.contains("演练模式"));
+    // The level has since improved: no repeat is due.
+    let snap = snapshot(900.0, t(0));
+    let v = view(Lang::Zh, &snap, Some(&a), &h, t(0));
+    assert_eq!(v.packages[0].next_repeat, None);
+}
+
+#[test]
+fn the_chart_keeps_the_previous_cycle_and_drops_older_points() {
+    let mut h = History::new();
+    let l = crate::history::Limits::default();
+    // Cycles of 30 days: the current one started 20 days ago, so the previous one 50 days ago.
+    for d in [-60, -45, -10, 0] {
+        h.record("pkg-a", t(d * DAY), 500.0, t(0), &l);
+    }
+    let snap = snapshot(500.0, t(0));
+    let v = view(Lang::Zh, &snap, None, &h, t(0));
+    let days: Vec<i64> = v.packages[0]
+        .history
+        .iter()
+        .map(|p| (p.at() - t(0).timestamp()) / DAY)
+        .collect();
+    assert_eq!(days, vec![-45, -10, 0]);
+}
