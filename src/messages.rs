@@ -415,7 +415,12 @@ pub fn render(m: &Message, lang: Lang, th: &Thresholds) -> String {
             match (lang, dry_run) {
                 (Lang::Zh, false) => format!("关机命令已执行：{}", escape(outcome)),
                 (Lang::En, false) => format!("shutdown executed: {}", escape(outcome)),
-                (Lang::Zh, true) => format!("演练完成，未关机：{}", escape(outcome)),
+                // The dry-run executor says "would run <command or ECS action>"; the command is a
+                // name, the words around it are ours to translate.
+                (Lang::Zh, true) => match outcome.strip_prefix("would run ") {
+                    Some(what) => format!("演练完成，未关机：本来会执行 {}", escape(what)),
+                    None => format!("演练完成，未关机：{}", escape(outcome)),
+                },
                 (Lang::En, true) => format!("dry run done, nothing shut down: {}", escape(outcome)),
             }
         ),
@@ -617,6 +622,18 @@ pub fn split(text: &str, max: usize) -> Vec<String> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_chinese_dry_run_message_has_no_english_sentence() {
+        let m = super::Message::ShutdownDone {
+            server: "sg-1".into(),
+            dry_run: true,
+            outcome: "would run shutdown -h now".into(),
+        };
+        let text = super::render(&m, super::Lang::Zh, &super::Thresholds::default());
+        assert!(text.contains("本来会执行 shutdown -h now"), "{text}");
+        assert!(!text.contains("would run"), "{text}");
+    }
+
     use super::*;
 
     fn facts() -> Facts {

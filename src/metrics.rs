@@ -170,7 +170,7 @@ impl Metrics {
             threshold_gb: gauge_vec(r, "flexus_free_traffic_threshold_gb", "Configured thresholds, GB: level 1 shutdown, 2 high-frequency alert, 3 normal alert", &["level"]),
             bss_requests: counter_vec(r, "flexus_bss_requests_total", "BSS polls by result", &["success"]),
             webhooks: counter_vec(r, "flexus_webhooks_total", "Alertmanager webhook deliveries by result", &["ok"]),
-            notifications: labelled(r, IntCounterVec::new(Opts::new("flexus_notifications_total", "Message parts by channel and result (sent, retry, rate_limited, failed)"), &["channel", "result"])),
+            notifications: labelled(r, IntCounterVec::new(Opts::new("flexus_notifications_total", "Message parts by channel and result (sent; printed when only the console got it; retry, rate_limited, failed)"), &["channel", "result"])),
             notifications_pending: labelled(r, IntGaugeVec::new(Opts::new("flexus_notifications_pending", "Message parts waiting in the outbox, by channel"), &["channel"])),
             notifications_dead: labelled(r, IntGaugeVec::new(Opts::new("flexus_notifications_dead", "Message parts a channel refused for good (kept in dead/), by channel"), &["channel"])),
             instance_starts: counter_vec(r, "flexus_instance_starts_total", "Automatic starts after a cycle reset by result", &[]),
@@ -325,10 +325,16 @@ impl StartResult {
     }
 }
 
+/// The `channel` label of messages printed on standard error when no channel is configured (the
+/// console client's name in `channels`).
+pub const CONSOLE_CHANNEL: &str = "console";
+
 /// `flexus_notifications_total{result}`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum NotificationResult {
     Sent,
+    /// Printed on standard error because no channel is configured: nobody was notified.
+    Printed,
     Retry,
     RateLimited,
     Failed,
@@ -338,6 +344,7 @@ impl NotificationResult {
     pub fn label(self) -> &'static str {
         match self {
             Self::Sent => "sent",
+            Self::Printed => "printed",
             Self::Retry => "retry",
             Self::RateLimited => "rate_limited",
             Self::Failed => "failed",
@@ -354,6 +361,8 @@ pub enum WebhookResult {
     BadRequest,
     Unauthorized,
     Unavailable,
+    /// A body over the limit (413).
+    TooLarge,
 }
 
 impl WebhookResult {
@@ -364,6 +373,7 @@ impl WebhookResult {
             Self::BadRequest => "bad_request",
             Self::Unauthorized => "unauthorized",
             Self::Unavailable => "unavailable",
+            Self::TooLarge => "too_large",
         }
     }
 }
@@ -400,13 +410,23 @@ impl Metrics {
 
     /// Presents a channel's main series from the start.
     pub fn init_notifications(&self, channel: &str) {
-        for r in [NotificationResult::Sent, NotificationResult::Failed] {
+        let done = if channel == CONSOLE_CHANNEL {
+            NotificationResult::Printed
+        } else {
+            NotificationResult::Sent
+        };
+        for r in [done, NotificationResult::Failed] {
             self.notifications.with_label_values(&[channel, r.label()]);
         }
     }
 
-    /// Counts a delivery attempt's outcome on `channel`.
+    /// Counts a delivery attempt's outcome on `channel`. A message that was only printed on the
+    /// console (no channel configured) counts as `printed`, never as `sent`.
     pub fn notification(&self, channel: &str, r: NotificationResult) {
+        let r = match r {
+            NotificationResult::Sent if channel == CONSOLE_CHANNEL => NotificationResult::Printed,
+            other => other,
+        };
         self.notifications
             .with_label_values(&[channel, r.label()])
             .inc();

@@ -60,7 +60,8 @@ impl Reading {
 
     /// The remaining amount in bytes.
     pub fn remaining_bytes(&self) -> f64 {
-        self.remaining_gb * BYTES_PER_GB
+        // Whole bytes: a fraction of a byte is an artefact of the GB figure's decimals.
+        (self.remaining_gb * BYTES_PER_GB).round()
     }
 }
 

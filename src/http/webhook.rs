@@ -17,6 +17,7 @@
 //! token is the proof: a page cannot know it.
 
 use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
 use axum::extract::State;
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -48,7 +49,11 @@ pub fn browser_request(headers: &HeaderMap) -> Option<&'static str> {
     (!json).then_some("its content type is not application/json")
 }
 
-pub async fn receive(State(s): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+pub async fn receive(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
     if s.config.http.webhook_token.is_none() {
         if let Some(why) = browser_request(&headers) {
             return answer(
@@ -75,6 +80,26 @@ pub async fn receive(State(s): State<AppState>, headers: HeaderMap, body: Bytes)
             );
         }
     }
+    // The body limit's 413 is answered here rather than by axum, so it is counted.
+    let body = match body {
+        Ok(b) => b,
+        Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+            return answer(
+                &s,
+                StatusCode::PAYLOAD_TOO_LARGE,
+                WebhookResult::TooLarge,
+                &format!("body larger than {MAX_BODY} bytes"),
+            )
+        }
+        Err(e) => {
+            return answer(
+                &s,
+                e.status(),
+                WebhookResult::BadRequest,
+                &format!("cannot read the body: {e}"),
+            )
+        }
+    };
     let payload: Payload = match serde_json::from_slice(&body) {
         Ok(p) => p,
         Err(e) => {

@@ -58,7 +58,8 @@ async fn success_shows_every_gauge_for_several_packages() {
     );
     assert_eq!(
         metric(&m, "flexus_free_traffic_remaining_bytes", &[&id]),
-        Some(853.27 * 1024.0 * 1024.0 * 1024.0)
+        Some((853.27 * 1024.0 * 1024.0 * 1024.0_f64).round()),
+        "whole bytes"
     );
     assert_eq!(
         metric(&m, "flexus_free_traffic_total_gb", &[&id]),

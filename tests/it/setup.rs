@@ -208,3 +208,70 @@ fn a_mistyped_variable_gets_a_did_you_mean() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+#[tokio::test]
+async fn console_prints_are_not_counted_as_sent_and_bytes_are_whole() {
+    use crate::helpers::{base_env, free_port, metric, FakeBss};
+    let fake = FakeBss::start().await;
+    // 853.27 GB is not a whole number of bytes once multiplied by 1024³ in floating point.
+    fake.set_gb("pkg", 853.27, 1200.0);
+    let port = free_port();
+    let mut vars = base_env(&fake, &["pkg"]);
+    for (k, v) in [
+        ("LISTEN_ADDR", format!("127.0.0.1:{port}")),
+        ("POLL_INTERVAL", "1s".into()),
+        ("FALLBACK", "always".into()),
+        ("THRESHOLD_LEVEL_3", "1000".into()),
+    ] {
+        vars.push((k.into(), v));
+    }
+    let child = command(&vars)
+        .arg("serve")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let url = format!("http://127.0.0.1:{port}/metrics");
+    let mut text = String::new();
+    for _ in 0..100 {
+        if let Ok(r) = reqwest::get(&url).await {
+            text = r.text().await.unwrap();
+            let printed = metric(
+                &text,
+                "flexus_notifications_total",
+                &["channel=\"console\"", "result=\"printed\""],
+            );
+            if printed.unwrap_or(0.0) >= 1.0 {
+                break;
+            }
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let stderr = crate::binary::stop(child).await;
+    assert!(
+        metric(
+            &text,
+            "flexus_notifications_total",
+            &["channel=\"console\"", "result=\"printed\""]
+        )
+        .unwrap_or(0.0)
+            >= 1.0,
+        "{text}\n{stderr}"
+    );
+    assert!(
+        !text
+            .lines()
+            .any(|l| l.starts_with("flexus_notifications_total") && l.contains("result=\"sent\"")),
+        "a console print counted as sent:\n{text}"
+    );
+    let bytes = text
+        .lines()
+        .find(|l| l.starts_with("flexus_free_traffic_remaining_bytes{"))
+        .expect("the bytes gauge");
+    let value = bytes.rsplit(' ').next().unwrap();
+    assert!(
+        !value.contains('.') && !value.contains('e'),
+        "not a whole number of bytes: {bytes}"
+    );
+    assert_eq!(value.parse::<u64>().unwrap(), 916_191_686_164);
+}

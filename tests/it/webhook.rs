@@ -125,6 +125,11 @@ async fn bad_requests_get_400_401_and_413() {
         metric(&m, "flexus_webhooks_total", &["result=\"unauthorized\""]),
         Some(2.0)
     );
+    assert_eq!(
+        metric(&m, "flexus_webhooks_total", &["result=\"too_large\""]),
+        Some(1.0),
+        "a 413 is counted"
+    );
     assert_eq!(app.calls.count(), 0);
 }
 
