@@ -110,14 +110,10 @@ mod tests {
 
     #[test]
     fn signature_is_hmac_of_timestamp_dot_body() {
-        // openssl: printf '1700000000.{"a":1}' | openssl dgst -sha256 -hmac s3cret
+        // printf '1700000000.{"a":1}' | openssl dgst -sha256 -hmac s3cret
         assert_eq!(
             sign("s3cret", 1_700_000_000, br#"{"a":1}"#),
-            format!("sha256={}", {
-                let mut m = Hmac::<Sha256>::new_from_slice(b"s3cret").unwrap();
-                m.update(br#"1700000000.{"a":1}"#);
-                hex::encode(m.finalize().into_bytes())
-            })
+            "sha256=1698a50bc74d1ff1db85c4e0a5297c2ad9fdba245d5737cdb789e4cc6e098940"
         );
     }
 

@@ -10,6 +10,7 @@ mod architecture;
 pub mod binary;
 mod browser;
 mod bss_client;
+mod channels;
 mod cloud_api;
 mod docs;
 mod e2e;

@@ -1,6 +1,7 @@
 //! Shared test helpers: the fakes, an in-process app, a child-process runner and metric parsing.
 
 pub mod fake_bss;
+pub mod fake_channels;
 pub mod fake_cloud;
 pub mod fake_telegram;
 
