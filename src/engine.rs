@@ -41,10 +41,73 @@ pub struct WebhookSummary {
     pub heartbeats: usize,
     pub shutdown_requests: usize,
     pub duplicates: usize,
+    /// Messages folded into one (see [`fold_messages`]).
+    pub folded: usize,
 }
 
 /// How long generic alerts are remembered for dropping duplicates.
 const RECENT_ALERTS_KEEP: Duration = Duration::from_secs(7 * 24 * 3600);
+
+/// How many generic alerts are remembered at most (the oldest are forgotten first), so that a
+/// flood of distinct alerts cannot grow the state file without bound.
+pub const RECENT_ALERTS_MAX: usize = 10_000;
+
+/// The most messages one webhook delivery sends about anything but the watched packages; beyond
+/// it, the rest are folded into the last of them (one POST of 10,000 alerts once queued 10,000
+/// messages). Messages about the watched packages are always sent one by one: there are at most
+/// two per package (an alert or a recovery, and what the guard says).
+pub const MAX_OTHER_MESSAGES_PER_DELIVERY: usize = 10;
+
+/// Keeps `messages` about watched packages, and at most [`MAX_OTHER_MESSAGES_PER_DELIVERY`] of
+/// the others, the last of which then tells how many more there were and names a few. Pure.
+pub fn fold_messages(messages: Vec<Message>, watched: &[String], server: &str) -> Vec<Message> {
+    let about_watched = |m: &Message| match m {
+        Message::Alert { facts, .. }
+        | Message::Recovery { facts, .. }
+        | Message::Report { facts } => watched.contains(&facts.free_resource_id),
+        _ => false,
+    };
+    let others = messages.iter().filter(|m| !about_watched(m)).count();
+    if others <= MAX_OTHER_MESSAGES_PER_DELIVERY {
+        return messages;
+    }
+    let mut kept = Vec::new();
+    let mut folded = 0;
+    let mut names: Vec<String> = Vec::new();
+    let mut seen_others = 0;
+    for m in messages {
+        if about_watched(&m) {
+            kept.push(m);
+            continue;
+        }
+        seen_others += 1;
+        if seen_others < MAX_OTHER_MESSAGES_PER_DELIVERY {
+            kept.push(m);
+            continue;
+        }
+        folded += 1;
+        let name = match &m {
+            Message::ExternalAlert { alertname, .. } => alertname.clone(),
+            Message::Alert { level, facts, .. } => {
+                format!("{} ({})", facts.free_resource_id, level.label())
+            }
+            Message::Recovery { facts, .. } | Message::Report { facts } => {
+                facts.free_resource_id.clone()
+            }
+            _ => String::new(),
+        };
+        if names.len() < crate::messages::FOLDED_NAMES && !name.is_empty() && !names.contains(&name)
+        {
+            names.push(name);
+        }
+    }
+    kept.push(Message::MoreAlerts {
+        server: server.to_string(),
+        count: folded,
+        names,
+    });
+    kept
+}
 
 /// The engine.
 pub struct Engine {
@@ -303,6 +366,22 @@ impl Engine {
                 }
             }
         }
+        if next.recent_alerts.len() > RECENT_ALERTS_MAX {
+            let mut by_age: Vec<(String, DateTime<Utc>)> = next
+                .recent_alerts
+                .iter()
+                .map(|(k, v)| (k.clone(), *v))
+                .collect();
+            by_age.sort_by_key(|(_, at)| std::cmp::Reverse(*at));
+            next.recent_alerts = by_age.into_iter().take(RECENT_ALERTS_MAX).collect();
+        }
+        let before = fx.messages.len();
+        fx.messages = fold_messages(
+            std::mem::take(&mut fx.messages),
+            &self.config.watch.free_resource_ids,
+            &self.config.watch.server_name,
+        );
+        summary.folded = before - fx.messages.len() + usize::from(before != fx.messages.len());
         summary.messages = fx.messages.len();
         self.record(guard, next, fx, "webhook").await?;
         Ok(summary)

@@ -41,6 +41,7 @@
 //!   [`fallback`] (the built-in evaluator), [`http`] (the axum routes), [`tasks`] (the task
 //!   tracker, and single-flight tasks by key).
 //! - [`envfile`]: `.env` files read the way python-dotenv (the original script's loader) reads them.
+//! - [`logging`]: log format, colour, and escaping of values from outside.
 //! - [`app`]: builds every part from a config and runs them until stopped; `serve`, `check`,
 //!   `demo` and the tests use it.
 //! - [`demo`]: the simulated cloud of the `demo` command.
@@ -65,6 +66,7 @@ pub mod history;
 pub mod http;
 pub mod huawei;
 pub mod level;
+pub mod logging;
 pub mod messages;
 pub mod metrics;
 pub mod notifier;

@@ -25,7 +25,7 @@ async fn main() -> ExitCode {
         Err(e) => return commands::config_error(&e),
     };
     let demo = matches!(cli.command, Command::Demo { .. });
-    init_logging(config.alerting.cadence.debug, demo);
+    flexus_traffic_monitor::logging::init(config.log_format, config.alerting.cadence.debug, demo);
     if !demo {
         let names: Vec<String> = std::env::vars_os()
             .filter_map(|(k, _)| k.into_string().ok())
@@ -61,18 +61,4 @@ fn load_env_file(path: Option<&std::path::Path>) -> Result<(), envfile::LoadErro
         std::env::set_var(key, value);
     }
     Ok(())
-}
-
-fn init_logging(debug: bool, quiet: bool) {
-    let default = match (debug, quiet) {
-        (true, _) => "flexus_traffic_monitor=debug,info",
-        (false, true) => "warn",
-        (false, false) => "info",
-    };
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .init();
 }

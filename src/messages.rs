@@ -158,6 +158,14 @@ pub enum Message {
     Test {
         server: String,
     },
+    /// What a webhook delivery held beyond the messages sent one by one (see `engine`).
+    MoreAlerts {
+        server: String,
+        /// Alerts folded into this message.
+        count: usize,
+        /// The first few of their names.
+        names: Vec<String>,
+    },
     /// A gentler action was put in force (throttle, fence, command).
     ActionApplied {
         server: String,
@@ -184,12 +192,33 @@ pub enum Message {
     },
 }
 
-/// Escapes text for Telegram's HTML mode: `&`, `<`, `>` (and `"` for attributes).
+/// How many names a [`Message::MoreAlerts`] lists, and how long each may be.
+pub const FOLDED_NAMES: usize = 10;
+pub const FOLDED_NAME_CHARS: usize = 60;
+
+/// The most characters of one outside value (a label, an error text, a command's output) a
+/// message shows; the rest is cut and marked with `…`. With it, one message fits Telegram's 4096
+/// characters whatever an alert carries (a 1 MiB label once became 257 messages).
+pub const MAX_VALUE_CHARS: usize = 300;
+
+/// Escapes an outside value for Telegram's HTML mode (`&`, `<`, `>`, `"`), after cutting it to
+/// [`MAX_VALUE_CHARS`] and writing its control characters visibly (`\n`, `\u{1b}`), so that a
+/// value cannot add lines or terminal escapes to a message (nor to the console sink's output).
 pub fn escape(s: &str) -> String {
-    s.replace('&', "&amp;")
+    let s = bounded(s, MAX_VALUE_CHARS);
+    crate::logging::escape(&s)
+        .replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")
         .replace('"', "&quot;")
+}
+
+/// `s` cut to `max` characters, with `…` when cut.
+pub fn bounded(s: &str, max: usize) -> std::borrow::Cow<'_, str> {
+    match s.char_indices().nth(max) {
+        None => std::borrow::Cow::Borrowed(s),
+        Some((at, _)) => std::borrow::Cow::Owned(format!("{}…", &s[..at])),
+    }
 }
 
 /// The plain-text twin of a rendered HTML message: tags removed, entities decoded.
@@ -488,6 +517,14 @@ pub fn render(m: &Message, lang: Lang, th: &Thresholds) -> String {
             escape(error),
             x.t("已撤销未完成的部分；将在稍后重试。", "What was half done was removed; it will be tried again later."),
         ),
+        Message::MoreAlerts { server, count, names } => {
+            let listed: Vec<String> = names.iter().take(FOLDED_NAMES).map(|n| escape(&bounded(n, FOLDED_NAME_CHARS))).collect();
+            let more = if *count > listed.len() { "…" } else { "" };
+            match lang {
+                Lang::Zh => format!("⚠️ <b>另有 {count} 条告警</b>（同一次投递，合并为一条消息）\n服务器：<b>{}</b>\n{}{more}", escape(server), listed.join("、")),
+                Lang::En => format!("⚠️ <b>{count} more alerts</b> (one delivery, folded into one message)\nServer: <b>{}</b>\n{}{more}", escape(server), listed.join(", ")),
+            }
+        }
         Message::Test { server } => match lang {
             Lang::Zh => format!("🔔 <b>{}</b> 测试消息：flexus-traffic-monitor 可以通过此渠道发送通知。", escape(server)),
             Lang::En => format!("🔔 <b>{}</b> test message: flexus-traffic-monitor can send notifications here.", escape(server)),
@@ -612,6 +649,33 @@ mod tests {
             cycle_end: DateTime::from_timestamp(1_738_944_000, 0),
             note: None,
         }
+    }
+
+    #[test]
+    fn outside_values_are_bounded_and_cannot_add_lines_or_escapes() {
+        let th = Thresholds::default();
+        let huge = "x".repeat(1024 * 1024);
+        let m = Message::ExternalAlert {
+            server: "evil\n‼️ <b>forged</b>\u{1b}[2J".into(),
+            alertname: huge.clone(),
+            firing: true,
+            summary: huge,
+        };
+        for lang in [Lang::Zh, Lang::En] {
+            let s = render(&m, lang, &th);
+            assert!(s.chars().count() < 4096, "one Telegram message");
+            assert_eq!(split(&s, 4096).len(), 1);
+            assert!(s.contains(&format!("{}…", "x".repeat(MAX_VALUE_CHARS))));
+            assert_eq!(s.lines().count(), 3, "{s}");
+            assert!(!s.contains('\u{1b}'));
+            assert!(
+                s.contains("evil\\n‼️ &lt;b&gt;forged&lt;/b&gt;\\u{1b}[2J"),
+                "{s}"
+            );
+        }
+        assert_eq!(bounded("abc", 3), "abc");
+        assert_eq!(bounded("abcd", 3), "abc…");
+        assert_eq!(bounded("流量告警", 2), "流量…");
     }
 
     #[test]

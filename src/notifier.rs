@@ -132,7 +132,8 @@ pub fn meta(m: &Message) -> Meta {
         | Message::StateReset { server, .. }
         | Message::InstanceStarted { server, .. }
         | Message::InstanceStartFailed { server, .. }
-        | Message::Test { server } => server_only(None, server),
+        | Message::Test { server }
+        | Message::MoreAlerts { server, .. } => server_only(None, server),
         Message::ActionApplied { server, level, .. }
         | Message::ActionLifted { server, level, .. }
         | Message::ActionFailed { server, level, .. } => server_only(Some(*level), server),

@@ -260,9 +260,15 @@ impl PackageMemory {
         }
     }
 
-    /// A firing alert says `level`. Worse or equal levels are taken as they are; an improvement is
-    /// taken only when our own fresh reading (if any) agrees, so that a late delivery of an older
-    /// alert cannot announce a recovery that did not happen.
+    /// A firing alert says `level`; `current` is the level of our own fresh reading, if any.
+    ///
+    /// The fresher reading wins. An alert is computed by Prometheus from a reading this program
+    /// exported on `/metrics`, so our own latest reading is always at least as new as the one
+    /// behind the alert: when we have a fresh one, it decides the level, and the alert only
+    /// prompts a judgement now (what the fallback evaluator would decide, under the same
+    /// cadence). Without a fresh reading of our own, the alert's level is taken as it is. With
+    /// `FALLBACK=always` an alert that disagrees with our reading used to win until the next
+    /// evaluation, which then recovered: an alert and a recovery per delivery.
     pub fn observe_alert(
         &mut self,
         level: Level,
@@ -270,11 +276,7 @@ impl PackageMemory {
         now: DateTime<Utc>,
         c: &Cadence,
     ) -> Vec<Decision> {
-        let improving = self.level.is_some_and(|prev| level < prev);
-        if improving && current.is_some_and(|cur| cur > level) {
-            return Vec::new();
-        }
-        self.observe(level, now, c)
+        self.observe(current.unwrap_or(level), now, c)
     }
 }
 
@@ -449,6 +451,29 @@ mod tests {
         assert_eq!(
             m.observe_alert(L3, Some(L3), t(20), &c),
             vec![Recovery { from: L2, to: L3 }]
+        );
+    }
+
+    #[test]
+    fn an_alert_that_disagrees_with_a_fresh_reading_never_flips_the_level() {
+        let c = Cadence::default();
+        let mut m = PackageMemory::default();
+        // Our reading: ok. The same level-3 alert arrives again and again, and the evaluator
+        // judges our reading in between: only the first report, no alert/recovery pairs.
+        assert_eq!(m.observe(Ok, t(0), &c), vec![Report]);
+        for i in 1..=3 {
+            assert_eq!(m.observe_alert(L3, Some(Ok), t(i * 2), &c), vec![]);
+            assert_eq!(m.observe(Ok, t(i * 2 + 1), &c), vec![]);
+        }
+        // A level-1 alert against a fresh reading above T1 asks for no shutdown.
+        assert_eq!(m.observe_alert(L1, Some(Ok), t(10), &c), vec![]);
+        // Without a reading of our own, the alert is taken as it is.
+        assert_eq!(m.observe_alert(L2, None, t(20), &c), vec![Alert(L2)]);
+        // An alert better than our reading does not hide the reading's level.
+        let mut m = PackageMemory::default();
+        assert_eq!(
+            m.observe_alert(L3, Some(L1), t(0), &c),
+            vec![Alert(L1), Shutdown]
         );
     }
 

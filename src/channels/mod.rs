@@ -201,9 +201,9 @@ impl Client {
                     }
                 );
                 if *stderr {
-                    eprintln!("{text}");
+                    crate::logging::print_message(&text);
                 } else {
-                    println!("{text}");
+                    println!("{}", crate::logging::escape_keep_lines(&text));
                 }
                 Ok(Answer {
                     status: 200,

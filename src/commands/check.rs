@@ -21,7 +21,7 @@ pub async fn run(mut config: Config, json_out: bool) -> ExitCode {
         Err(e) => return super::config_error(&e),
     };
     if let Err(e) = super::resolve_targets(&mut config).await {
-        eprintln!("{e:#}");
+        crate::logging::print_error(&format!("{e:#}"));
         return ExitCode::from(super::EXIT_CONFIG);
     }
     // An overlapping run (a slow countdown, a cron job fired twice) waits for this one to end.
@@ -43,7 +43,7 @@ pub async fn run(mut config: Config, json_out: bool) -> ExitCode {
         tracing::error!(error = %e, "cannot record monitoring health");
     }
     if let Err(e) = stack.engine.evaluate(Utc::now()).await {
-        eprintln!("error: cannot record the evaluation: {e}");
+        crate::logging::print_error(&format!("error: cannot record the evaluation: {e}"));
         return ExitCode::from(super::EXIT_STATE);
     }
     let snap = stack.snapshot.read().await.clone();
@@ -53,10 +53,10 @@ pub async fn run(mut config: Config, json_out: bool) -> ExitCode {
     stack.engine.wait_auto_start().await;
     let pass = stack.notifier.flush(Duration::from_secs(30)).await;
     if pass.remaining > 0 {
-        eprintln!(
+        crate::logging::print_error(&format!(
             "note: {} message(s) could not be delivered yet; they stay queued for the next run",
             pass.remaining
-        );
+        ));
     }
     let shutdown_failed = stack
         .guard
@@ -75,7 +75,7 @@ pub async fn run(mut config: Config, json_out: bool) -> ExitCode {
                     json!({ "ok": false, "error": e.to_string(), "error_kind": e.kind() })
                 );
             } else {
-                eprintln!("error: {e}");
+                crate::logging::print_error(&format!("error: {e}"));
             }
             return ExitCode::from(super::EXIT_POLL_FAILED);
         }

@@ -12,7 +12,7 @@ pub async fn run(config: Config, json: bool) -> ExitCode {
     let found = match bss.list_free_resource_infos().await {
         Ok(f) => f,
         Err(e) => {
-            eprintln!("error: {e}");
+            crate::logging::print_error(&format!("error: {e}"));
             return ExitCode::from(super::EXIT_POLL_FAILED);
         }
     };
@@ -90,9 +90,9 @@ async fn instances(config: &Config) -> ExitCode {
     let list = match rms.flexus_instances().await {
         Ok(l) => l,
         Err(e) => {
-            eprintln!(
+            crate::logging::print_error(&format!(
                 "error listing instances through RMS (the key needs rms:resources:list): {e}"
-            );
+            ));
             return ExitCode::from(super::EXIT_POLL_FAILED);
         }
     };

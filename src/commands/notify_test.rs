@@ -14,7 +14,7 @@ pub async fn run(config: Config) -> ExitCode {
     let clients = match clients(&config) {
         Ok(c) => c,
         Err(e) => {
-            eprintln!("error: {e}");
+            crate::logging::print_error(&format!("error: {e}"));
             return ExitCode::FAILURE;
         }
     };

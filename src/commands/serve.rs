@@ -20,13 +20,13 @@ pub async fn run(mut config: Config) -> ExitCode {
         Err(e) => return super::config_error(&e),
     };
     if let Err(e) = super::resolve_targets(&mut config).await {
-        eprintln!("{e:#}");
+        crate::logging::print_error(&format!("{e:#}"));
         return ExitCode::from(super::EXIT_CONFIG);
     }
     let listener = match tokio::net::TcpListener::bind(config.http.listen_addr).await {
         Ok(l) => l,
         Err(e) => {
-            eprintln!("LISTEN_ADDR={}: cannot listen: {e}; fix: choose a free port or stop the other process", config.http.listen_addr);
+            crate::logging::print_error(&format!("LISTEN_ADDR={}: cannot listen: {e}; fix: choose a free port or stop the other process", config.http.listen_addr));
             return ExitCode::from(super::EXIT_CONFIG);
         }
     };
@@ -56,7 +56,7 @@ pub async fn run(mut config: Config) -> ExitCode {
 
 /// The exit code of an app that could not be built.
 pub fn build_error(e: &BuildError) -> ExitCode {
-    eprintln!("{e}");
+    crate::logging::print_error(&e.to_string());
     match e {
         BuildError::State(_) => ExitCode::from(super::EXIT_STATE),
         BuildError::Other(_) => ExitCode::from(super::EXIT_CONFIG),

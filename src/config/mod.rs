@@ -154,6 +154,8 @@ pub struct Config {
     /// Timeout of every outgoing HTTP call (Huawei Cloud, Telegram).
     #[serde(with = "humantime_serde_compat")]
     pub http_timeout: Duration,
+    /// `LOG_FORMAT`: text lines or JSON lines.
+    pub log_format: crate::logging::LogFormat,
 }
 
 /// One configuration mistake.
@@ -227,6 +229,7 @@ impl Config {
         let watch = WatchConfig::check(&mut c, &huawei);
         let alerting = AlertingConfig::check(&mut c);
         let http_timeout = c.duration("HTTP_TIMEOUT", Duration::from_millis(100));
+        let log_format = c.choice("LOG_FORMAT", "is not a log format");
         let http = HttpConfig::check(&mut c);
         let state_dir = c
             .given("STATE_DIR")
@@ -262,6 +265,7 @@ impl Config {
             actions,
             state_dir,
             http_timeout,
+            log_format,
         })
     }
 

@@ -246,6 +246,13 @@ pub static VARS: &[Var] = &[
         show: |c| dur(c.http_timeout),
     },
     Var {
+        name: "LOG_FORMAT",
+        section: Section::General,
+        default: "text",
+        help: "text (lines; colour only on a terminal, never with NO_COLOR) or json (one object per line)",
+        show: |c| c.log_format.as_str().into(),
+    },
+    Var {
         name: "READING_MAX_AGE",
         section: Section::Watch,
         default: "(3 × POLL_INTERVAL, at least 1h)",

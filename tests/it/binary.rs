@@ -232,6 +232,25 @@ async fn discover_prints_a_ready_line() {
 
 use crate::helpers::{marker_script, telegram_env, FakeTelegram};
 
+/// Waits until `/metrics` shows `gb` remaining for `ID` (a poll read it).
+async fn wait_for_remaining(base: &str, gb: f64) {
+    for _ in 0..100 {
+        if let Ok(r) = reqwest::get(format!("{base}/metrics")).await {
+            let m = r.text().await.unwrap_or_default();
+            if metric(
+                &m,
+                "flexus_free_traffic_remaining_gb",
+                &[&format!("free_resource_id=\"{ID}\"")],
+            ) == Some(gb)
+            {
+                return;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("the reading never showed {gb} GB");
+}
+
 pub async fn wait_for_message(tg: &FakeTelegram, needle: &str) {
     for _ in 0..200 {
         if tg.count(needle) > 0 {
@@ -379,6 +398,8 @@ async fn serve_drains_through_every_level_via_webhooks() {
     );
     wait_for_message(&tg, "Traffic alert (normal)").await;
     fake.set_gb(ID, 8.0, 100.0);
+    // Prometheus alerts on what it scraped: our reading comes first.
+    wait_for_remaining(&base, 8.0).await;
     post(payload(
         "FlexusFreeTrafficLow",
         "resolved",
@@ -399,6 +420,7 @@ async fn serve_drains_through_every_level_via_webhooks() {
     .unwrap();
     wait_for_message(&tg, "Traffic alert (high-frequency)").await;
     fake.set_gb(ID, 3.0, 100.0);
+    wait_for_remaining(&base, 3.0).await;
     for _ in 0..3 {
         post(payload(
             "FlexusFreeTrafficCritical",

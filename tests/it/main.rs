@@ -19,6 +19,7 @@ mod fallback;
 mod http_limits;
 mod install;
 mod lifecycle;
+mod logs;
 mod page;
 mod setup;
 mod shutdown;

@@ -353,3 +353,65 @@ async fn without_a_token_a_browser_style_post_is_refused_and_alertmanager_is_not
     // Alertmanager's own request still gets through.
     assert_eq!(app.post_webhook(RESOLVED, None).await.status(), 200);
 }
+
+#[tokio::test]
+async fn an_alert_that_disagrees_with_a_fresh_reading_gives_no_flip_flop() {
+    let bss = FakeBss::start().await;
+    let tg = FakeTelegram::start().await;
+    bss.set_gb(ID, 800.0, 1000.0);
+    let app = webhook_app(&bss, &tg, &[("FALLBACK", "always")], Spawn::default()).await;
+    app.poll_and_evaluate().await;
+    let body = payload(
+        "FlexusFreeTrafficWarning",
+        "firing",
+        Some("3"),
+        ID,
+        "http://am:9093",
+    );
+    for _ in 0..3 {
+        assert_eq!(app.post_webhook(&body, Some(&bearer())).await.status(), 200);
+        app.settle().await;
+        app.poll_and_evaluate().await;
+    }
+    let texts = tg.texts();
+    assert_eq!(tg.count("Traffic alert"), 0, "{texts:#?}");
+    assert_eq!(tg.count("Traffic recovered"), 0, "{texts:#?}");
+    assert_eq!(texts.len(), 1, "only the first report: {texts:#?}");
+}
+
+#[tokio::test]
+async fn a_huge_label_gives_one_message_and_many_alerts_a_bounded_number() {
+    let bss = FakeBss::start().await;
+    let tg = FakeTelegram::start().await;
+    let app = webhook_app(&bss, &tg, &[], Spawn::default()).await;
+    let huge = "x".repeat(700_000);
+    let big = "y\n".repeat(30_000);
+    let one = json!({"version": "4", "status": "firing", "alerts": [{
+        "status": "firing",
+        "labels": {"alertname": huge, "server": big},
+        "annotations": {"summary": big},
+        "startsAt": "2026-11-28T22:31:02Z", "fingerprint": "1"
+    }]});
+    let r = app.post_webhook(&one.to_string(), Some(&bearer())).await;
+    assert_eq!(r.status(), 200);
+    app.settle().await;
+    assert_eq!(tg.sent().len(), 1, "one message for one alert");
+
+    let alerts: Vec<Value> = (0..10_000)
+        .map(|i| json!({"status": "firing", "labels": {"alertname": format!("A{i}")}, "fingerprint": format!("f{i}")}))
+        .collect();
+    let many = json!({"version": "4", "status": "firing", "alerts": alerts});
+    let r = app.post_webhook(&many.to_string(), Some(&bearer())).await;
+    assert_eq!(r.status(), 200);
+    let summary: Value = r.json().await.unwrap();
+    assert_eq!(summary["messages"], 10, "{summary}");
+    assert_eq!(summary["folded"], 9_991, "{summary}");
+    app.settle().await;
+    let sent = tg.sent();
+    assert_eq!(sent.len(), 11, "1 + 10");
+    let last = tg.texts().pop().unwrap();
+    assert!(
+        last.contains("9991 more alerts") && last.contains("A9"),
+        "{last}"
+    );
+}
