@@ -321,7 +321,13 @@ impl Engine {
                                 .unwrap_or_else(|| self.config.watch.server_name.clone()),
                             free_resource_id: id.clone(),
                             usage_type: alert.labels.get("usage_type").cloned().unwrap_or_default(),
-                            note: Some(alert.summary()),
+                            note: Some(
+                                crate::messages::bounded(
+                                    &alert.summary(),
+                                    crate::messages::MAX_VALUE_CHARS,
+                                )
+                                .into_owned(),
+                            ),
                             ..Default::default()
                         },
                     };

@@ -213,6 +213,14 @@ pub fn escape(s: &str) -> String {
         .replace('"', "&quot;")
 }
 
+/// Escapes text for Telegram's HTML mode, as it is.
+fn html(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
 /// `s` cut to `max` characters, with `…` when cut.
 pub fn bounded(s: &str, max: usize) -> std::borrow::Cow<'_, str> {
     match s.char_indices().nth(max) {
@@ -336,7 +344,8 @@ impl Text {
             format!("{}{}", self.t("级别：", "Level: "), self.level_name(level)),
         ];
         if let Some(note) = &f.note {
-            lines.push(escape(note));
+            // Multi-line and bounded where it is taken from an alert (`engine`).
+            lines.push(html(&crate::logging::escape_keep_lines(note)));
         }
         lines.join("\n")
     }
