@@ -1,6 +1,6 @@
 //! `POST /alertmanager`: the Alertmanager webhook receiver.
 //!
-//! Answers (design doc): 200 once the alerts are durably recorded; 400 for a malformed payload
+//! Answers: 200 once the alerts are durably recorded; 400 for a malformed payload
 //! (Alertmanager does not retry it); 401 for a bad or missing token; 403 for a browser's request
 //! without a token (below); 413 past the body limit (set on the route); 503 when recording failed
 //! (Alertmanager retries). Slow work — a shutdown countdown — runs in the background, because each
