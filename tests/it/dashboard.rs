@@ -3,7 +3,7 @@
 
 use flexus_traffic_monitor::level::{Level, Thresholds};
 
-use crate::external::tool;
+use crate::helpers::process::tool;
 
 fn dashboard() -> serde_json::Value {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
