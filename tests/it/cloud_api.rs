@@ -5,8 +5,8 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 
-use crate::helpers::fake_bss::package;
-use crate::helpers::fake_cloud::{FakeCloud, Job};
+use crate::helpers::fakes::bss::package;
+use crate::helpers::fakes::cloud::{FakeCloud, Job};
 use crate::helpers::{
     base_env, config, metric, state_dir, telegram_env, FakeBss, FakeTelegram, Spawn, TestApp,
 };
@@ -82,10 +82,7 @@ async fn step(app: &TestApp) {
 }
 
 fn real() -> Spawn {
-    Spawn {
-        real_executor: true,
-        ..Default::default()
-    }
+    Spawn::real_executor()
 }
 
 #[tokio::test]
@@ -104,9 +101,7 @@ async fn two_servers_one_stopped_then_started_after_the_reset_across_a_restart()
         "the other server is left alone"
     );
     assert!(
-        w.tg.texts().iter().any(|t| t.contains("sg-a")
-            && t.contains("shutdown executed")
-            && t.contains("os-stop SOFT")),
+        w.tg.has(&["sg-a", "shutdown executed", "os-stop SOFT"]),
         "{:#?}",
         w.tg.texts()
     );
@@ -139,11 +134,8 @@ async fn two_servers_one_stopped_then_started_after_the_reset_across_a_restart()
     step(&app).await;
     assert_eq!(w.cloud.actions().len(), 2, "started once");
     assert_eq!(
-        metric(
-            &app.scrape().await,
-            "flexus_instance_starts_total",
-            &["result=\"started\""]
-        ),
+        app.metric("flexus_instance_starts_total", &["result=\"started\""])
+            .await,
         Some(1.0)
     );
     assert_eq!(w.cloud.bad_signatures(), 0);
@@ -177,11 +169,8 @@ async fn a_failed_stop_job_is_reported() {
         w.tg.texts()
     );
     assert_eq!(
-        metric(
-            &app.scrape().await,
-            "flexus_shutdowns_total",
-            &["result=\"failed\""]
-        ),
+        app.metric("flexus_shutdowns_total", &["result=\"failed\""])
+            .await,
         Some(1.0)
     );
     assert!(
@@ -200,9 +189,7 @@ async fn a_soft_stop_that_does_not_finish_is_followed_by_a_hard_one() {
     assert_eq!(kinds, ["SOFT", "HARD"]);
     assert_eq!(w.cloud.status(SRV_A), "SHUTOFF");
     assert!(
-        w.tg.texts()
-            .iter()
-            .any(|t| t.contains("os-stop HARD") && t.contains("succeeded")),
+        w.tg.has(&["os-stop HARD", "succeeded"]),
         "{:#?}",
         w.tg.texts()
     );
@@ -230,9 +217,7 @@ async fn a_stalled_or_refused_stop_is_reported() {
         let app = TestApp::spawn_with(&w.env, real()).await;
         step(&app).await;
         assert!(
-            w.tg.texts()
-                .iter()
-                .any(|t| t.contains("Shutdown failed") && t.contains(want)),
+            w.tg.has(&["Shutdown failed", want]),
             "{want}: {:#?}",
             w.tg.texts()
         );
@@ -286,7 +271,7 @@ async fn huawei_api_mode_without_an_instance_is_refused_at_start_up() {
 
 #[tokio::test]
 async fn one_serve_process_guards_two_servers_through_a_whole_cycle() {
-    use crate::binary::{command, stop, wait_for_message};
+    use crate::helpers::process::{command, stop, wait_for_message};
     use std::process::Stdio;
     let w = world(
         &[
@@ -358,7 +343,7 @@ async fn one_serve_process_guards_two_servers_through_a_whole_cycle() {
 async fn discover_lists_instances_with_ready_configuration_lines() {
     let w = world(&[], false).await;
     let env = w.env.clone();
-    let out = crate::binary::run(&env, &["discover"]).await;
+    let out = crate::helpers::process::run(&env, &["discover"]).await;
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(
         out.status.success(),

@@ -7,11 +7,12 @@ mod helpers;
 mod actions;
 mod architecture;
 
-pub mod binary;
+mod binary;
 mod browser;
 mod bss_client;
 mod channels;
 mod cloud_api;
+mod dashboard;
 mod docs;
 mod e2e;
 mod external;
