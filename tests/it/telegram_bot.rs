@@ -5,8 +5,9 @@ use std::time::{Duration, Instant};
 
 use flexus_traffic_monitor::config::{Config, RawConfig};
 
-use crate::helpers::fake_bss::package;
-use crate::helpers::fake_telegram::{FakeTelegram, Reply};
+use crate::helpers::alertmanager::payload;
+use crate::helpers::fakes::bss::package;
+use crate::helpers::fakes::telegram::{FakeTelegram, Reply};
 use crate::helpers::{
     base_env, marker_script, metric, state_dir, telegram_env, FakeBss, Spawn, TestApp,
 };
@@ -33,7 +34,11 @@ async fn until(what: &str, cond: impl Fn() -> bool) {
 }
 
 /// Waits for the `n`-th message containing `needle` and returns the last one.
-async fn answer(tg: &FakeTelegram, needle: &str, n: usize) -> crate::helpers::fake_telegram::Sent {
+async fn answer(
+    tg: &FakeTelegram,
+    needle: &str,
+    n: usize,
+) -> crate::helpers::fakes::telegram::Sent {
     until(&format!("{n} message(s) with {needle:?}"), || {
         tg.count(needle) >= n
     })
@@ -196,11 +201,8 @@ async fn cancel_asks_then_the_button_stops_the_countdown_and_resume_enables_it_a
         page.contains("cancelled with /cancel in Telegram"),
         "{page}"
     );
-    let body = serde_json::json!({
-        "version": "4", "status": "firing", "receiver": "flexus", "groupKey": "k",
-        "alerts": [{"status": "firing", "labels": {"alertname": "FlexusTrafficLevel1", "free_resource_id": ID, "level": "1"}, "annotations": {}, "startsAt": "2026-01-01T00:00:00Z", "fingerprint": "f1"}]
-    });
-    let resp = app.post_webhook(&body.to_string(), None).await;
+    let body = payload("FlexusTrafficLevel1", "firing", Some("1"), ID, "http://am");
+    let resp = app.post_webhook(&body, None).await;
     assert!(resp.status().is_success(), "{}", resp.status());
     let summary: serde_json::Value = resp.json().await.unwrap();
     assert_eq!(summary["shutdown_requests"], 0, "{summary}");

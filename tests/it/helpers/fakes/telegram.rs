@@ -16,6 +16,8 @@ use axum::routing::post;
 use axum::{Json, Router};
 use serde_json::{json, Value};
 
+use super::serve;
+
 pub const TOKEN: &str = "123456:TEST-BOT-TOKEN-abcdef";
 pub const CHAT: &str = "4242";
 
@@ -88,9 +90,7 @@ impl FakeTelegram {
             .route("/{bot}/getUpdates", post(get_updates))
             .route("/{bot}/answerCallbackQuery", post(answer_callback))
             .with_state(shared.clone());
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        let addr = serve(app).await;
         Self { addr, shared }
     }
 
