@@ -183,12 +183,7 @@ async fn cancel_asks_then_the_button_stops_the_countdown_and_resume_enables_it_a
     // Still below level 1: the cancellation stands for both alert paths.
     app.poll_and_evaluate().await;
     assert!(app.guard.running().is_none());
-    let status: serde_json::Value = reqwest::get(format!("{}/api/v1/status", app.base_url))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let status = app.api_status().await;
     let held = &status["alerting"]["shutdown"]["cancelled_by_command"][ID];
     assert_eq!(held["user_id"], OWNER, "{status}");
     let page = reqwest::get(format!("{}/?lang=en", app.base_url))

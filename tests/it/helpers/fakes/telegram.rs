@@ -241,13 +241,18 @@ fn buttons(markup: &Value) -> Result<Vec<(String, String)>, String> {
     Ok(out)
 }
 
+/// The 401 of a wrong token, if it is.
+fn wrong_token(bot: &str) -> Option<Response> {
+    (bot != format!("bot{TOKEN}")).then(|| err(401, "Unauthorized", Value::Null))
+}
+
 async fn get_updates(
     State(shared): State<Arc<Shared>>,
     Path(bot): Path<String>,
     Json(body): Json<Value>,
 ) -> Response {
-    if bot != format!("bot{TOKEN}") {
-        return err(401, "Unauthorized", Value::Null);
+    if let Some(r) = wrong_token(&bot) {
+        return r;
     }
     let (Some(offset), Some(timeout)) = (body["offset"].as_i64(), body["timeout"].as_u64()) else {
         return err(
@@ -301,8 +306,8 @@ async fn answer_callback(
     Path(bot): Path<String>,
     Json(body): Json<Value>,
 ) -> Response {
-    if bot != format!("bot{TOKEN}") {
-        return err(401, "Unauthorized", Value::Null);
+    if let Some(r) = wrong_token(&bot) {
+        return r;
     }
     let Some(id) = body["callback_query_id"].as_str() else {
         return err(
@@ -335,8 +340,8 @@ async fn send(
     }
     let mut g = shared.inner.lock().unwrap();
     g.attempts += 1;
-    if bot != format!("bot{TOKEN}") {
-        return err(401, "Unauthorized", Value::Null);
+    if let Some(r) = wrong_token(&bot) {
+        return r;
     }
     if body["chat_id"].as_str() != Some(CHAT) {
         return err(400, "Bad Request: chat not found", Value::Null);
