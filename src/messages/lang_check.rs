@@ -136,6 +136,7 @@ fn variant(m: &Message) -> usize {
         Message::ShuttingDown { .. } => 6,
         Message::ShutdownDone { .. } => 7,
         Message::ShutdownFailed { .. } => 8,
+        Message::ShutdownResumed { .. } => 20,
         Message::MonitoringFailing { .. } => 9,
         Message::MonitoringRecovered { .. } => 10,
         Message::ExternalAlert { .. } => 11,
@@ -149,7 +150,7 @@ fn variant(m: &Message) -> usize {
         Message::ActionFailed { .. } => 19,
     }
 }
-const VARIANTS: usize = 20;
+const VARIANTS: usize = 21;
 
 /// Outside text (package names, alert summaries) comes in the account's or the operator's
 /// language: Chinese with the Chinese rendering, English with the English one.
@@ -176,6 +177,10 @@ fn facts(lang: Lang, note: Option<&str>) -> Facts {
 
 fn s(x: &str) -> String {
     x.to_string()
+}
+
+fn t() -> DateTime<Utc> {
+    DateTime::from_timestamp(1_738_944_000, 0).expect("a time")
 }
 
 /// Every error kind of Huawei Cloud calls.
@@ -453,6 +458,7 @@ fn samples(lang: Lang) -> Vec<Message> {
         },
         CancelReason::NotPolled,
         CancelReason::Stopping,
+        CancelReason::ByCommand { until: t() },
     ];
     reasons.extend(
         huawei_errors()
@@ -534,6 +540,17 @@ fn samples(lang: Lang) -> Vec<Message> {
         out.push(Message::ShutdownFailed {
             server: server(),
             error,
+        });
+    }
+    for why in [
+        crate::policy::HoldEnd::Expired,
+        crate::policy::HoldEnd::LevelChanged,
+        crate::policy::HoldEnd::Resumed,
+    ] {
+        out.push(Message::ShutdownResumed {
+            server: server(),
+            free_resource_id: s("fr-0a1b2c"),
+            why,
         });
     }
     let mut problems: Vec<PollProblem> =
@@ -651,6 +668,152 @@ fn samples(lang: Lang) -> Vec<Message> {
         }
     }
     out
+}
+
+/// The number of each [`BotReply`] variant: exhaustive, like [`variant`].
+fn reply_variant(r: &BotReply) -> usize {
+    match r {
+        BotReply::Help => 0,
+        BotReply::Unknown => 1,
+        BotReply::Status { .. } => 2,
+        BotReply::CancelAsk { .. } => 3,
+        BotReply::CancelButton => 4,
+        BotReply::NothingRunning { .. } => 5,
+        BotReply::ButtonExpired => 6,
+        BotReply::CancelConfirmed => 7,
+        BotReply::Resumed { .. } => 8,
+        BotReply::NothingToResume => 9,
+        BotReply::StartUnsupported => 10,
+        BotReply::NothingStopped => 11,
+        BotReply::Starting { .. } => 12,
+        BotReply::Muted { .. } => 13,
+        BotReply::Unmuted => 14,
+        BotReply::MuteUsage => 15,
+    }
+}
+const REPLY_VARIANTS: usize = 16;
+
+fn replies(lang: Lang) -> Vec<BotReply> {
+    use crate::forecast::Forecast;
+    let zh = lang == Lang::Zh;
+    let forecasts = [
+        Forecast::NoData,
+        Forecast::AlreadyBelow,
+        Forecast::NotFalling { gb_per_day: 0.0 },
+        Forecast::Reaches {
+            gb_per_day: 12.5,
+            at: t(),
+            before_reset: Some(true),
+            at_reset_gb: Some(-3.0),
+        },
+        Forecast::Reaches {
+            gb_per_day: 12.5,
+            at: t(),
+            before_reset: Some(false),
+            at_reset_gb: Some(30.0),
+        },
+        Forecast::Reaches {
+            gb_per_day: 12.5,
+            at: t(),
+            before_reset: None,
+            at_reset_gb: None,
+        },
+    ];
+    let packages: Vec<PackageStatus> = forecasts
+        .into_iter()
+        .enumerate()
+        .map(|(i, forecast)| PackageStatus {
+            server: s("web-1"),
+            free_resource_id: s("fr-0a1b2c"),
+            package_name: if i == 0 {
+                s("")
+            } else if zh {
+                s("Flexus L 流量包")
+            } else {
+                s("Flexus L data package")
+            },
+            remaining_gb: Some(12.5),
+            total_gb: Some(1200.0),
+            level: [None, Some(Level::L1), Some(Level::Ok)][i % 3],
+            cycle_end: Some(t()),
+            forecast,
+            countdown_until: (i % 2 == 0).then(t),
+            cancelled_until: (i % 2 == 1).then(t),
+        })
+        .collect();
+    let names = vec![s("web-1"), s("hk-2")];
+    vec![
+        BotReply::Help,
+        BotReply::Unknown,
+        BotReply::Status {
+            server: s("web-1"),
+            packages,
+            muted_until: Some(t()),
+        },
+        BotReply::Status {
+            server: s("web-1"),
+            packages: vec![],
+            muted_until: None,
+        },
+        BotReply::CancelAsk {
+            servers: names.clone(),
+            until: t(),
+        },
+        BotReply::CancelButton,
+        BotReply::NothingRunning {
+            shutdown_enabled: true,
+        },
+        BotReply::NothingRunning {
+            shutdown_enabled: false,
+        },
+        BotReply::ButtonExpired,
+        BotReply::CancelConfirmed,
+        BotReply::Resumed { count: 2 },
+        BotReply::NothingToResume,
+        BotReply::StartUnsupported,
+        BotReply::NothingStopped,
+        BotReply::Starting {
+            started: names.clone(),
+            not_due: names,
+        },
+        BotReply::Muted { until: t() },
+        BotReply::Unmuted,
+        BotReply::MuteUsage,
+    ]
+}
+
+#[test]
+fn every_bot_reply_is_written_in_one_language() {
+    let th = crate::level::Thresholds::default();
+    let all = replies(Lang::Zh);
+    let covered: std::collections::BTreeSet<usize> = all.iter().map(reply_variant).collect();
+    let missing: Vec<usize> = (0..REPLY_VARIANTS)
+        .filter(|i| !covered.contains(i))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "bot replies without a sample: {missing:?}"
+    );
+    let mut failures = Vec::new();
+    for r in &all {
+        let zh = render_reply(r, Lang::Zh, &th);
+        let runs = english_runs(&zh);
+        if !runs.is_empty() {
+            failures.push(format!("zh {runs:?} in:\n{zh}"));
+        }
+    }
+    for r in &replies(Lang::En) {
+        let en = render_reply(r, Lang::En, &th);
+        if has_cjk(&en) {
+            failures.push(format!("en has Chinese:\n{en}"));
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} bot replies mix languages:\n\n{}",
+        failures.len(),
+        failures.join("\n\n")
+    );
 }
 
 #[test]
