@@ -19,7 +19,7 @@ use crate::reading::Reading;
 
 mod describe;
 #[cfg(test)]
-mod lang_check;
+pub(crate) mod lang_check;
 
 pub use describe::{quoted, span, Localize};
 

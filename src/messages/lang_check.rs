@@ -50,7 +50,7 @@ fn is_english_word(token: &str) -> bool {
 /// The runs of two or more English words left in a Chinese rendering (HTML) once code spans,
 /// quoted outside text (`「…」`) and product names are taken out. Two words belong to one run
 /// when only ASCII spaces and ASCII punctuation stand between them.
-pub(super) fn english_runs(html_text: &str) -> Vec<String> {
+pub(crate) fn english_runs(html_text: &str) -> Vec<String> {
     let text = without_spans(html_text, "<code>", "</code>");
     let mut text = without_spans(&to_plain(&text), "「", "」");
     for name in NAMES {
@@ -93,7 +93,7 @@ pub(super) fn english_runs(html_text: &str) -> Vec<String> {
 }
 
 /// Whether `s` holds a Chinese character or full-width punctuation.
-pub(super) fn has_cjk(s: &str) -> bool {
+pub(crate) fn has_cjk(s: &str) -> bool {
     s.chars().any(|c| {
         ('\u{4e00}'..='\u{9fff}').contains(&c)
             || ('\u{3000}'..='\u{303f}').contains(&c)
