@@ -5,21 +5,10 @@ use std::time::Duration;
 
 use crate::helpers::{base_env, free_port, metric, state_dir, FakeBss};
 
-const BIN: &str = env!("CARGO_BIN_EXE_flexus-traffic-monitor");
 const ID: &str = "828e2c7c-3c8c-45a2-bebc-98cb3e77d06e";
 const ID2: &str = "0d5c6a1e-7f3b-4c0a-9d6e-2b1f8a7c9e01";
 
-/// A command with a clean environment, run in an empty directory (so no `.env` is picked up).
-pub fn command(env: &[(String, String)]) -> Command {
-    let mut c = Command::new(BIN);
-    c.env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .current_dir(state_dir("cwd"));
-    for (k, v) in env {
-        c.env(k, v);
-    }
-    c
-}
+pub use crate::helpers::command;
 
 /// Runs the binary with `env` and `args` to its end, off the async runtime.
 pub async fn run(env: &[(String, String)], args: &[&str]) -> std::process::Output {

@@ -2,158 +2,17 @@
 //! files from `deploy/` — only addresses, ports, intervals and the token path substituted — against
 //! the real binary, a fake BSS and a fake Telegram.
 
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
+use std::time::Duration;
 
 use serde_json::Value;
 
-use crate::binary::{command, wait_for_message};
-use crate::external::tool;
-use crate::helpers::{
-    base_env, free_port, marker_script, metric, state_dir, telegram_env, FakeBss, FakeTelegram,
-};
+use crate::helpers::alertmanager::{deploy, start_prometheus, AlertmanagerSpec, Receiver};
+use crate::helpers::process::{wait_metric, wait_ok};
+use crate::helpers::{free_port, metric, tool};
 
 const ID: &str = "828e2c7c-3c8c-45a2-bebc-98cb3e77d06e";
 const TOKEN: &str = "e2e-webhook-token-0123456789";
-
-fn deploy(path: &str) -> String {
-    std::fs::read_to_string(
-        Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("deploy")
-            .join(path),
-    )
-    .unwrap()
-}
-
-/// A child process killed when dropped.
-struct Proc(Child);
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn log_file(dir: &Path, name: &str) -> Stdio {
-    Stdio::from(std::fs::File::create(dir.join(format!("{name}.log"))).unwrap())
-}
-
-/// Replaces every `key: value` of `key` with `key: new`.
-fn set_all(text: &str, key: &str, new: &str) -> String {
-    text.lines()
-        .map(|l| match l.split_once(&format!("{key}:")) {
-            Some((indent, _)) if indent.trim().is_empty() => format!("{indent}{key}: {new}"),
-            _ => l.to_string(),
-        })
-        .collect::<Vec<_>>()
-        .join("\n")
-}
-
-fn start_prometheus(bin: &str, dir: &Path, port: u16, exporter: &str, alertmanager: &str) -> Proc {
-    let config = deploy("prometheus/prometheus.yml")
-        .replace("\"127.0.0.1:9093\"", &format!("\"{alertmanager}\""))
-        .replace("\"127.0.0.1:9184\"", &format!("\"{exporter}\""));
-    let config = set_all(
-        &set_all(&config, "scrape_interval", "1s"),
-        "evaluation_interval",
-        "1s",
-    );
-    std::fs::write(dir.join("prometheus.yml"), config).unwrap();
-    std::fs::write(
-        dir.join("flexus-rules.yml"),
-        deploy("prometheus/flexus-rules.yml"),
-    )
-    .unwrap();
-    let child = Command::new(bin)
-        .arg(format!(
-            "--config.file={}",
-            dir.join("prometheus.yml").display()
-        ))
-        .arg(format!(
-            "--storage.tsdb.path={}",
-            dir.join("tsdb").display()
-        ))
-        .arg(format!("--web.listen-address=127.0.0.1:{port}"))
-        .arg("--rules.alert.resend-delay=1s")
-        .stdout(Stdio::null())
-        .stderr(log_file(dir, "prometheus"))
-        .spawn()
-        .unwrap();
-    Proc(child)
-}
-
-fn start_alertmanager(bin: &str, dir: &Path, port: u16, exporter: &str, token_file: &Path) -> Proc {
-    let config = deploy("alertmanager/alertmanager.yml")
-        .replace(
-            "http://127.0.0.1:9184/alertmanager",
-            &format!("http://{exporter}/alertmanager"),
-        )
-        .replace(
-            "/etc/prometheus/flexus-webhook-token",
-            &token_file.display().to_string(),
-        );
-    let config = set_all(&config, "group_wait", "1s");
-    let config = set_all(&config, "group_interval", "1s");
-    let config = set_all(&config, "repeat_interval", "2s");
-    std::fs::write(dir.join("alertmanager.yml"), config).unwrap();
-    let child = Command::new(bin)
-        .arg(format!(
-            "--config.file={}",
-            dir.join("alertmanager.yml").display()
-        ))
-        .arg(format!("--storage.path={}", dir.join("am-data").display()))
-        .arg(format!("--web.listen-address=127.0.0.1:{port}"))
-        .arg("--cluster.listen-address=")
-        .stdout(Stdio::null())
-        .stderr(log_file(dir, "alertmanager"))
-        .spawn()
-        .unwrap();
-    Proc(child)
-}
-
-async fn wait_ok(url: &str, within: Duration) {
-    let until = Instant::now() + within;
-    loop {
-        if let Ok(r) = reqwest::get(url).await {
-            if r.status().is_success() {
-                return;
-            }
-        }
-        assert!(Instant::now() < until, "{url} never answered");
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-}
-
-async fn wait_metric(base: &str, name: &str, want: f64, within: Duration) {
-    let until = Instant::now() + within;
-    loop {
-        let text = reqwest::get(format!("{base}/metrics"))
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
-        if metric(&text, name, &[]) == Some(want) {
-            return;
-        }
-        assert!(Instant::now() < until, "{name} never became {want}");
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-}
-
-async fn wait_count(tg: &FakeTelegram, needle: &str, n: usize, within: Duration) {
-    let until = Instant::now() + within;
-    while tg.count(needle) < n {
-        assert!(
-            Instant::now() < until,
-            "{n} x {needle:?} never arrived: {:#?}",
-            tg.texts()
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
 
 /// Every PromQL expression of the dashboard runs on the live Prometheus without error.
 async fn dashboard_queries_run(prometheus: &str) {
@@ -195,59 +54,38 @@ async fn prometheus_and_alertmanager_drive_every_level_and_hand_over_to_the_fall
     ) else {
         return;
     };
-    let dir: PathBuf = state_dir("e2e");
-    let bss = FakeBss::start().await;
-    let tg = FakeTelegram::start().await;
-    bss.set_gb(ID, 50.0, 100.0);
-    let (script, marker) = marker_script(&dir, "");
-    let token_file = dir.join("webhook-token");
-    std::fs::write(&token_file, TOKEN).unwrap();
-    let (exporter_port, prom_port, am_port) = (free_port(), free_port(), free_port());
-    let exporter = format!("127.0.0.1:{exporter_port}");
-    let base = format!("http://{exporter}");
-    let prom_url = format!("http://127.0.0.1:{prom_port}");
-
-    let mut env = base_env(&bss, &[ID]);
-    env.extend(telegram_env(&tg));
-    for (k, v) in [
-        ("LISTEN_ADDR", exporter.as_str()),
-        ("POLL_INTERVAL", "1s"),
-        ("WEBHOOK_TOKEN", TOKEN),
-        ("FALLBACK", "auto"),
-        ("WATCHDOG_TIMEOUT", "6s"),
-        ("SHUTDOWN_DELAY", "1s"),
-        ("SHUTDOWN_COMMAND", script.to_str().unwrap()),
-        ("DAILY_REPORT", "false"),
-    ] {
-        env.push((k.to_string(), v.to_string()));
-    }
-    let exporter_proc = command(&env)
-        .arg("serve")
-        .stdout(Stdio::null())
-        .stderr(log_file(&dir, "exporter"))
-        .spawn()
-        .unwrap();
-    let exporter_proc = Proc(exporter_proc);
-    wait_ok(&format!("{base}/readyz"), Duration::from_secs(20)).await;
-    let _am = start_alertmanager(alertmanager_bin, &dir, am_port, &exporter, &token_file);
-    wait_ok(
-        &format!("http://127.0.0.1:{am_port}/-/ready"),
-        Duration::from_secs(30),
+    let r = Receiver::start(
+        "e2e",
+        ID,
+        TOKEN,
+        &[("FALLBACK", "auto"), ("WATCHDOG_TIMEOUT", "6s")],
     )
     .await;
-    let prom = start_prometheus(
-        prometheus_bin,
-        &dir,
-        prom_port,
-        &exporter,
-        &format!("127.0.0.1:{am_port}"),
-    );
+    let (bss, tg, dir, base) = (&r.bss, &r.tg, &r.dir, &r.base);
+    let (prom_port, am_port) = (free_port(), free_port());
+    let prom_url = format!("http://127.0.0.1:{prom_port}");
+    let am = AlertmanagerSpec {
+        name: "alertmanager",
+        web_port: am_port,
+        exporter: &r.exporter,
+        token_file: &r.token_file,
+        timing: &[
+            ("group_wait", "1s"),
+            ("group_interval", "1s"),
+            ("repeat_interval", "2s"),
+        ],
+        gossip: None,
+    };
+    let _am = am.start(alertmanager_bin, dir);
+    wait_ok(&format!("{}/-/ready", am.url()), Duration::from_secs(30)).await;
+    let prom = start_prometheus(prometheus_bin, dir, prom_port, &r.exporter, &[am.address()]);
     wait_ok(&format!("{prom_url}/-/ready"), Duration::from_secs(30)).await;
 
     // The watchdog arrives: Prometheus is in charge.
     wait_metric(
-        &base,
+        base,
         "flexus_fallback_active",
+        &[],
         0.0,
         Duration::from_secs(30),
     )
@@ -256,7 +94,7 @@ async fn prometheus_and_alertmanager_drive_every_level_and_hand_over_to_the_fall
     // Drain through every level; each message comes through Alertmanager's webhook.
     let long = Duration::from_secs(30);
     bss.set_gb(ID, 15.0, 100.0);
-    wait_count(&tg, "Traffic alert (normal)", 1, long).await;
+    tg.wait_count("Traffic alert (normal)", 1, long).await;
     let l3 = tg
         .texts()
         .into_iter()
@@ -270,10 +108,10 @@ async fn prometheus_and_alertmanager_drive_every_level_and_hand_over_to_the_fall
         "{l3}"
     );
     bss.set_gb(ID, 8.0, 100.0);
-    wait_count(&tg, "Traffic alert (high-frequency)", 1, long).await;
+    tg.wait_count("Traffic alert (high-frequency)", 1, long)
+        .await;
     bss.set_gb(ID, 3.0, 100.0);
-    wait_for_message(&tg, "shutdown executed").await;
-    wait_count(&tg, "shutdown executed", 1, long).await;
+    tg.wait_count("shutdown executed", 1, long).await;
     let text = reqwest::get(format!("{base}/metrics"))
         .await
         .unwrap()
@@ -289,38 +127,35 @@ async fn prometheus_and_alertmanager_drive_every_level_and_hand_over_to_the_fall
 
     // A new cycle: the level-1 alert resolves and one recovery message comes.
     bss.set_gb(ID, 100.0, 100.0);
-    wait_count(&tg, "Traffic recovered", 1, long).await;
+    tg.wait_count("Traffic recovered", 1, long).await;
 
     // Prometheus stops: the fallback takes over, and a drop in the meantime is not lost.
     drop(prom);
     bss.set_gb(ID, 15.0, 100.0);
     wait_metric(
-        &base,
+        base,
         "flexus_fallback_active",
+        &[],
         1.0,
         Duration::from_secs(25),
     )
     .await;
-    wait_count(&tg, "Traffic alert (normal)", 2, long).await;
+    tg.wait_count("Traffic alert (normal)", 2, long).await;
 
     // Prometheus is back: the fallback stands down; its level-3 alert is no news.
-    let prom = start_prometheus(
-        prometheus_bin,
-        &dir,
-        prom_port,
-        &exporter,
-        &format!("127.0.0.1:{am_port}"),
-    );
+    let prom = start_prometheus(prometheus_bin, dir, prom_port, &r.exporter, &[am.address()]);
     wait_ok(&format!("{prom_url}/-/ready"), Duration::from_secs(30)).await;
     wait_metric(
-        &base,
+        base,
         "flexus_fallback_active",
+        &[],
         0.0,
         Duration::from_secs(30),
     )
     .await;
     bss.set_gb(ID, 8.0, 100.0);
-    wait_count(&tg, "Traffic alert (high-frequency)", 2, long).await;
+    tg.wait_count("Traffic alert (high-frequency)", 2, long)
+        .await;
     // Let repeats flow (repeat_interval 2s) and check nothing was duplicated.
     tokio::time::sleep(Duration::from_secs(6)).await;
     for (needle, n) in [
@@ -333,20 +168,16 @@ async fn prometheus_and_alertmanager_drive_every_level_and_hand_over_to_the_fall
     ] {
         assert_eq!(tg.count(needle), n, "{needle}: {:#?}", tg.texts());
     }
-    assert_eq!(
-        std::fs::read_to_string(&marker).unwrap().lines().count(),
-        1,
-        "exactly one shutdown command run"
-    );
+    assert_eq!(r.shutdowns(), 1, "exactly one shutdown command run");
 
     dashboard_queries_run(&prom_url).await;
     drop(prom);
-    let mut exporter_proc = exporter_proc;
-    let pid = exporter_proc.0.id().to_string();
+    let mut r = r;
+    let pid = r.serve.0.id().to_string();
     assert!(Command::new("kill")
         .args(["-TERM", &pid])
         .status()
         .unwrap()
         .success());
-    assert!(exporter_proc.0.wait().unwrap().success());
+    assert!(r.serve.0.wait().unwrap().success());
 }

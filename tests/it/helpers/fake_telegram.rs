@@ -102,6 +102,19 @@ impl FakeTelegram {
     pub fn count(&self, needle: &str) -> usize {
         self.texts().iter().filter(|t| t.contains(needle)).count()
     }
+
+    /// Polls until `n` accepted messages contain `needle`; fails after `within`.
+    pub async fn wait_count(&self, needle: &str, n: usize, within: std::time::Duration) {
+        let until = std::time::Instant::now() + within;
+        while self.count(needle) < n {
+            assert!(
+                std::time::Instant::now() < until,
+                "{n} x {needle:?} never arrived: {:#?}",
+                self.texts()
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+    }
 }
 
 fn err(status: u16, description: &str, extra: Value) -> Response {

@@ -1,9 +1,11 @@
 //! Shared test helpers: the fakes, an in-process app, a child-process runner and metric parsing.
 
+pub mod alertmanager;
 pub mod fake_bss;
 pub mod fake_channels;
 pub mod fake_cloud;
 pub mod fake_telegram;
+pub mod process;
 
 use std::path::PathBuf;
 use std::sync::atomic::Ordering;
@@ -21,6 +23,7 @@ use tokio_util::sync::CancellationToken;
 
 pub use fake_bss::{FakeBss, Reply};
 pub use fake_telegram::FakeTelegram;
+pub use process::{command, optional_tool, tool, Proc};
 
 /// A fresh directory under cargo's target tmp dir (not the system temp dir, which STATE_DIR refuses).
 pub fn state_dir(name: &str) -> PathBuf {
