@@ -7,9 +7,9 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use crate::helpers::alertmanager::{deploy, start_prometheus, AlertmanagerSpec, Receiver};
-use crate::helpers::process::{wait_metric, wait_ok};
-use crate::helpers::{free_port, metric, tool};
+use crate::helpers::alertmanager::{deploy, start_alertmanager, start_prometheus, Receiver};
+use crate::helpers::process::{tool, wait_count, wait_for_message, wait_metric, wait_ok};
+use crate::helpers::{free_port, metric};
 
 const ID: &str = "828e2c7c-3c8c-45a2-bebc-98cb3e77d06e";
 const TOKEN: &str = "e2e-webhook-token-0123456789";
@@ -61,40 +61,31 @@ async fn prometheus_and_alertmanager_drive_every_level_and_hand_over_to_the_fall
         &[("FALLBACK", "auto"), ("WATCHDOG_TIMEOUT", "6s")],
     )
     .await;
-    let (bss, tg, dir, base) = (&r.bss, &r.tg, &r.dir, &r.base);
+    let (bss, tg, dir, base, exporter) = (&r.bss, &r.tg, &r.dir, &r.base, &r.exporter);
     let (prom_port, am_port) = (free_port(), free_port());
     let prom_url = format!("http://127.0.0.1:{prom_port}");
-    let am = AlertmanagerSpec {
-        name: "alertmanager",
-        web_port: am_port,
-        exporter: &r.exporter,
-        token_file: &r.token_file,
-        timing: &[
-            ("group_wait", "1s"),
-            ("group_interval", "1s"),
-            ("repeat_interval", "2s"),
-        ],
-        gossip: None,
-    };
-    let _am = am.start(alertmanager_bin, dir);
-    wait_ok(&format!("{}/-/ready", am.url()), Duration::from_secs(30)).await;
-    let prom = start_prometheus(prometheus_bin, dir, prom_port, &r.exporter, &[am.address()]);
-    wait_ok(&format!("{prom_url}/-/ready"), Duration::from_secs(30)).await;
-
-    // The watchdog arrives: Prometheus is in charge.
-    wait_metric(
-        base,
-        "flexus_fallback_active",
-        &[],
-        0.0,
+    let _am = start_alertmanager(alertmanager_bin, dir, am_port, exporter, &r.token_file);
+    wait_ok(
+        &format!("http://127.0.0.1:{am_port}/-/ready"),
         Duration::from_secs(30),
     )
     .await;
+    let prom = start_prometheus(
+        prometheus_bin,
+        dir,
+        prom_port,
+        exporter,
+        &[format!("127.0.0.1:{am_port}")],
+    );
+    wait_ok(&format!("{prom_url}/-/ready"), Duration::from_secs(30)).await;
+
+    // The watchdog arrives: Prometheus is in charge.
+    wait_metric(base, "flexus_fallback_active", 0.0, Duration::from_secs(30)).await;
 
     // Drain through every level; each message comes through Alertmanager's webhook.
     let long = Duration::from_secs(30);
     bss.set_gb(ID, 15.0, 100.0);
-    tg.wait_count("Traffic alert (normal)", 1, long).await;
+    wait_count(tg, "Traffic alert (normal)", 1, long).await;
     let l3 = tg
         .texts()
         .into_iter()
@@ -108,10 +99,10 @@ async fn prometheus_and_alertmanager_drive_every_level_and_hand_over_to_the_fall
         "{l3}"
     );
     bss.set_gb(ID, 8.0, 100.0);
-    tg.wait_count("Traffic alert (high-frequency)", 1, long)
-        .await;
+    wait_count(tg, "Traffic alert (high-frequency)", 1, long).await;
     bss.set_gb(ID, 3.0, 100.0);
-    tg.wait_count("shutdown executed", 1, long).await;
+    wait_for_message(tg, "shutdown executed").await;
+    wait_count(tg, "shutdown executed", 1, long).await;
     let text = reqwest::get(format!("{base}/metrics"))
         .await
         .unwrap()
@@ -127,35 +118,26 @@ async fn prometheus_and_alertmanager_drive_every_level_and_hand_over_to_the_fall
 
     // A new cycle: the level-1 alert resolves and one recovery message comes.
     bss.set_gb(ID, 100.0, 100.0);
-    tg.wait_count("Traffic recovered", 1, long).await;
+    wait_count(tg, "Traffic recovered", 1, long).await;
 
     // Prometheus stops: the fallback takes over, and a drop in the meantime is not lost.
     drop(prom);
     bss.set_gb(ID, 15.0, 100.0);
-    wait_metric(
-        base,
-        "flexus_fallback_active",
-        &[],
-        1.0,
-        Duration::from_secs(25),
-    )
-    .await;
-    tg.wait_count("Traffic alert (normal)", 2, long).await;
+    wait_metric(base, "flexus_fallback_active", 1.0, Duration::from_secs(25)).await;
+    wait_count(tg, "Traffic alert (normal)", 2, long).await;
 
     // Prometheus is back: the fallback stands down; its level-3 alert is no news.
-    let prom = start_prometheus(prometheus_bin, dir, prom_port, &r.exporter, &[am.address()]);
+    let prom = start_prometheus(
+        prometheus_bin,
+        dir,
+        prom_port,
+        exporter,
+        &[format!("127.0.0.1:{am_port}")],
+    );
     wait_ok(&format!("{prom_url}/-/ready"), Duration::from_secs(30)).await;
-    wait_metric(
-        base,
-        "flexus_fallback_active",
-        &[],
-        0.0,
-        Duration::from_secs(30),
-    )
-    .await;
+    wait_metric(base, "flexus_fallback_active", 0.0, Duration::from_secs(30)).await;
     bss.set_gb(ID, 8.0, 100.0);
-    tg.wait_count("Traffic alert (high-frequency)", 2, long)
-        .await;
+    wait_count(tg, "Traffic alert (high-frequency)", 2, long).await;
     // Let repeats flow (repeat_interval 2s) and check nothing was duplicated.
     tokio::time::sleep(Duration::from_secs(6)).await;
     for (needle, n) in [

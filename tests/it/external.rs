@@ -4,9 +4,8 @@
 use std::io::Write;
 use std::process::{Command, Stdio};
 
+use crate::helpers::process::{optional_tool, tool};
 use crate::helpers::{base_env, FakeBss, TestApp};
-
-pub use crate::helpers::{optional_tool, tool};
 
 /// The names the user asked for in GB: promtool's abbreviated-unit lint on them is expected.
 const MANDATED_GB: &[&str] = &[

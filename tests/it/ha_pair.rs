@@ -15,10 +15,9 @@ use std::time::{Duration, Instant};
 use crate::helpers::alertmanager::{
     start_prometheus, wait_cluster_ready, AlertmanagerSpec, Gossip, Receiver,
 };
-use crate::helpers::process::{scrape, wait_ok};
-use crate::helpers::{free_port, metric, tool, Proc};
+use crate::helpers::process::{scrape, tool, wait_count, wait_ok, Proc};
+use crate::helpers::{free_port, metric, ID};
 
-const ID: &str = "828e2c7c-3c8c-45a2-bebc-98cb3e77d06e";
 const TOKEN: &str = "ha-webhook-token-0123456789";
 const PEER_TIMEOUT: Duration = Duration::from_secs(3);
 const LONG: Duration = Duration::from_secs(60);
@@ -104,12 +103,11 @@ async fn two_alertmanagers_drive_every_level(gossip: bool) -> Option<Outcome> {
     wait_ok(&format!("http://127.0.0.1:{prom_port}/-/ready"), LONG).await;
 
     bss.set_gb(ID, 15.0, 100.0);
-    tg.wait_count("Traffic alert (normal)", 1, LONG).await;
+    wait_count(tg, "Traffic alert (normal)", 1, LONG).await;
     bss.set_gb(ID, 8.0, 100.0);
-    tg.wait_count("Traffic alert (high-frequency)", 1, LONG)
-        .await;
+    wait_count(tg, "Traffic alert (high-frequency)", 1, LONG).await;
     bss.set_gb(ID, 3.0, 100.0);
-    tg.wait_count("shutdown executed", 1, LONG).await;
+    wait_count(tg, "shutdown executed", 1, LONG).await;
 
     let outcome = settle(&urls, &r.base).await;
     for (needle, n) in [

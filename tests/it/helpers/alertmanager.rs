@@ -1,17 +1,57 @@
-//! The real Prometheus and Alertmanager (Debian's packages) running the files from `deploy/`, with
-//! only addresses, ports, intervals and the token path substituted; Alertmanager alone or as a
-//! gossiping HA cluster on loopback.
+//! Alertmanager's side of the webhook: the token, payloads as Alertmanager 0.25 sends them, and the
+//! real Prometheus and Alertmanager (Debian's packages) run with the files from `deploy/` — only
+//! addresses, ports, intervals and the token path substituted.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use serde_json::Value;
+use serde_json::{json, Value};
 
 use super::process::{log_file, start_serve, Proc};
 use super::{base_env, free_port, marker_script, state_dir, telegram_env, FakeBss, FakeTelegram};
 
-/// The text of `deploy/<path>`.
+/// The webhook token of the test apps (`WEBHOOK_TOKEN`).
+pub const TOKEN: &str = "webhook-token-0123456789";
+
+/// The `Authorization` value Alertmanager sends with [`TOKEN`].
+pub fn bearer() -> String {
+    format!("Bearer {TOKEN}")
+}
+
+/// A firing payload captured from Alertmanager 0.25.
+pub const FIRING: &str = include_str!("../../fixtures/alertmanager-0.25-webhook-firing.json");
+/// The matching resolved payload captured from Alertmanager 0.25.
+pub const RESOLVED: &str = include_str!("../../fixtures/alertmanager-0.25-webhook-resolved.json");
+
+/// A payload like Alertmanager 0.25 sends, with one alert.
+pub fn payload(
+    alertname: &str,
+    status: &str,
+    level: Option<&str>,
+    id: &str,
+    external_url: &str,
+) -> String {
+    let mut labels = json!({"alertname": alertname, "free_resource_id": id, "server": "test-server", "job": "flexus", "instance": "127.0.0.1:9184"});
+    if let Some(l) = level {
+        labels["level"] = json!(l);
+    }
+    json!({
+        "receiver": "flexus", "status": status, "version": "4", "externalURL": external_url,
+        "groupKey": format!("{{}}:{{alertname=\"{alertname}\"}}"), "truncatedAlerts": 0,
+        "groupLabels": {"alertname": alertname}, "commonLabels": labels, "commonAnnotations": {},
+        "alerts": [{
+            "status": status, "labels": labels,
+            "annotations": {"summary": format!("{alertname} for {id}")},
+            "startsAt": "2026-11-28T22:31:02.283733017Z",
+            "endsAt": if status == "firing" { "0001-01-01T00:00:00Z" } else { "2026-11-28T22:41:02Z" },
+            "generatorURL": "", "fingerprint": "0b1c76efa89aa88a"
+        }]
+    })
+    .to_string()
+}
+
+/// A file of `deploy/`, as shipped.
 pub fn deploy(path: &str) -> String {
     std::fs::read_to_string(
         Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -32,8 +72,8 @@ pub fn set_all(text: &str, key: &str, new: &str) -> String {
         .join("\n")
 }
 
-/// Starts Prometheus on `port` with the shipped configuration and rules, scraping `exporter` and
-/// evaluating every second, sending to every address of `alertmanagers`.
+/// Runs Prometheus with the shipped configuration and rules, scraping `exporter` every second and
+/// alerting every address of `alertmanagers`; its log goes to `dir/prometheus.log`.
 pub fn start_prometheus(
     bin: &str,
     dir: &Path,
@@ -74,6 +114,29 @@ pub fn start_prometheus(
     Proc(child)
 }
 
+/// Runs Alertmanager alone with the shipped configuration, sending to `exporter` with the token in
+/// `token_file`, grouping and repeating within seconds; its files and log go to `dir/alertmanager/`.
+pub fn start_alertmanager(
+    bin: &str,
+    dir: &Path,
+    port: u16,
+    exporter: &str,
+    token_file: &Path,
+) -> Proc {
+    AlertmanagerSpec {
+        name: "alertmanager",
+        web_port: port,
+        exporter,
+        token_file,
+        timing: &[
+            ("group_wait", "1s"),
+            ("group_interval", "1s"),
+            ("repeat_interval", "2s"),
+        ],
+        gossip: None,
+    }
+    .start(bin, dir)
+}
 /// How one Alertmanager takes part in a cluster.
 pub struct Gossip {
     /// Its own gossip port on 127.0.0.1 (listened on and advertised).

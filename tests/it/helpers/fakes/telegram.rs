@@ -13,6 +13,8 @@ use axum::routing::post;
 use axum::{Json, Router};
 use serde_json::{json, Value};
 
+use super::serve;
+
 pub const TOKEN: &str = "123456:TEST-BOT-TOKEN-abcdef";
 pub const CHAT: &str = "4242";
 
@@ -58,9 +60,7 @@ impl FakeTelegram {
         let app = Router::new()
             .route("/{bot}/sendMessage", post(send))
             .with_state(inner.clone());
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        let addr = serve(app).await;
         Self { addr, inner }
     }
 
@@ -101,19 +101,6 @@ impl FakeTelegram {
     /// Accepted messages containing `needle`.
     pub fn count(&self, needle: &str) -> usize {
         self.texts().iter().filter(|t| t.contains(needle)).count()
-    }
-
-    /// Polls until `n` accepted messages contain `needle`; fails after `within`.
-    pub async fn wait_count(&self, needle: &str, n: usize, within: std::time::Duration) {
-        let until = std::time::Instant::now() + within;
-        while self.count(needle) < n {
-            assert!(
-                std::time::Instant::now() < until,
-                "{n} x {needle:?} never arrived: {:#?}",
-                self.texts()
-            );
-            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-        }
     }
 }
 
