@@ -31,15 +31,6 @@ fn alert(i: usize) -> Message {
     }
 }
 
-async fn status(app: &TestApp) -> serde_json::Value {
-    reqwest::get(format!("{}/api/v1/status", app.base_url))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap()
-}
-
 fn assert_no_secret(text: &str) {
     for s in SECRETS {
         assert!(!text.contains(s), "secret {s} leaked in: {text}");
@@ -119,7 +110,7 @@ async fn one_channel_down_never_delays_or_drops_another() {
     }
     assert!(ch.received("dingtalk").is_empty());
     assert!(ch.attempts("dingtalk") >= 2, "retried");
-    let st = status(&app).await;
+    let st = app.status().await;
     assert_eq!(st["alerting"]["channels"]["dingtalk"]["pending"], 2, "{st}");
     assert_eq!(st["alerting"]["channels"]["wecom"]["pending"], 0, "{st}");
     let m = app.scrape().await;
@@ -189,7 +180,7 @@ async fn throttled_channels_wait_with_their_own_rules_and_keep_the_messages() {
         "waited Retry-After and went on"
     );
     assert_eq!(ch.received("feishu").len(), 1);
-    let st = status(&app).await;
+    let st = app.status().await;
     assert_eq!(st["alerting"]["channels"]["feishu"]["pending"], 2, "{st}");
     assert_eq!(st["alerting"]["channels"]["feishu"]["dead"], 0, "{st}");
     let m = app.scrape().await;
@@ -224,7 +215,7 @@ async fn a_wrong_secret_keeps_messages_and_a_restart_sends_nothing_twice() {
     app.notifier.flush(Duration::from_secs(8)).await;
     assert!(ch.received("feishu").is_empty() && ch.received("dingtalk").is_empty());
     assert_eq!(ch.received("wecom").len(), 1);
-    let st = status(&app).await;
+    let st = app.status().await;
     assert_eq!(
         st["alerting"]["channels"]["feishu"]["pending"], 1,
         "kept for when the secret is fixed"

@@ -9,7 +9,7 @@ use serde_json::Value;
 
 use crate::helpers::alertmanager::{deploy, start_alertmanager, start_prometheus, Receiver};
 use crate::helpers::process::{tool, wait_count, wait_for_message, wait_metric, wait_ok};
-use crate::helpers::{free_port, metric};
+use crate::helpers::{free_port, get_text, metric};
 
 const ID: &str = "828e2c7c-3c8c-45a2-bebc-98cb3e77d06e";
 const TOKEN: &str = "e2e-webhook-token-0123456789";
@@ -56,7 +56,6 @@ async fn prometheus_and_alertmanager_drive_every_level_and_hand_over_to_the_fall
     };
     let r = Receiver::start(
         "e2e",
-        ID,
         TOKEN,
         &[("FALLBACK", "auto"), ("WATCHDOG_TIMEOUT", "6s")],
     )
@@ -103,12 +102,7 @@ async fn prometheus_and_alertmanager_drive_every_level_and_hand_over_to_the_fall
     bss.set_gb(ID, 3.0, 100.0);
     wait_for_message(tg, "shutdown executed").await;
     wait_count(tg, "shutdown executed", 1, long).await;
-    let text = reqwest::get(format!("{base}/metrics"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let text = get_text(&format!("{base}/metrics")).await;
     assert!(metric(&text, "flexus_webhooks_total", &["result=\"ok\""]).unwrap() >= 3.0);
     assert_eq!(
         metric(&text, "flexus_fallback_active", &[]),

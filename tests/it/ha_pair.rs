@@ -50,7 +50,6 @@ async fn two_alertmanagers_drive_every_level(gossip: bool) -> Option<Outcome> {
     // Every message comes through the Alertmanagers' webhooks, none from judging here alone.
     let r = Receiver::start(
         if gossip { "ha-pair" } else { "two-am" },
-        ID,
         TOKEN,
         &[("FALLBACK", "never")],
     )

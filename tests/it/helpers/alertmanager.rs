@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use serde_json::{json, Value};
 
 use super::process::{log_file, start_serve, Proc};
-use super::{base_env, free_port, marker_script, state_dir, telegram_env, FakeBss, FakeTelegram};
+use super::{app_env, free_port, marker_script, state_dir, vars, FakeBss, FakeTelegram, ID};
 
 /// The webhook token of the test apps (`WEBHOOK_TOKEN`).
 pub const TOKEN: &str = "webhook-token-0123456789";
@@ -49,6 +49,35 @@ pub fn payload(
         }]
     })
     .to_string()
+}
+
+/// Posts `body` to the webhook receiver at `base` with the `Authorization` value `auth`.
+pub async fn post_webhook(base: &str, body: &str, auth: Option<&str>) -> reqwest::Response {
+    let mut req = reqwest::Client::new()
+        .post(format!("{base}/alertmanager"))
+        .header("content-type", "application/json")
+        .body(body.to_string());
+    if let Some(a) = auth {
+        req = req.header("authorization", a);
+    }
+    req.send().await.unwrap()
+}
+
+/// Posts `body` to the webhook receiver at `base` as Alertmanager does, with the token.
+pub async fn deliver(base: &str, body: &str) -> reqwest::Response {
+    post_webhook(base, body, Some(&bearer())).await
+}
+
+/// The watchdog alert (`FlexusTrafficWatchdog`) as the shipped rules send it, `firing` or `resolved`.
+pub fn watchdog(status: &str) -> String {
+    json!({"version": "4", "status": status, "alerts": [{"status": status,
+        "labels": {"alertname": "FlexusTrafficWatchdog", "severity": "none"}}]})
+    .to_string()
+}
+
+/// [`payload`] for package [`ID`] from the Alertmanager at `http://am:9093`.
+pub fn alert(alertname: &str, status: &str, level: Option<&str>) -> String {
+    payload(alertname, status, level, ID, "http://am:9093")
 }
 
 /// A file of `deploy/`, as shipped.
@@ -114,30 +143,26 @@ pub fn start_prometheus(
     Proc(child)
 }
 
-/// Runs Alertmanager alone with the shipped configuration, sending to `exporter` with the token in
-/// `token_file`, grouping and repeating within seconds; its files and log go to `dir/alertmanager/`.
-pub fn start_alertmanager(
-    bin: &str,
-    dir: &Path,
-    port: u16,
-    exporter: &str,
-    token_file: &Path,
-) -> Proc {
-    AlertmanagerSpec {
-        name: "alertmanager",
-        web_port: port,
-        exporter,
-        token_file,
-        timing: &[
-            ("group_wait", "1s"),
-            ("group_interval", "1s"),
-            ("repeat_interval", "2s"),
-        ],
-        gossip: None,
-    }
-    .start(bin, dir)
+/// The shipped Alertmanager configuration, delivering to the receiver at `exporter` (host:port)
+/// with the token in `token_file`.
+pub fn alertmanager_config(exporter: &str, token_file: &Path) -> String {
+    deploy("alertmanager/alertmanager.yml")
+        .replace(
+            "http://127.0.0.1:9184/alertmanager",
+            &format!("http://{exporter}/alertmanager"),
+        )
+        .replace(
+            "/etc/prometheus/flexus-webhook-token",
+            &token_file.display().to_string(),
+        )
 }
-/// How one Alertmanager takes part in a cluster.
+
+/// Runs Alertmanager alone (no cluster) with `config` on `port`, its data and log in `dir`.
+pub fn run_alertmanager(bin: &str, dir: &Path, port: u16, config: &str) -> Proc {
+    run_alertmanager_with(bin, dir, port, config, None)
+}
+
+/// How one Alertmanager takes part in a cluster on loopback.
 pub struct Gossip {
     /// Its own gossip port on 127.0.0.1 (listened on and advertised).
     pub port: u16,
@@ -148,12 +173,81 @@ pub struct Gossip {
     pub peer_timeout: Duration,
 }
 
-/// One Alertmanager to start.
+/// Runs Alertmanager with `config` on `port`, its data and log in `dir`: a member of a cluster with
+/// `gossip`, alone without.
+pub fn run_alertmanager_with(
+    bin: &str,
+    dir: &Path,
+    port: u16,
+    config: &str,
+    gossip: Option<&Gossip>,
+) -> Proc {
+    std::fs::write(dir.join("alertmanager.yml"), config).unwrap();
+    let mut cmd = Command::new(bin);
+    cmd.arg(format!(
+        "--config.file={}",
+        dir.join("alertmanager.yml").display()
+    ))
+    .arg(format!("--storage.path={}", dir.join("am-data").display()))
+    .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+    // Each notification, and each one skipped, is logged for a failing test's reader.
+    .arg("--log.level=debug");
+    match gossip {
+        None => {
+            cmd.arg("--cluster.listen-address=");
+        }
+        Some(g) => {
+            let own = format!("127.0.0.1:{}", g.port);
+            cmd.arg(format!("--cluster.listen-address={own}"))
+                .arg(format!("--cluster.advertise-address={own}"))
+                .arg(format!(
+                    "--cluster.peer-timeout={}ms",
+                    g.peer_timeout.as_millis()
+                ))
+                // Loopback is fast: gossip and full syncs often, so that the cluster settles
+                // (three equal member counts 10 gossip intervals apart) in about 2 s and a
+                // notification log entry reaches the other member well within the peer timeout;
+                // retry a peer that was not up yet every second.
+                .arg("--cluster.gossip-interval=50ms")
+                .arg("--cluster.pushpull-interval=1s")
+                .arg("--cluster.reconnect-interval=1s")
+                .arg("--cluster.settle-timeout=30s");
+            for p in &g.peers {
+                cmd.arg(format!("--cluster.peer=127.0.0.1:{p}"));
+            }
+        }
+    }
+    let child = cmd
+        .stdout(Stdio::null())
+        .stderr(log_file(dir, "alertmanager"))
+        .spawn()
+        .unwrap();
+    Proc(child)
+}
+
+/// Runs Alertmanager with the shipped configuration, sending to `exporter` with the token in
+/// `token_file`, grouping and repeating within seconds; its log goes to `dir/alertmanager.log`.
+pub fn start_alertmanager(
+    bin: &str,
+    dir: &Path,
+    port: u16,
+    exporter: &str,
+    token_file: &Path,
+) -> Proc {
+    let config = alertmanager_config(exporter, token_file);
+    let config = set_all(&config, "group_wait", "1s");
+    let config = set_all(&config, "group_interval", "1s");
+    let config = set_all(&config, "repeat_interval", "2s");
+    run_alertmanager(bin, dir, port, &config)
+}
+
+/// One Alertmanager of a cluster (or of a pair that does not gossip), with the shipped
+/// configuration.
 pub struct AlertmanagerSpec<'a> {
-    /// Names its directory (configuration, storage, log) under the test's directory.
+    /// Names its directory (configuration, data, log) under the test's directory.
     pub name: &'a str,
     pub web_port: u16,
-    /// The exporter's `LISTEN_ADDR`; the webhook goes to `http://<exporter>/alertmanager`.
+    /// The receiver's `LISTEN_ADDR`; the webhook goes to `http://<exporter>/alertmanager`.
     pub exporter: &'a str,
     pub token_file: &'a Path,
     /// `(key, value)` set on every route that has the key (`group_wait`, `repeat_interval`…).
@@ -172,63 +266,15 @@ impl AlertmanagerSpec<'_> {
         format!("http://{}", self.address())
     }
 
-    /// Writes its configuration and starts it (its directory is `<dir>/<name>`).
+    /// Writes its configuration and starts it in `<dir>/<name>`.
     pub fn start(&self, bin: &str, dir: &Path) -> Proc {
         let dir: PathBuf = dir.join(self.name);
         std::fs::create_dir_all(&dir).unwrap();
-        let mut config = deploy("alertmanager/alertmanager.yml")
-            .replace(
-                "http://127.0.0.1:9184/alertmanager",
-                &format!("http://{}/alertmanager", self.exporter),
-            )
-            .replace(
-                "/etc/prometheus/flexus-webhook-token",
-                &self.token_file.display().to_string(),
-            );
+        let mut config = alertmanager_config(self.exporter, self.token_file);
         for (key, value) in self.timing {
             config = set_all(&config, key, value);
         }
-        std::fs::write(dir.join("alertmanager.yml"), config).unwrap();
-        let mut cmd = Command::new(bin);
-        cmd.arg(format!(
-            "--config.file={}",
-            dir.join("alertmanager.yml").display()
-        ))
-        .arg(format!("--storage.path={}", dir.join("data").display()))
-        .arg(format!("--web.listen-address={}", self.address()))
-        // Each notification and each skipped one is logged, for a failing test's reader.
-        .arg("--log.level=debug");
-        match &self.gossip {
-            None => {
-                cmd.arg("--cluster.listen-address=");
-            }
-            Some(g) => {
-                let own = format!("127.0.0.1:{}", g.port);
-                cmd.arg(format!("--cluster.listen-address={own}"))
-                    .arg(format!("--cluster.advertise-address={own}"))
-                    .arg(format!(
-                        "--cluster.peer-timeout={}ms",
-                        g.peer_timeout.as_millis()
-                    ))
-                    // Loopback is fast: gossip and full syncs often, so that the cluster
-                    // settles (three equal member counts 10 gossip intervals apart) in about
-                    // 2 s and a notification log entry reaches the other member in well under
-                    // the peer timeout; retry a peer that was not up yet every second.
-                    .arg("--cluster.gossip-interval=50ms")
-                    .arg("--cluster.pushpull-interval=1s")
-                    .arg("--cluster.reconnect-interval=1s")
-                    .arg("--cluster.settle-timeout=30s");
-                for p in &g.peers {
-                    cmd.arg(format!("--cluster.peer=127.0.0.1:{p}"));
-                }
-            }
-        }
-        let child = cmd
-            .stdout(Stdio::null())
-            .stderr(log_file(&dir, "alertmanager"))
-            .spawn()
-            .unwrap();
-        Proc(child)
+        run_alertmanager_with(bin, &dir, self.web_port, &config, self.gossip.as_ref())
     }
 }
 
@@ -261,7 +307,7 @@ pub async fn wait_cluster_ready(urls: &[String], within: Duration) {
 }
 
 /// The receiving end of a test with the real Prometheus and Alertmanager: a fake BSS reporting
-/// package `id` at 50 of 100 GB, a fake Telegram, a marker-writing shutdown command, the webhook
+/// package [`ID`] at 50 of 100 GB, a fake Telegram, a marker-writing shutdown command, the webhook
 /// token in a file, and `serve` on a free loopback port (polling every second, a 1 s shutdown
 /// delay, no daily report).
 pub struct Receiver {
@@ -280,31 +326,26 @@ pub struct Receiver {
 
 impl Receiver {
     /// Starts it all under a fresh directory named after `name`; `extra` adds to the environment.
-    pub async fn start(name: &str, id: &str, token: &str, extra: &[(&str, &str)]) -> Self {
+    pub async fn start(name: &str, token: &str, extra: &[(&str, &str)]) -> Self {
         let dir = state_dir(name);
         let bss = FakeBss::start().await;
         let tg = FakeTelegram::start().await;
-        bss.set_gb(id, 50.0, 100.0);
+        bss.set_gb(ID, 50.0, 100.0);
         let (script, marker) = marker_script(&dir, "");
         let token_file = dir.join("webhook-token");
         std::fs::write(&token_file, token).unwrap();
         let exporter = format!("127.0.0.1:{}", free_port());
         let base = format!("http://{exporter}");
-        let mut env = base_env(&bss, &[id]);
-        env.extend(telegram_env(&tg));
-        for (k, v) in [
+        let mut env = app_env(&bss, &tg, &[]);
+        env.extend(vars(&[
             ("LISTEN_ADDR", exporter.as_str()),
             ("POLL_INTERVAL", "1s"),
             ("WEBHOOK_TOKEN", token),
             ("SHUTDOWN_DELAY", "1s"),
             ("SHUTDOWN_COMMAND", script.to_str().unwrap()),
             ("DAILY_REPORT", "false"),
-        ]
-        .iter()
-        .chain(extra)
-        {
-            env.push((k.to_string(), v.to_string()));
-        }
+        ]));
+        env.extend(vars(extra));
         let serve = start_serve(&env, &dir, &base).await;
         Self {
             dir,
