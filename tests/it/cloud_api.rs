@@ -8,7 +8,8 @@ use serde_json::{json, Value};
 use crate::helpers::fakes::bss::package;
 use crate::helpers::fakes::cloud::{FakeCloud, Job};
 use crate::helpers::{
-    base_env, config, metric, state_dir, telegram_env, FakeBss, FakeTelegram, Spawn, TestApp,
+    base_env, bss_and_telegram, config, metric, state_dir, telegram_env, FakeBss, FakeTelegram,
+    Spawn, TestApp,
 };
 
 const PKG_A: &str = "828e2c7c-3c8c-45a2-bebc-98cb3e77d06e";
@@ -28,8 +29,7 @@ struct World {
 
 /// Two servers, each with its package; A is low, B is fine.
 async fn world(extra: &[(&str, &str)], mapping: bool) -> World {
-    let bss = FakeBss::start().await;
-    let tg = FakeTelegram::start().await;
+    let (bss, tg) = bss_and_telegram().await;
     let cloud = FakeCloud::start().await;
     cloud.add_server("sg-a", SRV_A, PROJECT, REGION, PKG_A);
     cloud.add_server("hk-b", SRV_B, PROJECT, REGION, PKG_B);
@@ -271,8 +271,7 @@ async fn huawei_api_mode_without_an_instance_is_refused_at_start_up() {
 
 #[tokio::test]
 async fn one_serve_process_guards_two_servers_through_a_whole_cycle() {
-    use crate::helpers::process::{command, stop, wait_for_message};
-    use std::process::Stdio;
+    use crate::helpers::process::{spawn_serve, stop, wait_for_message};
     let w = world(
         &[
             ("AUTO_START", "true"),
@@ -286,16 +285,7 @@ async fn one_serve_process_guards_two_servers_through_a_whole_cycle() {
     let port = crate::helpers::free_port();
     let mut env = w.env.clone();
     env.push(("LISTEN_ADDR".into(), format!("127.0.0.1:{port}")));
-    let run = |env: &Vec<(String, String)>| {
-        command(env)
-            .arg("serve")
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap()
-    };
-
-    let child = run(&env);
+    let child = spawn_serve(&env);
     wait_for_message(&w.tg, "shutdown executed").await;
     let logs = stop(child).await;
     assert!(logs.contains("instance found through RMS"), "{logs}");
@@ -303,7 +293,7 @@ async fn one_serve_process_guards_two_servers_through_a_whole_cycle() {
     assert_eq!(w.cloud.status(SRV_B), "ACTIVE");
 
     // The monitor restarts (state survives); the cycle resets while it is up.
-    let child = run(&env);
+    let child = spawn_serve(&env);
     tokio::time::sleep(Duration::from_secs(2)).await;
     w.bss.set_entry(PKG_A, new_cycle(PKG_A, 100.0));
     wait_for_message(&w.tg, "started again").await;

@@ -9,9 +9,8 @@ use serde_json::Value;
 
 use crate::helpers::alertmanager::{deploy, start_alertmanager, start_prometheus, Receiver};
 use crate::helpers::process::{tool, wait_count, wait_for_message, wait_metric, wait_ok};
-use crate::helpers::{free_port, get_text, metric};
+use crate::helpers::{free_port, get_text, metric, ID};
 
-const ID: &str = "828e2c7c-3c8c-45a2-bebc-98cb3e77d06e";
 const TOKEN: &str = "e2e-webhook-token-0123456789";
 
 /// Every PromQL expression of the dashboard runs on the live Prometheus without error.

@@ -328,8 +328,7 @@ impl Receiver {
     /// Starts it all under a fresh directory named after `name`; `extra` adds to the environment.
     pub async fn start(name: &str, token: &str, extra: &[(&str, &str)]) -> Self {
         let dir = state_dir(name);
-        let bss = FakeBss::start().await;
-        let tg = FakeTelegram::start().await;
+        let (bss, tg) = super::bss_and_telegram().await;
         bss.set_gb(ID, 50.0, 100.0);
         let (script, marker) = marker_script(&dir, "");
         let token_file = dir.join("webhook-token");
