@@ -14,6 +14,7 @@ mod channels;
 mod cloud_api;
 mod docs;
 mod e2e;
+mod email;
 mod external;
 mod fallback;
 mod http_limits;

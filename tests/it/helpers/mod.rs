@@ -3,6 +3,7 @@
 pub mod fake_bss;
 pub mod fake_channels;
 pub mod fake_cloud;
+pub mod fake_smtp;
 pub mod fake_telegram;
 
 use std::path::PathBuf;
