@@ -91,3 +91,44 @@ fn domain_modules_do_not_know_the_configuration() {
         );
     }
 }
+
+/// Every module a file of `dir` (and below) names through `crate::`, with the file's path.
+fn crate_paths(dir: &Path) -> Vec<(String, String)> {
+    let mut found = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                stack.push(path);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                let text = std::fs::read_to_string(&path).unwrap();
+                for (i, _) in text.match_indices("crate::") {
+                    let rest = &text[i + 7..];
+                    let name: String = rest
+                        .chars()
+                        .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                        .collect();
+                    // A braced list after the crate root hides which modules it names: refused too.
+                    if !name.is_empty() || rest.starts_with('{') {
+                        found.push((path.display().to_string(), name));
+                    }
+                }
+            }
+        }
+    }
+    found
+}
+
+#[test]
+fn test_modules_share_code_only_through_helpers() {
+    let tests = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/it");
+    let paths = crate_paths(&tests);
+    assert!(paths.iter().any(|(_, name)| name == "helpers"));
+    for (file, name) in paths {
+        assert_eq!(
+            name, "helpers",
+            "{file} names module `{name}` through crate: test modules share code only through helpers"
+        );
+    }
+}

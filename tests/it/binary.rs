@@ -3,44 +3,11 @@
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
+use crate::helpers::process::{command, run, stop, wait_for_message, wait_until_ready};
 use crate::helpers::{base_env, free_port, metric, state_dir, FakeBss};
 
-const BIN: &str = env!("CARGO_BIN_EXE_flexus-traffic-monitor");
 const ID: &str = "828e2c7c-3c8c-45a2-bebc-98cb3e77d06e";
 const ID2: &str = "0d5c6a1e-7f3b-4c0a-9d6e-2b1f8a7c9e01";
-
-/// A command with a clean environment, run in an empty directory (so no `.env` is picked up).
-pub fn command(env: &[(String, String)]) -> Command {
-    let mut c = Command::new(BIN);
-    c.env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .current_dir(state_dir("cwd"));
-    for (k, v) in env {
-        c.env(k, v);
-    }
-    c
-}
-
-/// Runs the binary with `env` and `args` to its end, off the async runtime.
-pub async fn run(env: &[(String, String)], args: &[&str]) -> std::process::Output {
-    let env = env.to_vec();
-    let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
-    tokio::task::spawn_blocking(move || command(&env).args(&args).output().unwrap())
-        .await
-        .unwrap()
-}
-
-pub async fn wait_until_ready(base: &str) {
-    for _ in 0..100 {
-        if let Ok(r) = reqwest::get(format!("{base}/readyz")).await {
-            if r.status() == 200 {
-                return;
-            }
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("the binary never became ready");
-}
 
 #[tokio::test]
 async fn serve_exports_readings_and_stops_cleanly_on_sigterm() {
@@ -127,7 +94,7 @@ async fn serve_exports_readings_and_stops_cleanly_on_sigterm() {
     );
     assert!(stderr.contains("stopped"), "{stderr}");
     assert!(
-        !stderr.contains(crate::helpers::fake_bss::SK),
+        !stderr.contains(crate::helpers::fakes::SK),
         "secret in logs: {stderr}"
     );
 }
@@ -251,16 +218,6 @@ async fn wait_for_remaining(base: &str, gb: f64) {
     panic!("the reading never showed {gb} GB");
 }
 
-pub async fn wait_for_message(tg: &FakeTelegram, needle: &str) {
-    for _ in 0..200 {
-        if tg.count(needle) > 0 {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("no message with {needle:?}; got {:#?}", tg.texts());
-}
-
 fn env_for_pipeline(
     fake: &FakeBss,
     tg: &FakeTelegram,
@@ -274,23 +231,6 @@ fn env_for_pipeline(
     env.push(("SHUTDOWN_DELAY".into(), "1s".into()));
     env.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
     env
-}
-
-/// Sends SIGTERM, waits, asserts a clean exit and returns what the process logged.
-pub async fn stop(child: std::process::Child) -> String {
-    let pid = child.id().to_string();
-    assert!(Command::new("kill")
-        .args(["-TERM", &pid])
-        .status()
-        .unwrap()
-        .success());
-    let out = tokio::task::spawn_blocking(move || child.wait_with_output())
-        .await
-        .unwrap()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr).to_string();
-    assert!(out.status.success(), "exit {:?}: {stderr}", out.status);
-    stderr
 }
 
 #[tokio::test]
@@ -342,14 +282,14 @@ async fn serve_drains_through_every_level_via_the_fallback_alone() {
         assert_eq!(tg.count(needle), n, "{needle}: {:#?}", tg.texts());
     }
     assert!(
-        !stderr.contains(crate::helpers::fake_telegram::TOKEN),
+        !stderr.contains(crate::helpers::fakes::telegram::TOKEN),
         "bot token in logs"
     );
 }
 
 #[tokio::test]
 async fn serve_drains_through_every_level_via_webhooks() {
-    use crate::webhook::{bearer, payload, TOKEN};
+    use crate::helpers::alertmanager::{bearer, payload, TOKEN};
     let fake = FakeBss::start().await;
     let tg = FakeTelegram::start().await;
     let dir = state_dir("drain-webhook");
@@ -533,7 +473,7 @@ async fn notify_test_prints_what_telegram_answered() {
     let out = run(&env, &["notify-test"]).await;
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stdout).contains("chat not found"));
-    assert!(!String::from_utf8_lossy(&out.stdout).contains(crate::helpers::fake_telegram::TOKEN));
+    assert!(!String::from_utf8_lossy(&out.stdout).contains(crate::helpers::fakes::telegram::TOKEN));
 }
 
 #[tokio::test]

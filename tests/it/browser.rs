@@ -12,8 +12,8 @@ use std::time::Duration;
 use chrono::Utc;
 use serde_json::{json, Value};
 
-use crate::binary::{command, stop, wait_until_ready};
-use crate::helpers::fake_bss::package;
+use crate::helpers::fakes::bss::package;
+use crate::helpers::process::{command, stop, wait_until_ready};
 use crate::helpers::{base_env, free_port, state_dir, FakeBss};
 
 const DRAIN: &str = "5e1f7c2a-0b4d-4c8e-9a71-3d2b6f8e0c15";

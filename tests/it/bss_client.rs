@@ -10,7 +10,7 @@ use flexus_traffic_monitor::huawei::{HuaweiError, Site};
 use flexus_traffic_monitor::secret::Secret;
 use serde_json::json;
 
-use crate::helpers::fake_bss::package;
+use crate::helpers::fakes::bss::package;
 use crate::helpers::{base_env, metric, FakeBss, Reply, TestApp};
 
 const ID: &str = "828e2c7c-3c8c-45a2-bebc-98cb3e77d06e";

@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use flexus_traffic_monitor::messages::{Facts, Message};
 
-use crate::binary::run;
-use crate::helpers::fake_channels::{FakeChannels, SECRETS, SERVICES};
+use crate::helpers::fakes::channels::{FakeChannels, SECRETS, SERVICES};
+use crate::helpers::process::run;
 use crate::helpers::{base_env, metric, FakeBss, TestApp};
 
 const ID: &str = "pkg-1";

@@ -5,8 +5,8 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 
-use crate::helpers::fake_bss::package;
-use crate::helpers::fake_cloud::{FakeCloud, Job};
+use crate::helpers::fakes::bss::package;
+use crate::helpers::fakes::cloud::{FakeCloud, Job};
 use crate::helpers::{
     base_env, config, metric, state_dir, telegram_env, FakeBss, FakeTelegram, Spawn, TestApp,
 };
@@ -286,7 +286,7 @@ async fn huawei_api_mode_without_an_instance_is_refused_at_start_up() {
 
 #[tokio::test]
 async fn one_serve_process_guards_two_servers_through_a_whole_cycle() {
-    use crate::binary::{command, stop, wait_for_message};
+    use crate::helpers::process::{command, stop, wait_for_message};
     use std::process::Stdio;
     let w = world(
         &[
@@ -358,7 +358,7 @@ async fn one_serve_process_guards_two_servers_through_a_whole_cycle() {
 async fn discover_lists_instances_with_ready_configuration_lines() {
     let w = world(&[], false).await;
     let env = w.env.clone();
-    let out = crate::binary::run(&env, &["discover"]).await;
+    let out = crate::helpers::process::run(&env, &["discover"]).await;
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(
         out.status.success(),

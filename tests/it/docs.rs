@@ -47,8 +47,8 @@ fn debian_block(text: &str) -> String {
 #[test]
 fn the_debian_setup_commands_keep_the_distribution_config_and_pass_the_checks() {
     let (Some(_), Some(_)) = (
-        crate::external::tool("promtool"),
-        crate::external::tool("amtool"),
+        crate::helpers::process::tool("promtool"),
+        crate::helpers::process::tool("amtool"),
     ) else {
         return;
     };

@@ -2,158 +2,22 @@
 //! files from `deploy/` — only addresses, ports, intervals and the token path substituted — against
 //! the real binary, a fake BSS and a fake Telegram.
 
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::time::Duration;
 
 use serde_json::Value;
 
-use crate::binary::{command, wait_for_message};
-use crate::external::tool;
+use crate::helpers::alertmanager::{deploy, start_alertmanager, start_prometheus};
+use crate::helpers::process::{
+    command, log_file, tool, wait_count, wait_for_message, wait_metric, wait_ok, Proc,
+};
 use crate::helpers::{
     base_env, free_port, marker_script, metric, state_dir, telegram_env, FakeBss, FakeTelegram,
 };
 
 const ID: &str = "828e2c7c-3c8c-45a2-bebc-98cb3e77d06e";
 const TOKEN: &str = "e2e-webhook-token-0123456789";
-
-fn deploy(path: &str) -> String {
-    std::fs::read_to_string(
-        Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("deploy")
-            .join(path),
-    )
-    .unwrap()
-}
-
-/// A child process killed when dropped.
-struct Proc(Child);
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn log_file(dir: &Path, name: &str) -> Stdio {
-    Stdio::from(std::fs::File::create(dir.join(format!("{name}.log"))).unwrap())
-}
-
-/// Replaces every `key: value` of `key` with `key: new`.
-fn set_all(text: &str, key: &str, new: &str) -> String {
-    text.lines()
-        .map(|l| match l.split_once(&format!("{key}:")) {
-            Some((indent, _)) if indent.trim().is_empty() => format!("{indent}{key}: {new}"),
-            _ => l.to_string(),
-        })
-        .collect::<Vec<_>>()
-        .join("\n")
-}
-
-fn start_prometheus(bin: &str, dir: &Path, port: u16, exporter: &str, alertmanager: &str) -> Proc {
-    let config = deploy("prometheus/prometheus.yml")
-        .replace("\"127.0.0.1:9093\"", &format!("\"{alertmanager}\""))
-        .replace("\"127.0.0.1:9184\"", &format!("\"{exporter}\""));
-    let config = set_all(
-        &set_all(&config, "scrape_interval", "1s"),
-        "evaluation_interval",
-        "1s",
-    );
-    std::fs::write(dir.join("prometheus.yml"), config).unwrap();
-    std::fs::write(
-        dir.join("flexus-rules.yml"),
-        deploy("prometheus/flexus-rules.yml"),
-    )
-    .unwrap();
-    let child = Command::new(bin)
-        .arg(format!(
-            "--config.file={}",
-            dir.join("prometheus.yml").display()
-        ))
-        .arg(format!(
-            "--storage.tsdb.path={}",
-            dir.join("tsdb").display()
-        ))
-        .arg(format!("--web.listen-address=127.0.0.1:{port}"))
-        .arg("--rules.alert.resend-delay=1s")
-        .stdout(Stdio::null())
-        .stderr(log_file(dir, "prometheus"))
-        .spawn()
-        .unwrap();
-    Proc(child)
-}
-
-fn start_alertmanager(bin: &str, dir: &Path, port: u16, exporter: &str, token_file: &Path) -> Proc {
-    let config = deploy("alertmanager/alertmanager.yml")
-        .replace(
-            "http://127.0.0.1:9184/alertmanager",
-            &format!("http://{exporter}/alertmanager"),
-        )
-        .replace(
-            "/etc/prometheus/flexus-webhook-token",
-            &token_file.display().to_string(),
-        );
-    let config = set_all(&config, "group_wait", "1s");
-    let config = set_all(&config, "group_interval", "1s");
-    let config = set_all(&config, "repeat_interval", "2s");
-    std::fs::write(dir.join("alertmanager.yml"), config).unwrap();
-    let child = Command::new(bin)
-        .arg(format!(
-            "--config.file={}",
-            dir.join("alertmanager.yml").display()
-        ))
-        .arg(format!("--storage.path={}", dir.join("am-data").display()))
-        .arg(format!("--web.listen-address=127.0.0.1:{port}"))
-        .arg("--cluster.listen-address=")
-        .stdout(Stdio::null())
-        .stderr(log_file(dir, "alertmanager"))
-        .spawn()
-        .unwrap();
-    Proc(child)
-}
-
-async fn wait_ok(url: &str, within: Duration) {
-    let until = Instant::now() + within;
-    loop {
-        if let Ok(r) = reqwest::get(url).await {
-            if r.status().is_success() {
-                return;
-            }
-        }
-        assert!(Instant::now() < until, "{url} never answered");
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-}
-
-async fn wait_metric(base: &str, name: &str, want: f64, within: Duration) {
-    let until = Instant::now() + within;
-    loop {
-        let text = reqwest::get(format!("{base}/metrics"))
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
-        if metric(&text, name, &[]) == Some(want) {
-            return;
-        }
-        assert!(Instant::now() < until, "{name} never became {want}");
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-}
-
-async fn wait_count(tg: &FakeTelegram, needle: &str, n: usize, within: Duration) {
-    let until = Instant::now() + within;
-    while tg.count(needle) < n {
-        assert!(
-            Instant::now() < until,
-            "{n} x {needle:?} never arrived: {:#?}",
-            tg.texts()
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
 
 /// Every PromQL expression of the dashboard runs on the live Prometheus without error.
 async fn dashboard_queries_run(prometheus: &str) {

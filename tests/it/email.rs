@@ -7,8 +7,9 @@ use std::time::Duration;
 
 use flexus_traffic_monitor::messages::Message;
 
-use crate::helpers::fake_channels::{FakeChannels, SERVICES};
-use crate::helpers::fake_smtp::{FakeSmtp, Stage, FROM, TO};
+use crate::helpers::fakes::channels::{FakeChannels, SERVICES};
+use crate::helpers::fakes::smtp::{FakeSmtp, Stage, FROM, TO};
+use crate::helpers::process::run;
 use crate::helpers::{base_env, metric, state_dir, FakeBss, TestApp};
 
 const ID: &str = "pkg-1";
@@ -294,4 +295,44 @@ async fn a_hanging_mail_server_delays_no_other_channel() {
     assert_eq!(texts.len(), 2, "{texts:?}");
     assert!(texts[0].contains("Alert0") && texts[1].contains("Alert1"));
     assert_eq!(app.notifier.outbox_view().last_error, None);
+}
+
+#[tokio::test]
+async fn notify_test_prints_the_mail_servers_answer() {
+    let bss = FakeBss::start().await;
+    let smtp = FakeSmtp::start_tls(&state_dir("smtp-notify-test")).await;
+    let env = env_with(&bss, &smtp, &[]);
+    let out = run(&env, &["notify-test"]).await;
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(
+        out.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        text.contains("[email] answered SMTP 250:\n2.0.0 Ok: queued")
+            && text.contains("[email] ok"),
+        "{text}"
+    );
+    let mails = smtp.mails();
+    assert_eq!(mails.len(), 1);
+    assert!(mails[0].tls && mails[0].text.contains("test message"), "{:?}", mails[0]);
+    assert!(mails[0].header("Message-ID").unwrap().starts_with("<flexus.notify-test-"));
+
+    let wrong = "wrong-pa55word-987654";
+    let mut wrong_env = env.clone();
+    wrong_env.push(("SMTP_PASSWORD".into(), wrong.into()));
+    let out = run(&wrong_env, &["notify-test"]).await;
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    let err = String::from_utf8_lossy(&out.stderr).to_string();
+    assert!(!out.status.success());
+    assert!(
+        text.contains("[email] answered SMTP 535:")
+            && text.contains("[email] not delivered")
+            && text.contains("SMTP_PASSWORD"),
+        "{text}"
+    );
+    assert_no_password(&text, wrong);
+    assert_no_password(&err, wrong);
+    assert_eq!(smtp.violations(), Vec::<String>::new());
 }

@@ -4,33 +4,8 @@
 use std::io::Write;
 use std::process::{Command, Stdio};
 
+use crate::helpers::process::{optional_tool, tool};
 use crate::helpers::{base_env, FakeBss, TestApp};
-
-/// The path of `tool`, or `None` (and a note) when it is not installed outside CI.
-pub fn tool(name: &str) -> Option<&'static str> {
-    tool_if(name, std::env::var_os("CI").is_some())
-}
-
-/// Like [`tool`], for a tool that is nice to have even under CI (a missing one is a note).
-pub fn optional_tool(name: &str) -> Option<&'static str> {
-    tool_if(name, false)
-}
-
-fn tool_if(name: &str, required: bool) -> Option<&'static str> {
-    let found = Command::new("sh")
-        .args(["-c", &format!("command -v {name}")])
-        .output()
-        .map(|o| o.status.success())
-        .unwrap_or(false);
-    if found {
-        return Some(Box::leak(name.to_string().into_boxed_str()));
-    }
-    if required {
-        panic!("{name} is not installed; CI must install it (apt-get install prometheus prometheus-alertmanager)");
-    }
-    eprintln!("note: {name} not installed; skipping (install Debian's prometheus and prometheus-alertmanager to run it)");
-    None
-}
 
 /// The names the user asked for in GB: promtool's abbreviated-unit lint on them is expected.
 const MANDATED_GB: &[&str] = &[

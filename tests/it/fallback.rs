@@ -5,8 +5,8 @@ use std::time::Duration;
 
 use serde_json::json;
 
+use crate::helpers::alertmanager::{bearer, payload, TOKEN};
 use crate::helpers::{base_env, metric, telegram_env, FakeBss, FakeTelegram, Spawn, TestApp};
-use crate::webhook::{bearer, payload, TOKEN};
 
 const ID: &str = "828e2c7c-3c8c-45a2-bebc-98cb3e77d06e";
 

@@ -9,7 +9,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio_util::sync::CancellationToken;
 
-use crate::binary::{stop, wait_for_message};
+use crate::helpers::process::{stop, wait_for_message};
 use crate::helpers::{
     base_env, free_port, marker_script, state_dir, telegram_env, FakeBss, FakeTelegram,
 };

@@ -3,8 +3,8 @@
 
 use std::time::Duration;
 
-use crate::binary::{command, run, stop};
-use crate::helpers::fake_cloud::FakeCloud;
+use crate::helpers::fakes::cloud::FakeCloud;
+use crate::helpers::process::{command, run, stop};
 use crate::helpers::{
     base_env, free_port, marker_script, metric, state_dir, telegram_env, FakeBss, FakeTelegram,
     Spawn, TestApp,
@@ -87,7 +87,7 @@ async fn with_the_cloud_api_the_webhook_answers_before_any_ecs_call() {
             ("HUAWEICLOUD_ECS_ENDPOINT", &cloud.url()),
             ("FLEXUS_INSTANCES", &instances),
             ("FALLBACK", "never"),
-            ("WEBHOOK_TOKEN", crate::webhook::TOKEN),
+            ("WEBHOOK_TOKEN", crate::helpers::alertmanager::TOKEN),
             // A held status call outlasts the test's patience unless nobody waits for it.
             ("HTTP_TIMEOUT", "120s"),
         ],
@@ -102,10 +102,11 @@ async fn with_the_cloud_api_the_webhook_answers_before_any_ecs_call() {
     .await;
     app.poller.poll_once().await.unwrap();
     let release = cloud.hold_status();
-    let body = crate::webhook::payload("FlexusTrafficLevel1", "firing", Some("1"), ID, "");
+    let body =
+        crate::helpers::alertmanager::payload("FlexusTrafficLevel1", "firing", Some("1"), ID, "");
     let answered = tokio::time::timeout(
         Duration::from_secs(20),
-        app.post_webhook(&body, Some(&crate::webhook::bearer())),
+        app.post_webhook(&body, Some(&crate::helpers::alertmanager::bearer())),
     )
     .await
     .expect("the webhook waited for the ECS status call");
@@ -273,11 +274,11 @@ async fn serve_stops_on_sigterm_during_a_countdown_without_acting() {
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    crate::binary::wait_for_message(&tg, "Shutdown countdown").await;
+    crate::helpers::process::wait_for_message(&tg, "Shutdown countdown").await;
     let stderr = stop(child).await;
     assert!(stderr.contains("cancelled"), "{stderr}");
     assert!(!marker.exists(), "nothing was shut down");
-    crate::binary::wait_for_message(&tg, "monitor is stopping").await;
+    crate::helpers::process::wait_for_message(&tg, "monitor is stopping").await;
 }
 
 #[tokio::test]

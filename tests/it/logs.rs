@@ -3,7 +3,7 @@
 
 use serde_json::{json, Value};
 
-use crate::binary::run;
+use crate::helpers::process::run;
 use crate::helpers::{base_env, FakeBss, Reply};
 
 const ID: &str = "828e2c7c-3c8c-45a2-bebc-98cb3e77d06e";

@@ -7,7 +7,7 @@ mod helpers;
 mod actions;
 mod architecture;
 
-pub mod binary;
+mod binary;
 mod browser;
 mod bss_client;
 mod channels;

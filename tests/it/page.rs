@@ -82,10 +82,7 @@ async fn a_failed_poll_is_shown_first_with_what_to_do_and_no_secret() {
         "problems come first"
     );
     assert!(html.contains("HUAWEICLOUD_SDK_AK"), "what to do");
-    assert!(
-        !html.contains(crate::helpers::fake_bss::SK)
-            && !html.contains(crate::helpers::fake_bss::AK)
-    );
+    assert!(!html.contains(crate::helpers::fakes::SK) && !html.contains(crate::helpers::fakes::AK));
 }
 
 #[tokio::test]

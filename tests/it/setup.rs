@@ -1,6 +1,6 @@
 //! A newcomer's path through the binary: the original script's `.env`, `config`, signals.
 
-use crate::binary::command;
+use crate::helpers::process::command;
 use crate::helpers::state_dir;
 
 /// The original script's `.env`, with values python-dotenv accepts unquoted.
@@ -124,7 +124,7 @@ async fn sighup_is_ignored_with_a_warning() {
         .await
         .expect("still serving after SIGHUP");
     assert_eq!(r.status(), 200);
-    let stderr = crate::binary::stop(child).await;
+    let stderr = crate::helpers::process::stop(child).await;
     assert!(stderr.contains("SIGHUP ignored"), "{stderr}");
 }
 
@@ -247,7 +247,7 @@ async fn console_prints_are_not_counted_as_sent_and_bytes_are_whole() {
         }
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
-    let stderr = crate::binary::stop(child).await;
+    let stderr = crate::helpers::process::stop(child).await;
     assert!(
         metric(
             &text,

@@ -4,12 +4,13 @@ use std::time::Duration;
 
 use serde_json::json;
 
-use crate::helpers::fake_bss::package;
+use crate::helpers::alertmanager::{bearer, payload};
+use crate::helpers::app::webhook_app;
+use crate::helpers::fakes::bss::package;
 use crate::helpers::{
     base_env, marker_script, metric, state_dir, telegram_env, FakeBss, FakeTelegram, Reply, Spawn,
     TestApp,
 };
-use crate::webhook::{bearer, payload, webhook_app};
 
 const ID: &str = "828e2c7c-3c8c-45a2-bebc-98cb3e77d06e";
 

@@ -6,7 +6,7 @@ use std::time::Duration;
 use flexus_traffic_monitor::messages::Message;
 use flexus_traffic_monitor::notifier::Pass;
 
-use crate::helpers::fake_telegram::{self, FakeTelegram, Reply};
+use crate::helpers::fakes::telegram::{self as fake_telegram, FakeTelegram, Reply};
 use crate::helpers::{base_env, telegram_env, FakeBss, TestApp};
 
 const ID: &str = "pkg-1";
@@ -209,7 +209,7 @@ async fn the_proxy_from_the_environment_is_used() {
     env.retain(|(k, _)| k != "TELEGRAM_API_URL");
     env.push(("TELEGRAM_API_URL".into(), "http://telegram.invalid".into()));
     env.push(("HTTP_PROXY".into(), tg.url()));
-    let out = crate::binary::run(&env, &["notify-test"]).await;
+    let out = crate::helpers::process::run(&env, &["notify-test"]).await;
     assert!(
         out.status.success(),
         "{}{}",
@@ -231,7 +231,7 @@ async fn a_network_error_never_shows_the_bot_token() {
     env.extend(telegram_env(&tg));
     env.retain(|(k, _)| k != "TELEGRAM_API_URL");
     env.push(("TELEGRAM_API_URL".into(), format!("http://{closed}")));
-    let out = crate::binary::run(&env, &["notify-test"]).await;
+    let out = crate::helpers::process::run(&env, &["notify-test"]).await;
     assert!(!out.status.success());
     let all = format!(
         "{}{}",

@@ -6,8 +6,8 @@ use std::time::{Duration, Instant};
 
 use serde_json::json;
 
+use crate::helpers::alertmanager::{bearer, TOKEN};
 use crate::helpers::{base_env, telegram_env, FakeBss, FakeTelegram, Spawn, TestApp};
-use crate::webhook::{bearer, TOKEN};
 
 fn watchdog(status: &str) -> String {
     json!({"version": "4", "status": status, "alerts": [{"status": status,
@@ -141,7 +141,7 @@ fn scale_durations(text: &str, divisor: u64) -> String {
 /// Alertmanager runs the shipped file with every interval divided by 10 (group_interval 6 s).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_shipped_watchdog_route_delivers_at_every_group_interval() {
-    let Some(alertmanager) = crate::external::tool("prometheus-alertmanager") else {
+    let Some(alertmanager) = crate::helpers::process::tool("prometheus-alertmanager") else {
         return;
     };
     let dir = crate::helpers::state_dir("am-cadence");

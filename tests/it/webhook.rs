@@ -4,59 +4,9 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 
-use crate::helpers::{base_env, metric, telegram_env, FakeBss, FakeTelegram, Spawn, TestApp};
-
-pub const TOKEN: &str = "webhook-token-0123456789";
-const ID: &str = "828e2c7c-3c8c-45a2-bebc-98cb3e77d06e";
-
-pub fn bearer() -> String {
-    format!("Bearer {TOKEN}")
-}
-
-const FIRING: &str = include_str!("../fixtures/alertmanager-0.25-webhook-firing.json");
-const RESOLVED: &str = include_str!("../fixtures/alertmanager-0.25-webhook-resolved.json");
-
-/// A payload like Alertmanager 0.25 sends, with one alert.
-pub fn payload(
-    alertname: &str,
-    status: &str,
-    level: Option<&str>,
-    id: &str,
-    external_url: &str,
-) -> String {
-    let mut labels = json!({"alertname": alertname, "free_resource_id": id, "server": "test-server", "job": "flexus", "instance": "127.0.0.1:9184"});
-    if let Some(l) = level {
-        labels["level"] = json!(l);
-    }
-    json!({
-        "receiver": "flexus", "status": status, "version": "4", "externalURL": external_url,
-        "groupKey": format!("{{}}:{{alertname=\"{alertname}\"}}"), "truncatedAlerts": 0,
-        "groupLabels": {"alertname": alertname}, "commonLabels": labels, "commonAnnotations": {},
-        "alerts": [{
-            "status": status, "labels": labels,
-            "annotations": {"summary": format!("{alertname} for {id}")},
-            "startsAt": "2026-11-28T22:31:02.283733017Z",
-            "endsAt": if status == "firing" { "0001-01-01T00:00:00Z" } else { "2026-11-28T22:41:02Z" },
-            "generatorURL": "", "fingerprint": "0b1c76efa89aa88a"
-        }]
-    })
-    .to_string()
-}
-
-pub async fn webhook_app(
-    bss: &FakeBss,
-    tg: &FakeTelegram,
-    extra: &[(&str, &str)],
-    opts: Spawn,
-) -> TestApp {
-    let mut env = base_env(bss, &[ID]);
-    env.extend(telegram_env(tg));
-    env.push(("WEBHOOK_TOKEN".into(), TOKEN.into()));
-    env.push(("FALLBACK".into(), "never".into()));
-    env.push(("SHUTDOWN_DELAY".into(), "0s".into()));
-    env.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
-    TestApp::spawn_with(&env, opts).await
-}
+use crate::helpers::alertmanager::{bearer, payload, FIRING, RESOLVED, TOKEN};
+use crate::helpers::app::webhook_app;
+use crate::helpers::{base_env, metric, telegram_env, FakeBss, FakeTelegram, Spawn, TestApp, ID};
 
 #[tokio::test]
 async fn the_captured_firing_payload_starts_the_guard_and_one_shutdown() {

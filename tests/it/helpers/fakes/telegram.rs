@@ -13,6 +13,8 @@ use axum::routing::post;
 use axum::{Json, Router};
 use serde_json::{json, Value};
 
+use super::serve;
+
 pub const TOKEN: &str = "123456:TEST-BOT-TOKEN-abcdef";
 pub const CHAT: &str = "4242";
 
@@ -58,9 +60,7 @@ impl FakeTelegram {
         let app = Router::new()
             .route("/{bot}/sendMessage", post(send))
             .with_state(inner.clone());
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        let addr = serve(app).await;
         Self { addr, inner }
     }
 

@@ -18,6 +18,8 @@ use axum::{Json, Router};
 use base64::Engine;
 use hmac::{Hmac, Mac};
 use serde_json::{json, Value};
+
+use super::serve;
 use sha2::Sha256;
 
 pub const FEISHU_HOOK: &str = "feishu-hook-0123456789";
@@ -96,9 +98,7 @@ impl FakeChannels {
             .route("/bark/{key}", post(bark))
             .route("/webhook/{path}", post(webhook))
             .with_state(inner.clone());
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        let addr = serve(app).await;
         Self { addr, inner }
     }
 

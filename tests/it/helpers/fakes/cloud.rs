@@ -15,7 +15,7 @@ use axum::{Json, Router};
 use flexus_traffic_monitor::huawei::gateway::{Refused, Signed};
 use serde_json::{json, Value};
 
-use super::fake_bss::TestKeys;
+use super::{serve, TestKeys};
 
 /// How the next action's job behaves.
 #[derive(Debug, Clone)]
@@ -64,10 +64,7 @@ pub struct FakeCloud {
 impl FakeCloud {
     pub async fn start() -> Self {
         let inner = Arc::new(Mutex::new(Inner::default()));
-        let app = Router::new().fallback(handle).with_state(inner.clone());
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        let addr = serve(Router::new().fallback(handle).with_state(inner.clone())).await;
         Self { addr, inner }
     }
 

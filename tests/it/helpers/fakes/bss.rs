@@ -11,19 +11,10 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::Router;
-use flexus_traffic_monitor::huawei::gateway::{GatewayKeys, Refused, Signed};
+use flexus_traffic_monitor::huawei::gateway::{Refused, Signed};
 use serde_json::{json, Value};
 
-pub const AK: &str = "test-ak";
-pub const SK: &str = "test-sk";
-
-/// The key pair every fake gateway accepts.
-pub struct TestKeys;
-
-impl GatewayKeys for TestKeys {
-    const ACCESS_KEY: &'static str = AK;
-    const SECRET_KEY: &'static str = SK;
-}
+use super::{serve, TestKeys};
 
 /// One scripted answer.
 #[derive(Debug, Clone)]
@@ -80,12 +71,7 @@ pub fn package(id: &str, amount: Value, original: Value, measure: Value) -> Valu
 impl FakeBss {
     pub async fn start() -> Self {
         let inner = Arc::new(Mutex::new(Inner::default()));
-        let app = Router::new().fallback(handle).with_state(inner.clone());
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        tokio::spawn(async move {
-            axum::serve(listener, app).await.unwrap();
-        });
+        let addr = serve(Router::new().fallback(handle).with_state(inner.clone())).await;
         Self { addr, inner }
     }
 

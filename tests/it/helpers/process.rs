@@ -1,0 +1,158 @@
+//! The real binary as a child process, configured only through its environment, and the other
+//! programs tests run: where they are installed, and waiting for what they answer.
+
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use super::{metric, state_dir, FakeTelegram};
+
+const BIN: &str = env!("CARGO_BIN_EXE_flexus-traffic-monitor");
+
+/// A command with a clean environment, run in an empty directory (so no `.env` is picked up).
+pub fn command(env: &[(String, String)]) -> Command {
+    let mut c = Command::new(BIN);
+    c.env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .current_dir(state_dir("cwd"));
+    for (k, v) in env {
+        c.env(k, v);
+    }
+    c
+}
+
+/// A child process killed when dropped.
+pub struct Proc(pub Child);
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// A log file `dir/name.log` for a child's output.
+pub fn log_file(dir: &Path, name: &str) -> Stdio {
+    Stdio::from(std::fs::File::create(dir.join(format!("{name}.log"))).unwrap())
+}
+
+/// Runs the binary with `env` and `args` to its end, off the async runtime.
+pub async fn run(env: &[(String, String)], args: &[&str]) -> std::process::Output {
+    let env = env.to_vec();
+    let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+    tokio::task::spawn_blocking(move || command(&env).args(&args).output().unwrap())
+        .await
+        .unwrap()
+}
+
+/// Waits (10 s at most) until the program at `base` answers `/readyz` with 200.
+pub async fn wait_until_ready(base: &str) {
+    for _ in 0..100 {
+        if let Ok(r) = reqwest::get(format!("{base}/readyz")).await {
+            if r.status() == 200 {
+                return;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("the binary never became ready");
+}
+
+/// Sends SIGTERM, waits, asserts a clean exit and returns what the process logged.
+pub async fn stop(child: std::process::Child) -> String {
+    let pid = child.id().to_string();
+    assert!(Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap()
+        .success());
+    let out = tokio::task::spawn_blocking(move || child.wait_with_output())
+        .await
+        .unwrap()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr).to_string();
+    assert!(out.status.success(), "exit {:?}: {stderr}", out.status);
+    stderr
+}
+
+/// Waits (10 s at most) until the fake Telegram accepted a message containing `needle`.
+pub async fn wait_for_message(tg: &FakeTelegram, needle: &str) {
+    for _ in 0..200 {
+        if tg.count(needle) > 0 {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("no message with {needle:?}; got {:#?}", tg.texts());
+}
+
+/// Waits until `url` answers with a success status, failing after `within`.
+pub async fn wait_ok(url: &str, within: Duration) {
+    let until = Instant::now() + within;
+    loop {
+        if let Ok(r) = reqwest::get(url).await {
+            if r.status().is_success() {
+                return;
+            }
+        }
+        assert!(Instant::now() < until, "{url} never answered");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// Waits until `/metrics` at `base` shows `want` as the first sample of `name`.
+pub async fn wait_metric(base: &str, name: &str, want: f64, within: Duration) {
+    let until = Instant::now() + within;
+    loop {
+        let text = reqwest::get(format!("{base}/metrics"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        if metric(&text, name, &[]) == Some(want) {
+            return;
+        }
+        assert!(Instant::now() < until, "{name} never became {want}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// Waits until the fake Telegram accepted `n` messages containing `needle`.
+pub async fn wait_count(tg: &FakeTelegram, needle: &str, n: usize, within: Duration) {
+    let until = Instant::now() + within;
+    while tg.count(needle) < n {
+        assert!(
+            Instant::now() < until,
+            "{n} x {needle:?} never arrived: {:#?}",
+            tg.texts()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// The path of `tool`, or `None` (and a note) when it is not installed outside CI.
+pub fn tool(name: &str) -> Option<&'static str> {
+    tool_if(name, std::env::var_os("CI").is_some())
+}
+
+/// Like [`tool`], for a tool that is nice to have even under CI (a missing one is a note).
+pub fn optional_tool(name: &str) -> Option<&'static str> {
+    tool_if(name, false)
+}
+
+fn tool_if(name: &str, required: bool) -> Option<&'static str> {
+    let found = Command::new("sh")
+        .args(["-c", &format!("command -v {name}")])
+        .output()
+        .map(|o| o.status.success())
+        .unwrap_or(false);
+    if found {
+        return Some(Box::leak(name.to_string().into_boxed_str()));
+    }
+    if required {
+        panic!("{name} is not installed; CI must install it (apt-get install prometheus prometheus-alertmanager)");
+    }
+    eprintln!("note: {name} not installed; skipping (install Debian's prometheus and prometheus-alertmanager to run it)");
+    None
+}
