@@ -76,10 +76,9 @@ pub struct EmailSettings {
     pub ca_file: Option<PathBuf>,
 }
 
-/// Every variable of the email channel.
+/// The variables of the email channel that mean nothing without `SMTP_HOST`.
 const VARS: &[&str] = &[
     "SMTP_PORT",
-    "SMTP_TLS",
     "SMTP_USERNAME",
     "SMTP_PASSWORD",
     "SMTP_FROM",
@@ -99,10 +98,23 @@ fn check_host(s: &str) -> Result<String, String> {
     {
         return Err("give the server's host name only, e.g. smtp.qq.com or smtp.gmail.com".into());
     }
-    if s.contains(':') && bare.parse::<IpAddr>().is_err() {
+    if bare.parse::<IpAddr>().is_ok() {
+        return Ok(bare.to_string());
+    }
+    if s.contains(':') {
         return Err("give the host name only and put the port in SMTP_PORT".into());
     }
-    Ok(bare.to_string())
+    let label_ok = |l: &str| {
+        !l.is_empty()
+            && l.len() <= 63
+            && !l.starts_with('-')
+            && !l.ends_with('-')
+            && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+    };
+    if s.len() > 253 || !s.trim_end_matches('.').split('.').all(label_ok) {
+        return Err("give a host name such as smtp.qq.com (letters, digits, dots and dashes) or an IP address".into());
+    }
+    Ok(s.to_string())
 }
 
 fn mailbox(s: &str) -> Result<String, String> {
@@ -115,9 +127,17 @@ fn mailbox(s: &str) -> Result<String, String> {
 
 impl EmailSettings {
     pub(super) fn check(c: &mut Checker) -> Option<Self> {
+        // Checked even while email is off, so that a typo shows before it matters.
+        let tls: SmtpTls = c.choice("SMTP_TLS", "is not an SMTP encryption mode");
+        let timeout = c.duration("SMTP_TIMEOUT", Duration::from_secs(1));
+        let port = c.parse_optional("SMTP_PORT", "is not a port", |s| {
+            s.parse::<u16>().ok().filter(|p| *p > 0).ok_or_else(|| {
+                "use a port number such as 587 (starttls) or 465 (tls), or unset it".to_string()
+            })
+        });
         let Some(host_raw) = c.given("SMTP_HOST") else {
             for var in VARS {
-                if c.given(var).is_some() {
+                if c.given(var).is_some() && (*var != "SMTP_PORT" || port.is_some()) {
                     let shown = if *var == "SMTP_PASSWORD" {
                         "[redacted]"
                     } else {
@@ -140,7 +160,6 @@ impl EmailSettings {
                 return None;
             }
         };
-        let tls: SmtpTls = c.choice("SMTP_TLS", "is not an SMTP encryption mode");
         if tls == SmtpTls::None && !is_loopback(&host) {
             c.error(
                 "SMTP_TLS",
@@ -149,13 +168,7 @@ impl EmailSettings {
                 "use starttls (port 587) or tls (port 465); none is allowed only for a relay on this machine (SMTP_HOST=127.0.0.1, ::1 or localhost)",
             );
         }
-        let port = c
-            .parse_optional("SMTP_PORT", "is not a port", |s| {
-                s.parse::<u16>().ok().filter(|p| *p > 0).ok_or_else(|| {
-                    "use a port number such as 587 (starttls) or 465 (tls), or unset it".to_string()
-                })
-            })
-            .unwrap_or_else(|| tls.default_port());
+        let port = port.unwrap_or_else(|| tls.default_port());
         let username = c.text("SMTP_USERNAME");
         let password = c.secret("SMTP_PASSWORD");
         match (&username, &password) {
@@ -226,7 +239,6 @@ impl EmailSettings {
                 (ok && !out.is_empty()).then_some(out)
             }
         };
-        let timeout = c.duration("SMTP_TIMEOUT", Duration::from_secs(1));
         let ca_file = c.text("SMTP_CA_FILE").map(PathBuf::from);
         Some(Self {
             host,
@@ -310,6 +322,11 @@ mod tests {
                 vec![("SMTP_HOST", "smtp://smtp.example.com")],
                 "SMTP_HOST",
                 "host name only",
+            ),
+            (
+                vec![("SMTP_HOST", "smtp!.example.com")],
+                "SMTP_HOST",
+                "letters, digits",
             ),
             (
                 vec![("SMTP_HOST", "smtp.example.com:465")],

@@ -5,12 +5,10 @@
 
 use std::time::Duration;
 
-use flexus_traffic_monitor::messages::Message;
-
 use crate::helpers::fakes::channels::{FakeChannels, SERVICES};
 use crate::helpers::fakes::smtp::{FakeSmtp, Stage, FROM, TO};
 use crate::helpers::process::run;
-use crate::helpers::{base_env, metric, state_dir, FakeBss, TestApp};
+use crate::helpers::{base_env, notifications, numbered_alert, state_dir, FakeBss, TestApp};
 
 const ID: &str = "pkg-1";
 
@@ -20,24 +18,6 @@ fn env_with(bss: &FakeBss, smtp: &FakeSmtp, extra: &[(&str, &str)]) -> Vec<(Stri
     env.push(("MESSAGE_LANG".into(), "en".into()));
     env.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
     env
-}
-
-fn alert(i: usize) -> Message {
-    Message::ExternalAlert {
-        server: "s".into(),
-        alertname: format!("Alert{i}"),
-        firing: true,
-        summary: format!("number {i}"),
-    }
-}
-
-async fn status(app: &TestApp) -> serde_json::Value {
-    reqwest::get(format!("{}/api/v1/status", app.base_url))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap()
 }
 
 /// The password in every form it takes on the wire must appear nowhere.
@@ -117,17 +97,10 @@ async fn an_alert_arrives_as_a_proper_email_in_both_languages() {
             "{html}"
         );
         // Counted as the other channels are.
-        let st = status(&app).await;
+        let st = app.status().await;
         assert_eq!(st["alerting"]["channels"]["email"]["pending"], 0, "{st}");
         let metrics = app.scrape().await;
-        assert_eq!(
-            metric(
-                &metrics,
-                "flexus_notifications_total",
-                &["channel=\"email\"", "result=\"sent\""]
-            ),
-            Some(1.0)
-        );
+        assert_eq!(notifications(&metrics, "email", "sent"), Some(1.0));
     }
 }
 
@@ -137,7 +110,7 @@ async fn starttls_comes_before_the_login_and_the_certificate_is_checked() {
     let smtp = FakeSmtp::start_tls(&state_dir("smtp-tls")).await;
     let env = env_with(&bss, &smtp, &[]);
     let app = TestApp::spawn(&env).await;
-    app.notifier.enqueue(&alert(1)).unwrap();
+    app.notifier.enqueue(&numbered_alert(1)).unwrap();
     app.notifier.flush(Duration::from_secs(10)).await;
     assert_eq!(smtp.violations(), Vec::<String>::new());
     let mails = smtp.mails();
@@ -153,7 +126,7 @@ async fn starttls_comes_before_the_login_and_the_certificate_is_checked() {
         .cloned()
         .collect();
     let app = TestApp::spawn(&untrusted).await;
-    app.notifier.enqueue(&alert(2)).unwrap();
+    app.notifier.enqueue(&numbered_alert(2)).unwrap();
     app.notifier.flush(Duration::from_secs(3)).await;
     assert_eq!(smtp.mails().len(), 1);
     assert_eq!(
@@ -175,7 +148,7 @@ async fn a_transient_failure_is_retried_and_delivered_once() {
     smtp.fail(Stage::Greeting, 421, "4.3.2 Service not available, closing");
     smtp.fail(Stage::Data, 451, "4.3.0 Temporary local problem, try later");
     let app = TestApp::spawn(&env_with(&bss, &smtp, &[])).await;
-    app.notifier.enqueue(&alert(1)).unwrap();
+    app.notifier.enqueue(&numbered_alert(1)).unwrap();
     app.notifier.flush(Duration::from_secs(15)).await;
     let mails = smtp.mails();
     assert_eq!(mails.len(), 1, "{mails:#?}");
@@ -187,14 +160,7 @@ async fn a_transient_failure_is_retried_and_delivered_once() {
     assert_eq!(ids[0], ids[1]);
     assert_eq!(mails[0].header("Message-ID"), Some(ids[0].as_str()));
     let m = app.scrape().await;
-    assert_eq!(
-        metric(
-            &m,
-            "flexus_notifications_total",
-            &["channel=\"email\"", "result=\"retry\""]
-        ),
-        Some(2.0)
-    );
+    assert_eq!(notifications(&m, "email", "retry"), Some(2.0));
     assert_eq!(smtp.violations(), Vec::<String>::new());
 }
 
@@ -207,11 +173,11 @@ async fn a_refused_login_keeps_the_messages_and_never_shows_the_password() {
     let mut wrong_env = env.clone();
     wrong_env.push(("SMTP_PASSWORD".into(), wrong.into()));
     let app = TestApp::spawn(&wrong_env).await;
-    app.notifier.enqueue(&alert(1)).unwrap();
+    app.notifier.enqueue(&numbered_alert(1)).unwrap();
     app.notifier.flush(Duration::from_secs(3)).await;
     assert!(smtp.logins_refused() >= 1);
     assert!(smtp.mails().is_empty());
-    let st = status(&app).await;
+    let st = app.status().await;
     assert_eq!(st["alerting"]["channels"]["email"]["pending"], 1, "{st}");
     assert_eq!(st["alerting"]["channels"]["email"]["dead"], 0, "{st}");
     let why = app.notifier.outbox_view().last_error.unwrap_or_default();
@@ -244,25 +210,18 @@ async fn a_refused_message_is_parked_not_retried_forever() {
         "5.1.1 <owner@example.com>: Recipient address rejected: User unknown",
     );
     let app = TestApp::spawn(&env_with(&bss, &smtp, &[])).await;
-    app.notifier.enqueue(&alert(1)).unwrap();
-    app.notifier.enqueue(&alert(2)).unwrap();
+    app.notifier.enqueue(&numbered_alert(1)).unwrap();
+    app.notifier.enqueue(&numbered_alert(2)).unwrap();
     app.notifier.flush(Duration::from_secs(10)).await;
     let mails = smtp.mails();
     assert_eq!(mails.len(), 1);
     assert!(mails[0].text.contains("Alert2"), "the next message goes on");
     assert_eq!(smtp.attempts(), 2, "the refused one was tried once");
-    let st = status(&app).await;
+    let st = app.status().await;
     assert_eq!(st["alerting"]["channels"]["email"]["dead"], 1, "{st}");
     assert_eq!(st["alerting"]["channels"]["email"]["pending"], 0, "{st}");
     let m = app.scrape().await;
-    assert_eq!(
-        metric(
-            &m,
-            "flexus_notifications_total",
-            &["channel=\"email\"", "result=\"failed\""]
-        ),
-        Some(1.0)
-    );
+    assert_eq!(notifications(&m, "email", "failed"), Some(1.0));
 }
 
 #[tokio::test]
@@ -275,7 +234,7 @@ async fn a_hanging_mail_server_delays_no_other_channel() {
     env.extend(ch.env());
     let app = TestApp::spawn(&env).await;
     for i in 0..2 {
-        app.notifier.enqueue(&alert(i)).unwrap();
+        app.notifier.enqueue(&numbered_alert(i)).unwrap();
     }
     // Well inside one SMTP timeout: the other channels cannot be waiting for email.
     app.notifier.flush(Duration::from_secs(10)).await;
@@ -284,7 +243,7 @@ async fn a_hanging_mail_server_delays_no_other_channel() {
     }
     assert!(smtp.mails().is_empty());
     assert_eq!(
-        status(&app).await["alerting"]["channels"]["email"]["pending"],
+        app.status().await["alerting"]["channels"]["email"]["pending"],
         2
     );
     // The server answers again (also on the connection that was waiting): both messages, in
@@ -316,8 +275,15 @@ async fn notify_test_prints_the_mail_servers_answer() {
     );
     let mails = smtp.mails();
     assert_eq!(mails.len(), 1);
-    assert!(mails[0].tls && mails[0].text.contains("test message"), "{:?}", mails[0]);
-    assert!(mails[0].header("Message-ID").unwrap().starts_with("<flexus.notify-test-"));
+    assert!(
+        mails[0].tls && mails[0].text.contains("test message"),
+        "{:?}",
+        mails[0]
+    );
+    assert!(mails[0]
+        .header("Message-ID")
+        .unwrap()
+        .starts_with("<flexus.notify-test-"));
 
     let wrong = "wrong-pa55word-987654";
     let mut wrong_env = env.clone();

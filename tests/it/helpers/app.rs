@@ -131,6 +131,16 @@ impl TestApp {
         }
     }
 
+    /// `/api/v1/status` as JSON.
+    pub async fn status(&self) -> serde_json::Value {
+        reqwest::get(format!("{}/api/v1/status", self.base_url))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    }
+
     pub async fn scrape(&self) -> String {
         reqwest::get(format!("{}/metrics", self.base_url))
             .await
