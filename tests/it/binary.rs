@@ -1,12 +1,15 @@
 //! The real binary as a child process, configured through its environment.
 
-use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use crate::helpers::process::{command, run, stop, wait_for_message, wait_until_ready};
-use crate::helpers::{base_env, free_port, metric, state_dir, FakeBss};
+use crate::helpers::alertmanager::{alert, deliver, TOKEN};
+use crate::helpers::process::{
+    command, run, serve_ready, stop, wait_for_message, wait_metric_with,
+};
+use crate::helpers::{
+    app_env, base_env, get_text, marker_script, metric, state_dir, vars, FakeBss, FakeTelegram, ID,
+};
 
-const ID: &str = "828e2c7c-3c8c-45a2-bebc-98cb3e77d06e";
 const ID2: &str = "0d5c6a1e-7f3b-4c0a-9d6e-2b1f8a7c9e01";
 
 #[tokio::test]
@@ -14,24 +17,10 @@ async fn serve_exports_readings_and_stops_cleanly_on_sigterm() {
     let fake = FakeBss::start().await;
     fake.set_gb(ID, 853.27, 1200.0);
     fake.set_gb(ID2, 3.5, 100.0);
-    let port = free_port();
     let mut env = base_env(&fake, &[ID, ID2]);
-    env.push(("LISTEN_ADDR".into(), format!("127.0.0.1:{port}")));
     env.push(("POLL_INTERVAL".into(), "1s".into()));
-    let child = command(&env)
-        .arg("serve")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let base = format!("http://127.0.0.1:{port}");
-    wait_until_ready(&base).await;
-    let m = reqwest::get(format!("{base}/metrics"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let (child, base) = serve_ready(&env).await;
+    let m = get_text(&format!("{base}/metrics")).await;
     assert_eq!(
         metric(
             &m,
@@ -52,46 +41,19 @@ async fn serve_exports_readings_and_stops_cleanly_on_sigterm() {
 
     // The poller keeps polling on its interval; a changed amount shows up without a restart.
     fake.set_gb(ID2, 2.25, 100.0);
-    let mut seen = false;
-    for _ in 0..50 {
-        let m = reqwest::get(format!("{base}/metrics"))
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
-        if metric(
-            &m,
-            "flexus_free_traffic_remaining_gb",
-            &[&format!("free_resource_id=\"{ID2}\"")],
-        ) == Some(2.25)
-        {
-            seen = true;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    assert!(seen, "a new poll's figures reach /metrics");
+    wait_metric_with(
+        &base,
+        "flexus_free_traffic_remaining_gb",
+        &[&format!("free_resource_id=\"{ID2}\"")],
+        2.25,
+        Duration::from_secs(5),
+    )
+    .await;
     if std::env::var_os("FLEXUS_SAVE_METRICS").is_some() {
         std::fs::write(std::env::var("FLEXUS_SAVE_METRICS").unwrap(), &m).unwrap();
     }
 
-    let pid = child.id().to_string();
-    assert!(Command::new("kill")
-        .args(["-TERM", &pid])
-        .status()
-        .unwrap()
-        .success());
-    let status = tokio::task::spawn_blocking(move || child.wait_with_output())
-        .await
-        .unwrap()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&status.stderr);
-    assert!(
-        status.status.success(),
-        "exit {:?}; stderr: {stderr}",
-        status.status
-    );
+    let stderr = stop(child).await;
     assert!(stderr.contains("stopped"), "{stderr}");
     assert!(
         !stderr.contains(crate::helpers::fakes::SK),
@@ -197,66 +159,41 @@ async fn discover_prints_a_ready_line() {
 
 // ---- the whole pipeline in the real binary ----
 
-use crate::helpers::{marker_script, telegram_env, FakeTelegram};
-
 /// Waits until `/metrics` shows `gb` remaining for `ID` (a poll read it).
 async fn wait_for_remaining(base: &str, gb: f64) {
-    for _ in 0..100 {
-        if let Ok(r) = reqwest::get(format!("{base}/metrics")).await {
-            let m = r.text().await.unwrap_or_default();
-            if metric(
-                &m,
-                "flexus_free_traffic_remaining_gb",
-                &[&format!("free_resource_id=\"{ID}\"")],
-            ) == Some(gb)
-            {
-                return;
-            }
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("the reading never showed {gb} GB");
+    let id = format!("free_resource_id=\"{ID}\"");
+    let name = "flexus_free_traffic_remaining_gb";
+    wait_metric_with(base, name, &[&id], gb, Duration::from_secs(10)).await;
 }
 
-fn env_for_pipeline(
+/// `serve` with a one-second poll and countdown, shutting down with a marker script; returns the
+/// process, its base URL and the marker file.
+async fn pipeline(
     fake: &FakeBss,
     tg: &FakeTelegram,
-    port: u16,
     extra: &[(&str, &str)],
-) -> Vec<(String, String)> {
-    let mut env = base_env(fake, &[ID]);
-    env.extend(telegram_env(tg));
-    env.push(("LISTEN_ADDR".into(), format!("127.0.0.1:{port}")));
-    env.push(("POLL_INTERVAL".into(), "1s".into()));
-    env.push(("SHUTDOWN_DELAY".into(), "1s".into()));
-    env.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
-    env
+) -> (std::process::Child, String, std::path::PathBuf) {
+    let (script, marker) = marker_script(&state_dir("pipeline"), "");
+    let mut env = app_env(
+        fake,
+        tg,
+        &[
+            ("POLL_INTERVAL", "1s"),
+            ("SHUTDOWN_DELAY", "1s"),
+            ("SHUTDOWN_COMMAND", script.to_str().unwrap()),
+        ],
+    );
+    env.extend(vars(extra));
+    let (child, base) = serve_ready(&env).await;
+    (child, base, marker)
 }
 
 #[tokio::test]
 async fn serve_drains_through_every_level_via_the_fallback_alone() {
     let fake = FakeBss::start().await;
     let tg = FakeTelegram::start().await;
-    let dir = state_dir("drain-fallback");
-    let (script, marker) = marker_script(&dir, "");
-    let port = free_port();
-    let env = env_for_pipeline(
-        &fake,
-        &tg,
-        port,
-        &[
-            ("FALLBACK", "always"),
-            ("SHUTDOWN_COMMAND", script.to_str().unwrap()),
-        ],
-    );
     fake.set_gb(ID, 50.0, 100.0);
-    let child = command(&env)
-        .arg("serve")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    wait_until_ready(&format!("http://127.0.0.1:{port}")).await;
+    let (child, _base, marker) = pipeline(&fake, &tg, &[("FALLBACK", "always")]).await;
     wait_for_message(&tg, "Traffic report").await;
     fake.set_gb(ID, 15.0, 100.0);
     wait_for_message(&tg, "Traffic alert (normal)").await;
@@ -289,99 +226,33 @@ async fn serve_drains_through_every_level_via_the_fallback_alone() {
 
 #[tokio::test]
 async fn serve_drains_through_every_level_via_webhooks() {
-    use crate::helpers::alertmanager::{bearer, payload, TOKEN};
     let fake = FakeBss::start().await;
     let tg = FakeTelegram::start().await;
-    let dir = state_dir("drain-webhook");
-    let (script, marker) = marker_script(&dir, "");
-    let port = free_port();
-    let env = env_for_pipeline(
-        &fake,
-        &tg,
-        port,
-        &[
-            ("FALLBACK", "never"),
-            ("WEBHOOK_TOKEN", TOKEN),
-            ("SHUTDOWN_COMMAND", script.to_str().unwrap()),
-        ],
-    );
     fake.set_gb(ID, 15.0, 100.0);
-    let child = command(&env)
-        .arg("serve")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let base = format!("http://127.0.0.1:{port}");
-    wait_until_ready(&base).await;
-    let client = reqwest::Client::new();
+    let settings = [("FALLBACK", "never"), ("WEBHOOK_TOKEN", TOKEN)];
+    let (child, base, marker) = pipeline(&fake, &tg, &settings).await;
     let post = |body: String| {
-        client
-            .post(format!("{base}/alertmanager"))
-            .header("authorization", bearer())
-            .header("content-type", "application/json")
-            .body(body)
-            .send()
+        let base = base.clone();
+        async move { deliver(&base, &body).await.status() }
     };
     assert_eq!(
-        post(payload(
-            "FlexusFreeTrafficLow",
-            "firing",
-            Some("3"),
-            ID,
-            "http://am:9093"
-        ))
-        .await
-        .unwrap()
-        .status(),
+        post(alert("FlexusFreeTrafficLow", "firing", Some("3"))).await,
         200
     );
     wait_for_message(&tg, "Traffic alert (normal)").await;
     fake.set_gb(ID, 8.0, 100.0);
     // Prometheus alerts on what it scraped: our reading comes first.
     wait_for_remaining(&base, 8.0).await;
-    post(payload(
-        "FlexusFreeTrafficLow",
-        "resolved",
-        Some("3"),
-        ID,
-        "http://am:9093",
-    ))
-    .await
-    .unwrap();
-    post(payload(
-        "FlexusFreeTrafficVeryLow",
-        "firing",
-        Some("2"),
-        ID,
-        "http://am:9093",
-    ))
-    .await
-    .unwrap();
+    post(alert("FlexusFreeTrafficLow", "resolved", Some("3"))).await;
+    post(alert("FlexusFreeTrafficVeryLow", "firing", Some("2"))).await;
     wait_for_message(&tg, "Traffic alert (high-frequency)").await;
     fake.set_gb(ID, 3.0, 100.0);
     wait_for_remaining(&base, 3.0).await;
     for _ in 0..3 {
-        post(payload(
-            "FlexusFreeTrafficCritical",
-            "firing",
-            Some("1"),
-            ID,
-            "http://am:9093",
-        ))
-        .await
-        .unwrap();
+        post(alert("FlexusFreeTrafficCritical", "firing", Some("1"))).await;
     }
     wait_for_message(&tg, "shutdown executed").await;
-    post(payload(
-        "FlexusFreeTrafficCritical",
-        "firing",
-        Some("1"),
-        ID,
-        "http://am:9093",
-    ))
-    .await
-    .unwrap();
+    post(alert("FlexusFreeTrafficCritical", "firing", Some("1"))).await;
     tokio::time::sleep(Duration::from_secs(2)).await;
     stop(child).await;
     assert_eq!(
@@ -404,8 +275,7 @@ async fn overlapping_check_runs_are_safe_and_send_one_message() {
     let fake = FakeBss::start().await;
     let tg = FakeTelegram::start().await;
     fake.set_gb(ID, 15.0, 100.0);
-    let mut env = base_env(&fake, &[ID]);
-    env.extend(telegram_env(&tg));
+    let env = app_env(&fake, &tg, &[]);
     let runs: Vec<_> = (0..2)
         .map(|_| {
             let env = env.clone();
@@ -434,10 +304,14 @@ async fn check_below_t1_runs_the_countdown_and_shuts_down_once() {
     fake.set_gb(ID, 2.0, 100.0);
     let dir = state_dir("check-l1");
     let (script, marker) = marker_script(&dir, "");
-    let mut env = base_env(&fake, &[ID]);
-    env.extend(telegram_env(&tg));
-    env.push(("SHUTDOWN_DELAY".into(), "1s".into()));
-    env.push(("SHUTDOWN_COMMAND".into(), script.display().to_string()));
+    let env = app_env(
+        &fake,
+        &tg,
+        &[
+            ("SHUTDOWN_DELAY", "1s"),
+            ("SHUTDOWN_COMMAND", script.to_str().unwrap()),
+        ],
+    );
     for _ in 0..2 {
         let env = env.clone();
         let out = run(&env, &["check"]).await;
@@ -459,8 +333,7 @@ async fn check_below_t1_runs_the_countdown_and_shuts_down_once() {
 async fn notify_test_prints_what_telegram_answered() {
     let fake = FakeBss::start().await;
     let tg = FakeTelegram::start().await;
-    let mut env = base_env(&fake, &[ID]);
-    env.extend(telegram_env(&tg));
+    let mut env = app_env(&fake, &tg, &[]);
     let out = run(&env, &["notify-test"]).await;
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{text}");

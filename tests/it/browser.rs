@@ -13,8 +13,8 @@ use chrono::Utc;
 use serde_json::{json, Value};
 
 use crate::helpers::fakes::bss::package;
-use crate::helpers::process::{command, stop, wait_until_ready};
-use crate::helpers::{base_env, free_port, state_dir, FakeBss};
+use crate::helpers::process::{serve_ready, stop};
+use crate::helpers::{base_env, get_json, state_dir, vars, FakeBss};
 
 const DRAIN: &str = "5e1f7c2a-0b4d-4c8e-9a71-3d2b6f8e0c15";
 const HEALTHY: &str = "8a9b0c1d-2e3f-4a5b-8c6d-7e8f9a0b1c2d";
@@ -116,12 +116,7 @@ fn set(fake: &FakeBss, id: &str, remaining: f64, quota: f64, start: &str, end: &
 }
 
 async fn status(base: &str) -> Value {
-    reqwest::get(format!("{base}/api/v1/status"))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap()
+    get_json(&format!("{base}/api/v1/status")).await
 }
 
 #[tokio::test]
@@ -157,25 +152,14 @@ async fn the_status_page_reads_right_in_a_real_browser_on_a_phone_and_a_desktop(
         serde_json::to_vec(&json!({"version": 1, "packages": {HEALTHY: earlier}})).unwrap(),
     )
     .unwrap();
-    let port = free_port();
-    let base = format!("http://127.0.0.1:{port}");
-    for (k, v) in [
-        ("LISTEN_ADDR", format!("127.0.0.1:{port}")),
-        ("POLL_INTERVAL", "1s".into()),
-        ("FALLBACK", "always".into()),
-        ("DRY_RUN", "true".into()),
-        ("SHUTDOWN_DELAY", "10m".into()),
-        ("TZ", "UTC".into()),
-    ] {
-        env.push((k.into(), v));
-    }
-    let child = command(&env)
-        .arg("serve")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    wait_until_ready(&base).await;
+    env.extend(vars(&[
+        ("POLL_INTERVAL", "1s"),
+        ("FALLBACK", "always"),
+        ("DRY_RUN", "true"),
+        ("SHUTDOWN_DELAY", "10m"),
+        ("TZ", "UTC"),
+    ]));
+    let (child, base) = serve_ready(&env).await;
     // The drain, poll by poll, down below T1 (5 GB): the guard starts its countdown.
     for gb in [30.0, 19.0, 12.0, 9.0, 6.5, 3.2] {
         set(&fake, DRAIN, gb, 100.0, &start, &end);
@@ -194,12 +178,7 @@ async fn the_status_page_reads_right_in_a_real_browser_on_a_phone_and_a_desktop(
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     assert!(running, "no countdown: {:#}", status(&base).await);
-    let history: Value = reqwest::get(format!("{base}/api/v1/history"))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let history: Value = get_json(&format!("{base}/api/v1/history")).await;
     let drained = history["packages"][DRAIN].as_array().unwrap();
     assert!(drained.len() >= 5, "one point per poll: {drained:?}");
     assert!(

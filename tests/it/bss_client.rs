@@ -11,9 +11,8 @@ use flexus_traffic_monitor::secret::Secret;
 use serde_json::json;
 
 use crate::helpers::fakes::bss::package;
-use crate::helpers::{base_env, metric, FakeBss, Reply, TestApp};
+use crate::helpers::{base_env, get_text, metric, FakeBss, Reply, TestApp, ID};
 
-const ID: &str = "828e2c7c-3c8c-45a2-bebc-98cb3e77d06e";
 const ID2: &str = "0d5c6a1e-7f3b-4c0a-9d6e-2b1f8a7c9e01";
 
 async fn app_with(fake: &FakeBss, extra: &[(&str, &str)]) -> TestApp {
@@ -234,22 +233,14 @@ async fn bad_key_is_a_configuration_error_and_not_retried() {
     assert!(!e.to_string().contains("wrong-sk"));
     assert_eq!(fake.requests(), 1, "a wrong key is not retried");
     assert_eq!(fake.bad_signatures(), 1);
-    let status: serde_json::Value = reqwest::get(format!("{}/api/v1/status", app.base_url))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let status = app.status().await;
     assert!(status["bss"]["last_error"]
         .as_str()
         .unwrap()
         .contains("APIGW.0301"));
     assert_eq!(
-        metric(
-            &app.scrape().await,
-            "flexus_bss_requests_total",
-            &["result=\"bad_credentials\""]
-        ),
+        app.metric("flexus_bss_requests_total", &["result=\"bad_credentials\""])
+            .await,
         Some(1.0)
     );
 }
@@ -299,7 +290,7 @@ async fn throttled_then_success_is_retried() {
     assert_eq!(results[0].1.as_ref().unwrap().remaining_gb, 400.0);
     assert_eq!(fake.requests(), 2);
     assert_eq!(fake.valid_signatures(), 2, "the retry is signed afresh");
-    assert_eq!(metric(&app.scrape().await, "flexus_bss_up", &[]), Some(1.0));
+    assert_eq!(app.metric("flexus_bss_up", &[]).await, Some(1.0));
 }
 
 #[tokio::test]
@@ -462,19 +453,9 @@ async fn readyz_waits_for_the_first_poll_and_status_shows_levels() {
             .status(),
         200
     );
-    let status: serde_json::Value = reqwest::get(format!("{}/api/v1/status", app.base_url))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let status = app.status().await;
     assert_eq!(status["packages"][0]["level"], "2");
     assert_eq!(status["packages"][0]["reading"]["remaining_gb"], 7.5);
-    let landing = reqwest::get(&app.base_url)
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let landing = get_text(&app.base_url).await;
     assert!(landing.contains("/metrics") && landing.contains("test-server"));
 }

@@ -82,10 +82,7 @@ async fn step(app: &TestApp) {
 }
 
 fn real() -> Spawn {
-    Spawn {
-        real_executor: true,
-        ..Default::default()
-    }
+    Spawn::real_executor()
 }
 
 #[tokio::test]
@@ -104,9 +101,7 @@ async fn two_servers_one_stopped_then_started_after_the_reset_across_a_restart()
         "the other server is left alone"
     );
     assert!(
-        w.tg.texts().iter().any(|t| t.contains("sg-a")
-            && t.contains("shutdown executed")
-            && t.contains("os-stop SOFT")),
+        w.tg.has(&["sg-a", "shutdown executed", "os-stop SOFT"]),
         "{:#?}",
         w.tg.texts()
     );
@@ -139,11 +134,8 @@ async fn two_servers_one_stopped_then_started_after_the_reset_across_a_restart()
     step(&app).await;
     assert_eq!(w.cloud.actions().len(), 2, "started once");
     assert_eq!(
-        metric(
-            &app.scrape().await,
-            "flexus_instance_starts_total",
-            &["result=\"started\""]
-        ),
+        app.metric("flexus_instance_starts_total", &["result=\"started\""])
+            .await,
         Some(1.0)
     );
     assert_eq!(w.cloud.bad_signatures(), 0);
@@ -177,11 +169,8 @@ async fn a_failed_stop_job_is_reported() {
         w.tg.texts()
     );
     assert_eq!(
-        metric(
-            &app.scrape().await,
-            "flexus_shutdowns_total",
-            &["result=\"failed\""]
-        ),
+        app.metric("flexus_shutdowns_total", &["result=\"failed\""])
+            .await,
         Some(1.0)
     );
     assert!(
@@ -200,9 +189,7 @@ async fn a_soft_stop_that_does_not_finish_is_followed_by_a_hard_one() {
     assert_eq!(kinds, ["SOFT", "HARD"]);
     assert_eq!(w.cloud.status(SRV_A), "SHUTOFF");
     assert!(
-        w.tg.texts()
-            .iter()
-            .any(|t| t.contains("os-stop HARD") && t.contains("succeeded")),
+        w.tg.has(&["os-stop HARD", "succeeded"]),
         "{:#?}",
         w.tg.texts()
     );
@@ -230,9 +217,7 @@ async fn a_stalled_or_refused_stop_is_reported() {
         let app = TestApp::spawn_with(&w.env, real()).await;
         step(&app).await;
         assert!(
-            w.tg.texts()
-                .iter()
-                .any(|t| t.contains("Shutdown failed") && t.contains(want)),
+            w.tg.has(&["Shutdown failed", want]),
             "{want}: {:#?}",
             w.tg.texts()
         );

@@ -13,7 +13,8 @@ use crate::helpers::process::{
     command, log_file, tool, wait_count, wait_for_message, wait_metric, wait_ok, Proc,
 };
 use crate::helpers::{
-    base_env, free_port, marker_script, metric, state_dir, telegram_env, FakeBss, FakeTelegram,
+    base_env, free_port, get_text, marker_script, metric, state_dir, telegram_env, FakeBss,
+    FakeTelegram,
 };
 
 const ID: &str = "828e2c7c-3c8c-45a2-bebc-98cb3e77d06e";
@@ -138,12 +139,7 @@ async fn prometheus_and_alertmanager_drive_every_level_and_hand_over_to_the_fall
     bss.set_gb(ID, 3.0, 100.0);
     wait_for_message(&tg, "shutdown executed").await;
     wait_count(&tg, "shutdown executed", 1, long).await;
-    let text = reqwest::get(format!("{base}/metrics"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let text = get_text(&format!("{base}/metrics")).await;
     assert!(metric(&text, "flexus_webhooks_total", &["result=\"ok\""]).unwrap() >= 3.0);
     assert_eq!(
         metric(&text, "flexus_fallback_active", &[]),

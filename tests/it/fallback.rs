@@ -3,21 +3,13 @@
 
 use std::time::Duration;
 
-use serde_json::json;
-
-use crate::helpers::alertmanager::{bearer, payload, TOKEN};
-use crate::helpers::{base_env, metric, telegram_env, FakeBss, FakeTelegram, Spawn, TestApp};
-
-const ID: &str = "828e2c7c-3c8c-45a2-bebc-98cb3e77d06e";
-
-fn heartbeat() -> String {
-    json!({"version": "4", "status": "firing", "alerts": [{"status": "firing", "labels": {"alertname": "FlexusTrafficWatchdog"}}]}).to_string()
-}
+use crate::helpers::alertmanager::{alert, watchdog, TOKEN};
+use crate::helpers::{app_env, FakeBss, FakeTelegram, Spawn, TestApp, ID};
 
 async fn wait_for_fallback(app: &TestApp, want: f64, within: Duration) {
     let until = std::time::Instant::now() + within;
     loop {
-        if metric(&app.scrape().await, "flexus_fallback_active", &[]) == Some(want) {
+        if app.metric("flexus_fallback_active", &[]).await == Some(want) {
             return;
         }
         assert!(
@@ -28,68 +20,52 @@ async fn wait_for_fallback(app: &TestApp, want: f64, within: Duration) {
     }
 }
 
+/// A poll the background evaluator judges: a moment for it to run, then its messages delivered.
+async fn poll_in_background(app: &TestApp) {
+    app.poller.poll_once().await.unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    app.settle().await;
+}
+
 #[tokio::test]
 async fn hand_over_in_both_directions_without_duplicates_or_losses() {
     let bss = FakeBss::start().await;
     let tg = FakeTelegram::start().await;
-    let mut env = base_env(&bss, &[ID]);
-    env.extend(telegram_env(&tg));
-    env.extend(
-        [
+    let env = app_env(
+        &bss,
+        &tg,
+        &[
             ("WEBHOOK_TOKEN", TOKEN),
             ("FALLBACK", "auto"),
             ("WATCHDOG_TIMEOUT", "1s"),
             ("DAILY_REPORT", "false"),
-        ]
-        .map(|(k, v)| (k.to_string(), v.to_string())),
+        ],
     );
-    let app = TestApp::spawn_with(
-        &env,
-        Spawn {
-            background: true,
-            ..Default::default()
-        },
-    )
-    .await;
+    let app = TestApp::spawn_with(&env, Spawn::background()).await;
 
     // Prometheus is alive: the webhook path is in charge.
-    app.post_webhook(&heartbeat(), Some(&bearer())).await;
+    app.deliver(&watchdog("firing")).await;
     wait_for_fallback(&app, 0.0, Duration::from_secs(2)).await;
     bss.set_gb(ID, 15.0, 100.0);
-    app.poller.poll_once().await.unwrap();
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    app.settle().await;
+    poll_in_background(&app).await;
     assert!(
         tg.sent().is_empty(),
         "the fallback stays quiet while Prometheus is alive: {:?}",
         tg.texts()
     );
-    app.post_webhook(
-        &payload(
-            "FlexusFreeTrafficLow",
-            "firing",
-            Some("3"),
-            ID,
-            "http://am:9093",
-        ),
-        Some(&bearer()),
-    )
-    .await;
+    app.deliver(&alert("FlexusFreeTrafficLow", "firing", Some("3")))
+        .await;
     app.settle().await;
     assert_eq!(tg.count("Traffic alert (normal)"), 1);
 
     // Prometheus stops: heartbeats stop, the fallback takes over within WATCHDOG_TIMEOUT (+ a tick).
     wait_for_fallback(&app, 1.0, Duration::from_secs(3)).await;
     // Taking over re-judges the same level-3 reading: not due again, so no duplicate.
-    app.poller.poll_once().await.unwrap();
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    app.settle().await;
+    poll_in_background(&app).await;
     assert_eq!(tg.count("Traffic alert (normal)"), 1, "{:?}", tg.texts());
     // The package drops to level 2 while Prometheus is away: the fallback tells it.
     bss.set_gb(ID, 8.0, 100.0);
-    app.poller.poll_once().await.unwrap();
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    app.settle().await;
+    poll_in_background(&app).await;
     assert_eq!(
         tg.count("Traffic alert (high-frequency)"),
         1,
@@ -98,23 +74,12 @@ async fn hand_over_in_both_directions_without_duplicates_or_losses() {
     );
 
     // Prometheus is back: the fallback stands down; the level-2 alert it now sends is no news.
-    app.post_webhook(&heartbeat(), Some(&bearer())).await;
+    app.deliver(&watchdog("firing")).await;
     wait_for_fallback(&app, 0.0, Duration::from_secs(2)).await;
-    app.post_webhook(
-        &payload(
-            "FlexusFreeTrafficVeryLow",
-            "firing",
-            Some("2"),
-            ID,
-            "http://am:9093",
-        ),
-        Some(&bearer()),
-    )
-    .await;
+    app.deliver(&alert("FlexusFreeTrafficVeryLow", "firing", Some("2")))
+        .await;
     bss.set_gb(ID, 7.0, 100.0);
-    app.poller.poll_once().await.unwrap();
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    app.settle().await;
+    poll_in_background(&app).await;
     assert_eq!(
         tg.sent().len(),
         2,
@@ -127,10 +92,7 @@ async fn hand_over_in_both_directions_without_duplicates_or_losses() {
 async fn repeated_poll_failures_are_told_once_and_the_recovery_once() {
     let bss = FakeBss::start().await;
     let tg = FakeTelegram::start().await;
-    let mut env = base_env(&bss, &[ID]);
-    env.extend(telegram_env(&tg));
-    env.push(("DAILY_REPORT".into(), "false".into()));
-    let app = TestApp::spawn(&env).await;
+    let app = TestApp::spawn(&app_env(&bss, &tg, &[("DAILY_REPORT", "false")])).await;
     bss.set_gb(ID, 50.0, 100.0);
     app.poll_and_evaluate().await;
     bss.remove(ID);
@@ -153,10 +115,12 @@ async fn repeated_poll_failures_are_told_once_and_the_recovery_once() {
 async fn a_credential_error_is_told_at_once_with_the_fix() {
     let bss = FakeBss::start().await;
     let tg = FakeTelegram::start().await;
-    let mut env = base_env(&bss, &[ID]);
-    env.extend(telegram_env(&tg));
-    env.push(("HUAWEICLOUD_SDK_SK".into(), "expired-or-wrong".into()));
-    let app = TestApp::spawn(&env).await;
+    let app = TestApp::spawn(&app_env(
+        &bss,
+        &tg,
+        &[("HUAWEICLOUD_SDK_SK", "expired-or-wrong")],
+    ))
+    .await;
     app.poll_and_evaluate().await;
     let texts = tg.texts();
     assert_eq!(texts.len(), 1);

@@ -1,25 +1,23 @@
 //! The application's lifecycle: what a stop does to running work, when a webhook is answered, and
 //! how a state directory that cannot be read or written is handled.
 
+use std::process::Command;
 use std::time::Duration;
 
 use crate::helpers::fakes::cloud::FakeCloud;
-use crate::helpers::process::{command, run, stop};
+use crate::helpers::process::{run, spawn_serve, stop, wait_for_message};
 use crate::helpers::{
-    base_env, free_port, marker_script, metric, state_dir, telegram_env, FakeBss, FakeTelegram,
-    Spawn, TestApp,
+    app_env, base_env, free_port, marker_script, state_dir, vars, FakeBss, FakeTelegram, Spawn,
+    TestApp, ID,
 };
-
-const ID: &str = "828e2c7c-3c8c-45a2-bebc-98cb3e77d06e";
 const SRV: &str = "72a270de-665a-4f46-8d64-24ad6edccdd1";
 const PROJECT: &str = "fedcba9876543210fedcba9876543210";
 const REGION: &str = "ap-southeast-1";
 
+/// [`app_env`] without the daily report.
 fn env_with(bss: &FakeBss, tg: &FakeTelegram, extra: &[(&str, &str)]) -> Vec<(String, String)> {
-    let mut env = base_env(bss, &[ID]);
-    env.extend(telegram_env(tg));
-    env.push(("DAILY_REPORT".into(), "false".into()));
-    env.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+    let mut env = app_env(bss, tg, &[("DAILY_REPORT", "false")]);
+    env.extend(vars(extra));
     env
 }
 
@@ -47,13 +45,8 @@ async fn a_stop_during_a_countdown_shuts_nothing_down_and_the_next_start_needs_a
     assert_eq!(again.calls.count(), 0);
     again.notifier.flush(Duration::from_secs(10)).await;
     assert_eq!(tg.count("Shutdown cancelled"), 1, "{:#?}", tg.texts());
-    assert!(tg.texts().iter().any(|t| t.contains("monitor is stopping")));
-    let status: serde_json::Value = reqwest::get(format!("{}/api/v1/status", again.base_url))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    assert!(tg.has(&["monitor is stopping"]));
+    let status = again.status().await;
     assert_eq!(
         status["alerting"]["shutdown"]["records"],
         serde_json::json!({}),
@@ -92,24 +85,14 @@ async fn with_the_cloud_api_the_webhook_answers_before_any_ecs_call() {
             ("HTTP_TIMEOUT", "120s"),
         ],
     );
-    let app = TestApp::spawn_with(
-        &env,
-        Spawn {
-            real_executor: true,
-            ..Default::default()
-        },
-    )
-    .await;
+    let app = TestApp::spawn_with(&env, Spawn::real_executor()).await;
     app.poller.poll_once().await.unwrap();
     let release = cloud.hold_status();
     let body =
         crate::helpers::alertmanager::payload("FlexusTrafficLevel1", "firing", Some("1"), ID, "");
-    let answered = tokio::time::timeout(
-        Duration::from_secs(20),
-        app.post_webhook(&body, Some(&crate::helpers::alertmanager::bearer())),
-    )
-    .await
-    .expect("the webhook waited for the ECS status call");
+    let answered = tokio::time::timeout(Duration::from_secs(20), app.deliver(&body))
+        .await
+        .expect("the webhook waited for the ECS status call");
     assert_eq!(answered.status(), 200);
     release.send(false).unwrap();
     app.settle().await;
@@ -127,10 +110,7 @@ async fn a_state_dir_that_turns_unwritable_is_reported_on_metrics_and_status() {
     let env = env_with(&bss, &tg, &[("STATE_DIR", dir.to_str().unwrap())]);
     let app = TestApp::spawn(&env).await;
     app.poll_and_evaluate().await;
-    assert_eq!(
-        metric(&app.scrape().await, "flexus_state_writable", &[]),
-        Some(1.0)
-    );
+    assert_eq!(app.metric("flexus_state_writable", &[]).await, Some(1.0));
     // The directory's place taken by a file: nothing can be written there any more, even by root.
     let gone = dir.with_extension("gone");
     std::fs::rename(&dir, &gone).unwrap();
@@ -138,16 +118,8 @@ async fn a_state_dir_that_turns_unwritable_is_reported_on_metrics_and_status() {
     bss.remove(ID); // a failed read: a change to record, without a message yet
     let _ = app.poller.poll_once().await;
     assert!(app.engine.poll_health().await.is_err());
-    assert_eq!(
-        metric(&app.scrape().await, "flexus_state_writable", &[]),
-        Some(0.0)
-    );
-    let status: serde_json::Value = reqwest::get(format!("{}/api/v1/status", app.base_url))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    assert_eq!(app.metric("flexus_state_writable", &[]).await, Some(0.0));
+    let status = app.status().await;
     assert_eq!(status["state"]["writable"], false, "{status}");
     drop(app);
     std::fs::remove_file(&dir).unwrap();
@@ -160,11 +132,16 @@ async fn check_refuses_to_act_on_a_state_file_it_cannot_read() {
     fake.set_gb(ID, 2.0, 100.0);
     let dir = state_dir("check-unreadable");
     let (script, marker) = marker_script(&dir, "");
-    let mut env = base_env(&fake, &[ID]);
-    env.extend(telegram_env(&tg));
-    env.push(("STATE_DIR".into(), dir.join("state").display().to_string()));
-    env.push(("SHUTDOWN_DELAY".into(), "0s".into()));
-    env.push(("SHUTDOWN_COMMAND".into(), script.display().to_string()));
+    let state = dir.join("state");
+    let env = app_env(
+        &fake,
+        &tg,
+        &[
+            ("STATE_DIR", state.to_str().unwrap()),
+            ("SHUTDOWN_DELAY", "0s"),
+            ("SHUTDOWN_COMMAND", script.to_str().unwrap()),
+        ],
+    );
     let out = run(&env, &["check"]).await;
     assert!(
         out.status.success(),
@@ -201,9 +178,7 @@ async fn run_with_read_only(
     dir: &std::path::Path,
     args: &[&str],
 ) -> Option<std::process::Output> {
-    let probe = std::process::Command::new("unshare")
-        .args(["-rm", "true"])
-        .status();
+    let probe = Command::new("unshare").args(["-rm", "true"]).status();
     if !probe.is_ok_and(|s| s.success()) {
         return None;
     }
@@ -213,7 +188,7 @@ async fn run_with_read_only(
         env!("CARGO_BIN_EXE_flexus-traffic-monitor"),
         args.join(" ")
     );
-    let mut cmd = std::process::Command::new("unshare");
+    let mut cmd = Command::new("unshare");
     cmd.args(["-rm", "sh", "-c", &script]).env_clear();
     for (k, v) in env {
         cmd.env(k, v);
@@ -233,8 +208,10 @@ async fn serve_refuses_a_read_only_state_dir_at_start_with_exit_4() {
     fake.set_gb(ID, 50.0, 100.0);
     let dir = state_dir("serve-ro");
     let mut env = base_env(&fake, &[ID]);
-    env.push(("STATE_DIR".into(), dir.display().to_string()));
-    env.push(("LISTEN_ADDR".into(), format!("127.0.0.1:{}", free_port())));
+    env.extend(vars(&[
+        ("STATE_DIR", dir.to_str().unwrap()),
+        ("LISTEN_ADDR", &format!("127.0.0.1:{}", free_port())),
+    ]));
     // A previous run left the lock file, so opening it works; writing does not.
     std::fs::write(dir.join("state.lock"), b"").unwrap();
     let Some(out) = run_with_read_only(&env, &dir, &["serve"]).await else {
@@ -261,24 +238,22 @@ async fn serve_stops_on_sigterm_during_a_countdown_without_acting() {
     let dir = state_dir("sigterm-countdown");
     let (script, marker) = marker_script(&dir, "");
     let port = free_port();
-    let mut env = env_with(
+    let env = env_with(
         &fake,
         &tg,
-        &[("SHUTDOWN_DELAY", "1h"), ("FALLBACK", "always")],
+        &[
+            ("SHUTDOWN_DELAY", "1h"),
+            ("FALLBACK", "always"),
+            ("SHUTDOWN_COMMAND", script.to_str().unwrap()),
+            ("LISTEN_ADDR", &format!("127.0.0.1:{port}")),
+        ],
     );
-    env.push(("SHUTDOWN_COMMAND".into(), script.display().to_string()));
-    env.push(("LISTEN_ADDR".into(), format!("127.0.0.1:{port}")));
-    let child = command(&env)
-        .arg("serve")
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    crate::helpers::process::wait_for_message(&tg, "Shutdown countdown").await;
+    let child = spawn_serve(&env);
+    wait_for_message(&tg, "Shutdown countdown").await;
     let stderr = stop(child).await;
     assert!(stderr.contains("cancelled"), "{stderr}");
     assert!(!marker.exists(), "nothing was shut down");
-    crate::helpers::process::wait_for_message(&tg, "monitor is stopping").await;
+    wait_for_message(&tg, "monitor is stopping").await;
 }
 
 #[tokio::test]

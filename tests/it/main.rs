@@ -12,6 +12,7 @@ mod browser;
 mod bss_client;
 mod channels;
 mod cloud_api;
+mod dashboard;
 mod docs;
 mod e2e;
 mod email;

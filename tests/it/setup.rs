@@ -1,6 +1,6 @@
 //! A newcomer's path through the binary: the original script's `.env`, `config`, signals.
 
-use crate::helpers::process::command;
+use crate::helpers::process::{command, serve_ready, spawn_serve, stop};
 use crate::helpers::state_dir;
 
 /// The original script's `.env`, with values python-dotenv accepts unquoted.
@@ -89,28 +89,11 @@ async fn the_demo_leaves_no_state_behind_and_prints_how_to_reach_its_cloud() {
 
 #[tokio::test]
 async fn sighup_is_ignored_with_a_warning() {
-    use crate::helpers::{base_env, free_port, FakeBss};
+    use crate::helpers::{base_env, FakeBss};
     let fake = FakeBss::start().await;
     fake.set_gb("pkg", 853.0, 1200.0);
-    let port = free_port();
-    let mut env = base_env(&fake, &["pkg"]);
-    env.push(("LISTEN_ADDR".into(), format!("127.0.0.1:{port}")));
-    let child = command(&env)
-        .arg("serve")
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let health = format!("http://127.0.0.1:{port}/healthz");
-    let mut up = false;
-    for _ in 0..100 {
-        if reqwest::get(&health).await.is_ok_and(|r| r.status() == 200) {
-            up = true;
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
-    assert!(up, "serve never answered");
+    let (child, base) = serve_ready(&base_env(&fake, &["pkg"])).await;
+    let health = format!("{base}/healthz");
     let pid = child.id().to_string();
     for _ in 0..2 {
         assert!(std::process::Command::new("kill")
@@ -124,7 +107,7 @@ async fn sighup_is_ignored_with_a_warning() {
         .await
         .expect("still serving after SIGHUP");
     assert_eq!(r.status(), 200);
-    let stderr = crate::helpers::process::stop(child).await;
+    let stderr = stop(child).await;
     assert!(stderr.contains("SIGHUP ignored"), "{stderr}");
 }
 
@@ -225,12 +208,7 @@ async fn console_prints_are_not_counted_as_sent_and_bytes_are_whole() {
     ] {
         vars.push((k.into(), v));
     }
-    let child = command(&vars)
-        .arg("serve")
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
+    let child = spawn_serve(&vars);
     let url = format!("http://127.0.0.1:{port}/metrics");
     let mut text = String::new();
     for _ in 0..100 {
@@ -247,7 +225,7 @@ async fn console_prints_are_not_counted_as_sent_and_bytes_are_whole() {
         }
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
-    let stderr = crate::helpers::process::stop(child).await;
+    let stderr = stop(child).await;
     assert!(
         metric(
             &text,

@@ -4,28 +4,10 @@ use std::time::Duration;
 
 use serde_json::json;
 
-use crate::helpers::alertmanager::{bearer, payload};
-use crate::helpers::app::webhook_app;
+use crate::helpers::alertmanager::alert;
+use crate::helpers::app::{fallback_app, webhook_app};
 use crate::helpers::fakes::bss::package;
-use crate::helpers::{
-    base_env, marker_script, metric, state_dir, telegram_env, FakeBss, FakeTelegram, Reply, Spawn,
-    TestApp,
-};
-
-const ID: &str = "828e2c7c-3c8c-45a2-bebc-98cb3e77d06e";
-
-async fn fallback_app(
-    bss: &FakeBss,
-    tg: &FakeTelegram,
-    extra: &[(&str, &str)],
-    opts: Spawn,
-) -> TestApp {
-    let mut env = base_env(bss, &[ID]);
-    env.extend(telegram_env(tg));
-    env.push(("SHUTDOWN_DELAY".into(), "0s".into()));
-    env.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
-    TestApp::spawn_with(&env, opts).await
-}
+use crate::helpers::{marker_script, state_dir, FakeBss, FakeTelegram, Reply, Spawn, TestApp, ID};
 
 // ---- must not ----
 
@@ -97,21 +79,12 @@ async fn a_failed_fresh_poll_cancels() {
     let app = webhook_app(&bss, &tg, &[], Spawn::default()).await;
     app.poller.poll_once().await.unwrap();
     bss.push(Reply::Json(401, json!({"error_code": "APIGW.0301", "error_msg": "Incorrect IAM authentication information"})));
-    let body = payload(
-        "FlexusFreeTrafficCritical",
-        "firing",
-        Some("1"),
-        ID,
-        "http://am:9093",
-    );
-    assert_eq!(app.post_webhook(&body, Some(&bearer())).await.status(), 200);
+    let body = alert("FlexusFreeTrafficCritical", "firing", Some("1"));
+    assert_eq!(app.deliver(&body).await.status(), 200);
     app.settle().await;
     assert_eq!(app.calls.count(), 0);
     assert_eq!(tg.count("Shutdown cancelled"), 1, "{:?}", tg.texts());
-    assert!(tg
-        .texts()
-        .iter()
-        .any(|t| t.contains("fresh reading failed")));
+    assert!(tg.has(&["fresh reading failed"]));
 }
 
 #[tokio::test]
@@ -123,29 +96,18 @@ async fn a_fresh_reading_at_or_above_t1_cancels() {
     app.poller.poll_once().await.unwrap();
     // The package was renewed: BSS now says exactly T1.
     bss.set_gb(ID, 5.0, 100.0);
-    let body = payload(
-        "FlexusFreeTrafficCritical",
-        "firing",
-        Some("1"),
-        ID,
-        "http://am:9093",
-    );
-    app.post_webhook(&body, Some(&bearer())).await;
+    let body = alert("FlexusFreeTrafficCritical", "firing", Some("1"));
+    app.deliver(&body).await;
     app.settle().await;
     assert_eq!(app.calls.count(), 0);
     assert!(
-        tg.texts()
-            .iter()
-            .any(|t| t.contains("Shutdown cancelled") && t.contains("5.00 GB")),
+        tg.has(&["Shutdown cancelled", "5.00 GB"]),
         "{:?}",
         tg.texts()
     );
     assert_eq!(
-        metric(
-            &app.scrape().await,
-            "flexus_shutdowns_total",
-            &["result=\"cancelled\""]
-        ),
+        app.metric("flexus_shutdowns_total", &["result=\"cancelled\""])
+            .await,
         Some(1.0)
     );
 }
@@ -157,36 +119,16 @@ async fn a_resolved_alert_cancels_the_countdown() {
     bss.set_gb(ID, 1.0, 100.0);
     let app = webhook_app(&bss, &tg, &[("SHUTDOWN_DELAY", "3s")], Spawn::default()).await;
     app.poller.poll_once().await.unwrap();
-    app.post_webhook(
-        &payload(
-            "FlexusFreeTrafficCritical",
-            "firing",
-            Some("1"),
-            ID,
-            "http://am:9093",
-        ),
-        Some(&bearer()),
-    )
-    .await;
+    app.deliver(&alert("FlexusFreeTrafficCritical", "firing", Some("1")))
+        .await;
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(app.guard.running().as_deref(), Some(ID));
-    app.post_webhook(
-        &payload(
-            "FlexusFreeTrafficCritical",
-            "resolved",
-            Some("1"),
-            ID,
-            "http://am:9093",
-        ),
-        Some(&bearer()),
-    )
-    .await;
+    app.deliver(&alert("FlexusFreeTrafficCritical", "resolved", Some("1")))
+        .await;
     app.settle().await;
     assert_eq!(app.calls.count(), 0);
     assert!(
-        tg.texts()
-            .iter()
-            .any(|t| t.contains("Shutdown cancelled") && t.contains("resolved")),
+        tg.has(&["Shutdown cancelled", "resolved"]),
         "{:?}",
         tg.texts()
     );
@@ -206,27 +148,15 @@ async fn dry_run_runs_nothing_and_says_what_it_would_do() {
             ("DRY_RUN", "true"),
             ("SHUTDOWN_COMMAND", script.to_str().unwrap()),
         ],
-        Spawn {
-            real_executor: true,
-            ..Default::default()
-        },
+        Spawn::real_executor(),
     )
     .await;
     app.poll_and_evaluate().await;
     assert!(!marker.exists(), "the command must not run in a dry run");
-    assert!(
-        tg.texts()
-            .iter()
-            .any(|t| t.contains("dry run") && t.contains("would")),
-        "{:?}",
-        tg.texts()
-    );
+    assert!(tg.has(&["dry run", "would"]), "{:?}", tg.texts());
     assert_eq!(
-        metric(
-            &app.scrape().await,
-            "flexus_shutdowns_total",
-            &["result=\"dry_run\""]
-        ),
+        app.metric("flexus_shutdowns_total", &["result=\"dry_run\""])
+            .await,
         Some(1.0)
     );
     // The dry run is recorded like an action: no loop of countdowns on every poll.
@@ -262,10 +192,7 @@ async fn start_up_with_stored_level_1_does_not_act() {
         &bss,
         &tg,
         &[("STATE_DIR", dir.to_str().unwrap())],
-        Spawn {
-            background: true,
-            ..Default::default()
-        },
+        Spawn::background(),
     )
     .await;
     assert_eq!(
@@ -323,63 +250,35 @@ async fn a_later_boot_in_the_same_cycle_acts_again_only_when_configured() {
     bss.set_gb(ID, 1.0, 100.0);
     let dir = state_dir("reboot");
     let dir_s = dir.to_str().unwrap().to_string();
-    let first = fallback_app(
-        &bss,
-        &tg,
-        &[("STATE_DIR", &dir_s)],
-        Spawn {
-            boot_id: Some("boot-a".into()),
-            ..Default::default()
-        },
-    )
-    .await;
-    first.poll_and_evaluate().await;
-    assert_eq!(first.calls.count(), 1);
-    first.stop().await;
-    // Same boot (a restart of the service): no second shutdown.
-    let same = fallback_app(
-        &bss,
-        &tg,
-        &[("STATE_DIR", &dir_s)],
-        Spawn {
-            boot_id: Some("boot-a".into()),
-            ..Default::default()
-        },
-    )
-    .await;
-    same.poll_and_evaluate().await;
-    assert_eq!(same.calls.count(), 0);
-    same.stop().await;
-    // Someone booted the server again in the same cycle, and repeating is off: left alone.
-    let off = fallback_app(
-        &bss,
-        &tg,
-        &[
-            ("STATE_DIR", &dir_s),
-            ("SHUTDOWN_REPEAT_AFTER_BOOT", "false"),
-        ],
-        Spawn {
-            boot_id: Some("boot-b".into()),
-            ..Default::default()
-        },
-    )
-    .await;
-    off.poll_and_evaluate().await;
-    assert_eq!(off.calls.count(), 0);
-    off.stop().await;
-    // Default, as the original: shut down again.
-    let again = fallback_app(
-        &bss,
-        &tg,
-        &[("STATE_DIR", &dir_s)],
-        Spawn {
-            boot_id: Some("boot-c".into()),
-            ..Default::default()
-        },
-    )
-    .await;
-    again.poll_and_evaluate().await;
-    assert_eq!(again.calls.count(), 1);
+    let repeat_off = [("SHUTDOWN_REPEAT_AFTER_BOOT", "false")];
+    for (boot, extra, acts, why) in [
+        ("boot-a", &[][..], 1, "the first boot below T1"),
+        (
+            "boot-a",
+            &[][..],
+            0,
+            "a restart of the service in the same boot",
+        ),
+        (
+            "boot-b",
+            &repeat_off[..],
+            0,
+            "a new boot, repeating off: left alone",
+        ),
+        (
+            "boot-c",
+            &[][..],
+            1,
+            "a new boot, repeating on (the default): again",
+        ),
+    ] {
+        let mut settings = vec![("STATE_DIR", dir_s.as_str())];
+        settings.extend_from_slice(extra);
+        let app = fallback_app(&bss, &tg, &settings, Spawn::boot(boot)).await;
+        app.poll_and_evaluate().await;
+        assert_eq!(app.calls.count(), acts, "{why}");
+        app.stop().await;
+    }
 }
 
 #[tokio::test]
@@ -394,10 +293,7 @@ async fn the_real_command_executor_runs_the_script() {
         &bss,
         &tg,
         &[("SHUTDOWN_COMMAND", &cmd)],
-        Spawn {
-            real_executor: true,
-            ..Default::default()
-        },
+        Spawn::real_executor(),
     )
     .await;
     app.poll_and_evaluate().await;
@@ -406,11 +302,8 @@ async fn the_real_command_executor_runs_the_script() {
         "shutdown -h now\n"
     );
     assert_eq!(
-        metric(
-            &app.scrape().await,
-            "flexus_shutdowns_total",
-            &["result=\"executed\""]
-        ),
+        app.metric("flexus_shutdowns_total", &["result=\"executed\""])
+            .await,
         Some(1.0)
     );
 }
@@ -437,27 +330,19 @@ async fn a_failing_or_hanging_command_is_reported() {
                 ("SHUTDOWN_COMMAND", script.to_str().unwrap()),
                 ("SHUTDOWN_COMMAND_TIMEOUT", timeout),
             ],
-            Spawn {
-                real_executor: true,
-                ..Default::default()
-            },
+            Spawn::real_executor(),
         )
         .await;
         app.poll_and_evaluate().await;
         assert!(marker.exists());
         assert!(
-            tg.texts()
-                .iter()
-                .any(|t| t.contains("Shutdown failed") && t.contains(want)),
+            tg.has(&["Shutdown failed", want]),
             "{want}: {:?}",
             tg.texts()
         );
         assert_eq!(
-            metric(
-                &app.scrape().await,
-                "flexus_shutdowns_total",
-                &["result=\"failed\""]
-            ),
+            app.metric("flexus_shutdowns_total", &["result=\"failed\""])
+                .await,
             Some(1.0)
         );
     }
@@ -477,13 +362,7 @@ async fn a_corrupt_state_file_is_kept_aside_reported_and_replaced() {
     )
     .await;
     app.settle().await;
-    assert!(
-        tg.texts()
-            .iter()
-            .any(|t| t.contains("state file was unreadable")),
-        "{:#?}",
-        tg.texts()
-    );
+    assert!(tg.has(&["state file was unreadable"]), "{:#?}", tg.texts());
     let kept: Vec<_> = std::fs::read_dir(&dir)
         .unwrap()
         .filter_map(|e| e.ok())
@@ -510,16 +389,7 @@ async fn a_corrupt_state_file_is_kept_aside_reported_and_replaced() {
 // ---- the guard never waits behind other messages ----
 
 async fn backlog_app(bss: &FakeBss, tg: &FakeTelegram, backlog: usize) -> TestApp {
-    let app = fallback_app(
-        bss,
-        tg,
-        &[("SHUTDOWN_DELAY", "4s")],
-        Spawn {
-            background: true,
-            ..Default::default()
-        },
-    )
-    .await;
+    let app = fallback_app(bss, tg, &[("SHUTDOWN_DELAY", "4s")], Spawn::background()).await;
     for i in 0..backlog {
         app.notifier
             .enqueue(&flexus_traffic_monitor::messages::Message::ExternalAlert {

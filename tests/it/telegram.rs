@@ -166,12 +166,7 @@ async fn a_wrong_chat_keeps_messages_queued_and_the_token_out_of_errors() {
         "kept for when the user fixes the chat id"
     );
     assert!(tg.sent().is_empty());
-    let status: serde_json::Value = reqwest::get(format!("{}/api/v1/status", app.base_url))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let status = app.status().await;
     assert_eq!(status["alerting"]["messages_pending"], 1);
     assert!(!status.to_string().contains(fake_telegram::TOKEN));
 }

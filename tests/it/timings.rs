@@ -6,36 +6,25 @@ use std::time::{Duration, Instant};
 
 use serde_json::json;
 
-use crate::helpers::alertmanager::{bearer, TOKEN};
-use crate::helpers::{base_env, telegram_env, FakeBss, FakeTelegram, Spawn, TestApp};
-
-fn watchdog(status: &str) -> String {
-    json!({"version": "4", "status": status, "alerts": [{"status": status,
-        "labels": {"alertname": "FlexusTrafficWatchdog", "severity": "none"}}]})
-    .to_string()
-}
+use crate::helpers::alertmanager::{
+    alertmanager_config, deploy, run_alertmanager, watchdog, TOKEN,
+};
+use crate::helpers::{app_env, FakeBss, FakeTelegram, Spawn, TestApp, ID};
 
 async fn auto_app(watchdog_timeout: &str) -> (TestApp, FakeBss, FakeTelegram) {
     let bss = FakeBss::start().await;
     let tg = FakeTelegram::start().await;
-    bss.set_gb("pkg", 853.0, 1200.0);
-    let mut env = base_env(&bss, &["pkg"]);
-    env.extend(telegram_env(&tg));
-    for (k, v) in [
-        ("WEBHOOK_TOKEN", TOKEN),
-        ("FALLBACK", "auto"),
-        ("WATCHDOG_TIMEOUT", watchdog_timeout),
-    ] {
-        env.push((k.into(), v.into()));
-    }
-    let app = TestApp::spawn_with(
-        &env,
-        Spawn {
-            background: true,
-            ..Default::default()
-        },
-    )
-    .await;
+    bss.set_gb(ID, 853.0, 1200.0);
+    let env = app_env(
+        &bss,
+        &tg,
+        &[
+            ("WEBHOOK_TOKEN", TOKEN),
+            ("FALLBACK", "auto"),
+            ("WATCHDOG_TIMEOUT", watchdog_timeout),
+        ],
+    );
+    let app = TestApp::spawn_with(&env, Spawn::background()).await;
     (app, bss, tg)
 }
 
@@ -71,7 +60,7 @@ async fn the_fallback_takes_over_when_prometheus_stops_scraping_though_the_watch
 {
     let (app, _bss, _tg) = auto_app("3s").await;
     let beat = || async {
-        let r = app.post_webhook(&watchdog("firing"), Some(&bearer())).await;
+        let r = app.deliver(&watchdog("firing")).await;
         assert_eq!(r.status(), 200);
     };
     // Prometheus scrapes and its watchdog arrives: Prometheus is in charge.
@@ -100,14 +89,12 @@ async fn the_fallback_takes_over_when_prometheus_stops_scraping_though_the_watch
 async fn a_resolved_watchdog_hands_over_at_once() {
     // The timeout is long: only the resolved watchdog can hand over within the wait below.
     let (app, _bss, _tg) = auto_app("20s").await;
-    let r = app.post_webhook(&watchdog("firing"), Some(&bearer())).await;
+    let r = app.deliver(&watchdog("firing")).await;
     assert_eq!(r.status(), 200);
     // The evaluator's first look starts it in charge (nothing seen yet), then Prometheus is.
     tokio::time::sleep(Duration::from_secs(5)).await;
     assert!(wait_active(&app, false, Duration::from_secs(10), || async {}).await);
-    let r = app
-        .post_webhook(&watchdog("resolved"), Some(&bearer()))
-        .await;
+    let r = app.deliver(&watchdog("resolved")).await;
     assert_eq!(r.status(), 200);
     assert!(
         wait_active(&app, true, Duration::from_secs(10), || async {}).await,
@@ -159,41 +146,17 @@ async fn the_shipped_watchdog_route_delivers_at_every_group_interval() {
             }
         }),
     );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let receiver_addr = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, receiver).await.unwrap() });
+    let receiver_addr = crate::helpers::fakes::serve(receiver).await;
 
     let token_file = dir.join("token");
     std::fs::write(&token_file, "t").unwrap();
-    let shipped = std::fs::read_to_string(
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("deploy/alertmanager/alertmanager.yml"),
-    )
-    .unwrap();
-    let config = scale_durations(&shipped, 10)
-        .replace(
-            "http://127.0.0.1:9184/alertmanager",
-            &format!("http://{receiver_addr}/alertmanager"),
-        )
-        .replace(
-            "/etc/prometheus/flexus-webhook-token",
-            &token_file.display().to_string(),
-        );
+    let config = scale_durations(
+        &alertmanager_config(&receiver_addr.to_string(), &token_file),
+        10,
+    );
     assert!(config.contains("group_interval: 6000ms"), "{config}");
-    std::fs::write(dir.join("alertmanager.yml"), &config).unwrap();
     let port = crate::helpers::free_port();
-    let mut child = std::process::Command::new(alertmanager)
-        .arg(format!(
-            "--config.file={}",
-            dir.join("alertmanager.yml").display()
-        ))
-        .arg(format!("--storage.path={}", dir.join("data").display()))
-        .arg(format!("--web.listen-address=127.0.0.1:{port}"))
-        .arg("--cluster.listen-address=")
-        .stdout(std::process::Stdio::null())
-        .stderr(std::fs::File::create(dir.join("alertmanager.log")).unwrap())
-        .spawn()
-        .unwrap();
+    let am = run_alertmanager(alertmanager, &dir, port, &config);
     let api = format!("http://127.0.0.1:{port}/api/v2/alerts");
     let client = reqwest::Client::new();
     let alert = json!([{
@@ -217,8 +180,7 @@ async fn the_shipped_watchdog_route_delivers_at_every_group_interval() {
     }
     // Five group intervals.
     tokio::time::sleep(Duration::from_secs(31)).await;
-    let _ = child.kill();
-    let _ = child.wait();
+    drop(am);
     let times = arrivals.lock().unwrap().clone();
     let gaps: Vec<f64> = times
         .windows(2)
@@ -243,11 +205,7 @@ async fn the_shipped_watchdog_route_delivers_at_every_group_interval() {
 /// `group_interval`, every tick repeats it.
 #[test]
 fn the_watchdog_route_repeats_below_its_group_interval() {
-    let shipped = std::fs::read_to_string(
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("deploy/alertmanager/alertmanager.yml"),
-    )
-    .unwrap();
+    let shipped = deploy("alertmanager/alertmanager.yml");
     let route = shipped
         .split("- matchers:")
         .find(|r| r.contains("FlexusTrafficWatchdog"))

@@ -4,9 +4,9 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 
-use crate::helpers::alertmanager::{bearer, payload, FIRING, RESOLVED, TOKEN};
+use crate::helpers::alertmanager::{alert, deliver, payload, watchdog, FIRING, RESOLVED, TOKEN};
 use crate::helpers::app::webhook_app;
-use crate::helpers::{base_env, metric, telegram_env, FakeBss, FakeTelegram, Spawn, TestApp, ID};
+use crate::helpers::{app_env, metric, FakeBss, FakeTelegram, Spawn, TestApp, ID};
 
 #[tokio::test]
 async fn the_captured_firing_payload_starts_the_guard_and_one_shutdown() {
@@ -15,7 +15,7 @@ async fn the_captured_firing_payload_starts_the_guard_and_one_shutdown() {
     bss.set_gb(ID, 4.2, 100.0);
     let app = webhook_app(&bss, &tg, &[], Spawn::default()).await;
     app.poller.poll_once().await.unwrap();
-    let r = app.post_webhook(FIRING, Some(&bearer())).await;
+    let r = app.deliver(FIRING).await;
     assert_eq!(r.status(), 200);
     let summary: Value = r.json().await.unwrap();
     assert_eq!(summary["shutdown_requests"], 1);
@@ -39,18 +39,8 @@ async fn bad_requests_get_400_401_and_413() {
     let bss = FakeBss::start().await;
     let tg = FakeTelegram::start().await;
     let app = webhook_app(&bss, &tg, &[], Spawn::default()).await;
-    assert_eq!(
-        app.post_webhook("{not json", Some(&bearer()))
-            .await
-            .status(),
-        400
-    );
-    assert_eq!(
-        app.post_webhook(r#"{"status":"firing"}"#, Some(&bearer()))
-            .await
-            .status(),
-        400
-    );
+    assert_eq!(app.deliver("{not json").await.status(), 400);
+    assert_eq!(app.deliver(r#"{"status":"firing"}"#).await.status(), 400);
     assert_eq!(app.post_webhook(FIRING, None).await.status(), 401);
     assert_eq!(
         app.post_webhook(FIRING, Some("Bearer wrong-token-0123456789"))
@@ -62,7 +52,7 @@ async fn bad_requests_get_400_401_and_413() {
         "{{\"alerts\":[],\"pad\":\"{}\"}}",
         "x".repeat(2 * 1024 * 1024)
     );
-    assert_eq!(app.post_webhook(&big, Some(&bearer())).await.status(), 413);
+    assert_eq!(app.deliver(&big).await.status(), 413);
     // Basic auth with the token as password works too (Alertmanager's basic_auth).
     let basic = format!("Basic {}", base64_encode(&format!("am:{TOKEN}")));
     assert_eq!(app.post_webhook(RESOLVED, Some(&basic)).await.status(), 200);
@@ -110,7 +100,7 @@ async fn the_same_alert_twice_or_from_two_alertmanagers_gives_one_message() {
         "http://am-2:9093",
     );
     for body in [&a, &a, &b] {
-        assert_eq!(app.post_webhook(body, Some(&bearer())).await.status(), 200);
+        assert_eq!(app.deliver(body).await.status(), 200);
     }
     app.settle().await;
     assert_eq!(tg.count("Traffic alert (normal)"), 1, "{:?}", tg.texts());
@@ -123,7 +113,6 @@ async fn a_hundred_concurrent_level1_deliveries_give_exactly_one_shutdown() {
     bss.set_gb(ID, 1.0, 100.0);
     let app = webhook_app(&bss, &tg, &[("SHUTDOWN_DELAY", "1s")], Spawn::default()).await;
     app.poller.poll_once().await.unwrap();
-    let client = reqwest::Client::new();
     let mut handles = Vec::new();
     for i in 0..100 {
         let body = payload(
@@ -133,13 +122,9 @@ async fn a_hundred_concurrent_level1_deliveries_give_exactly_one_shutdown() {
             ID,
             &format!("http://am-{}:9093", i % 2),
         );
-        let req = client
-            .post(format!("{}/alertmanager", app.base_url))
-            .header("authorization", bearer())
-            .header("content-type", "application/json")
-            .body(body);
+        let base = app.base_url.clone();
         handles.push(tokio::spawn(async move {
-            req.send().await.unwrap().status().as_u16()
+            deliver(&base, &body).await.status().as_u16()
         }));
     }
     for h in handles {
@@ -154,7 +139,7 @@ async fn a_hundred_concurrent_level1_deliveries_give_exactly_one_shutdown() {
         ID,
         "http://am-0:9093",
     );
-    assert_eq!(app.post_webhook(&body, Some(&bearer())).await.status(), 200);
+    assert_eq!(app.deliver(&body).await.status(), 200);
     app.settle().await;
     assert_eq!(app.calls.count(), 1);
     assert_eq!(
@@ -171,8 +156,7 @@ async fn the_watchdog_records_a_heartbeat_and_sends_nothing() {
     let bss = FakeBss::start().await;
     let tg = FakeTelegram::start().await;
     let app = webhook_app(&bss, &tg, &[], Spawn::default()).await;
-    let body = json!({"version": "4", "status": "firing", "alerts": [{"status": "firing", "labels": {"alertname": "FlexusTrafficWatchdog", "severity": "none"}}]}).to_string();
-    let r = app.post_webhook(&body, Some(&bearer())).await;
+    let r = app.deliver(&watchdog("firing")).await;
     assert_eq!(r.status(), 200);
     assert_eq!(r.json::<Value>().await.unwrap()["heartbeats"], 1);
     app.settle().await;
@@ -187,30 +171,18 @@ async fn resolved_alerts_give_one_recovery_message_when_the_reading_agrees() {
     bss.set_gb(ID, 8.0, 100.0);
     let app = webhook_app(&bss, &tg, &[], Spawn::default()).await;
     app.poller.poll_once().await.unwrap();
-    let firing = payload(
-        "FlexusFreeTrafficVeryLow",
-        "firing",
-        Some("2"),
-        ID,
-        "http://am:9093",
-    );
-    app.post_webhook(&firing, Some(&bearer())).await;
+    let firing = alert("FlexusFreeTrafficVeryLow", "firing", Some("2"));
+    app.deliver(&firing).await;
     // Still at level 2 by our reading: a resolved delivery claims nothing.
-    let resolved = payload(
-        "FlexusFreeTrafficVeryLow",
-        "resolved",
-        Some("2"),
-        ID,
-        "http://am:9093",
-    );
-    app.post_webhook(&resolved, Some(&bearer())).await;
+    let resolved = alert("FlexusFreeTrafficVeryLow", "resolved", Some("2"));
+    app.deliver(&resolved).await;
     app.settle().await;
     assert_eq!(tg.count("Traffic recovered"), 0);
     // A new cycle: our reading is back above T3; the resolved delivery (twice) gives one recovery.
     bss.set_gb(ID, 100.0, 100.0);
     app.poller.poll_once().await.unwrap();
-    app.post_webhook(&resolved, Some(&bearer())).await;
-    app.post_webhook(&resolved, Some(&bearer())).await;
+    app.deliver(&resolved).await;
+    app.deliver(&resolved).await;
     app.settle().await;
     assert_eq!(tg.count("Traffic alert (high-frequency)"), 1);
     assert_eq!(tg.count("Traffic recovered"), 1, "{:?}", tg.texts());
@@ -221,15 +193,9 @@ async fn other_alerts_are_forwarded_once_per_episode() {
     let bss = FakeBss::start().await;
     let tg = FakeTelegram::start().await;
     let app = webhook_app(&bss, &tg, &[], Spawn::default()).await;
-    let stale = payload(
-        "FlexusTrafficDataStale",
-        "firing",
-        None,
-        ID,
-        "http://am:9093",
-    );
-    app.post_webhook(&stale, Some(&bearer())).await;
-    app.post_webhook(&stale, Some(&bearer())).await;
+    let stale = alert("FlexusTrafficDataStale", "firing", None);
+    app.deliver(&stale).await;
+    app.deliver(&stale).await;
     app.settle().await;
     tokio::time::sleep(Duration::from_millis(10)).await;
     assert_eq!(tg.count("FlexusTrafficDataStale"), 1);
@@ -244,20 +210,11 @@ async fn an_unwritable_state_dir_answers_503() {
     std::fs::remove_dir_all(&outbox).unwrap();
     // A file where the outbox directory was: nothing can be queued.
     std::fs::write(&outbox, b"").unwrap();
-    let body = payload(
-        "FlexusFreeTrafficLow",
-        "firing",
-        Some("3"),
-        ID,
-        "http://am:9093",
-    );
-    assert_eq!(app.post_webhook(&body, Some(&bearer())).await.status(), 503);
+    let body = alert("FlexusFreeTrafficLow", "firing", Some("3"));
+    assert_eq!(app.deliver(&body).await.status(), 503);
     assert_eq!(
-        metric(
-            &app.scrape().await,
-            "flexus_webhooks_total",
-            &["result=\"unavailable\""]
-        ),
+        app.metric("flexus_webhooks_total", &["result=\"unavailable\""])
+            .await,
         Some(1.0)
     );
 }
@@ -267,10 +224,7 @@ async fn without_a_token_a_browser_style_post_is_refused_and_alertmanager_is_not
     let bss = FakeBss::start().await;
     let tg = FakeTelegram::start().await;
     bss.set_gb(ID, 4.2, 100.0);
-    let mut env = base_env(&bss, &[ID]);
-    env.extend(telegram_env(&tg));
-    env.push(("FALLBACK".into(), "never".into()));
-    let app = TestApp::spawn_with(&env, Spawn::default()).await;
+    let app = TestApp::spawn(&app_env(&bss, &tg, &[("FALLBACK", "never")])).await;
     assert!(app.config.http.webhook_token.is_none());
     app.poller.poll_once().await.unwrap();
     let client = reqwest::Client::new();
@@ -311,15 +265,9 @@ async fn an_alert_that_disagrees_with_a_fresh_reading_gives_no_flip_flop() {
     bss.set_gb(ID, 800.0, 1000.0);
     let app = webhook_app(&bss, &tg, &[("FALLBACK", "always")], Spawn::default()).await;
     app.poll_and_evaluate().await;
-    let body = payload(
-        "FlexusFreeTrafficWarning",
-        "firing",
-        Some("3"),
-        ID,
-        "http://am:9093",
-    );
+    let body = alert("FlexusFreeTrafficWarning", "firing", Some("3"));
     for _ in 0..3 {
-        assert_eq!(app.post_webhook(&body, Some(&bearer())).await.status(), 200);
+        assert_eq!(app.deliver(&body).await.status(), 200);
         app.settle().await;
         app.poll_and_evaluate().await;
     }
@@ -342,7 +290,7 @@ async fn a_huge_label_gives_one_message_and_many_alerts_a_bounded_number() {
         "annotations": {"summary": big},
         "startsAt": "2026-11-28T22:31:02Z", "fingerprint": "1"
     }]});
-    let r = app.post_webhook(&one.to_string(), Some(&bearer())).await;
+    let r = app.deliver(&one.to_string()).await;
     assert_eq!(r.status(), 200);
     app.settle().await;
     assert_eq!(tg.sent().len(), 1, "one message for one alert");
@@ -351,7 +299,7 @@ async fn a_huge_label_gives_one_message_and_many_alerts_a_bounded_number() {
         .map(|i| json!({"status": "firing", "labels": {"alertname": format!("A{i}")}, "fingerprint": format!("f{i}")}))
         .collect();
     let many = json!({"version": "4", "status": "firing", "alerts": alerts});
-    let r = app.post_webhook(&many.to_string(), Some(&bearer())).await;
+    let r = app.deliver(&many.to_string()).await;
     assert_eq!(r.status(), 200);
     let summary: Value = r.json().await.unwrap();
     assert_eq!(summary["messages"], 10, "{summary}");

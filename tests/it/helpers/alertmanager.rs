@@ -8,6 +8,7 @@ use std::process::{Command, Stdio};
 use serde_json::json;
 
 use super::process::{log_file, Proc};
+use super::ID;
 
 /// The webhook token of the test apps (`WEBHOOK_TOKEN`).
 pub const TOKEN: &str = "webhook-token-0123456789";
@@ -47,6 +48,35 @@ pub fn payload(
         }]
     })
     .to_string()
+}
+
+/// Posts `body` to the webhook receiver at `base` with the `Authorization` value `auth`.
+pub async fn post_webhook(base: &str, body: &str, auth: Option<&str>) -> reqwest::Response {
+    let mut req = reqwest::Client::new()
+        .post(format!("{base}/alertmanager"))
+        .header("content-type", "application/json")
+        .body(body.to_string());
+    if let Some(a) = auth {
+        req = req.header("authorization", a);
+    }
+    req.send().await.unwrap()
+}
+
+/// Posts `body` to the webhook receiver at `base` as Alertmanager does, with the token.
+pub async fn deliver(base: &str, body: &str) -> reqwest::Response {
+    post_webhook(base, body, Some(&bearer())).await
+}
+
+/// The watchdog alert (`FlexusTrafficWatchdog`) as the shipped rules send it, `firing` or `resolved`.
+pub fn watchdog(status: &str) -> String {
+    json!({"version": "4", "status": status, "alerts": [{"status": status,
+        "labels": {"alertname": "FlexusTrafficWatchdog", "severity": "none"}}]})
+    .to_string()
+}
+
+/// [`payload`] for package [`ID`] from the Alertmanager at `http://am:9093`.
+pub fn alert(alertname: &str, status: &str, level: Option<&str>) -> String {
+    payload(alertname, status, level, ID, "http://am:9093")
 }
 
 /// A file of `deploy/`, as shipped.
@@ -111,16 +141,10 @@ pub fn start_prometheus(
     Proc(child)
 }
 
-/// Runs Alertmanager with the shipped configuration, sending to `exporter` with the token in
-/// `token_file`, grouping and repeating within seconds; its log goes to `dir/alertmanager.log`.
-pub fn start_alertmanager(
-    bin: &str,
-    dir: &Path,
-    port: u16,
-    exporter: &str,
-    token_file: &Path,
-) -> Proc {
-    let config = deploy("alertmanager/alertmanager.yml")
+/// The shipped Alertmanager configuration, delivering to the receiver at `exporter` (host:port)
+/// with the token in `token_file`.
+pub fn alertmanager_config(exporter: &str, token_file: &Path) -> String {
+    deploy("alertmanager/alertmanager.yml")
         .replace(
             "http://127.0.0.1:9184/alertmanager",
             &format!("http://{exporter}/alertmanager"),
@@ -128,10 +152,11 @@ pub fn start_alertmanager(
         .replace(
             "/etc/prometheus/flexus-webhook-token",
             &token_file.display().to_string(),
-        );
-    let config = set_all(&config, "group_wait", "1s");
-    let config = set_all(&config, "group_interval", "1s");
-    let config = set_all(&config, "repeat_interval", "2s");
+        )
+}
+
+/// Runs Alertmanager alone (no cluster) with `config` on `port`, its data and log in `dir`.
+pub fn run_alertmanager(bin: &str, dir: &Path, port: u16, config: &str) -> Proc {
     std::fs::write(dir.join("alertmanager.yml"), config).unwrap();
     let child = Command::new(bin)
         .arg(format!(
@@ -146,4 +171,20 @@ pub fn start_alertmanager(
         .spawn()
         .unwrap();
     Proc(child)
+}
+
+/// Runs Alertmanager with the shipped configuration, sending to `exporter` with the token in
+/// `token_file`, grouping and repeating within seconds; its log goes to `dir/alertmanager.log`.
+pub fn start_alertmanager(
+    bin: &str,
+    dir: &Path,
+    port: u16,
+    exporter: &str,
+    token_file: &Path,
+) -> Proc {
+    let config = alertmanager_config(exporter, token_file);
+    let config = set_all(&config, "group_wait", "1s");
+    let config = set_all(&config, "group_interval", "1s");
+    let config = set_all(&config, "repeat_interval", "2s");
+    run_alertmanager(bin, dir, port, &config)
 }

@@ -15,7 +15,7 @@ use flexus_traffic_monitor::shutdown::{Executor, Guard};
 use tokio_util::sync::CancellationToken;
 
 use super::alertmanager::TOKEN;
-use super::{base_env, telegram_env, FakeBss, FakeTelegram, ID};
+use super::{app_env, vars, FakeBss, FakeTelegram};
 
 /// A validated config from `env`; a later pair overrides an earlier one, as in a process environment.
 pub fn config(env: &[(String, String)]) -> Config {
@@ -56,6 +56,32 @@ pub struct Spawn {
     pub boot_id: Option<String>,
     /// Start the notifier and fallback evaluator in the background.
     pub background: bool,
+}
+
+impl Spawn {
+    /// With the notifier and fallback evaluator running in the background.
+    pub fn background() -> Self {
+        Self {
+            background: true,
+            ..Self::default()
+        }
+    }
+
+    /// With the executor the configuration asks for.
+    pub fn real_executor() -> Self {
+        Self {
+            real_executor: true,
+            ..Self::default()
+        }
+    }
+
+    /// As if the machine's boot were `boot_id`.
+    pub fn boot(boot_id: &str) -> Self {
+        Self {
+            boot_id: Some(boot_id.into()),
+            ..Self::default()
+        }
+    }
 }
 
 /// The whole pipeline running in this process, built and run by the same [`App`] as `serve`:
@@ -131,23 +157,18 @@ impl TestApp {
         }
     }
 
-    /// `/api/v1/status` as JSON.
+    /// `GET /api/v1/status`.
     pub async fn status(&self) -> serde_json::Value {
-        reqwest::get(format!("{}/api/v1/status", self.base_url))
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap()
+        super::get_json(&format!("{}/api/v1/status", self.base_url)).await
     }
 
     pub async fn scrape(&self) -> String {
-        reqwest::get(format!("{}/metrics", self.base_url))
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap()
+        super::get_text(&format!("{}/metrics", self.base_url)).await
+    }
+
+    /// The value of `name` (first sample with every `labels` fragment) in a scrape now.
+    pub async fn metric(&self, name: &str, labels: &[&str]) -> Option<f64> {
+        super::metric(&self.scrape().await, name, labels)
     }
 
     /// `/metrics` as it will look at `now` (to see readings expire without waiting).
@@ -172,16 +193,14 @@ impl TestApp {
             .await;
     }
 
+    /// Posts a webhook payload as Alertmanager does, with the token.
+    pub async fn deliver(&self, body: &str) -> reqwest::Response {
+        super::alertmanager::deliver(&self.base_url, body).await
+    }
+
     /// Posts a webhook payload with the given Authorization header value.
     pub async fn post_webhook(&self, body: &str, auth: Option<&str>) -> reqwest::Response {
-        let mut req = reqwest::Client::new()
-            .post(format!("{}/alertmanager", self.base_url))
-            .header("content-type", "application/json")
-            .body(body.to_string());
-        if let Some(a) = auth {
-            req = req.header("authorization", a);
-        }
-        req.send().await.unwrap()
+        super::alertmanager::post_webhook(&self.base_url, body, auth).await
     }
 }
 
@@ -196,19 +215,28 @@ pub fn is_ready(state: &AppState) -> bool {
     state.ready.load(Ordering::Acquire)
 }
 
-/// An app that takes its alerts from Alertmanager alone (`FALLBACK=never`, the webhook token set,
-/// no countdown) for package [`ID`], telling `tg`; `extra` overrides the environment.
+/// An app watching [`super::ID`] that tells `tg` and shuts down without a countdown, acting on its own
+/// readings (the fallback); `extra` overrides the environment.
+pub async fn fallback_app(
+    bss: &FakeBss,
+    tg: &FakeTelegram,
+    extra: &[(&str, &str)],
+    opts: Spawn,
+) -> TestApp {
+    let mut env = app_env(bss, tg, &[("SHUTDOWN_DELAY", "0s")]);
+    env.extend(vars(extra));
+    TestApp::spawn_with(&env, opts).await
+}
+
+/// Like [`fallback_app`], but taking its alerts from Alertmanager alone (`FALLBACK=never`, the
+/// webhook token set).
 pub async fn webhook_app(
     bss: &FakeBss,
     tg: &FakeTelegram,
     extra: &[(&str, &str)],
     opts: Spawn,
 ) -> TestApp {
-    let mut env = base_env(bss, &[ID]);
-    env.extend(telegram_env(tg));
-    env.push(("WEBHOOK_TOKEN".into(), TOKEN.into()));
-    env.push(("FALLBACK".into(), "never".into()));
-    env.push(("SHUTDOWN_DELAY".into(), "0s".into()));
-    env.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
-    TestApp::spawn_with(&env, opts).await
+    let mut settings = vec![("WEBHOOK_TOKEN", TOKEN), ("FALLBACK", "never")];
+    settings.extend_from_slice(extra);
+    fallback_app(bss, tg, &settings, opts).await
 }

@@ -79,6 +79,32 @@ pub fn base_env(bss: &FakeBss, ids: &[&str]) -> Vec<(String, String)> {
     v
 }
 
+/// `pairs` as owned environment pairs, to extend (and so override) an environment with.
+pub fn vars(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+/// The usual environment of a whole program: `bss` watching [`ID`], telling `tg`, then `extra`.
+pub fn app_env(bss: &FakeBss, tg: &FakeTelegram, extra: &[(&str, &str)]) -> Vec<(String, String)> {
+    let mut env = base_env(bss, &[ID]);
+    env.extend(telegram_env(tg));
+    env.extend(vars(extra));
+    env
+}
+
+/// The body of a GET of `url`.
+pub async fn get_text(url: &str) -> String {
+    reqwest::get(url).await.unwrap().text().await.unwrap()
+}
+
+/// The JSON body of a GET of `url`.
+pub async fn get_json(url: &str) -> serde_json::Value {
+    reqwest::get(url).await.unwrap().json().await.unwrap()
+}
+
 /// Environment for the fake Telegram.
 pub fn telegram_env(tg: &FakeTelegram) -> Vec<(String, String)> {
     vec![

@@ -36,6 +36,28 @@ pub fn log_file(dir: &Path, name: &str) -> Stdio {
     Stdio::from(std::fs::File::create(dir.join(format!("{name}.log"))).unwrap())
 }
 
+/// Starts `serve` with `env`, its output captured (see [`stop`]).
+pub fn spawn_serve(env: &[(String, String)]) -> Child {
+    command(env)
+        .arg("serve")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+/// Starts `serve` with `env` on a fresh loopback port and waits until it is ready; returns the
+/// process and its base URL.
+pub async fn serve_ready(env: &[(String, String)]) -> (Child, String) {
+    let port = super::free_port();
+    let mut env = env.to_vec();
+    env.push(("LISTEN_ADDR".into(), format!("127.0.0.1:{port}")));
+    let child = spawn_serve(&env);
+    let base = format!("http://127.0.0.1:{port}");
+    wait_until_ready(&base).await;
+    (child, base)
+}
+
 /// Runs the binary with `env` and `args` to its end, off the async runtime.
 pub async fn run(env: &[(String, String)], args: &[&str]) -> std::process::Output {
     let env = env.to_vec();
@@ -102,15 +124,22 @@ pub async fn wait_ok(url: &str, within: Duration) {
 
 /// Waits until `/metrics` at `base` shows `want` as the first sample of `name`.
 pub async fn wait_metric(base: &str, name: &str, want: f64, within: Duration) {
+    wait_metric_with(base, name, &[], want, within).await;
+}
+
+/// Waits until `/metrics` at `base` shows `want` as the first sample of `name` with every `labels`
+/// fragment.
+pub async fn wait_metric_with(
+    base: &str,
+    name: &str,
+    labels: &[&str],
+    want: f64,
+    within: Duration,
+) {
     let until = Instant::now() + within;
     loop {
-        let text = reqwest::get(format!("{base}/metrics"))
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
-        if metric(&text, name, &[]) == Some(want) {
+        let text = super::get_text(&format!("{base}/metrics")).await;
+        if metric(&text, name, labels) == Some(want) {
             return;
         }
         assert!(Instant::now() < until, "{name} never became {want}");

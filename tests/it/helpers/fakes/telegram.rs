@@ -98,6 +98,13 @@ impl FakeTelegram {
         self.inner.lock().unwrap().attempts
     }
 
+    /// Was a message accepted that contains every one of `needles`?
+    pub fn has(&self, needles: &[&str]) -> bool {
+        self.texts()
+            .iter()
+            .any(|t| needles.iter().all(|n| t.contains(n)))
+    }
+
     /// Accepted messages containing `needle`.
     pub fn count(&self, needle: &str) -> usize {
         self.texts().iter().filter(|t| t.contains(needle)).count()
