@@ -18,6 +18,7 @@
 //! transaction carries every recipient, so a refused recipient refuses the message. A TLS failure
 //! or a client-side refusal (no STARTTLS offered, no usable login mechanism) needs the user too.
 
+use std::path::PathBuf;
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -26,12 +27,13 @@ use lettre::message::{Body, Mailbox, MultiPart, SinglePart};
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use serde::Serialize;
 
 use super::http::Answer;
 use super::render::{self, Limit};
 use super::{Failure, Part};
-use crate::config::{EmailSettings, SmtpTls};
 use crate::messages::Lang;
+use crate::secret::Secret;
 
 /// One email carries a whole message (servers take megabytes); parts only for very long notes.
 pub const LIMIT: Limit = Limit::chars(100_000);
@@ -39,6 +41,73 @@ pub const LIMIT: Limit = Limit::chars(100_000);
 pub const PACE: Duration = Duration::from_secs(2);
 /// Longest subject, in characters.
 const SUBJECT_CHARS: usize = 120;
+
+/// How the SMTP connection is encrypted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SmtpTls {
+    /// Plain connection upgraded with STARTTLS, required (port 587).
+    Starttls,
+    /// TLS from the first byte (port 465).
+    Tls,
+    /// No encryption: a relay on this machine only.
+    None,
+}
+
+impl SmtpTls {
+    /// The `SMTP_TLS` value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Starttls => "starttls",
+            Self::Tls => "tls",
+            Self::None => "none",
+        }
+    }
+
+    /// The port servers use for this mode.
+    pub fn default_port(self) -> u16 {
+        match self {
+            Self::Starttls => 587,
+            Self::Tls => 465,
+            Self::None => 25,
+        }
+    }
+}
+
+impl FromStr for SmtpTls {
+    type Err = &'static str;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "starttls" => Ok(Self::Starttls),
+            "tls" | "ssl" | "smtps" => Ok(Self::Tls),
+            "none" => Ok(Self::None),
+            _ => Err("use starttls (port 587), tls (implicit TLS, port 465) or none (a relay on this machine only)"),
+        }
+    }
+}
+
+/// The settings of the email channel (validated by the configuration).
+#[derive(Debug, Clone, Serialize)]
+pub struct Settings {
+    pub host: String,
+    pub port: u16,
+    pub tls: SmtpTls,
+    pub username: Option<String>,
+    pub password: Option<Secret>,
+    /// The sender, as a mailbox (`Name <addr>` or `addr`).
+    pub from: String,
+    /// The recipients, at least one.
+    pub to: Vec<String>,
+    /// Bounds one whole delivery: connect, TLS, login and sending.
+    #[serde(serialize_with = "human")]
+    pub timeout: Duration,
+    /// Extra root certificates (PEM) to trust, for a relay with its own certificate authority.
+    pub ca_file: Option<PathBuf>,
+}
+
+fn human<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&humantime::format_duration(*d).to_string())
+}
 
 /// A configured email channel.
 pub struct Email {
@@ -81,7 +150,7 @@ impl Email {
     /// # Errors
     /// When `SMTP_CA_FILE` cannot be read or holds no certificate, or TLS cannot be set up; the
     /// error names the variable.
-    pub fn new(s: &EmailSettings, lang: Lang) -> Result<Self, String> {
+    pub fn new(s: &Settings, lang: Lang) -> Result<Self, String> {
         let parse = |m: &str, var: &str| {
             Mailbox::from_str(m).map_err(|e| {
                 format!("{var}: {e}; fix: write an address such as alerts@example.com")

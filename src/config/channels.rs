@@ -81,7 +81,7 @@ impl ChannelSettings {
                 "unset it to use https://www.pushplus.plus",
             ),
             bark_url: secret_url(c, "BARK_URL", "https://api.day.app/YOUR_DEVICE_KEY"),
-            email: super::EmailSettings::check(c),
+            email: super::email::check(c),
         };
         if let Some(k) = &s.serverchan_sendkey {
             if let Err(why) =

@@ -8,73 +8,9 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use lettre::message::Mailbox;
-use serde::Serialize;
 
 use super::validate::Checker;
-use crate::secret::Secret;
-
-/// How the SMTP connection is encrypted.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum SmtpTls {
-    /// Plain connection upgraded with STARTTLS, required (port 587).
-    Starttls,
-    /// TLS from the first byte (port 465).
-    Tls,
-    /// No encryption: a relay on this machine only.
-    None,
-}
-
-impl SmtpTls {
-    /// The `SMTP_TLS` value.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Starttls => "starttls",
-            Self::Tls => "tls",
-            Self::None => "none",
-        }
-    }
-
-    /// The port servers use for this mode.
-    pub fn default_port(self) -> u16 {
-        match self {
-            Self::Starttls => 587,
-            Self::Tls => 465,
-            Self::None => 25,
-        }
-    }
-}
-
-impl FromStr for SmtpTls {
-    type Err = &'static str;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s.trim().to_ascii_lowercase().as_str() {
-            "starttls" => Ok(Self::Starttls),
-            "tls" | "ssl" | "smtps" => Ok(Self::Tls),
-            "none" => Ok(Self::None),
-            _ => Err("use starttls (port 587), tls (implicit TLS, port 465) or none (a relay on this machine only)"),
-        }
-    }
-}
-
-/// The validated email settings.
-#[derive(Debug, Clone, Serialize)]
-pub struct EmailSettings {
-    pub host: String,
-    pub port: u16,
-    pub tls: SmtpTls,
-    pub username: Option<String>,
-    pub password: Option<Secret>,
-    /// The sender, as a mailbox (`Name <addr>` or `addr`).
-    pub from: String,
-    /// The recipients, at least one.
-    pub to: Vec<String>,
-    /// Bounds one whole delivery: connect, TLS, login and sending.
-    #[serde(with = "super::humantime_serde_compat")]
-    pub timeout: Duration,
-    /// Extra root certificates (PEM) to trust, for a relay with its own certificate authority.
-    pub ca_file: Option<PathBuf>,
-}
+pub use crate::channels::email::{Settings as EmailSettings, SmtpTls};
 
 /// The variables of the email channel that mean nothing without `SMTP_HOST`.
 const VARS: &[&str] = &[
@@ -125,53 +61,53 @@ fn mailbox(s: &str) -> Result<String, String> {
         })
 }
 
-impl EmailSettings {
-    pub(super) fn check(c: &mut Checker) -> Option<Self> {
-        // Checked even while email is off, so that a typo shows before it matters.
-        let tls: SmtpTls = c.choice("SMTP_TLS", "is not an SMTP encryption mode");
-        let timeout = c.duration("SMTP_TIMEOUT", Duration::from_secs(1));
-        let port = c.parse_optional("SMTP_PORT", "is not a port", |s| {
-            s.parse::<u16>().ok().filter(|p| *p > 0).ok_or_else(|| {
-                "use a port number such as 587 (starttls) or 465 (tls), or unset it".to_string()
-            })
-        });
-        let Some(host_raw) = c.given("SMTP_HOST") else {
-            for var in VARS {
-                if c.given(var).is_some() && (*var != "SMTP_PORT" || port.is_some()) {
-                    let shown = if *var == "SMTP_PASSWORD" {
-                        "[redacted]"
-                    } else {
-                        c.given(var).unwrap_or_default()
-                    };
-                    c.error(
+/// Reads and checks the email variables; `None` while `SMTP_HOST` is unset or on a mistake.
+pub(super) fn check(c: &mut Checker) -> Option<EmailSettings> {
+    // Checked even while email is off, so that a typo shows before it matters.
+    let tls: SmtpTls = c.choice("SMTP_TLS", "is not an SMTP encryption mode");
+    let timeout = c.duration("SMTP_TIMEOUT", Duration::from_secs(1));
+    let port = c.parse_optional("SMTP_PORT", "is not a port", |s| {
+        s.parse::<u16>().ok().filter(|p| *p > 0).ok_or_else(|| {
+            "use a port number such as 587 (starttls) or 465 (tls), or unset it".to_string()
+        })
+    });
+    let Some(host_raw) = c.given("SMTP_HOST") else {
+        for var in VARS {
+            if c.given(var).is_some() && (*var != "SMTP_PORT" || port.is_some()) {
+                let shown = if *var == "SMTP_PASSWORD" {
+                    "[redacted]"
+                } else {
+                    c.given(var).unwrap_or_default()
+                };
+                c.error(
                         var,
                         shown,
                         "is set but SMTP_HOST is not (email is off)",
                         format!("set SMTP_HOST to your mail provider's SMTP server, e.g. smtp.qq.com, or unset {var}"),
                     );
-                }
             }
+        }
+        return None;
+    };
+    let host = match check_host(host_raw) {
+        Ok(h) => h,
+        Err(fix) => {
+            c.error("SMTP_HOST", host_raw, "is not a host name", fix);
             return None;
-        };
-        let host = match check_host(host_raw) {
-            Ok(h) => h,
-            Err(fix) => {
-                c.error("SMTP_HOST", host_raw, "is not a host name", fix);
-                return None;
-            }
-        };
-        if tls == SmtpTls::None && !is_loopback(&host) {
-            c.error(
+        }
+    };
+    if tls == SmtpTls::None && !is_loopback(&host) {
+        c.error(
                 "SMTP_TLS",
                 "none",
                 format!("would send the password and every message in clear text to {host}"),
                 "use starttls (port 587) or tls (port 465); none is allowed only for a relay on this machine (SMTP_HOST=127.0.0.1, ::1 or localhost)",
             );
-        }
-        let port = port.unwrap_or_else(|| tls.default_port());
-        let username = c.text("SMTP_USERNAME");
-        let password = c.secret("SMTP_PASSWORD");
-        match (&username, &password) {
+    }
+    let port = port.unwrap_or_else(|| tls.default_port());
+    let username = c.text("SMTP_USERNAME");
+    let password = c.secret("SMTP_PASSWORD");
+    match (&username, &password) {
             (Some(u), None) => c.error(
                 "SMTP_PASSWORD",
                 "",
@@ -186,72 +122,71 @@ impl EmailSettings {
             ),
             _ => {}
         }
-        let from = match c.given("SMTP_FROM") {
-            Some(_) => c.parse_optional("SMTP_FROM", "is not an email address", mailbox),
-            None => match username.as_deref().map(mailbox) {
-                Some(Ok(m)) => Some(m),
-                _ => {
-                    c.error(
+    let from = match c.given("SMTP_FROM") {
+        Some(_) => c.parse_optional("SMTP_FROM", "is not an email address", mailbox),
+        None => match username.as_deref().map(mailbox) {
+            Some(Ok(m)) => Some(m),
+            _ => {
+                c.error(
                         "SMTP_FROM",
                         "",
                         "is not set (and SMTP_USERNAME is not an address)",
                         "set the sender address, e.g. SMTP_FROM=alerts@example.com (most providers want the login's own address)",
                     );
-                    None
-                }
-            },
-        };
-        let to = match c.given("SMTP_TO") {
-            None => {
-                c.error(
+                None
+            }
+        },
+    };
+    let to = match c.given("SMTP_TO") {
+        None => {
+            c.error(
                     "SMTP_TO",
                     "",
                     "is not set, so email has no recipient",
                     "set the address(es) to send to, comma-separated, e.g. SMTP_TO=me@example.com,ops@example.com",
                 );
-                None
-            }
-            Some(list) => {
-                let mut out = Vec::new();
-                let mut ok = true;
-                for item in list.split(',').map(str::trim).filter(|s| !s.is_empty()) {
-                    match mailbox(item) {
-                        Ok(m) => out.push(m),
-                        Err(fix) => {
-                            ok = false;
-                            c.error(
-                                "SMTP_TO",
-                                list,
-                                format!("{item:?} is not an email address"),
-                                format!("{fix}; separate several with commas"),
-                            );
-                        }
+            None
+        }
+        Some(list) => {
+            let mut out = Vec::new();
+            let mut ok = true;
+            for item in list.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+                match mailbox(item) {
+                    Ok(m) => out.push(m),
+                    Err(fix) => {
+                        ok = false;
+                        c.error(
+                            "SMTP_TO",
+                            list,
+                            format!("{item:?} is not an email address"),
+                            format!("{fix}; separate several with commas"),
+                        );
                     }
                 }
-                if ok && out.is_empty() {
-                    c.error(
-                        "SMTP_TO",
-                        list,
-                        "has no address",
-                        "set the address(es) to send to, comma-separated",
-                    );
-                }
-                (ok && !out.is_empty()).then_some(out)
             }
-        };
-        let ca_file = c.text("SMTP_CA_FILE").map(PathBuf::from);
-        Some(Self {
-            host,
-            port,
-            tls,
-            username,
-            password,
-            from: from?,
-            to: to?,
-            timeout,
-            ca_file,
-        })
-    }
+            if ok && out.is_empty() {
+                c.error(
+                    "SMTP_TO",
+                    list,
+                    "has no address",
+                    "set the address(es) to send to, comma-separated",
+                );
+            }
+            (ok && !out.is_empty()).then_some(out)
+        }
+    };
+    let ca_file = c.text("SMTP_CA_FILE").map(PathBuf::from);
+    Some(EmailSettings {
+        host,
+        port,
+        tls,
+        username,
+        password,
+        from: from?,
+        to: to?,
+        timeout,
+        ca_file,
+    })
 }
 
 #[cfg(test)]
