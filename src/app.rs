@@ -16,6 +16,7 @@ use tokio::sync::RwLock;
 use tokio_util::sync::CancellationToken;
 
 use crate::autostart::AutoStarter;
+use crate::bot::Bot;
 use crate::config::{Config, ShutdownMode};
 use crate::enforcer::Enforcer;
 use crate::engine::Engine;
@@ -123,6 +124,8 @@ pub struct App {
     pub fallback_active: Arc<AtomicBool>,
     /// Set when the state file was not valid state and was replaced.
     pub corrupt: Option<CorruptState>,
+    /// Starts what this process stopped (`AUTO_START`, `/start`).
+    pub starter: Option<Arc<AutoStarter>>,
     tasks: Tasks,
 }
 
@@ -309,7 +312,10 @@ impl App {
             state.clone(),
             tasks.clone(),
         );
-        let autostart = if config.shutdown.auto_start {
+        // `/start` follows the same rules as `AUTO_START`, through the same starter.
+        let bot_starts =
+            config.notify.telegram.commands && config.shutdown.mode == ShutdownMode::HuaweiApi;
+        let starter = if config.shutdown.auto_start || bot_starts {
             Some(Arc::new(AutoStarter::new(
                 ecs_factory(&config)?,
                 config.shutdown.ecs_job_timeout,
@@ -325,6 +331,7 @@ impl App {
         } else {
             None
         };
+        let autostart = starter.clone().filter(|_| config.shutdown.auto_start);
         let enforcer = Arc::new(Enforcer::new(
             &config,
             state.clone(),
@@ -358,6 +365,7 @@ impl App {
             ready: Arc::new(AtomicBool::new(false)),
             fallback_active: Arc::new(AtomicBool::new(false)),
             corrupt,
+            starter,
             tasks,
         })
     }
@@ -441,6 +449,24 @@ impl App {
                 self.snapshot.clone(),
                 stopping.clone(),
             ));
+        }
+        if self.config.notify.telegram.commands {
+            let parts = crate::bot::Parts {
+                config: self.config.clone(),
+                state: self.state.clone(),
+                guard: self.guard.clone(),
+                notifier: self.notifier.clone(),
+                metrics: self.metrics.clone(),
+                snapshot: self.snapshot.clone(),
+                history: self.history.clone(),
+                starter: self.starter.clone(),
+            };
+            match Bot::new(parts) {
+                Ok(bot) => {
+                    self.tasks.spawn(bot.run(stopping.clone()));
+                }
+                Err(e) => tracing::error!(error = %e, "cannot start the Telegram command bot"),
+            }
         }
         if loops.poll {
             self.tasks.spawn(

@@ -41,6 +41,15 @@ pub fn due(
     new_cycle && r.remaining_gb >= t1
 }
 
+/// What [`AutoStarter::check`] found among the instances this process stopped (names).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Checked {
+    /// Being started (or already being started).
+    pub starting: Vec<String>,
+    /// Not due: the cycle has not reset, the traffic is not back, or a start was just tried.
+    pub not_due: Vec<String>,
+}
+
 /// Starts what this process stopped, when its traffic is back.
 pub struct AutoStarter {
     pub ecs: EcsFactory,
@@ -87,19 +96,24 @@ impl AutoStarter {
 
     /// Starts every instance that is due, each in its own task on the application's tracker
     /// (one per server at most); [`Self::wait_idle`] waits for them. A start interrupted by a stop
-    /// is checked again from the instance's status after the next start.
-    pub async fn check(self: &Arc<Self>, now: DateTime<Utc>) {
+    /// is checked again from the instance's status after the next start. Returns the names of
+    /// the instances this process stopped: those being started, and those not due yet (`/start`
+    /// tells the user; the rules are the same whoever asks).
+    pub async fn check(self: &Arc<Self>, now: DateTime<Utc>) -> Checked {
         let snap = self.snapshot.read().await.clone();
         let fresh = snap.fresh(now, self.reading_max_age);
         let stopped = self.state.snapshot().await.stopped;
+        let mut checked = Checked::default();
         for (server_id, rec) in stopped {
             let reading = fresh
                 .iter()
                 .find(|r| r.free_resource_id == rec.package)
                 .copied();
             if !due(&rec, reading, self.t1, self.retry_after, now) {
+                checked.not_due.push(rec.name.clone());
                 continue;
             }
+            checked.starting.push(rec.name.clone());
             let me = self.clone();
             self.in_flight
                 .spawn(server_id.clone(), move |cancel| async move {
@@ -111,6 +125,7 @@ impl AutoStarter {
                     }
                 });
         }
+        checked
     }
 
     /// Waits until no start is in progress.

@@ -18,7 +18,10 @@ use crate::config::Config;
 use crate::level::Level;
 use crate::messages::{Facts, Message};
 use crate::notifier::Notifier;
-use crate::policy::{cancel_on_reading, cancel_on_resolved, CancelReason, Decision, PackageMemory};
+use crate::policy::{
+    cancel_on_reading, cancel_on_resolved, hold_shutdown, hold_status, mute_repeats, CancelReason,
+    Decision, PackageMemory,
+};
 use crate::reading::Reading;
 use crate::shutdown::Guard;
 use crate::snapshot::{SharedSnapshot, Snapshot};
@@ -181,6 +184,45 @@ impl Engine {
         }
     }
 
+    /// What the Telegram commands put in force, applied to one package's decisions: a `/cancel`
+    /// that still stands removes the shutdown request (one that ended is removed from `next` and
+    /// reported), and `/mute` removes repeats. `levels` are the package's level now (when
+    /// known) and the level told before.
+    fn gate(
+        &self,
+        next: &mut State,
+        id: &str,
+        (level, previous): (Option<Level>, Option<Level>),
+        decisions: Vec<Decision>,
+        now: DateTime<Utc>,
+        fx: &mut Effects,
+    ) -> Vec<Decision> {
+        let status = next
+            .bot
+            .holds
+            .get(id)
+            .map(|h| hold_status(h, level.unwrap_or(h.level), now));
+        let held = match status {
+            None => false,
+            Some(Ok(())) => true,
+            Some(Err(why)) => {
+                next.bot.holds.remove(id);
+                tracing::warn!(free_resource_id = %id, why = ?why, "the shutdown cancelled with /cancel is enabled again");
+                fx.messages.push(Message::ShutdownResumed {
+                    server: self.config.server_for(id).to_string(),
+                    free_resource_id: id.to_string(),
+                    why,
+                });
+                false
+            }
+        };
+        mute_repeats(
+            hold_shutdown(decisions, held),
+            previous,
+            next.bot.muted(now),
+        )
+    }
+
     /// Queues the messages, saves `next`, then hands requests to the guard.
     async fn record(
         &self,
@@ -217,8 +259,17 @@ impl Engine {
         for r in snap.fresh(now, self.config.watch.reading_max_age) {
             let level = Level::of(r.remaining_gb, &self.config.alerting.thresholds);
             let mem = next.packages.entry(r.free_resource_id.clone()).or_default();
+            let previous = mem.level;
             let mut decisions = mem.observe(level, now, &self.config.alerting.cadence);
             decisions.extend(cancel_on_reading(level, r.remaining_gb));
+            let decisions = self.gate(
+                &mut next,
+                &r.free_resource_id,
+                (Some(level), previous),
+                decisions,
+                now,
+                &mut fx,
+            );
             self.apply(decisions, &self.facts(r), &mut fx);
         }
         self.record(guard, next, fx, "fallback").await
@@ -332,6 +383,7 @@ impl Engine {
                         },
                     };
                     let mem: &mut PackageMemory = next.packages.entry(id.clone()).or_default();
+                    let previous = mem.level;
                     let decisions = if alert.is_firing() {
                         mem.observe_alert(level, current, now, &self.config.alerting.cadence)
                     } else {
@@ -346,6 +398,19 @@ impl Engine {
                     if duplicate {
                         summary.duplicates += 1;
                     }
+                    let now_level = if alert.is_firing() {
+                        Some(current.unwrap_or(level))
+                    } else {
+                        current
+                    };
+                    let decisions = self.gate(
+                        &mut next,
+                        &id,
+                        (now_level, previous),
+                        decisions,
+                        now,
+                        &mut fx,
+                    );
                     summary.shutdown_requests += decisions
                         .iter()
                         .filter(|d| **d == Decision::Shutdown)

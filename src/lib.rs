@@ -38,6 +38,7 @@
 //!   [`poller`] (calls BSS on a schedule), [`metrics`] (Prometheus registry and `/metrics`),
 //!   [`notifier`] (renders messages per channel, queues and delivers them, urgent first), [`shutdown`] (the guard and its
 //!   executors), [`autostart`] (`AUTO_START`), [`engine`] (decisions → durable effects),
+//!   [`bot`] (the Telegram commands: `/status`, `/cancel`, `/resume`, `/start`, `/mute`),
 //!   [`fallback`] (the built-in evaluator), [`http`] (the axum routes), [`tasks`] (the task
 //!   tracker, and single-flight tasks by key).
 //! - [`envfile`]: `.env` files read the way python-dotenv (the original script's loader) reads them.
@@ -51,6 +52,7 @@ pub mod actions;
 pub mod alertmanager;
 pub mod app;
 pub mod autostart;
+pub mod bot;
 pub mod channels;
 pub mod cli;
 pub mod commands;

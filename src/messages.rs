@@ -9,8 +9,9 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use crate::actions::{Action, Installed};
+use crate::forecast::Forecast;
 use crate::level::{Level, Thresholds};
-use crate::policy::CancelReason;
+use crate::policy::{CancelReason, HoldEnd};
 use crate::reading::Reading;
 
 /// Message language.
@@ -124,6 +125,12 @@ pub enum Message {
     ShutdownFailed {
         server: String,
         error: String,
+    },
+    /// A shutdown cancelled with `/cancel` is enabled again.
+    ShutdownResumed {
+        server: String,
+        free_resource_id: String,
+        why: HoldEnd,
     },
     /// Polling has failed repeatedly or cannot work until the user fixes something.
     MonitoringFailing {
@@ -274,6 +281,8 @@ pub fn cancel_reason(r: &CancelReason, lang: Lang) -> String {
         (CancelReason::FreshReadingUnusable { error }, Lang::Zh) => format!("该流量包的最新读数不可用，因此不执行任何操作：{error}"),
         (CancelReason::Stopping, Lang::En) => "the monitor is stopping, so nothing is done; after it starts again, a new countdown starts only from a fresh reading below the level-1 threshold".into(),
         (CancelReason::Stopping, Lang::Zh) => "监控程序正在停止，因此不执行任何操作；重新启动后，只有新的读数仍低于 1 级阈值才会重新开始倒计时".into(),
+        (CancelReason::ByCommand { until }, Lang::En) => format!("cancelled with /cancel in Telegram; traffic beyond the free package is billed. Shutdown is back at {} (UTC), at the package's next level change, or with /resume", date(Some(*until))),
+        (CancelReason::ByCommand { until }, Lang::Zh) => format!("已在 Telegram 中通过 /cancel 取消；超出免费流量包的流量将按量计费。自动关机将在 {}（UTC）、流量包级别下次变化时或发送 /resume 后恢复", date(Some(*until))),
     }
 }
 
@@ -440,6 +449,18 @@ pub fn render(m: &Message, lang: Lang, th: &Thresholds) -> String {
             escape(server),
             escape(error)
         ),
+        Message::ShutdownResumed { server, free_resource_id, why } => format!(
+            "‼️ <b>{}</b>\n{}<b>{}</b> (<code>{}</code>)\n{}",
+            x.t("自动关机已恢复", "Automatic shutdown is enabled again"),
+            x.t("服务器：", "Server: "),
+            escape(server),
+            escape(free_resource_id),
+            match why {
+                HoldEnd::Resumed => x.t("已通过 /resume 恢复；流量仍低于 1 级阈值时，下一次读数将重新开始关机倒计时。", "Resumed with /resume; if the traffic is still below level 1, the next reading starts the shutdown countdown again."),
+                HoldEnd::Expired => x.t("通过 /cancel 取消关机的期限已到；流量仍低于 1 级阈值时，下一次读数将重新开始关机倒计时。", "The cancellation made with /cancel has run out; if the traffic is still below level 1, the next reading starts the shutdown countdown again."),
+                HoldEnd::LevelChanged => x.t("流量包级别已变化，通过 /cancel 的取消随之结束。", "The package's level changed, which ends the cancellation made with /cancel."),
+            }
+        ),
         Message::MonitoringFailing { server, failures, error, configuration } => format!(
             "⚠️ <b>{}</b>\n{}<b>{}</b>\n{}\n{}",
             x.t("流量监控失败", "Traffic monitoring is failing"),
@@ -538,6 +559,216 @@ pub fn render(m: &Message, lang: Lang, th: &Thresholds) -> String {
             Lang::Zh => format!("🔔 <b>{}</b> 测试消息：flexus-traffic-monitor 可以通过此渠道发送通知。", escape(server)),
             Lang::En => format!("🔔 <b>{}</b> test message: flexus-traffic-monitor can send notifications here.", escape(server)),
         },
+    }
+}
+
+/// One package as `/status` shows it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PackageStatus {
+    pub server: String,
+    pub free_resource_id: String,
+    pub package_name: String,
+    pub remaining_gb: Option<f64>,
+    pub total_gb: Option<f64>,
+    /// From a fresh reading only.
+    pub level: Option<Level>,
+    pub cycle_end: Option<DateTime<Utc>>,
+    pub forecast: Forecast,
+    /// When a running countdown acts.
+    pub countdown_until: Option<DateTime<Utc>>,
+    /// When a `/cancel` ends at the latest.
+    pub cancelled_until: Option<DateTime<Utc>>,
+}
+
+/// What the Telegram bot answers in the chat (sent directly, not through the outbox).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub enum BotReply {
+    Help,
+    /// A command the bot does not know.
+    Unknown,
+    Status {
+        server: String,
+        packages: Vec<PackageStatus>,
+        muted_until: Option<DateTime<Utc>>,
+    },
+    /// `/cancel` during a countdown: asks for confirmation (with a button).
+    CancelAsk {
+        servers: Vec<String>,
+        until: DateTime<Utc>,
+    },
+    /// The label of the confirmation button.
+    CancelButton,
+    /// `/cancel` (or its button) with no countdown running.
+    NothingRunning {
+        shutdown_enabled: bool,
+    },
+    /// The confirmation button is too old.
+    ButtonExpired,
+    /// The button's short answer after cancelling (the outcome goes to every channel).
+    CancelConfirmed,
+    /// `/resume`: how many cancellations ended.
+    Resumed {
+        count: usize,
+    },
+    NothingToResume,
+    /// `/start` outside `SHUTDOWN_MODE=huawei-api`.
+    StartUnsupported,
+    /// `/start` with nothing this program stopped.
+    NothingStopped,
+    /// `/start`: the instances being started, and those whose traffic is not back yet.
+    Starting {
+        started: Vec<String>,
+        not_due: Vec<String>,
+    },
+    Muted {
+        until: DateTime<Utc>,
+    },
+    Unmuted,
+    MuteUsage,
+}
+
+fn forecast_text(f: &Forecast, lang: Lang) -> String {
+    match (f, lang) {
+        (Forecast::NoData, Lang::En) => "not enough readings yet".into(),
+        (Forecast::NoData, Lang::Zh) => "读数不足，暂无预测".into(),
+        (Forecast::AlreadyBelow, Lang::En) => "already below level 1".into(),
+        (Forecast::AlreadyBelow, Lang::Zh) => "已低于 1 级阈值".into(),
+        (Forecast::NotFalling { .. }, Lang::En) => {
+            "not falling: level 1 is not reached at this rate".into()
+        }
+        (Forecast::NotFalling { .. }, Lang::Zh) => "流量未减少：按当前速度不会降到 1 级".into(),
+        (
+            Forecast::Reaches {
+                gb_per_day,
+                at,
+                before_reset,
+                ..
+            },
+            Lang::En,
+        ) => format!(
+            "{gb_per_day:.2} GB/day; level 1 at {} (UTC){}",
+            date(Some(*at)),
+            match before_reset {
+                Some(true) => ", before the reset",
+                Some(false) => ", after the reset",
+                None => "",
+            }
+        ),
+        (
+            Forecast::Reaches {
+                gb_per_day,
+                at,
+                before_reset,
+                ..
+            },
+            Lang::Zh,
+        ) => format!(
+            "每天 {gb_per_day:.2} GB；预计 {}（UTC）降到 1 级{}",
+            date(Some(*at)),
+            match before_reset {
+                Some(true) => "，早于流量重置",
+                Some(false) => "，晚于流量重置",
+                None => "",
+            }
+        ),
+    }
+}
+
+/// Renders a bot answer as Telegram HTML.
+pub fn render_reply(r: &BotReply, lang: Lang, th: &Thresholds) -> String {
+    let x = Text { lang };
+    match r {
+        BotReply::Help => x.t(
+            "<b>可用命令</b>\n/status — 各流量包的剩余流量、级别、重置日期和预测\n/cancel — 取消正在进行的关机倒计时（需按按钮确认；超出免费流量包的流量将按量计费）\n/resume — 恢复自动关机\n/start — 启动本程序关闭的实例（仅 SHUTDOWN_MODE=huawei-api，流量已重置时）\n/mute 6h — 暂停重复提醒（进入新级别、关机倒计时和关机消息照常发送）；/mute off 取消\n/help — 本帮助",
+            "<b>Commands</b>\n/status — every package: remaining, level, reset date, forecast\n/cancel — cancel a running shutdown countdown (confirm with the button; traffic beyond the free package is billed)\n/resume — enable the automatic shutdown again\n/start — start an instance this program stopped (SHUTDOWN_MODE=huawei-api, once the traffic has reset)\n/mute 6h — silence repeats (entering a level, the countdown and shutdown messages still come); /mute off ends it\n/help — this help",
+        ).to_string(),
+        BotReply::Unknown => x.t("未知命令。发送 /help 查看可用命令。", "Unknown command. Send /help for the list.").to_string(),
+        BotReply::Status { server, packages, muted_until } => {
+            let mut out = format!("📊 <b>{}</b> <b>{}</b>", x.t("流量状态", "Traffic status"), escape(server));
+            for p in packages {
+                out.push_str(&format!(
+                    "\n\n<b>{}</b> (<code>{}</code>)\n{}{} / {}\n{}{}\n{}{} (UTC)\n{}{}",
+                    escape(if p.package_name.is_empty() { &p.server } else { &p.package_name }),
+                    escape(&p.free_resource_id),
+                    x.t("剩余：", "Remaining: "),
+                    gb(p.remaining_gb),
+                    gb(p.total_gb),
+                    x.t("级别：", "Level: "),
+                    p.level.map_or_else(|| x.t("无最新读数", "no fresh reading").to_string(), |l| x.level_name(l).to_string()),
+                    x.t("重置：", "Resets: "),
+                    date(p.cycle_end),
+                    x.t("预测：", "Forecast: "),
+                    forecast_text(&p.forecast, lang),
+                ));
+                if let Some(t) = p.countdown_until {
+                    out.push_str(&match lang {
+                        Lang::Zh => format!("\n‼️ 关机倒计时进行中，{}（UTC）重新读取后决定是否关机；发送 /cancel 可取消", date(Some(t))),
+                        Lang::En => format!("\n‼️ Shutdown countdown running: decided by a fresh reading at {} (UTC); /cancel cancels it", date(Some(t))),
+                    });
+                }
+                if let Some(t) = p.cancelled_until {
+                    out.push_str(&match lang {
+                        Lang::Zh => format!("\n⏸ 自动关机已通过 /cancel 取消，至 {}（UTC）或级别变化为止", date(Some(t))),
+                        Lang::En => format!("\n⏸ Automatic shutdown cancelled with /cancel until {} (UTC) or the next level change", date(Some(t))),
+                    });
+                }
+            }
+            if packages.is_empty() {
+                out.push_str(x.t("\n尚无读数。", "\nNo reading yet."));
+            }
+            if let Some(t) = muted_until {
+                out.push_str(&match lang {
+                    Lang::Zh => format!("\n\n🔕 重复提醒已暂停至 {}（UTC）", date(Some(*t))),
+                    Lang::En => format!("\n\n🔕 Repeats muted until {} (UTC)", date(Some(*t))),
+                });
+            }
+            out
+        }
+        BotReply::CancelAsk { servers, until } => {
+            let names: Vec<String> = servers.iter().map(|s| format!("<b>{}</b>", escape(s))).collect();
+            match lang {
+                Lang::Zh => format!("‼️ 确定取消 {} 的关机吗？\n取消后服务器继续运行，<b>超出免费流量包的流量将按量计费</b>。\n取消持续到 {}（UTC）或流量包级别下次变化为止；发送 /resume 可随时恢复。\n请在 10 分钟内按下面的按钮确认。", names.join("、"), date(Some(*until))),
+                Lang::En => format!("‼️ Cancel the shutdown of {}?\nThe server keeps running and <b>traffic beyond the free package is billed</b>.\nThe cancellation lasts until {} (UTC) or the package's next level change; /resume ends it at any time.\nPress the button below within 10 minutes to confirm.", names.join(", "), date(Some(*until))),
+            }
+        }
+        BotReply::CancelButton => x.t("确认取消关机（超出部分计费）", "Cancel the shutdown (overage is billed)").to_string(),
+        BotReply::NothingRunning { shutdown_enabled } => if *shutdown_enabled {
+            x.t("当前没有正在进行的关机倒计时，无需取消。", "No shutdown countdown is running; nothing to cancel.")
+        } else {
+            x.t("自动关机未启用（SHUTDOWN_MODE=off 或 LEVEL1_ACTIONS 不含 shutdown），无需取消。", "Automatic shutdown is not enabled (SHUTDOWN_MODE=off, or LEVEL1_ACTIONS without shutdown); nothing to cancel.")
+        }.to_string(),
+        BotReply::ButtonExpired => x.t("此按钮已过期，请重新发送 /cancel。", "This button has expired; send /cancel again.").to_string(),
+        BotReply::CancelConfirmed => x.t("关机已取消。", "Shutdown cancelled.").to_string(),
+        BotReply::Resumed { count } => match lang {
+            Lang::Zh => format!("✅ 已恢复 {count} 个流量包的自动关机。"),
+            Lang::En => format!("✅ Automatic shutdown enabled again for {count} package(s)."),
+        },
+        BotReply::NothingToResume => x.t("没有通过 /cancel 取消的关机，自动关机本就处于启用状态。", "No shutdown was cancelled with /cancel; nothing to resume.").to_string(),
+        BotReply::StartUnsupported => x.t("只有 SHUTDOWN_MODE=huawei-api 时才能通过 /start 启动实例；由命令关机的服务器无法从这里启动。", "/start works only with SHUTDOWN_MODE=huawei-api; a server shut down by a command cannot be started from here.").to_string(),
+        BotReply::NothingStopped => x.t("没有由本程序关闭的实例。本程序只启动自己关闭的实例。", "No instance stopped by this program. It only starts instances it stopped itself.").to_string(),
+        BotReply::Starting { started, not_due } => {
+            let list = |v: &[String]| v.iter().map(|s| format!("<b>{}</b>", escape(s))).collect::<Vec<_>>().join(", ");
+            let mut out = Vec::new();
+            if !started.is_empty() {
+                out.push(match lang {
+                    Lang::Zh => format!("▶️ 正在启动 {}，结果将另行通知。", list(started)),
+                    Lang::En => format!("▶️ Starting {}; the outcome follows in a separate message.", list(started)),
+                });
+            }
+            if !not_due.is_empty() {
+                out.push(match lang {
+                    Lang::Zh => format!("⏸ 暂不启动 {}：流量周期尚未重置、剩余流量仍低于 {} GB，或刚刚尝试过（稍后再试）。", list(not_due), th.t1),
+                    Lang::En => format!("⏸ Not starting {}: its cycle has not reset, the remaining traffic is still below {} GB, or a start was just tried (try again later).", list(not_due), th.t1),
+                });
+            }
+            out.join("\n")
+        }
+        BotReply::Muted { until } => match lang {
+            Lang::Zh => format!("🔕 重复提醒已暂停至 {}（UTC）。进入新级别、关机倒计时和关机消息照常发送。/mute off 可取消。", date(Some(*until))),
+            Lang::En => format!("🔕 Repeats muted until {} (UTC). Entering a level, the shutdown countdown and shutdown messages still come. /mute off ends it.", date(Some(*until))),
+        },
+        BotReply::Unmuted => x.t("🔔 重复提醒已恢复。", "🔔 Repeats are sent again.").to_string(),
+        BotReply::MuteUsage => x.t("用法：/mute 6h（最长 7 天），或 /mute off。", "Usage: /mute 6h (at most 7 days), or /mute off.").to_string(),
     }
 }
 

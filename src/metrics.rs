@@ -62,6 +62,8 @@ pub struct Metrics {
     shutdowns: IntCounterVec,
     /// `AUTO_START` outcomes by result.
     instance_starts: IntCounterVec,
+    /// Telegram commands by command and result (`ok`, `error`, `ignored`).
+    telegram_commands: IntCounterVec,
     /// 1 while the built-in fallback evaluator is in charge.
     fallback_active: IntGauge,
     /// Unix time of the last scrape by Prometheus (0: never); tells the fallback it is alive.
@@ -189,6 +191,7 @@ impl Metrics {
             notifications_pending: labelled(r, IntGaugeVec::new(Opts::new("flexus_notifications_pending", "Message parts waiting in the outbox, by channel"), &["channel"])),
             notifications_dead: labelled(r, IntGaugeVec::new(Opts::new("flexus_notifications_dead", "Message parts a channel refused for good (kept in dead/), by channel"), &["channel"])),
             instance_starts: counter_vec(r, "flexus_instance_starts_total", "Automatic starts after a cycle reset by result", &[]),
+            telegram_commands: labelled(r, IntCounterVec::new(Opts::new("flexus_telegram_commands_total", "Telegram commands by command and result (ok; error when the answer failed; ignored from another chat or user)"), &["command", "result"])),
             shutdowns: counter_vec(r, "flexus_shutdowns_total", "Shutdown guard outcomes by result", &[]),
             bss_up,
             bss_last_success,
@@ -489,6 +492,14 @@ impl Metrics {
     /// How many shutdown guard outcomes of this kind were counted.
     pub fn shutdowns_of(&self, r: ShutdownResult) -> u64 {
         self.shutdowns.with_label_values(&[r.label()]).get()
+    }
+
+    /// Counts a Telegram command (`status`, `cancel`, ...) by `result`.
+    pub fn telegram_command(&self, command: &str, result: &str) {
+        self.telegram_commands
+            .with_label_values(&[command, result])
+            .inc();
+        self.changed();
     }
 
     /// Counts an automatic start's outcome.

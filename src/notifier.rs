@@ -61,6 +61,7 @@ pub fn is_urgent(m: &Message) -> bool {
         } | Message::ShutdownCountdown { .. }
             | Message::ShutdownWarning { .. }
             | Message::ShutdownCancelled { .. }
+            | Message::ShutdownResumed { .. }
             | Message::ShuttingDown { .. }
             | Message::ShutdownDone { .. }
             | Message::ShutdownFailed { .. }
@@ -119,6 +120,11 @@ pub fn meta(m: &Message) -> Meta {
         | Message::ShutdownDone { server, .. }
         | Message::ShutdownFailed { server, .. } => server_only(Some(Level::L1), server),
         Message::ShutdownCancelled {
+            server,
+            free_resource_id,
+            ..
+        }
+        | Message::ShutdownResumed {
             server,
             free_resource_id,
             ..

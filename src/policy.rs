@@ -97,6 +97,9 @@ pub enum CancelReason {
     FreshReadingUnusable { error: String },
     /// The monitor is stopping (SIGTERM): the countdown is abandoned, not resumed.
     Stopping,
+    /// The user cancelled it from Telegram (`/cancel`); shutdown stays off until `until` or the
+    /// package's next level change.
+    ByCommand { until: DateTime<Utc> },
 }
 
 impl CancelReason {
@@ -110,8 +113,79 @@ impl CancelReason {
             Self::NotPolled => "not_polled",
             Self::FreshReadingUnusable { .. } => "fresh_reading_unusable",
             Self::Stopping => "stopping",
+            Self::ByCommand { .. } => "by_command",
         }
     }
+}
+
+/// A shutdown cancelled by the user (`/cancel`), kept in the state until it expires.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Hold {
+    /// When the user confirmed it.
+    pub at: DateTime<Utc>,
+    /// When it expires at the latest.
+    pub until: DateTime<Utc>,
+    /// The package's level when it was confirmed (level 1): any other level ends it.
+    pub level: Level,
+    /// The Telegram user who confirmed it.
+    pub user_id: i64,
+}
+
+/// Why a hold ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum HoldEnd {
+    /// Its time ran out.
+    Expired,
+    /// The package's level changed (recovered, or a new cycle began).
+    LevelChanged,
+    /// The user re-enabled the shutdown (`/resume`).
+    Resumed,
+}
+
+/// Whether `hold` still stands for a package now at `level`, or why it ended. Pure.
+pub fn hold_status(hold: &Hold, level: Level, now: DateTime<Utc>) -> Result<(), HoldEnd> {
+    if level != hold.level {
+        Err(HoldEnd::LevelChanged)
+    } else if now >= hold.until {
+        Err(HoldEnd::Expired)
+    } else {
+        Ok(())
+    }
+}
+
+/// The decisions with [`Decision::Shutdown`] removed while a hold stands (`held`). Both inputs —
+/// the fallback evaluator and the Alertmanager receiver — pass their decisions through it. Pure.
+pub fn hold_shutdown(decisions: Vec<Decision>, held: bool) -> Vec<Decision> {
+    if !held {
+        return decisions;
+    }
+    decisions
+        .into_iter()
+        .filter(|d| *d != Decision::Shutdown)
+        .collect()
+}
+
+/// The decisions without repeats while muted (`/mute`): an alert at the level told before
+/// (`previous`) and the daily report are dropped; entering a worse level, recoveries and
+/// everything about the shutdown are kept. The memory still records the repeat as told, so the
+/// cadence goes on as if it had been sent. Pure.
+pub fn mute_repeats(
+    decisions: Vec<Decision>,
+    previous: Option<Level>,
+    muted: bool,
+) -> Vec<Decision> {
+    if !muted {
+        return decisions;
+    }
+    decisions
+        .into_iter()
+        .filter(|d| match d {
+            Decision::Report => false,
+            Decision::Alert(l) => previous != Some(*l),
+            _ => true,
+        })
+        .collect()
 }
 
 /// A reading judged by the fallback evaluator: a level other than 1 cancels a running countdown.
@@ -485,6 +559,57 @@ mod tests {
         let back: PackageMemory =
             serde_json::from_str(&serde_json::to_string(&m).unwrap()).unwrap();
         assert_eq!(back, m);
+    }
+
+    #[test]
+    fn a_hold_stands_until_its_time_or_the_next_level_change() {
+        let hold = Hold {
+            at: t(0),
+            until: t(24 * H),
+            level: L1,
+            user_id: 7,
+        };
+        assert_eq!(hold_status(&hold, L1, t(H)), Result::Ok(()));
+        assert_eq!(hold_status(&hold, L1, t(24 * H)), Err(HoldEnd::Expired));
+        assert_eq!(hold_status(&hold, L2, t(H)), Err(HoldEnd::LevelChanged));
+        assert_eq!(hold_status(&hold, Ok, t(H)), Err(HoldEnd::LevelChanged));
+        // While it stands, level 1 still tells but asks the guard for nothing.
+        let mut m = PackageMemory::default();
+        let c = Cadence::default();
+        assert_eq!(
+            hold_shutdown(m.observe(L1, t(0), &c), true),
+            vec![Alert(L1)]
+        );
+        assert_eq!(
+            hold_shutdown(m.observe(L1, t(H), &c), false),
+            vec![Alert(L1), Shutdown]
+        );
+        assert_eq!(
+            hold_shutdown(vec![CancelShutdown(CancelReason::AlertResolved)], true),
+            vec![CancelShutdown(CancelReason::AlertResolved)]
+        );
+    }
+
+    #[test]
+    fn muting_drops_repeats_and_reports_only() {
+        let c = Cadence::default();
+        let mut m = PackageMemory::default();
+        let mut step = |l: Level, at: i64| {
+            let previous = m.level;
+            mute_repeats(m.observe(l, t(at), &c), previous, true)
+        };
+        assert_eq!(step(Ok, 0), vec![], "the daily report is a repeat");
+        assert_eq!(step(L2, 10), vec![Alert(L2)], "entering a level is told");
+        assert_eq!(step(L2, H + 10), vec![], "its repeat is not");
+        assert_eq!(step(L1, H + 20), vec![Alert(L1), Shutdown]);
+        assert_eq!(
+            step(L1, 2 * H + 20),
+            vec![Shutdown],
+            "the guard is still asked"
+        );
+        assert_eq!(step(L3, 2 * H + 30), vec![Recovery { from: L1, to: L3 }]);
+        // Not muted: everything passes.
+        assert_eq!(mute_repeats(vec![Report], Some(Ok), false), vec![Report]);
     }
 
     #[test]

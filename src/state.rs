@@ -48,6 +48,27 @@ pub struct State {
     /// The gentler actions in force (throttle, fence, command), and their hand lifts and failures.
     #[serde(default)]
     pub actions: crate::actions::ActionsState,
+    /// What the Telegram commands changed: cancelled shutdowns and the mute.
+    #[serde(default)]
+    pub bot: BotState,
+}
+
+/// What the Telegram commands (`/cancel`, `/mute`) put in force.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct BotState {
+    /// Shutdowns cancelled by `/cancel`, by package, until they expire.
+    #[serde(default)]
+    pub holds: BTreeMap<String, crate::policy::Hold>,
+    /// Repeats are not sent before this time (`/mute`).
+    #[serde(default)]
+    pub muted_until: Option<DateTime<Utc>>,
+}
+
+impl BotState {
+    /// Whether repeats are muted at `now`.
+    pub fn muted(&self, now: DateTime<Utc>) -> bool {
+        self.muted_until.is_some_and(|t| now < t)
+    }
 }
 
 /// An instance this process stopped through the API.

@@ -158,6 +158,9 @@ impl AlertingConfig {
     }
 }
 
+/// The longest `TELEGRAM_CANCEL_FOR`.
+pub const MAX_CANCEL_FOR: Duration = Duration::from_secs(31 * 24 * 3600);
+
 /// Telegram.
 #[derive(Debug, Clone, Serialize)]
 pub struct TelegramConfig {
@@ -165,6 +168,13 @@ pub struct TelegramConfig {
     pub chat_id: Option<String>,
     pub api_url: Url,
     pub thread_id: Option<i64>,
+    /// `TELEGRAM_COMMANDS`: answer commands in the chat (long polling `getUpdates`).
+    pub commands: bool,
+    /// `TELEGRAM_ALLOWED_USERS`: only these user ids may command (empty: anyone in the chat).
+    pub allowed_users: Vec<i64>,
+    /// `TELEGRAM_CANCEL_FOR`: how long a `/cancel` lasts at most.
+    #[serde(with = "humantime_serde_compat")]
+    pub cancel_for: Duration,
 }
 
 /// Where messages go and in which language.
@@ -205,14 +215,49 @@ impl NotifyConfig {
                 .map_err(|_| "use the forum topic's numeric id, or unset it".to_string())
         });
         let lang = c.choice("MESSAGE_LANG", "is not a supported language");
+        let bot_token = c.secret("TELEGRAM_BOT_TOKEN");
+        let commands = c.boolean("TELEGRAM_COMMANDS");
+        if commands && (bot_token.is_none() || chat_id.is_none()) {
+            c.error(
+                "TELEGRAM_COMMANDS",
+                "true",
+                "needs TELEGRAM_BOT_TOKEN and TELEGRAM_CHAT_ID (the bot answers only in that chat)",
+                "set TELEGRAM_BOT_TOKEN and TELEGRAM_CHAT_ID, or TELEGRAM_COMMANDS=false",
+            );
+        }
+        let allowed_users = c
+            .parse_optional("TELEGRAM_ALLOWED_USERS", "is not a list of user ids", |s| {
+                s.split(',')
+                    .map(str::trim)
+                    .filter(|u| !u.is_empty())
+                    .map(|u| u.parse::<i64>().ok().filter(|n| *n > 0))
+                    .collect::<Option<Vec<i64>>>()
+                    .ok_or_else(|| {
+                        "write numeric Telegram user ids, comma-separated (e.g. 123456789,987654321)"
+                            .to_string()
+                    })
+            })
+            .unwrap_or_default();
+        let cancel_for = c.duration("TELEGRAM_CANCEL_FOR", Duration::from_secs(60));
+        if cancel_for > MAX_CANCEL_FOR {
+            c.error(
+                "TELEGRAM_CANCEL_FOR",
+                &humantime::format_duration(cancel_for).to_string(),
+                "is longer than 31 days (a cancellation must end)",
+                "use at most 31d; 24h is the default",
+            );
+        }
         Self {
             lang,
             channels: super::ChannelSettings::check(c),
             telegram: TelegramConfig {
-                bot_token: c.secret("TELEGRAM_BOT_TOKEN"),
+                bot_token,
                 chat_id,
                 api_url,
                 thread_id,
+                commands,
+                allowed_users,
+                cancel_for: cancel_for.min(MAX_CANCEL_FOR),
             },
         }
     }

@@ -304,6 +304,34 @@ pub static VARS: &[Var] = &[
         },
     },
     Var {
+        name: "TELEGRAM_COMMANDS",
+        section: Section::Notify,
+        default: "false",
+        help: "answer /status, /cancel, /resume, /start, /mute in TELEGRAM_CHAT_ID (long polling, no public address)",
+        show: |c| c.notify.telegram.commands.to_string(),
+    },
+    Var {
+        name: "TELEGRAM_ALLOWED_USERS",
+        section: Section::Notify,
+        default: "(anyone in the chat)",
+        help: "Telegram user ids allowed to command, comma-separated",
+        show: |c| {
+            let u = &c.notify.telegram.allowed_users;
+            if u.is_empty() {
+                "(anyone in the chat)".into()
+            } else {
+                u.iter().map(i64::to_string).collect::<Vec<_>>().join(",")
+            }
+        },
+    },
+    Var {
+        name: "TELEGRAM_CANCEL_FOR",
+        section: Section::Notify,
+        default: "24h",
+        help: "a /cancel lasts at most this long (and ends at the package's next level change)",
+        show: |c| dur(c.notify.telegram.cancel_for),
+    },
+    Var {
         name: "NOTIFY_WEBHOOK_URL",
         section: Section::Notify,
         default: "(not set)",

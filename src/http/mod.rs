@@ -165,6 +165,7 @@ async fn status(State(s): State<AppState>) -> Response {
                     "countdowns": e.guard.countdowns(),
                     "records": st.shutdowns,
                     "stopped_by_this_process": st.stopped,
+                    "cancelled_by_command": st.bot.holds,
                     "auto_start": s.config.shutdown.auto_start,
                 },
                 "actions": {
@@ -172,6 +173,7 @@ async fn status(State(s): State<AppState>) -> Response {
                     "active": e.enforcer.active().await,
                     "lifted_by_hand": st.actions.lifted_by_hand,
                 },
+                "muted_until": st.bot.muted_until,
                 "health": st.health,
                 "messages_pending": e.notifier.pending(),
                 "messages_dead": e.notifier.dead(),

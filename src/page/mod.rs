@@ -153,6 +153,9 @@ pub struct PackageView {
     /// When that alert repeats if the level stays.
     pub next_repeat: Option<DateTime<Utc>>,
     pub countdown: Option<CountdownView>,
+    /// Until when the shutdown of this package is cancelled with `/cancel` (Telegram), at the
+    /// latest (it also ends at the package's next level change).
+    pub cancelled_until: Option<DateTime<Utc>>,
     pub last_shutdown: Option<ShutdownRecord>,
     /// When this process last tried to start the instance again (`AUTO_START`).
     pub last_start: Option<DateTime<Utc>>,
@@ -184,6 +187,8 @@ pub struct Program {
     pub outbox: OutboxView,
     /// The channels messages go to (empty: only the log).
     pub channels: Vec<String>,
+    /// Repeats are muted until then (`/mute` in Telegram).
+    pub muted_until: Option<DateTime<Utc>>,
 }
 
 /// Everything the page shows.
@@ -305,6 +310,10 @@ pub fn build(i: &Inputs<'_>) -> PageView {
             next_repeat,
             countdown: alerting
                 .and_then(|a| a.countdowns.iter().find(|c| c.package == id).cloned()),
+            cancelled_until: alerting
+                .and_then(|a| a.state.bot.holds.get(&id))
+                .map(|h| h.until)
+                .filter(|until| *until > now),
             last_shutdown: alerting.and_then(|a| a.state.shutdowns.get(&id).cloned()),
             last_start: alerting.and_then(|a| {
                 a.state
@@ -351,6 +360,10 @@ pub fn build(i: &Inputs<'_>) -> PageView {
         next_poll_at: snap.last_poll_at.map(|t| t + chrono_dur(s.poll_interval)),
         outbox,
         channels: i.alerting.map(|a| a.channels.clone()).unwrap_or_default(),
+        muted_until: i
+            .alerting
+            .and_then(|a| a.state.bot.muted_until)
+            .filter(|t| *t > now),
     };
     PageView {
         lang: s.lang,

@@ -699,6 +699,15 @@ fn next(o: &mut String, r: &R, v: &PageView, p: &PackageView) {
     if let Some(w) = what {
         let _ = write!(o, "<li data-k=\"plan\">{w}</li>");
     }
+    if let Some(until) = p.cancelled_until {
+        let _ = write!(
+            o,
+            "<li data-k=\"cancelled\">{}{}{}</li>",
+            r.t("自动关机已通过 Telegram /cancel 取消，直到 ", "Automatic shutdown cancelled with /cancel in Telegram until "),
+            r.when(until),
+            r.t("，或流量包级别下次变化（/resume 可提前恢复）；超出免费流量包的流量将按量计费。", ", or the package's next level change (/resume ends it sooner); traffic beyond the free package is billed."),
+        );
+    }
     match (&p.last_alert, p.next_repeat) {
         (Some((l, at)), next) => {
             let _ = write!(
@@ -757,6 +766,15 @@ fn program(o: &mut String, r: &R, p: &Program) {
         "<section class=\"card\" id=\"program\"><h2>{}</h2><dl>",
         r.t("程序状态", "The program")
     );
+    if let Some(until) = p.muted_until {
+        let _ = write!(
+            o,
+            "<dt>{}</dt><dd data-k=\"muted\">{}{}</dd>",
+            r.t("重复提醒", "Repeats"),
+            r.t("已通过 /mute 暂停至 ", "muted with /mute until "),
+            r.when(until)
+        );
+    }
     let _ = write!(
         o,
         "<dt>{}</dt><dd data-k=\"dry-run\">{}</dd>",

@@ -75,6 +75,8 @@ pub enum Trigger {
     AlreadyRunning,
     AlreadyActed,
     Disabled,
+    /// The user cancelled the shutdown of this package with `/cancel`, and it still stands.
+    Held,
 }
 
 /// Why a decision about an earlier record blocks a new attempt, if it does. Pure.
@@ -224,6 +226,10 @@ impl Guard {
             return Trigger::AlreadyRunning;
         }
         let remote = self.inner.executor.is_remote();
+        if self.held(&package).await.is_some() {
+            tracing::info!(free_resource_id = %package, "shutdown guard: cancelled with /cancel; not starting");
+            return Trigger::Held;
+        }
         let record = self
             .inner
             .state
@@ -281,6 +287,24 @@ impl Guard {
         }
         tracing::warn!(free_resource_id = %package, source, delay_s = s.delay.as_secs(), "shutdown guard: countdown started");
         Trigger::Started
+    }
+
+    /// The reason to stand down when the user cancelled the shutdown of `package` with
+    /// `/cancel` and that still stands (the engine also drops the request; this closes the gap
+    /// between its decision and the guard).
+    async fn held(&self, package: &str) -> Option<CancelReason> {
+        let hold = self
+            .inner
+            .state
+            .snapshot()
+            .await
+            .bot
+            .holds
+            .get(package)
+            .cloned()?;
+        crate::policy::hold_status(&hold, crate::level::Level::L1, Utc::now())
+            .is_ok()
+            .then_some(CancelReason::ByCommand { until: hold.until })
     }
 
     /// Cancels a running countdown for `package` (a resolved alert, a reading back above T1).
@@ -368,7 +392,11 @@ impl Guard {
                 ),
             },
         };
-        let cancelled = cancel.is_cancelled().then(|| why(&cancel));
+        let cancelled = if cancel.is_cancelled() {
+            Some(why(&cancel))
+        } else {
+            self.held(&id).await
+        };
         let fresh = match (guard_verdict(&fresh, &s.thresholds, cancelled), reading) {
             (Verdict::Act, Some(r)) => r,
             (Verdict::Cancel(reason), _) => return self.cancelled(&facts, reason),

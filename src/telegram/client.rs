@@ -99,25 +99,30 @@ impl TelegramClient {
         s.replace(self.token.expose(), "[redacted]")
     }
 
-    /// Sends `text` and returns Telegram's answer verbatim (status and body).
+    /// The chat this client posts in (`TELEGRAM_CHAT_ID`).
+    pub fn chat_id(&self) -> &str {
+        &self.chat_id
+    }
+
+    /// Calls the Bot API method `method` with a JSON body and returns Telegram's answer verbatim
+    /// (status and body, scrubbed of the token). `timeout` replaces the client's own (a long poll
+    /// waits longer than an ordinary call).
     ///
     /// # Errors
     /// Only network errors; any HTTP answer is returned.
-    pub async fn send_raw(&self, text: &str, html: bool) -> Result<RawAnswer, TelegramError> {
+    pub async fn call(
+        &self,
+        method: &str,
+        body: &serde_json::Value,
+        timeout: Option<Duration>,
+    ) -> Result<RawAnswer, TelegramError> {
         let base = self.api.as_str().trim_end_matches('/');
-        let url = format!("{base}/bot{}/sendMessage", self.token.expose());
-        let mut body =
-            json!({ "chat_id": self.chat_id, "text": text, "disable_web_page_preview": true });
-        if html {
-            body["parse_mode"] = json!("HTML");
+        let url = format!("{base}/bot{}/{method}", self.token.expose());
+        let mut req = self.http.post(url).json(body);
+        if let Some(t) = timeout {
+            req = req.timeout(t);
         }
-        if let Some(t) = self.thread_id {
-            body["message_thread_id"] = json!(t);
-        }
-        let resp = self
-            .http
-            .post(url)
-            .json(&body)
+        let resp = req
             .send()
             .await
             .map_err(|e| TelegramError::Network(self.scrub(&error_chain(&e.without_url()))))?;
@@ -130,6 +135,28 @@ impl TelegramClient {
             status,
             body: self.scrub(&body),
         })
+    }
+
+    /// The body of a `sendMessage` of `text` to the configured chat (and topic).
+    pub fn message_body(&self, text: &str, html: bool) -> serde_json::Value {
+        let mut body =
+            json!({ "chat_id": self.chat_id, "text": text, "disable_web_page_preview": true });
+        if html {
+            body["parse_mode"] = json!("HTML");
+        }
+        if let Some(t) = self.thread_id {
+            body["message_thread_id"] = json!(t);
+        }
+        body
+    }
+
+    /// Sends `text` and returns Telegram's answer verbatim (status and body).
+    ///
+    /// # Errors
+    /// Only network errors; any HTTP answer is returned.
+    pub async fn send_raw(&self, text: &str, html: bool) -> Result<RawAnswer, TelegramError> {
+        self.call("sendMessage", &self.message_body(text, html), None)
+            .await
     }
 
     /// Sends `text` and says whether Telegram accepted it.

@@ -27,5 +27,6 @@ mod setup;
 mod shutdown;
 mod signer_vectors;
 mod telegram;
+mod telegram_bot;
 mod timings;
 mod webhook;
