@@ -82,6 +82,18 @@ fn commands_without_a_token_and_chat_are_refused_naming_the_variables() {
 }
 
 #[tokio::test]
+async fn a_group_without_allowed_users_is_warned_about() {
+    let bss = FakeBss::start().await;
+    let tg = FakeTelegram::start().await;
+    let mut e = env(&bss, &tg, &[]);
+    e.push(("TELEGRAM_CHAT_ID".into(), "-1001234".into()));
+    let w = crate::helpers::config(&e).warnings().join("\n");
+    assert!(w.contains("TELEGRAM_ALLOWED_USERS"), "{w}");
+    e.push(("TELEGRAM_ALLOWED_USERS".into(), "7".into()));
+    assert!(crate::helpers::config(&e).warnings().is_empty());
+}
+
+#[tokio::test]
 async fn commands_from_another_chat_or_user_get_no_answer_and_are_counted() {
     let bss = FakeBss::start().await;
     let tg = FakeTelegram::start().await;
