@@ -457,11 +457,18 @@ async fn ours_are_removed_and_the_users_own_rules_and_qdiscs_survive() {
     let _ = FenceBackend::Nft;
 }
 
+/// `flexus_actions_active` for `action` at `level` in a scrape.
+fn active_gauge(text: &str, action: &str, level: &str) -> Option<f64> {
+    let action = format!("action=\"{action}\"");
+    let level = format!("level=\"{level}\"");
+    crate::helpers::metric(text, "flexus_actions_active", &[&action, &level])
+}
+
 /// The whole app: readings from the fake BSS drive the actions in the server namespace; a failed
 /// or partial poll changes nothing; the reset lifts; messages, metrics and the state follow.
 #[tokio::test(flavor = "multi_thread")]
 async fn the_app_applies_on_fresh_readings_only_and_lifts_at_the_reset() {
-    use crate::helpers::{base_env, config, metric, FakeBss, Reply};
+    use crate::helpers::{base_env, config, FakeBss, Reply};
     use flexus_traffic_monitor::app::{App, Deps};
 
     let Some(pair) = Pair::new() else { return };
@@ -511,45 +518,20 @@ async fn the_app_applies_on_fresh_readings_only_and_lifts_at_the_reset() {
     assert!(!qdisc().contains("f7f1:"));
     // A failed poll does nothing either.
     fake.set_gb("pkg-b", 50.0, 100.0);
-    fake.push(Reply::Json(
-        500,
-        serde_json::json!({"error_code": "CBC.5000", "error_msg": "boom"}),
-    ));
-    fake.push(Reply::Json(
-        500,
-        serde_json::json!({"error_code": "CBC.5000", "error_msg": "boom"}),
-    ));
-    fake.push(Reply::Json(
-        500,
-        serde_json::json!({"error_code": "CBC.5000", "error_msg": "boom"}),
-    ));
-    fake.push(Reply::Json(
-        500,
-        serde_json::json!({"error_code": "CBC.5000", "error_msg": "boom"}),
-    ));
+    for _ in 0..4 {
+        fake.push(Reply::Json(
+            500,
+            serde_json::json!({"error_code": "CBC.5000", "error_msg": "boom"}),
+        ));
+    }
     assert!(round().await.is_empty(), "a failed poll must not act");
     // A fresh, complete reading at level 2: throttled, announced, recorded, shown.
     let done = round().await;
     assert_eq!(done.len(), 1, "{done:?}");
     assert!(qdisc().contains("htb f7f1: root"), "{}", qdisc());
     let text = scrape().await;
-    assert_eq!(
-        metric(
-            &text,
-            "flexus_actions_active",
-            &["action=\"throttle\"", "level=\"2\""]
-        ),
-        Some(1.0),
-        "{text}"
-    );
-    assert_eq!(
-        metric(
-            &text,
-            "flexus_actions_active",
-            &["action=\"fence\"", "level=\"1\""]
-        ),
-        Some(0.0)
-    );
+    assert_eq!(active_gauge(&text, "throttle", "2"), Some(1.0), "{text}");
+    assert_eq!(active_gauge(&text, "fence", "1"), Some(0.0));
     let st = app.state.snapshot().await;
     assert!(st.actions.active.contains_key("throttle@2"), "{st:?}");
     let active = app.enforcer.active().await;
@@ -563,14 +545,7 @@ async fn the_app_applies_on_fresh_readings_only_and_lifts_at_the_reset() {
     assert!(!qdisc().contains("f7f1:"), "{}", qdisc());
     assert!(app.state.snapshot().await.actions.active.is_empty());
     let text = scrape().await;
-    assert_eq!(
-        metric(
-            &text,
-            "flexus_actions_active",
-            &["action=\"throttle\"", "level=\"2\""]
-        ),
-        Some(0.0)
-    );
+    assert_eq!(active_gauge(&text, "throttle", "2"), Some(0.0));
     // Both changes were announced, with how to undo the throttle.
     let pending = outbox_texts(&app.config.state_dir.join("outbox"));
     assert!(

@@ -7,7 +7,8 @@ use crate::helpers::process::{
     command, run, serve_ready, stop, wait_for_message, wait_metric_with,
 };
 use crate::helpers::{
-    app_env, base_env, get_text, marker_script, metric, state_dir, vars, FakeBss, FakeTelegram, ID,
+    app_env, base_env, bss_and_telegram, get_text, marker_script, metric, state_dir, vars, FakeBss,
+    FakeTelegram, ID,
 };
 
 const ID2: &str = "0d5c6a1e-7f3b-4c0a-9d6e-2b1f8a7c9e01";
@@ -190,8 +191,7 @@ async fn pipeline(
 
 #[tokio::test]
 async fn serve_drains_through_every_level_via_the_fallback_alone() {
-    let fake = FakeBss::start().await;
-    let tg = FakeTelegram::start().await;
+    let (fake, tg) = bss_and_telegram().await;
     fake.set_gb(ID, 50.0, 100.0);
     let (child, _base, marker) = pipeline(&fake, &tg, &[("FALLBACK", "always")]).await;
     wait_for_message(&tg, "Traffic report").await;
@@ -226,8 +226,7 @@ async fn serve_drains_through_every_level_via_the_fallback_alone() {
 
 #[tokio::test]
 async fn serve_drains_through_every_level_via_webhooks() {
-    let fake = FakeBss::start().await;
-    let tg = FakeTelegram::start().await;
+    let (fake, tg) = bss_and_telegram().await;
     fake.set_gb(ID, 15.0, 100.0);
     let settings = [("FALLBACK", "never"), ("WEBHOOK_TOKEN", TOKEN)];
     let (child, base, marker) = pipeline(&fake, &tg, &settings).await;
@@ -272,8 +271,7 @@ async fn serve_drains_through_every_level_via_webhooks() {
 
 #[tokio::test]
 async fn overlapping_check_runs_are_safe_and_send_one_message() {
-    let fake = FakeBss::start().await;
-    let tg = FakeTelegram::start().await;
+    let (fake, tg) = bss_and_telegram().await;
     fake.set_gb(ID, 15.0, 100.0);
     let env = app_env(&fake, &tg, &[]);
     let runs: Vec<_> = (0..2)
@@ -299,8 +297,7 @@ async fn overlapping_check_runs_are_safe_and_send_one_message() {
 
 #[tokio::test]
 async fn check_below_t1_runs_the_countdown_and_shuts_down_once() {
-    let fake = FakeBss::start().await;
-    let tg = FakeTelegram::start().await;
+    let (fake, tg) = bss_and_telegram().await;
     fake.set_gb(ID, 2.0, 100.0);
     let dir = state_dir("check-l1");
     let (script, marker) = marker_script(&dir, "");
@@ -331,8 +328,7 @@ async fn check_below_t1_runs_the_countdown_and_shuts_down_once() {
 
 #[tokio::test]
 async fn notify_test_prints_what_telegram_answered() {
-    let fake = FakeBss::start().await;
-    let tg = FakeTelegram::start().await;
+    let (fake, tg) = bss_and_telegram().await;
     let mut env = app_env(&fake, &tg, &[]);
     let out = run(&env, &["notify-test"]).await;
     let text = String::from_utf8_lossy(&out.stdout);

@@ -178,42 +178,83 @@ async fn fault_case(setup: impl FnOnce(&FakeBss), expect: Expect, extra: &[(&str
 }
 
 #[tokio::test]
-async fn unknown_unit_is_an_error_for_that_package() {
-    fault_case(
-        |f| f.set_entry(ID, package(ID, json!(1), json!(100), json!(12))),
-        Expect::PackageError("measure_id=12"),
-        &[],
-    )
-    .await;
+async fn a_bad_package_entry_is_an_error_for_that_package_never_zero() {
+    let mut no_amount = package(ID, json!(0), json!(100), json!(10));
+    no_amount.as_object_mut().unwrap().remove("amount");
+    for (what, entry, want) in [
+        (
+            "an unknown unit",
+            Some(package(ID, json!(1), json!(100), json!(12))),
+            "measure_id=12",
+        ),
+        ("a missing amount", Some(no_amount), "amount"),
+        (
+            "a malformed string amount",
+            Some(package(ID, json!("12.5GB"), json!(100), json!(10))),
+            "amount",
+        ),
+        ("a missing id: unknown", None, "no entry"),
+    ] {
+        eprintln!("case: {what}");
+        let setup = |f: &FakeBss| match entry {
+            Some(e) => f.set_entry(ID, e),
+            None => f.remove(ID),
+        };
+        fault_case(setup, Expect::PackageError(want), &[]).await;
+    }
 }
 
 #[tokio::test]
-async fn missing_amount_is_an_error_never_zero() {
-    fault_case(
-        |f| {
-            let mut p = package(ID, json!(0), json!(100), json!(10));
-            p.as_object_mut().unwrap().remove("amount");
-            f.set_entry(ID, p)
-        },
-        Expect::PackageError("amount"),
-        &[],
-    )
-    .await;
-}
-
-#[tokio::test]
-async fn malformed_string_amount_is_an_error() {
-    fault_case(
-        |f| f.set_entry(ID, package(ID, json!("12.5GB"), json!(100), json!(10))),
-        Expect::PackageError("amount"),
-        &[],
-    )
-    .await;
-}
-
-#[tokio::test]
-async fn missing_id_is_unknown_not_zero() {
-    fault_case(|f| f.remove(ID), Expect::PackageError("no entry"), &[]).await;
+async fn every_faulty_answer_is_a_poll_error_of_its_kind() {
+    let error = |status: u16, code: &str, msg: &str| {
+        Reply::Json(status, json!({"error_code": code, "error_msg": msg}))
+    };
+    let truncated = r#"{"free_resources":[{"free_resource_id":"828e2c7c"#;
+    let html = "<html><body>502 Bad Gateway</body></html>";
+    for (reply, kind, extra) in [
+        (
+            error(
+                401,
+                "APIGW.0301",
+                "Incorrect IAM authentication information",
+            ),
+            "bad_credentials",
+            &[][..],
+        ),
+        // Missing permission names the policy.
+        (
+            error(403, "CBC.0151", "Access denied."),
+            "permission_denied",
+            &[],
+        ),
+        // The wrong site says which site to configure.
+        (
+            error(403, "CBC.0150", "customer does not belong to the website"),
+            "wrong_site",
+            &[],
+        ),
+        // HTTP 200 with an error code is an error.
+        (error(200, "CBC.0999", "business error"), "api_error", &[]),
+        // A stall past the timeout.
+        (
+            Reply::Stall(Duration::from_secs(5)),
+            "timeout",
+            &[("HTTP_TIMEOUT", "500ms")],
+        ),
+        (
+            Reply::Raw(200, "application/json", truncated.into()),
+            "bad_response",
+            &[],
+        ),
+        (
+            Reply::Raw(200, "text/html", html.into()),
+            "bad_response",
+            &[],
+        ),
+    ] {
+        eprintln!("case: {kind}");
+        fault_case(|f| f.push(reply), Expect::PollError(kind), extra).await;
+    }
 }
 
 #[tokio::test]
@@ -243,41 +284,6 @@ async fn bad_key_is_a_configuration_error_and_not_retried() {
             .await,
         Some(1.0)
     );
-}
-
-#[tokio::test]
-async fn apigw_0301_answer_is_reported_as_bad_credentials() {
-    fault_case(
-        |f| f.push(Reply::Json(401, json!({"error_code": "APIGW.0301", "error_msg": "Incorrect IAM authentication information"}))),
-        Expect::PollError("bad_credentials"),
-        &[],
-    )
-    .await;
-}
-
-#[tokio::test]
-async fn missing_permission_names_the_policy() {
-    fault_case(
-        |f| {
-            f.push(Reply::Json(
-                403,
-                json!({"error_code": "CBC.0151", "error_msg": "Access denied."}),
-            ))
-        },
-        Expect::PollError("permission_denied"),
-        &[],
-    )
-    .await;
-}
-
-#[tokio::test]
-async fn wrong_site_says_which_site_to_configure() {
-    fault_case(
-        |f| f.push(Reply::Json(403, json!({"error_code": "CBC.0150", "error_msg": "customer does not belong to the website"}))),
-        Expect::PollError("wrong_site"),
-        &[],
-    )
-    .await;
 }
 
 #[tokio::test]
@@ -318,63 +324,6 @@ async fn persistent_server_errors_give_up_after_three_attempts() {
     let e = app.poller.poll_once().await.unwrap_err();
     assert_eq!(e.kind(), "server_error");
     assert_eq!(fake.requests(), 3);
-}
-
-#[tokio::test]
-async fn http_200_with_an_error_code_is_an_error() {
-    fault_case(
-        |f| {
-            f.push(Reply::Json(
-                200,
-                json!({"error_code": "CBC.0999", "error_msg": "business error"}),
-            ))
-        },
-        Expect::PollError("api_error"),
-        &[],
-    )
-    .await;
-}
-
-#[tokio::test]
-async fn a_stall_past_the_timeout_is_a_timeout() {
-    fault_case(
-        |f| f.push(Reply::Stall(Duration::from_secs(5))),
-        Expect::PollError("timeout"),
-        &[("HTTP_TIMEOUT", "500ms")],
-    )
-    .await;
-}
-
-#[tokio::test]
-async fn truncated_json_is_a_bad_response() {
-    fault_case(
-        |f| {
-            f.push(Reply::Raw(
-                200,
-                "application/json",
-                r#"{"free_resources":[{"free_resource_id":"828e2c7c"#.into(),
-            ))
-        },
-        Expect::PollError("bad_response"),
-        &[],
-    )
-    .await;
-}
-
-#[tokio::test]
-async fn an_html_error_page_is_a_bad_response() {
-    fault_case(
-        |f| {
-            f.push(Reply::Raw(
-                200,
-                "text/html",
-                "<html><body>502 Bad Gateway</body></html>".into(),
-            ))
-        },
-        Expect::PollError("bad_response"),
-        &[],
-    )
-    .await;
 }
 
 #[tokio::test]

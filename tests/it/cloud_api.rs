@@ -8,7 +8,8 @@ use serde_json::{json, Value};
 use crate::helpers::fakes::bss::package;
 use crate::helpers::fakes::cloud::{FakeCloud, Job};
 use crate::helpers::{
-    base_env, config, metric, state_dir, telegram_env, FakeBss, FakeTelegram, Spawn, TestApp,
+    base_env, bss_and_telegram, config, metric, state_dir, telegram_env, FakeBss, FakeTelegram,
+    Spawn, TestApp,
 };
 
 const PKG_A: &str = "828e2c7c-3c8c-45a2-bebc-98cb3e77d06e";
@@ -28,8 +29,7 @@ struct World {
 
 /// Two servers, each with its package; A is low, B is fine.
 async fn world(extra: &[(&str, &str)], mapping: bool) -> World {
-    let bss = FakeBss::start().await;
-    let tg = FakeTelegram::start().await;
+    let (bss, tg) = bss_and_telegram().await;
     let cloud = FakeCloud::start().await;
     cloud.add_server("sg-a", SRV_A, PROJECT, REGION, PKG_A);
     cloud.add_server("hk-b", SRV_B, PROJECT, REGION, PKG_B);

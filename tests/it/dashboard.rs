@@ -3,7 +3,7 @@
 
 use flexus_traffic_monitor::level::{Level, Thresholds};
 
-use crate::helpers::process::tool;
+use crate::helpers::process::{output_text, tool};
 
 fn dashboard() -> serde_json::Value {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -118,10 +118,6 @@ fn the_level_panel_agrees_with_the_program_at_every_boundary() {
         .arg(&path)
         .output()
         .unwrap();
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let text = output_text(&out);
     assert!(out.status.success() && text.contains("SUCCESS"), "{text}");
 }

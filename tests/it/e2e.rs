@@ -13,8 +13,7 @@ use crate::helpers::process::{
     command, log_file, tool, wait_count, wait_for_message, wait_metric, wait_ok, Proc,
 };
 use crate::helpers::{
-    base_env, free_port, get_text, marker_script, metric, state_dir, telegram_env, FakeBss,
-    FakeTelegram,
+    base_env, bss_and_telegram, free_port, get_text, marker_script, metric, state_dir, telegram_env,
 };
 
 const ID: &str = "828e2c7c-3c8c-45a2-bebc-98cb3e77d06e";
@@ -61,8 +60,7 @@ async fn prometheus_and_alertmanager_drive_every_level_and_hand_over_to_the_fall
         return;
     };
     let dir: PathBuf = state_dir("e2e");
-    let bss = FakeBss::start().await;
-    let tg = FakeTelegram::start().await;
+    let (bss, tg) = bss_and_telegram().await;
     bss.set_gb(ID, 50.0, 100.0);
     let (script, marker) = marker_script(&dir, "");
     let token_file = dir.join("webhook-token");
@@ -100,23 +98,21 @@ async fn prometheus_and_alertmanager_drive_every_level_and_hand_over_to_the_fall
         Duration::from_secs(30),
     )
     .await;
-    let prom = start_prometheus(
-        prometheus_bin,
-        &dir,
-        prom_port,
-        &exporter,
-        &format!("127.0.0.1:{am_port}"),
-    );
-    wait_ok(&format!("{prom_url}/-/ready"), Duration::from_secs(30)).await;
-
-    // The watchdog arrives: Prometheus is in charge.
-    wait_metric(
-        &base,
-        "flexus_fallback_active",
-        0.0,
-        Duration::from_secs(30),
-    )
-    .await;
+    // Prometheus runs (again) and its watchdog arrives: Prometheus is in charge.
+    let prometheus_in_charge = || async {
+        let prom = start_prometheus(
+            prometheus_bin,
+            &dir,
+            prom_port,
+            &exporter,
+            &format!("127.0.0.1:{am_port}"),
+        );
+        wait_ok(&format!("{prom_url}/-/ready"), Duration::from_secs(30)).await;
+        let active = "flexus_fallback_active";
+        wait_metric(&base, active, 0.0, Duration::from_secs(30)).await;
+        prom
+    };
+    let prom = prometheus_in_charge().await;
 
     // Drain through every level; each message comes through Alertmanager's webhook.
     let long = Duration::from_secs(30);
@@ -164,21 +160,7 @@ async fn prometheus_and_alertmanager_drive_every_level_and_hand_over_to_the_fall
     wait_count(&tg, "Traffic alert (normal)", 2, long).await;
 
     // Prometheus is back: the fallback stands down; its level-3 alert is no news.
-    let prom = start_prometheus(
-        prometheus_bin,
-        &dir,
-        prom_port,
-        &exporter,
-        &format!("127.0.0.1:{am_port}"),
-    );
-    wait_ok(&format!("{prom_url}/-/ready"), Duration::from_secs(30)).await;
-    wait_metric(
-        &base,
-        "flexus_fallback_active",
-        0.0,
-        Duration::from_secs(30),
-    )
-    .await;
+    let prom = prometheus_in_charge().await;
     bss.set_gb(ID, 8.0, 100.0);
     wait_count(&tg, "Traffic alert (high-frequency)", 2, long).await;
     // Let repeats flow (repeat_interval 2s) and check nothing was duplicated.

@@ -4,7 +4,7 @@
 use std::io::Write;
 use std::process::{Command, Stdio};
 
-use crate::helpers::process::{optional_tool, tool};
+use crate::helpers::process::{optional_tool, output_text, tool};
 use crate::helpers::{base_env, FakeBss, TestApp};
 
 /// The names the user asked for in GB: promtool's abbreviated-unit lint on them is expected.
@@ -39,11 +39,7 @@ async fn promtool_accepts_the_real_metrics_output() {
         .write_all(text.as_bytes())
         .unwrap();
     let out = child.wait_with_output().unwrap();
-    let findings = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let findings = output_text(&out);
     let unexpected: Vec<&str> = findings
         .lines()
         .filter(|l| !l.trim().is_empty())
@@ -64,11 +60,7 @@ fn run_ok(program: &str, args: &[&str], cwd: &std::path::Path) -> String {
         .current_dir(cwd)
         .output()
         .unwrap();
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let text = output_text(&out);
     assert!(out.status.success(), "{program} {args:?} failed:\n{text}");
     text
 }
@@ -168,11 +160,7 @@ fn the_systemd_unit_passes_systemd_analyze_verify() {
         .arg(&unit)
         .output()
         .unwrap();
-    let said = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let said = output_text(&out);
     let findings: Vec<&str> = said
         .lines()
         .filter(|l| l.contains("flexus-traffic-monitor.service"))

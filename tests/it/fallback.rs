@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use crate::helpers::alertmanager::{alert, watchdog, TOKEN};
-use crate::helpers::{app_env, FakeBss, FakeTelegram, Spawn, TestApp, ID};
+use crate::helpers::{app_env, bss_and_telegram, Spawn, TestApp, ID};
 
 async fn wait_for_fallback(app: &TestApp, want: f64, within: Duration) {
     let until = std::time::Instant::now() + within;
@@ -29,8 +29,7 @@ async fn poll_in_background(app: &TestApp) {
 
 #[tokio::test]
 async fn hand_over_in_both_directions_without_duplicates_or_losses() {
-    let bss = FakeBss::start().await;
-    let tg = FakeTelegram::start().await;
+    let (bss, tg) = bss_and_telegram().await;
     let env = app_env(
         &bss,
         &tg,
@@ -90,8 +89,7 @@ async fn hand_over_in_both_directions_without_duplicates_or_losses() {
 
 #[tokio::test]
 async fn repeated_poll_failures_are_told_once_and_the_recovery_once() {
-    let bss = FakeBss::start().await;
-    let tg = FakeTelegram::start().await;
+    let (bss, tg) = bss_and_telegram().await;
     let app = TestApp::spawn(&app_env(&bss, &tg, &[("DAILY_REPORT", "false")])).await;
     bss.set_gb(ID, 50.0, 100.0);
     app.poll_and_evaluate().await;
@@ -113,8 +111,7 @@ async fn repeated_poll_failures_are_told_once_and_the_recovery_once() {
 
 #[tokio::test]
 async fn a_credential_error_is_told_at_once_with_the_fix() {
-    let bss = FakeBss::start().await;
-    let tg = FakeTelegram::start().await;
+    let (bss, tg) = bss_and_telegram().await;
     let app = TestApp::spawn(&app_env(
         &bss,
         &tg,

@@ -11,7 +11,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::helpers::process::{stop, wait_for_message};
 use crate::helpers::{
-    base_env, free_port, marker_script, state_dir, telegram_env, FakeBss, FakeTelegram,
+    base_env, bss_and_telegram, free_port, marker_script, state_dir, telegram_env,
 };
 
 const ID: &str = "828e2c7c-3c8c-45a2-bebc-98cb3e77d06e";
@@ -156,8 +156,7 @@ async fn connections_beyond_the_limit_wait_until_one_closes() {
 /// files the poller, the outbox and the guard need.
 #[tokio::test]
 async fn the_guard_acts_while_the_listener_is_saturated() {
-    let fake = FakeBss::start().await;
-    let tg = FakeTelegram::start().await;
+    let (fake, tg) = bss_and_telegram().await;
     fake.set_gb(ID, 50.0, 100.0);
     let dir = state_dir("saturated");
     let (script, marker) = marker_script(&dir, "");

@@ -12,6 +12,7 @@ use std::time::Duration;
 use axum::http::{StatusCode, Uri};
 use axum::Router;
 
+use crate::helpers::process::output_text;
 use crate::helpers::{base_env, free_port, metric, state_dir, FakeBss};
 
 const BIN: &str = env!("CARGO_BIN_EXE_flexus-traffic-monitor");
@@ -174,14 +175,6 @@ async fn install(server: &ReleaseServer, root: &Path, args: &[&str]) -> Output {
     out
 }
 
-fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
-
 fn mode(p: &Path) -> u32 {
     std::fs::metadata(p)
         .unwrap_or_else(|e| panic!("{}: {e}", p.display()))
@@ -250,7 +243,7 @@ async fn newcomer_installs_edits_one_file_and_starts_the_service() {
     let root = state_dir("root");
     // 1. One install command (latest version, systemd as on a real server).
     let out = install(&server, &root, &["--init", "systemd"]).await;
-    let said = text(&out);
+    let said = output_text(&out);
     assert!(out.status.success(), "install failed: {said}");
     assert!(said.contains("checksum ok"), "{said}");
     assert!(
@@ -385,7 +378,7 @@ async fn migrating_the_old_env_runs_config_and_a_dry_run_check() {
         &["--version", VERSION, "--migrate", old.to_str().unwrap()],
     )
     .await;
-    let said = text(&out);
+    let said = output_text(&out);
     assert!(out.status.success(), "install failed: {said}");
     let env_file = under(&root, "/etc/flexus-traffic-monitor/env");
     assert_eq!(std::fs::read_to_string(&env_file).unwrap(), lines);
@@ -426,7 +419,7 @@ async fn a_checksum_mismatch_installs_nothing() {
     std::fs::write(&sha, format!("{flipped}{}", &good[1..])).unwrap();
     let root = state_dir("root");
     let out = install(&server, &root, &["--init", "systemd"]).await;
-    let said = text(&out);
+    let said = output_text(&out);
     assert!(!out.status.success(), "{said}");
     assert!(said.contains("checksum mismatch"), "{said}");
     assert!(said.contains("nothing was installed"), "{said}");
@@ -441,7 +434,7 @@ async fn an_unsupported_architecture_is_named_and_nothing_is_downloaded() {
     let server = ReleaseServer::start().await;
     let root = state_dir("root");
     let out = install(&server, &root, &["--arch", "armv7l"]).await;
-    let said = text(&out);
+    let said = output_text(&out);
     assert!(!out.status.success(), "{said}");
     assert!(
         said.contains("unsupported architecture 'armv7l'") && said.contains("aarch64"),
@@ -459,7 +452,7 @@ async fn a_rerun_upgrades_the_binary_and_keeps_the_env_then_uninstall_keeps_stat
     let server = ReleaseServer::start().await;
     let root = state_dir("root");
     let first = install(&server, &root, &["--init", "systemd", "--no-check"]).await;
-    assert!(first.status.success(), "{}", text(&first));
+    assert!(first.status.success(), "{}", output_text(&first));
 
     // The user's configuration and state, and an older binary in place.
     let env_file = under(&root, "/etc/flexus-traffic-monitor/env");
@@ -471,7 +464,7 @@ async fn a_rerun_upgrades_the_binary_and_keeps_the_env_then_uninstall_keeps_stat
     std::fs::write(&bin, "#!/bin/sh\necho 'flexus-traffic-monitor 0.0.1'\n").unwrap();
 
     let again = install(&server, &root, &["--init", "systemd", "--no-check"]).await;
-    let said = text(&again);
+    let said = output_text(&again);
     assert!(again.status.success(), "{said}");
     assert!(
         said.contains(&format!(
@@ -491,14 +484,14 @@ async fn a_rerun_upgrades_the_binary_and_keeps_the_env_then_uninstall_keeps_stat
     let unit = under(&root, "/etc/systemd/system/flexus-traffic-monitor.service");
     assert!(unit.exists());
     let cron = install(&server, &root, &["--init", "cron", "--no-check"]).await;
-    assert!(cron.status.success(), "{}", text(&cron));
+    assert!(cron.status.success(), "{}", output_text(&cron));
     assert!(!unit.exists());
     let cron_file = under(&root, "/etc/cron.d/flexus-traffic-monitor");
     assert!(cron_file.exists());
     assert_eq!(std::fs::read_to_string(&env_file).unwrap(), edited);
 
     let gone = install(&server, &root, &["--uninstall"]).await;
-    assert!(gone.status.success(), "{}", text(&gone));
+    assert!(gone.status.success(), "{}", output_text(&gone));
     assert!(!bin.exists());
     assert!(!under(&root, "/etc/systemd/system/flexus-traffic-monitor.service").exists());
     assert!(!under(&root, "/usr/local/share/flexus-traffic-monitor").exists());
@@ -507,7 +500,7 @@ async fn a_rerun_upgrades_the_binary_and_keeps_the_env_then_uninstall_keeps_stat
     assert!(state_file.exists(), "state is kept");
 
     let purged = install(&server, &root, &["--uninstall", "--purge"]).await;
-    assert!(purged.status.success(), "{}", text(&purged));
+    assert!(purged.status.success(), "{}", output_text(&purged));
     assert!(!under(&root, "/etc/flexus-traffic-monitor").exists());
     assert!(!under(&root, "/var/lib/flexus-traffic-monitor").exists());
 }

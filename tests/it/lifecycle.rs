@@ -7,8 +7,8 @@ use std::time::Duration;
 use crate::helpers::fakes::cloud::FakeCloud;
 use crate::helpers::process::{run, spawn_serve, stop, wait_for_message};
 use crate::helpers::{
-    app_env, base_env, free_port, marker_script, state_dir, vars, FakeBss, FakeTelegram, Spawn,
-    TestApp, ID,
+    app_env, base_env, bss_and_telegram, free_port, marker_script, state_dir, vars, FakeBss,
+    FakeTelegram, Spawn, TestApp, ID,
 };
 const SRV: &str = "72a270de-665a-4f46-8d64-24ad6edccdd1";
 const PROJECT: &str = "fedcba9876543210fedcba9876543210";
@@ -23,8 +23,7 @@ fn env_with(bss: &FakeBss, tg: &FakeTelegram, extra: &[(&str, &str)]) -> Vec<(St
 
 #[tokio::test]
 async fn a_stop_during_a_countdown_shuts_nothing_down_and_the_next_start_needs_a_fresh_reading() {
-    let bss = FakeBss::start().await;
-    let tg = FakeTelegram::start().await;
+    let (bss, tg) = bss_and_telegram().await;
     bss.set_gb(ID, 2.0, 100.0);
     let env = env_with(&bss, &tg, &[("SHUTDOWN_DELAY", "1h")]);
     let app = TestApp::spawn(&env).await;
@@ -65,8 +64,7 @@ async fn a_stop_during_a_countdown_shuts_nothing_down_and_the_next_start_needs_a
 
 #[tokio::test]
 async fn with_the_cloud_api_the_webhook_answers_before_any_ecs_call() {
-    let bss = FakeBss::start().await;
-    let tg = FakeTelegram::start().await;
+    let (bss, tg) = bss_and_telegram().await;
     let cloud = FakeCloud::start().await;
     cloud.add_server("sg-a", SRV, PROJECT, REGION, ID);
     bss.set_gb(ID, 3.0, 100.0);
@@ -103,8 +101,7 @@ async fn with_the_cloud_api_the_webhook_answers_before_any_ecs_call() {
 
 #[tokio::test]
 async fn a_state_dir_that_turns_unwritable_is_reported_on_metrics_and_status() {
-    let bss = FakeBss::start().await;
-    let tg = FakeTelegram::start().await;
+    let (bss, tg) = bss_and_telegram().await;
     bss.set_gb(ID, 50.0, 100.0);
     let dir = state_dir("turns-ro");
     let env = env_with(&bss, &tg, &[("STATE_DIR", dir.to_str().unwrap())]);
@@ -127,8 +124,7 @@ async fn a_state_dir_that_turns_unwritable_is_reported_on_metrics_and_status() {
 
 #[tokio::test]
 async fn check_refuses_to_act_on_a_state_file_it_cannot_read() {
-    let fake = FakeBss::start().await;
-    let tg = FakeTelegram::start().await;
+    let (fake, tg) = bss_and_telegram().await;
     fake.set_gb(ID, 2.0, 100.0);
     let dir = state_dir("check-unreadable");
     let (script, marker) = marker_script(&dir, "");
@@ -232,8 +228,7 @@ async fn serve_refuses_a_read_only_state_dir_at_start_with_exit_4() {
 
 #[tokio::test]
 async fn serve_stops_on_sigterm_during_a_countdown_without_acting() {
-    let fake = FakeBss::start().await;
-    let tg = FakeTelegram::start().await;
+    let (fake, tg) = bss_and_telegram().await;
     fake.set_gb(ID, 2.0, 100.0);
     let dir = state_dir("sigterm-countdown");
     let (script, marker) = marker_script(&dir, "");

@@ -1,6 +1,6 @@
 //! A newcomer's path through the binary: the original script's `.env`, `config`, signals.
 
-use crate::helpers::process::{command, serve_ready, spawn_serve, stop};
+use crate::helpers::process::{command, output_text, serve_ready, spawn_serve, stop};
 use crate::helpers::state_dir;
 
 /// The original script's `.env`, with values python-dotenv accepts unquoted.
@@ -138,11 +138,7 @@ fn config_refuses_what_serve_refuses_and_says_valid_only_when_serve_would_start(
     // No key: every missing variable at once, not "valid, but ...", and a non-zero exit.
     let out = command(&[]).arg("config").output().unwrap();
     assert_eq!(out.status.code(), Some(1));
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let text = output_text(&out);
     assert!(
         !text.contains("is valid") && text.contains("invalid configuration"),
         "{text}"

@@ -7,14 +7,15 @@ use serde_json::json;
 use crate::helpers::alertmanager::alert;
 use crate::helpers::app::{fallback_app, webhook_app};
 use crate::helpers::fakes::bss::package;
-use crate::helpers::{marker_script, state_dir, FakeBss, FakeTelegram, Reply, Spawn, TestApp, ID};
+use crate::helpers::{
+    bss_and_telegram, marker_script, state_dir, FakeBss, FakeTelegram, Reply, Spawn, TestApp, ID,
+};
 
 // ---- must not ----
 
 #[tokio::test]
 async fn bad_data_never_shuts_down() {
-    let bss = FakeBss::start().await;
-    let tg = FakeTelegram::start().await;
+    let (bss, tg) = bss_and_telegram().await;
     let app = fallback_app(&bss, &tg, &[], Spawn::default()).await;
     for bad in [json!(null), json!("garbage"), json!(-5)] {
         bss.set_entry(ID, package(ID, bad, json!(100), json!(10)));
@@ -30,8 +31,7 @@ async fn bad_data_never_shuts_down() {
 
 #[tokio::test]
 async fn an_unreadable_cycle_end_is_no_reading_and_never_a_shutdown_loop() {
-    let bss = FakeBss::start().await;
-    let tg = FakeTelegram::start().await;
+    let (bss, tg) = bss_and_telegram().await;
     let app = fallback_app(&bss, &tg, &[], Spawn::default()).await;
     let mut entry = package(ID, json!(1), json!(100), json!(10));
     entry["end_time"] = json!("garbage");
@@ -47,8 +47,7 @@ async fn an_unreadable_cycle_end_is_no_reading_and_never_a_shutdown_loop() {
 
 #[tokio::test]
 async fn conflicting_duplicate_entries_are_no_reading_and_equal_ones_are_harmless() {
-    let bss = FakeBss::start().await;
-    let tg = FakeTelegram::start().await;
+    let (bss, tg) = bss_and_telegram().await;
     let app = fallback_app(&bss, &tg, &[], Spawn::default()).await;
     // The same package twice in one answer, 1 GB (below T1) and 900 GB, in both orders.
     let low = package(ID, json!(1), json!(1000), json!(10));
@@ -73,8 +72,7 @@ async fn conflicting_duplicate_entries_are_no_reading_and_equal_ones_are_harmles
 
 #[tokio::test]
 async fn a_failed_fresh_poll_cancels() {
-    let bss = FakeBss::start().await;
-    let tg = FakeTelegram::start().await;
+    let (bss, tg) = bss_and_telegram().await;
     bss.set_gb(ID, 1.0, 100.0);
     let app = webhook_app(&bss, &tg, &[], Spawn::default()).await;
     app.poller.poll_once().await.unwrap();
@@ -89,8 +87,7 @@ async fn a_failed_fresh_poll_cancels() {
 
 #[tokio::test]
 async fn a_fresh_reading_at_or_above_t1_cancels() {
-    let bss = FakeBss::start().await;
-    let tg = FakeTelegram::start().await;
+    let (bss, tg) = bss_and_telegram().await;
     bss.set_gb(ID, 1.0, 100.0);
     let app = webhook_app(&bss, &tg, &[], Spawn::default()).await;
     app.poller.poll_once().await.unwrap();
@@ -114,8 +111,7 @@ async fn a_fresh_reading_at_or_above_t1_cancels() {
 
 #[tokio::test]
 async fn a_resolved_alert_cancels_the_countdown() {
-    let bss = FakeBss::start().await;
-    let tg = FakeTelegram::start().await;
+    let (bss, tg) = bss_and_telegram().await;
     bss.set_gb(ID, 1.0, 100.0);
     let app = webhook_app(&bss, &tg, &[("SHUTDOWN_DELAY", "3s")], Spawn::default()).await;
     app.poller.poll_once().await.unwrap();
@@ -136,8 +132,7 @@ async fn a_resolved_alert_cancels_the_countdown() {
 
 #[tokio::test]
 async fn dry_run_runs_nothing_and_says_what_it_would_do() {
-    let bss = FakeBss::start().await;
-    let tg = FakeTelegram::start().await;
+    let (bss, tg) = bss_and_telegram().await;
     bss.set_gb(ID, 1.0, 100.0);
     let dir = state_dir("dry-run");
     let (script, marker) = marker_script(&dir, "exit 0");
@@ -166,8 +161,7 @@ async fn dry_run_runs_nothing_and_says_what_it_would_do() {
 
 #[tokio::test]
 async fn shutdown_off_only_notifies() {
-    let bss = FakeBss::start().await;
-    let tg = FakeTelegram::start().await;
+    let (bss, tg) = bss_and_telegram().await;
     bss.set_gb(ID, 1.0, 100.0);
     let app = fallback_app(&bss, &tg, &[("SHUTDOWN_MODE", "off")], Spawn::default()).await;
     app.poll_and_evaluate().await;
@@ -179,8 +173,7 @@ async fn shutdown_off_only_notifies() {
 
 #[tokio::test]
 async fn start_up_with_stored_level_1_does_not_act() {
-    let bss = FakeBss::start().await;
-    let tg = FakeTelegram::start().await;
+    let (bss, tg) = bss_and_telegram().await;
     let dir = state_dir("stored-l1");
     std::fs::write(
         dir.join("state.json"),
@@ -215,8 +208,7 @@ async fn start_up_with_stored_level_1_does_not_act() {
 
 #[tokio::test]
 async fn a_fresh_reading_below_t1_after_the_countdown_shuts_down_once_via_fallback() {
-    let bss = FakeBss::start().await;
-    let tg = FakeTelegram::start().await;
+    let (bss, tg) = bss_and_telegram().await;
     bss.set_gb(ID, 4.0, 100.0);
     let app = fallback_app(&bss, &tg, &[("SHUTDOWN_DELAY", "4s")], Spawn::default()).await;
     app.poll_and_evaluate().await;
@@ -245,8 +237,7 @@ async fn a_fresh_reading_below_t1_after_the_countdown_shuts_down_once_via_fallba
 
 #[tokio::test]
 async fn a_later_boot_in_the_same_cycle_acts_again_only_when_configured() {
-    let bss = FakeBss::start().await;
-    let tg = FakeTelegram::start().await;
+    let (bss, tg) = bss_and_telegram().await;
     bss.set_gb(ID, 1.0, 100.0);
     let dir = state_dir("reboot");
     let dir_s = dir.to_str().unwrap().to_string();
@@ -283,8 +274,7 @@ async fn a_later_boot_in_the_same_cycle_acts_again_only_when_configured() {
 
 #[tokio::test]
 async fn the_real_command_executor_runs_the_script() {
-    let bss = FakeBss::start().await;
-    let tg = FakeTelegram::start().await;
+    let (bss, tg) = bss_and_telegram().await;
     bss.set_gb(ID, 1.0, 100.0);
     let dir = state_dir("command");
     let (script, marker) = marker_script(&dir, "exit 0");
@@ -318,8 +308,7 @@ async fn a_failing_or_hanging_command_is_reported() {
         ),
         ("sleep 30", "1s", "did not finish"),
     ] {
-        let bss = FakeBss::start().await;
-        let tg = FakeTelegram::start().await;
+        let (bss, tg) = bss_and_telegram().await;
         bss.set_gb(ID, 1.0, 100.0);
         let dir = state_dir("failing");
         let (script, marker) = marker_script(&dir, body);
@@ -350,8 +339,7 @@ async fn a_failing_or_hanging_command_is_reported() {
 
 #[tokio::test]
 async fn a_corrupt_state_file_is_kept_aside_reported_and_replaced() {
-    let bss = FakeBss::start().await;
-    let tg = FakeTelegram::start().await;
+    let (bss, tg) = bss_and_telegram().await;
     let dir = state_dir("corrupt");
     std::fs::write(dir.join("state.json"), b"{\"packages\": {\"x\": [truncated").unwrap();
     let app = fallback_app(
@@ -419,8 +407,7 @@ fn position(texts: &[String], needle: &str) -> usize {
 
 #[tokio::test]
 async fn countdown_messages_overtake_a_backlog_on_a_slow_telegram() {
-    let bss = FakeBss::start().await;
-    let tg = FakeTelegram::start().await;
+    let (bss, tg) = bss_and_telegram().await;
     tg.set_delay(Duration::from_millis(50));
     bss.set_gb(ID, 4.0, 100.0);
     let app = backlog_app(&bss, &tg, 1000).await;
@@ -440,8 +427,7 @@ async fn countdown_messages_overtake_a_backlog_on_a_slow_telegram() {
 
 #[tokio::test]
 async fn countdown_messages_overtake_a_backlog_on_a_rate_limited_telegram() {
-    let bss = FakeBss::start().await;
-    let tg = FakeTelegram::start().await;
+    let (bss, tg) = bss_and_telegram().await;
     tg.set_rate_limit(10, Duration::from_secs(3));
     bss.set_gb(ID, 4.0, 100.0);
     let app = backlog_app(&bss, &tg, 300).await;

@@ -1,10 +1,9 @@
 //! The signer against the six vectors made by Huawei's own SDK signer.
 
-use flexus_traffic_monitor::huawei::signer::{self, RequestParts};
+use flexus_traffic_monitor::huawei::signer::{self, RequestParts, Signed};
 use serde_json::Value;
 
-const AK: &str = "test-ak";
-const SK: &str = "test-sk";
+use crate::helpers::fakes::{AK, SK};
 
 fn vectors() -> Value {
     serde_json::from_str(include_str!("../fixtures/huawei-signing-vectors.json")).unwrap()
@@ -15,6 +14,50 @@ fn as_text(v: &Value) -> String {
         Value::String(s) => s.clone(),
         other => other.to_string(),
     }
+}
+
+/// The headers a raw vector gives the signer.
+fn headers_in(case: &Value) -> Vec<(String, String)> {
+    case["headers_in"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .map(|(k, v)| (k.clone(), as_text(v)))
+        .collect()
+}
+
+/// Signs the request `case` describes (its method and body; the rest given) with the test keys.
+fn sign(
+    case: &Value,
+    host: &str,
+    path: &str,
+    query: &[(String, String)],
+    headers: &[(String, String)],
+) -> Signed {
+    let body = case["body"].as_str().unwrap_or("").as_bytes();
+    let parts = RequestParts {
+        method: case["method"].as_str().unwrap(),
+        host,
+        path,
+        query,
+        headers,
+        body,
+    };
+    signer::sign(&parts, AK, SK)
+}
+
+/// Asserts that `signed` has the canonical request and string to sign of `case`.
+fn assert_intermediates(signed: &Signed, case: &Value, name: &str) {
+    assert_eq!(
+        signed.canonical_request,
+        case["canonical_request"].as_str().unwrap(),
+        "{name}"
+    );
+    assert_eq!(
+        signed.string_to_sign,
+        case["string_to_sign"].as_str().unwrap(),
+        "{name}"
+    );
 }
 
 #[test]
@@ -30,37 +73,11 @@ fn raw_vectors_reproduce_every_intermediate_string() {
             .iter()
             .map(|p| (as_text(&p[0]), as_text(&p[1])))
             .collect();
-        let headers: Vec<(String, String)> = case["headers_in"]
-            .as_object()
-            .unwrap()
-            .iter()
-            .map(|(k, v)| (k.clone(), as_text(v)))
-            .collect();
-        let body = case["body"].as_str().unwrap_or("").as_bytes().to_vec();
+        let headers = headers_in(case);
         let host = case["host"].as_str().unwrap();
         let path = case["resource_path"].as_str().unwrap();
-        let signed = signer::sign(
-            &RequestParts {
-                method: case["method"].as_str().unwrap(),
-                host,
-                path,
-                query: &query,
-                headers: &headers,
-                body: &body,
-            },
-            AK,
-            SK,
-        );
-        assert_eq!(
-            signed.canonical_request,
-            case["canonical_request"].as_str().unwrap(),
-            "{name}"
-        );
-        assert_eq!(
-            signed.string_to_sign,
-            case["string_to_sign"].as_str().unwrap(),
-            "{name}"
-        );
+        let signed = sign(case, host, path, &query, &headers);
+        assert_intermediates(&signed, case, name);
         assert_eq!(
             signed.signed_headers,
             case["signed_headers"].as_str().unwrap(),
@@ -101,30 +118,9 @@ fn e2e_vectors_reproduce_what_the_sdk_put_on_the_wire() {
             .filter(|(k, _)| *k != "Host" && *k != "Authorization")
             .map(|(k, v)| (k.clone(), as_text(v)))
             .collect();
-        let body = case["body"].as_str().unwrap_or("").as_bytes().to_vec();
         let host = all["Host"].as_str().unwrap();
-        let signed = signer::sign(
-            &RequestParts {
-                method: case["method"].as_str().unwrap(),
-                host,
-                path: url.path(),
-                query: &query,
-                headers: &headers,
-                body: &body,
-            },
-            AK,
-            SK,
-        );
-        assert_eq!(
-            signed.canonical_request,
-            case["canonical_request"].as_str().unwrap(),
-            "{name}"
-        );
-        assert_eq!(
-            signed.string_to_sign,
-            case["string_to_sign"].as_str().unwrap(),
-            "{name}"
-        );
+        let signed = sign(case, host, url.path(), &query, &headers);
+        assert_intermediates(&signed, case, name);
         assert_eq!(
             signed.authorization,
             all["Authorization"].as_str().unwrap(),
@@ -138,12 +134,7 @@ fn e2e_vectors_reproduce_what_the_sdk_put_on_the_wire() {
 fn a_wrong_secret_key_gives_a_different_signature() {
     let v = vectors();
     let case = &v["raw"][0];
-    let headers: Vec<(String, String)> = case["headers_in"]
-        .as_object()
-        .unwrap()
-        .iter()
-        .map(|(k, v)| (k.clone(), as_text(v)))
-        .collect();
+    let headers = headers_in(case);
     let body = case["body"].as_str().unwrap().as_bytes();
     let parts = RequestParts {
         method: "POST",

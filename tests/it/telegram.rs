@@ -7,13 +7,13 @@ use flexus_traffic_monitor::messages::Message;
 use flexus_traffic_monitor::notifier::Pass;
 
 use crate::helpers::fakes::telegram::{self as fake_telegram, FakeTelegram, Reply};
-use crate::helpers::{base_env, telegram_env, FakeBss, TestApp};
+use crate::helpers::process::output_text;
+use crate::helpers::{base_env, bss_and_telegram, telegram_env, FakeBss, TestApp};
 
 const ID: &str = "pkg-1";
 
 async fn app(extra: &[(&str, &str)]) -> (FakeBss, FakeTelegram, TestApp, Vec<(String, String)>) {
-    let bss = FakeBss::start().await;
-    let tg = FakeTelegram::start().await;
+    let (bss, tg) = bss_and_telegram().await;
     let mut env = base_env(&bss, &[ID]);
     env.extend(telegram_env(&tg));
     env.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
@@ -197,27 +197,20 @@ async fn the_proxy_from_the_environment_is_used() {
     // The fake Telegram stands in for a forward proxy: a plain-HTTP request through a proxy
     // carries the full URL, and the fake routes on its path. HTTPS_PROXY works the same way for
     // https URLs (through CONNECT), which cannot be faked here without TLS.
-    let bss = FakeBss::start().await;
-    let tg = FakeTelegram::start().await;
+    let (bss, tg) = bss_and_telegram().await;
     let mut env = base_env(&bss, &[ID]);
     env.extend(telegram_env(&tg));
     env.retain(|(k, _)| k != "TELEGRAM_API_URL");
     env.push(("TELEGRAM_API_URL".into(), "http://telegram.invalid".into()));
     env.push(("HTTP_PROXY".into(), tg.url()));
     let out = crate::helpers::process::run(&env, &["notify-test"]).await;
-    assert!(
-        out.status.success(),
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert!(out.status.success(), "{}", output_text(&out));
     assert_eq!(tg.count("test message"), 1);
 }
 
 #[tokio::test]
 async fn a_network_error_never_shows_the_bot_token() {
-    let bss = FakeBss::start().await;
-    let tg = FakeTelegram::start().await;
+    let (bss, tg) = bss_and_telegram().await;
     let closed = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -228,11 +221,7 @@ async fn a_network_error_never_shows_the_bot_token() {
     env.push(("TELEGRAM_API_URL".into(), format!("http://{closed}")));
     let out = crate::helpers::process::run(&env, &["notify-test"]).await;
     assert!(!out.status.success());
-    let all = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let all = output_text(&out);
     assert!(all.contains("network error"), "{all}");
     assert!(
         !all.contains(fake_telegram::TOKEN) && !all.contains("TEST-BOT-TOKEN"),

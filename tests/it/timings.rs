@@ -9,11 +9,10 @@ use serde_json::json;
 use crate::helpers::alertmanager::{
     alertmanager_config, deploy, run_alertmanager, watchdog, TOKEN,
 };
-use crate::helpers::{app_env, FakeBss, FakeTelegram, Spawn, TestApp, ID};
+use crate::helpers::{app_env, bss_and_telegram, FakeBss, FakeTelegram, Spawn, TestApp, ID};
 
 async fn auto_app(watchdog_timeout: &str) -> (TestApp, FakeBss, FakeTelegram) {
-    let bss = FakeBss::start().await;
-    let tg = FakeTelegram::start().await;
+    let (bss, tg) = bss_and_telegram().await;
     bss.set_gb(ID, 853.0, 1200.0);
     let env = app_env(
         &bss,

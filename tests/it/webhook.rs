@@ -6,12 +6,11 @@ use serde_json::{json, Value};
 
 use crate::helpers::alertmanager::{alert, deliver, payload, watchdog, FIRING, RESOLVED, TOKEN};
 use crate::helpers::app::webhook_app;
-use crate::helpers::{app_env, metric, FakeBss, FakeTelegram, Spawn, TestApp, ID};
+use crate::helpers::{app_env, bss_and_telegram, metric, Spawn, TestApp, ID};
 
 #[tokio::test]
 async fn the_captured_firing_payload_starts_the_guard_and_one_shutdown() {
-    let bss = FakeBss::start().await;
-    let tg = FakeTelegram::start().await;
+    let (bss, tg) = bss_and_telegram().await;
     bss.set_gb(ID, 4.2, 100.0);
     let app = webhook_app(&bss, &tg, &[], Spawn::default()).await;
     app.poller.poll_once().await.unwrap();
@@ -36,8 +35,7 @@ async fn the_captured_firing_payload_starts_the_guard_and_one_shutdown() {
 
 #[tokio::test]
 async fn bad_requests_get_400_401_and_413() {
-    let bss = FakeBss::start().await;
-    let tg = FakeTelegram::start().await;
+    let (bss, tg) = bss_and_telegram().await;
     let app = webhook_app(&bss, &tg, &[], Spawn::default()).await;
     assert_eq!(app.deliver("{not json").await.status(), 400);
     assert_eq!(app.deliver(r#"{"status":"firing"}"#).await.status(), 400);
@@ -80,8 +78,7 @@ fn base64_encode(s: &str) -> String {
 
 #[tokio::test]
 async fn the_same_alert_twice_or_from_two_alertmanagers_gives_one_message() {
-    let bss = FakeBss::start().await;
-    let tg = FakeTelegram::start().await;
+    let (bss, tg) = bss_and_telegram().await;
     bss.set_gb(ID, 15.0, 100.0);
     let app = webhook_app(&bss, &tg, &[], Spawn::default()).await;
     app.poller.poll_once().await.unwrap();
@@ -108,8 +105,7 @@ async fn the_same_alert_twice_or_from_two_alertmanagers_gives_one_message() {
 
 #[tokio::test]
 async fn a_hundred_concurrent_level1_deliveries_give_exactly_one_shutdown() {
-    let bss = FakeBss::start().await;
-    let tg = FakeTelegram::start().await;
+    let (bss, tg) = bss_and_telegram().await;
     bss.set_gb(ID, 1.0, 100.0);
     let app = webhook_app(&bss, &tg, &[("SHUTDOWN_DELAY", "1s")], Spawn::default()).await;
     app.poller.poll_once().await.unwrap();
@@ -153,8 +149,7 @@ async fn a_hundred_concurrent_level1_deliveries_give_exactly_one_shutdown() {
 
 #[tokio::test]
 async fn the_watchdog_records_a_heartbeat_and_sends_nothing() {
-    let bss = FakeBss::start().await;
-    let tg = FakeTelegram::start().await;
+    let (bss, tg) = bss_and_telegram().await;
     let app = webhook_app(&bss, &tg, &[], Spawn::default()).await;
     let r = app.deliver(&watchdog("firing")).await;
     assert_eq!(r.status(), 200);
@@ -166,8 +161,7 @@ async fn the_watchdog_records_a_heartbeat_and_sends_nothing() {
 
 #[tokio::test]
 async fn resolved_alerts_give_one_recovery_message_when_the_reading_agrees() {
-    let bss = FakeBss::start().await;
-    let tg = FakeTelegram::start().await;
+    let (bss, tg) = bss_and_telegram().await;
     bss.set_gb(ID, 8.0, 100.0);
     let app = webhook_app(&bss, &tg, &[], Spawn::default()).await;
     app.poller.poll_once().await.unwrap();
@@ -190,8 +184,7 @@ async fn resolved_alerts_give_one_recovery_message_when_the_reading_agrees() {
 
 #[tokio::test]
 async fn other_alerts_are_forwarded_once_per_episode() {
-    let bss = FakeBss::start().await;
-    let tg = FakeTelegram::start().await;
+    let (bss, tg) = bss_and_telegram().await;
     let app = webhook_app(&bss, &tg, &[], Spawn::default()).await;
     let stale = alert("FlexusTrafficDataStale", "firing", None);
     app.deliver(&stale).await;
@@ -203,8 +196,7 @@ async fn other_alerts_are_forwarded_once_per_episode() {
 
 #[tokio::test]
 async fn an_unwritable_state_dir_answers_503() {
-    let bss = FakeBss::start().await;
-    let tg = FakeTelegram::start().await;
+    let (bss, tg) = bss_and_telegram().await;
     let app = webhook_app(&bss, &tg, &[], Spawn::default()).await;
     let outbox = app.config.state_dir.join("outbox");
     std::fs::remove_dir_all(&outbox).unwrap();
@@ -221,8 +213,7 @@ async fn an_unwritable_state_dir_answers_503() {
 
 #[tokio::test]
 async fn without_a_token_a_browser_style_post_is_refused_and_alertmanager_is_not() {
-    let bss = FakeBss::start().await;
-    let tg = FakeTelegram::start().await;
+    let (bss, tg) = bss_and_telegram().await;
     bss.set_gb(ID, 4.2, 100.0);
     let app = TestApp::spawn(&app_env(&bss, &tg, &[("FALLBACK", "never")])).await;
     assert!(app.config.http.webhook_token.is_none());
@@ -260,8 +251,7 @@ async fn without_a_token_a_browser_style_post_is_refused_and_alertmanager_is_not
 
 #[tokio::test]
 async fn an_alert_that_disagrees_with_a_fresh_reading_gives_no_flip_flop() {
-    let bss = FakeBss::start().await;
-    let tg = FakeTelegram::start().await;
+    let (bss, tg) = bss_and_telegram().await;
     bss.set_gb(ID, 800.0, 1000.0);
     let app = webhook_app(&bss, &tg, &[("FALLBACK", "always")], Spawn::default()).await;
     app.poll_and_evaluate().await;
@@ -279,8 +269,7 @@ async fn an_alert_that_disagrees_with_a_fresh_reading_gives_no_flip_flop() {
 
 #[tokio::test]
 async fn a_huge_label_gives_one_message_and_many_alerts_a_bounded_number() {
-    let bss = FakeBss::start().await;
-    let tg = FakeTelegram::start().await;
+    let (bss, tg) = bss_and_telegram().await;
     let app = webhook_app(&bss, &tg, &[], Spawn::default()).await;
     let huge = "x".repeat(700_000);
     let big = "y\n".repeat(30_000);

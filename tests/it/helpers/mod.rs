@@ -15,6 +15,7 @@ use std::sync::atomic::Ordering;
 
 pub use app::{config, is_ready, Spawn, TestApp};
 pub use fakes::bss::{FakeBss, Reply};
+pub use fakes::bss_and_telegram;
 pub use fakes::telegram::FakeTelegram;
 
 /// The package most tests watch.

@@ -58,6 +58,15 @@ pub async fn serve_ready(env: &[(String, String)]) -> (Child, String) {
     (child, base)
 }
 
+/// What a finished program wrote, standard output then standard error.
+pub fn output_text(out: &std::process::Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
 /// Runs the binary with `env` and `args` to its end, off the async runtime.
 pub async fn run(env: &[(String, String)], args: &[&str]) -> std::process::Output {
     let env = env.to_vec();

@@ -26,6 +26,14 @@ impl GatewayKeys for TestKeys {
     const SECRET_KEY: &'static str = SK;
 }
 
+/// A fake BSS and a fake Telegram, the pair most tests start with.
+pub async fn bss_and_telegram() -> (bss::FakeBss, telegram::FakeTelegram) {
+    (
+        bss::FakeBss::start().await,
+        telegram::FakeTelegram::start().await,
+    )
+}
+
 /// Serves `router` on a fresh loopback port in the background and returns its address.
 pub async fn serve(router: Router) -> SocketAddr {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
