@@ -271,8 +271,7 @@ async fn huawei_api_mode_without_an_instance_is_refused_at_start_up() {
 
 #[tokio::test]
 async fn one_serve_process_guards_two_servers_through_a_whole_cycle() {
-    use crate::helpers::process::{command, stop, wait_for_message};
-    use std::process::Stdio;
+    use crate::helpers::process::{spawn_serve, stop, wait_for_message};
     let w = world(
         &[
             ("AUTO_START", "true"),
@@ -286,16 +285,7 @@ async fn one_serve_process_guards_two_servers_through_a_whole_cycle() {
     let port = crate::helpers::free_port();
     let mut env = w.env.clone();
     env.push(("LISTEN_ADDR".into(), format!("127.0.0.1:{port}")));
-    let run = |env: &Vec<(String, String)>| {
-        command(env)
-            .arg("serve")
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap()
-    };
-
-    let child = run(&env);
+    let child = spawn_serve(&env);
     wait_for_message(&w.tg, "shutdown executed").await;
     let logs = stop(child).await;
     assert!(logs.contains("instance found through RMS"), "{logs}");
@@ -303,7 +293,7 @@ async fn one_serve_process_guards_two_servers_through_a_whole_cycle() {
     assert_eq!(w.cloud.status(SRV_B), "ACTIVE");
 
     // The monitor restarts (state survives); the cycle resets while it is up.
-    let child = run(&env);
+    let child = spawn_serve(&env);
     tokio::time::sleep(Duration::from_secs(2)).await;
     w.bss.set_entry(PKG_A, new_cycle(PKG_A, 100.0));
     wait_for_message(&w.tg, "started again").await;

@@ -13,10 +13,10 @@ use crate::helpers::process::{
     command, log_file, tool, wait_count, wait_for_message, wait_metric, wait_ok, Proc,
 };
 use crate::helpers::{
-    base_env, bss_and_telegram, free_port, get_text, marker_script, metric, state_dir, telegram_env,
+    base_env, bss_and_telegram, free_port, get_text, marker_script, metric, state_dir,
+    telegram_env, ID,
 };
 
-const ID: &str = "828e2c7c-3c8c-45a2-bebc-98cb3e77d06e";
 const TOKEN: &str = "e2e-webhook-token-0123456789";
 
 /// Every PromQL expression of the dashboard runs on the live Prometheus without error.

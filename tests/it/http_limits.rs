@@ -11,10 +11,8 @@ use tokio_util::sync::CancellationToken;
 
 use crate::helpers::process::{stop, wait_for_message};
 use crate::helpers::{
-    base_env, bss_and_telegram, free_port, marker_script, state_dir, telegram_env,
+    base_env, bss_and_telegram, free_port, marker_script, state_dir, telegram_env, ID,
 };
-
-const ID: &str = "828e2c7c-3c8c-45a2-bebc-98cb3e77d06e";
 
 /// A listener with `limits` serving a router with `/healthz` and a body-reading POST route.
 async fn serve(limits: Limits) -> (String, CancellationToken) {

@@ -13,11 +13,10 @@ use axum::http::{StatusCode, Uri};
 use axum::Router;
 
 use crate::helpers::process::output_text;
-use crate::helpers::{base_env, free_port, metric, state_dir, FakeBss};
+use crate::helpers::{base_env, free_port, metric, state_dir, FakeBss, ID};
 
 const BIN: &str = env!("CARGO_BIN_EXE_flexus-traffic-monitor");
 const VERSION: &str = env!("CARGO_PKG_VERSION");
-const ID: &str = "828e2c7c-3c8c-45a2-bebc-98cb3e77d06e";
 
 fn repo() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -102,9 +101,8 @@ impl ReleaseServer {
                     .map_err(|_| StatusCode::NOT_FOUND)
             }
         });
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let base_url = format!("http://{}/releases", listener.local_addr().unwrap());
-        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        let addr = crate::helpers::fakes::serve(app).await;
+        let base_url = format!("http://{addr}/releases");
         Self { site, base_url }
     }
 

@@ -4,9 +4,8 @@
 use serde_json::{json, Value};
 
 use crate::helpers::process::run;
-use crate::helpers::{base_env, FakeBss, Reply};
+use crate::helpers::{base_env, FakeBss, Reply, ID};
 
-const ID: &str = "828e2c7c-3c8c-45a2-bebc-98cb3e77d06e";
 /// A BSS error text that tries to forge a log line and clear the reader's screen.
 const FORGED: &str =
     "denied\n2026-11-29T23:00:00.000000Z  WARN flexus_traffic_monitor: shutdown guard: acting\u{1b}[2J";
