@@ -9,7 +9,8 @@
 //!                 │ huawei::wire → reading
 //!                 ▼
 //!               poller ──▶ snapshot ──▶ metrics (/metrics), http (/api/v1/status)
-//!                 │ each poll
+//!                 │ each poll  └────────▶ history ──▶ forecast ──▶ page (/)
+//!                 ├─▶ enforcer (throttle, fence, command per level: actions)
 //!                 ▼
 //!               fallback (when no Prometheus watchdog) ──▶ engine
 //!
@@ -41,6 +42,11 @@
 //!   [`bot`] (the Telegram commands: `/status`, `/cancel`, `/resume`, `/start`, `/mute`),
 //!   [`fallback`] (the built-in evaluator), [`http`] (the axum routes), [`tasks`] (the task
 //!   tracker, and single-flight tasks by key).
+//! - Gentler steps than a shutdown: [`actions`] (pure plan of throttle/fence/command per level, and
+//!   the runner of their exact argv), [`enforcer`] (after each fresh poll, brings them in line with
+//!   the level and records them in the state).
+//! - The status page: [`history`] (bounded on-disk history of readings), [`forecast`] (pure: when a
+//!   package reaches level 1 at the recent rate), [`page`] (inputs → view → HTML, served at `/`).
 //! - [`envfile`]: `.env` files read the way python-dotenv (the original script's loader) reads them.
 //! - [`logging`]: log format, colour, and escaping of values from outside.
 //! - [`app`]: builds every part from a config and runs them until stopped; `serve`, `check`,
