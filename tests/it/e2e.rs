@@ -2,20 +2,14 @@
 //! files from `deploy/` — only addresses, ports, intervals and the token path substituted — against
 //! the real binary, a fake BSS and a fake Telegram.
 
-use std::path::PathBuf;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::Duration;
 
 use serde_json::Value;
 
-use crate::helpers::alertmanager::{deploy, start_alertmanager, start_prometheus};
-use crate::helpers::process::{
-    command, log_file, tool, wait_count, wait_for_message, wait_metric, wait_ok, Proc,
-};
-use crate::helpers::{
-    base_env, bss_and_telegram, free_port, get_text, marker_script, metric, state_dir,
-    telegram_env, ID,
-};
+use crate::helpers::alertmanager::{deploy, start_alertmanager, start_prometheus, Receiver};
+use crate::helpers::process::{tool, wait_count, wait_for_message, wait_metric, wait_ok};
+use crate::helpers::{free_port, get_text, metric, ID};
 
 const TOKEN: &str = "e2e-webhook-token-0123456789";
 
@@ -59,65 +53,37 @@ async fn prometheus_and_alertmanager_drive_every_level_and_hand_over_to_the_fall
     ) else {
         return;
     };
-    let dir: PathBuf = state_dir("e2e");
-    let (bss, tg) = bss_and_telegram().await;
-    bss.set_gb(ID, 50.0, 100.0);
-    let (script, marker) = marker_script(&dir, "");
-    let token_file = dir.join("webhook-token");
-    std::fs::write(&token_file, TOKEN).unwrap();
-    let (exporter_port, prom_port, am_port) = (free_port(), free_port(), free_port());
-    let exporter = format!("127.0.0.1:{exporter_port}");
-    let base = format!("http://{exporter}");
+    let r = Receiver::start(
+        "e2e",
+        TOKEN,
+        &[("FALLBACK", "auto"), ("WATCHDOG_TIMEOUT", "6s")],
+    )
+    .await;
+    let (bss, tg, dir, base, exporter) = (&r.bss, &r.tg, &r.dir, &r.base, &r.exporter);
+    let (prom_port, am_port) = (free_port(), free_port());
     let prom_url = format!("http://127.0.0.1:{prom_port}");
-
-    let mut env = base_env(&bss, &[ID]);
-    env.extend(telegram_env(&tg));
-    for (k, v) in [
-        ("LISTEN_ADDR", exporter.as_str()),
-        ("POLL_INTERVAL", "1s"),
-        ("WEBHOOK_TOKEN", TOKEN),
-        ("FALLBACK", "auto"),
-        ("WATCHDOG_TIMEOUT", "6s"),
-        ("SHUTDOWN_DELAY", "1s"),
-        ("SHUTDOWN_COMMAND", script.to_str().unwrap()),
-        ("DAILY_REPORT", "false"),
-    ] {
-        env.push((k.to_string(), v.to_string()));
-    }
-    let exporter_proc = command(&env)
-        .arg("serve")
-        .stdout(Stdio::null())
-        .stderr(log_file(&dir, "exporter"))
-        .spawn()
-        .unwrap();
-    let exporter_proc = Proc(exporter_proc);
-    wait_ok(&format!("{base}/readyz"), Duration::from_secs(20)).await;
-    let _am = start_alertmanager(alertmanager_bin, &dir, am_port, &exporter, &token_file);
+    let _am = start_alertmanager(alertmanager_bin, dir, am_port, exporter, &r.token_file);
     wait_ok(
         &format!("http://127.0.0.1:{am_port}/-/ready"),
         Duration::from_secs(30),
     )
     .await;
-    // Prometheus runs (again) and its watchdog arrives: Prometheus is in charge.
-    let prometheus_in_charge = || async {
-        let prom = start_prometheus(
-            prometheus_bin,
-            &dir,
-            prom_port,
-            &exporter,
-            &format!("127.0.0.1:{am_port}"),
-        );
-        wait_ok(&format!("{prom_url}/-/ready"), Duration::from_secs(30)).await;
-        let active = "flexus_fallback_active";
-        wait_metric(&base, active, 0.0, Duration::from_secs(30)).await;
-        prom
-    };
-    let prom = prometheus_in_charge().await;
+    let prom = start_prometheus(
+        prometheus_bin,
+        dir,
+        prom_port,
+        exporter,
+        &[format!("127.0.0.1:{am_port}")],
+    );
+    wait_ok(&format!("{prom_url}/-/ready"), Duration::from_secs(30)).await;
+
+    // The watchdog arrives: Prometheus is in charge.
+    wait_metric(base, "flexus_fallback_active", 0.0, Duration::from_secs(30)).await;
 
     // Drain through every level; each message comes through Alertmanager's webhook.
     let long = Duration::from_secs(30);
     bss.set_gb(ID, 15.0, 100.0);
-    wait_count(&tg, "Traffic alert (normal)", 1, long).await;
+    wait_count(tg, "Traffic alert (normal)", 1, long).await;
     let l3 = tg
         .texts()
         .into_iter()
@@ -131,10 +97,10 @@ async fn prometheus_and_alertmanager_drive_every_level_and_hand_over_to_the_fall
         "{l3}"
     );
     bss.set_gb(ID, 8.0, 100.0);
-    wait_count(&tg, "Traffic alert (high-frequency)", 1, long).await;
+    wait_count(tg, "Traffic alert (high-frequency)", 1, long).await;
     bss.set_gb(ID, 3.0, 100.0);
-    wait_for_message(&tg, "shutdown executed").await;
-    wait_count(&tg, "shutdown executed", 1, long).await;
+    wait_for_message(tg, "shutdown executed").await;
+    wait_count(tg, "shutdown executed", 1, long).await;
     let text = get_text(&format!("{base}/metrics")).await;
     assert!(metric(&text, "flexus_webhooks_total", &["result=\"ok\""]).unwrap() >= 3.0);
     assert_eq!(
@@ -145,24 +111,26 @@ async fn prometheus_and_alertmanager_drive_every_level_and_hand_over_to_the_fall
 
     // A new cycle: the level-1 alert resolves and one recovery message comes.
     bss.set_gb(ID, 100.0, 100.0);
-    wait_count(&tg, "Traffic recovered", 1, long).await;
+    wait_count(tg, "Traffic recovered", 1, long).await;
 
     // Prometheus stops: the fallback takes over, and a drop in the meantime is not lost.
     drop(prom);
     bss.set_gb(ID, 15.0, 100.0);
-    wait_metric(
-        &base,
-        "flexus_fallback_active",
-        1.0,
-        Duration::from_secs(25),
-    )
-    .await;
-    wait_count(&tg, "Traffic alert (normal)", 2, long).await;
+    wait_metric(base, "flexus_fallback_active", 1.0, Duration::from_secs(25)).await;
+    wait_count(tg, "Traffic alert (normal)", 2, long).await;
 
     // Prometheus is back: the fallback stands down; its level-3 alert is no news.
-    let prom = prometheus_in_charge().await;
+    let prom = start_prometheus(
+        prometheus_bin,
+        dir,
+        prom_port,
+        exporter,
+        &[format!("127.0.0.1:{am_port}")],
+    );
+    wait_ok(&format!("{prom_url}/-/ready"), Duration::from_secs(30)).await;
+    wait_metric(base, "flexus_fallback_active", 0.0, Duration::from_secs(30)).await;
     bss.set_gb(ID, 8.0, 100.0);
-    wait_count(&tg, "Traffic alert (high-frequency)", 2, long).await;
+    wait_count(tg, "Traffic alert (high-frequency)", 2, long).await;
     // Let repeats flow (repeat_interval 2s) and check nothing was duplicated.
     tokio::time::sleep(Duration::from_secs(6)).await;
     for (needle, n) in [
@@ -175,20 +143,16 @@ async fn prometheus_and_alertmanager_drive_every_level_and_hand_over_to_the_fall
     ] {
         assert_eq!(tg.count(needle), n, "{needle}: {:#?}", tg.texts());
     }
-    assert_eq!(
-        std::fs::read_to_string(&marker).unwrap().lines().count(),
-        1,
-        "exactly one shutdown command run"
-    );
+    assert_eq!(r.shutdowns(), 1, "exactly one shutdown command run");
 
     dashboard_queries_run(&prom_url).await;
     drop(prom);
-    let mut exporter_proc = exporter_proc;
-    let pid = exporter_proc.0.id().to_string();
+    let mut r = r;
+    let pid = r.serve.0.id().to_string();
     assert!(Command::new("kill")
         .args(["-TERM", &pid])
         .status()
         .unwrap()
         .success());
-    assert!(exporter_proc.0.wait().unwrap().success());
+    assert!(r.serve.0.wait().unwrap().success());
 }

@@ -17,6 +17,7 @@ mod docs;
 mod e2e;
 mod external;
 mod fallback;
+mod ha_pair;
 mod http_limits;
 mod install;
 mod lifecycle;

@@ -194,3 +194,25 @@ fn tool_if(name: &str, required: bool) -> Option<&'static str> {
     eprintln!("note: {name} not installed; skipping (install Debian's prometheus and prometheus-alertmanager to run it)");
     None
 }
+
+/// The text of `<base>/metrics`, or an empty text when it does not answer.
+pub async fn scrape(base: &str) -> String {
+    match reqwest::get(format!("{base}/metrics")).await {
+        Ok(r) => r.text().await.unwrap_or_default(),
+        Err(_) => String::new(),
+    }
+}
+
+/// Starts `serve` with `env` (its `LISTEN_ADDR` is `base` without the scheme), its standard error
+/// in `<dir>/exporter.log`, and waits until `/readyz` answers.
+pub async fn start_serve(env: &[(String, String)], dir: &Path, base: &str) -> Proc {
+    let child = command(env)
+        .arg("serve")
+        .stdout(Stdio::null())
+        .stderr(log_file(dir, "exporter"))
+        .spawn()
+        .unwrap();
+    let proc = Proc(child);
+    wait_ok(&format!("{base}/readyz"), Duration::from_secs(20)).await;
+    proc
+}
