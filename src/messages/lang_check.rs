@@ -689,9 +689,10 @@ fn reply_variant(r: &BotReply) -> usize {
         BotReply::Muted { .. } => 13,
         BotReply::Unmuted => 14,
         BotReply::MuteUsage => 15,
+        BotReply::TooLate { .. } => 16,
     }
 }
-const REPLY_VARIANTS: usize = 16;
+const REPLY_VARIANTS: usize = 17;
 
 fn replies(lang: Lang) -> Vec<BotReply> {
     use crate::forecast::Forecast;
@@ -768,6 +769,9 @@ fn replies(lang: Lang) -> Vec<BotReply> {
         },
         BotReply::ButtonExpired,
         BotReply::CancelConfirmed,
+        BotReply::TooLate {
+            servers: vec![s("web-1")],
+        },
         BotReply::Resumed { count: 2 },
         BotReply::NothingToResume,
         BotReply::StartUnsupported,
