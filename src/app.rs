@@ -173,7 +173,7 @@ pub fn executor(config: &Config) -> anyhow::Result<Box<dyn Executor>> {
 /// # Errors
 /// When an HTTP client cannot be built or a channel's setting is unusable.
 pub fn clients(config: &Config) -> anyhow::Result<Vec<Sink>> {
-    use crate::channels::{bark, dingtalk, feishu, pushplus, serverchan, webhook, wecom};
+    use crate::channels::{bark, dingtalk, email, feishu, pushplus, serverchan, webhook, wecom};
     let ch = &config.notify.channels;
     let t = config.http_timeout;
     let url =
@@ -228,6 +228,11 @@ pub fn clients(config: &Config) -> anyhow::Result<Vec<Sink>> {
     if let Some(u) = &ch.bark_url {
         out.push(Sink::Bark(
             bark::Bark::new(url(u)?, t).map_err(e("BARK_URL"))?,
+        ));
+    }
+    if let Some(m) = &ch.email {
+        out.push(Sink::Email(
+            email::Email::new(m, config.notify.lang).map_err(|why| anyhow::anyhow!(why))?,
         ));
     }
     if out.is_empty() {

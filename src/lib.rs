@@ -33,8 +33,8 @@
 //! - Storage: [`fsutil`] (atomic writes), [`state`] (the state file and its lock; never forgets
 //!   silently), [`outbox`] (the durable queue of one channel).
 //! - [`channels`]: the notification services (request, signature, answer, limits: Telegram through
-//!   [`telegram`], Feishu, DingTalk, WeCom, ServerChan, PushPlus, Bark, a generic webhook) and
-//!   per-channel rendering.
+//!   [`telegram`], Feishu, DingTalk, WeCom, ServerChan, PushPlus, Bark, a generic webhook, email
+//!   over SMTP) and per-channel rendering.
 //! - Runtime parts: [`snapshot`] (latest readings, kept through failures for a bounded time),
 //!   [`poller`] (calls BSS on a schedule), [`metrics`] (Prometheus registry and `/metrics`),
 //!   [`notifier`] (renders messages per channel, queues and delivers them, urgent first), [`shutdown`] (the guard and its

@@ -329,6 +329,7 @@ impl Lane {
                         meta: q.meta.as_ref(),
                         index: q.index,
                         count: q.count,
+                        queued_at: q.created_at,
                     }
                 }
                 let mut result = self.client.send(&part(&id, &q)).await;

@@ -1,5 +1,6 @@
 //! Notification channels: Telegram and the services users in mainland China can reach without a
-//! proxy (Feishu, DingTalk, WeCom, ServerChan, PushPlus, Bark) plus a generic JSON webhook.
+//! proxy (Feishu, DingTalk, WeCom, ServerChan, PushPlus, Bark), a generic JSON webhook and email
+//! over SMTP.
 //!
 //! Each service module knows three things: the request it sends (format, signature), how its
 //! answer is classified into a [`Failure`] (several answer HTTP 200 with an error code in the body)
@@ -12,6 +13,7 @@
 
 pub mod bark;
 pub mod dingtalk;
+pub mod email;
 pub mod feishu;
 pub mod http;
 pub mod pushplus;
@@ -92,6 +94,8 @@ pub struct Part<'a> {
     /// 1-based number of this part and how many the message has.
     pub index: u32,
     pub count: u32,
+    /// When the message was queued (email's `Date`).
+    pub queued_at: chrono::DateTime<chrono::Utc>,
 }
 
 /// A configured channel.
@@ -105,6 +109,7 @@ pub enum Client {
     ServerChan(serverchan::ServerChan),
     PushPlus(pushplus::PushPlus),
     Bark(bark::Bark),
+    Email(email::Email),
     /// Printed on the console (demo, or nothing configured): standard error when `stderr`, so
     /// that command output such as `check --json` stays clean.
     Console {
@@ -124,6 +129,7 @@ impl Client {
             Client::ServerChan(_) => "serverchan",
             Client::PushPlus(_) => "pushplus",
             Client::Bark(_) => "bark",
+            Client::Email(_) => "email",
             Client::Console { .. } => "console",
         }
     }
@@ -131,13 +137,22 @@ impl Client {
     /// The markup the channel's messages are rendered in.
     pub fn format(&self) -> Format {
         match self {
-            Client::Telegram(_) => Format::TelegramHtml,
+            // Email sends a plain-text body and an HTML alternative, both made from this.
+            Client::Telegram(_) | Client::Email(_) => Format::TelegramHtml,
             Client::Feishu(_) => Format::FeishuMarkdown,
             Client::DingTalk(_)
             | Client::WeCom(_)
             | Client::ServerChan(_)
             | Client::PushPlus(_) => Format::Markdown,
             Client::Webhook(_) | Client::Bark(_) | Client::Console { .. } => Format::Plain,
+        }
+    }
+
+    /// What the answer's status is: an HTTP status, or an SMTP reply code for email.
+    pub fn protocol(&self) -> &'static str {
+        match self {
+            Client::Email(_) => "SMTP",
+            _ => "HTTP",
         }
     }
 
@@ -152,6 +167,7 @@ impl Client {
             Client::ServerChan(_) => serverchan::LIMIT,
             Client::PushPlus(_) => pushplus::LIMIT,
             Client::Bark(_) => bark::LIMIT,
+            Client::Email(_) => email::LIMIT,
             Client::Console { .. } => Limit::bytes(usize::MAX),
         }
     }
@@ -166,6 +182,7 @@ impl Client {
             Client::ServerChan(_) => serverchan::PACE,
             Client::PushPlus(_) => pushplus::PACE,
             Client::Bark(_) => bark::PACE,
+            Client::Email(_) => email::PACE,
             Client::Telegram(_) | Client::Webhook(_) | Client::Console { .. } => Duration::ZERO,
         }
     }
@@ -191,6 +208,7 @@ impl Client {
             Client::ServerChan(c) => c.send(part).await,
             Client::PushPlus(c) => c.send(part).await,
             Client::Bark(c) => c.send(part).await,
+            Client::Email(c) => c.send(part).await,
             Client::Console { stderr } => {
                 let text = format!(
                     "\n----- message -----\n{}\n-------------------",
@@ -234,6 +252,7 @@ impl Client {
             Client::ServerChan(_) => serverchan::classify(a),
             Client::PushPlus(_) => pushplus::classify(a),
             Client::Bark(_) => bark::classify(a),
+            Client::Email(_) => email::classify(a),
             Client::Console { .. } => Ok(()),
         }
     }

@@ -136,6 +136,7 @@ mod tests {
             meta: None,
             index: 2,
             count: 3,
+            queued_at: chrono::Utc::now(),
         };
         let title = ServerChan::body(&p)["title"].as_str().unwrap().to_string();
         assert_eq!(title.chars().count(), TITLE_CHARS);

@@ -135,6 +135,7 @@ mod tests {
             meta: Some(&meta),
             index: 1,
             count: 1,
+            queued_at: chrono::Utc::now(),
         };
         let b = Webhook::body(&p);
         for k in [

@@ -127,6 +127,7 @@ mod tests {
             meta: None,
             index: 1,
             count: 1,
+            queued_at: chrono::Utc::now(),
         };
         let b = WeCom::body(&p);
         assert!(b["text"]["content"].as_str().unwrap().len() <= TEXT_LIMIT);

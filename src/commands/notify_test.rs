@@ -19,7 +19,7 @@ pub async fn run(config: Config) -> ExitCode {
         }
     };
     if clients.iter().all(|c| matches!(c, Client::Console { .. })) {
-        eprintln!("no notification channel is configured; fix: set TELEGRAM_BOT_TOKEN and TELEGRAM_CHAT_ID (the token from @BotFather, the chat id from @userinfobot or getUpdates), or a channel such as FEISHU_WEBHOOK_URL, DINGTALK_WEBHOOK_URL, WECOM_WEBHOOK_URL, SERVERCHAN_SENDKEY, PUSHPLUS_TOKEN, BARK_URL or NOTIFY_WEBHOOK_URL in .env");
+        eprintln!("no notification channel is configured; fix: set TELEGRAM_BOT_TOKEN and TELEGRAM_CHAT_ID (the token from @BotFather, the chat id from @userinfobot or getUpdates), or a channel such as FEISHU_WEBHOOK_URL, DINGTALK_WEBHOOK_URL, WECOM_WEBHOOK_URL, SERVERCHAN_SENDKEY, PUSHPLUS_TOKEN, BARK_URL, NOTIFY_WEBHOOK_URL or SMTP_HOST in .env");
         return ExitCode::from(super::EXIT_CONFIG);
     }
     let message = Message::Test {
@@ -40,6 +40,7 @@ pub async fn run(config: Config) -> ExitCode {
             meta: q.meta.as_ref(),
             index: 1,
             count: 1,
+            queued_at: q.created_at,
         };
         let name = client.name();
         match client.send_raw(&part).await {
@@ -48,7 +49,12 @@ pub async fn run(config: Config) -> ExitCode {
                 println!("[{name}] error: {e}");
             }
             Ok(raw) => {
-                println!("[{name}] answered HTTP {}:\n{}", raw.status, raw.body);
+                println!(
+                    "[{name}] answered {} {}:\n{}",
+                    client.protocol(),
+                    raw.status,
+                    raw.body
+                );
                 match client.classify(&raw) {
                     Ok(()) => println!("[{name}] ok: the message was delivered\n"),
                     Err(e) => {

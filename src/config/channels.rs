@@ -25,6 +25,8 @@ pub struct ChannelSettings {
     pub pushplus_api_url: Url,
     /// The device URL the Bark app shows (`https://api.day.app/KEY`).
     pub bark_url: Option<Secret>,
+    /// Email over SMTP (`SMTP_HOST` and the rest).
+    pub email: Option<super::EmailSettings>,
 }
 
 impl ChannelSettings {
@@ -38,6 +40,7 @@ impl ChannelSettings {
             ("serverchan", self.serverchan_sendkey.is_some()),
             ("pushplus", self.pushplus_token.is_some()),
             ("bark", self.bark_url.is_some()),
+            ("email", self.email.is_some()),
         ]
         .into_iter()
         .filter_map(|(n, on)| on.then_some(n))
@@ -78,6 +81,7 @@ impl ChannelSettings {
                 "unset it to use https://www.pushplus.plus",
             ),
             bark_url: secret_url(c, "BARK_URL", "https://api.day.app/YOUR_DEVICE_KEY"),
+            email: super::email::check(c),
         };
         if let Some(k) = &s.serverchan_sendkey {
             if let Err(why) =

@@ -19,6 +19,7 @@
 
 mod actions;
 mod channels;
+mod email;
 mod raw;
 mod sections;
 mod unknown;
@@ -27,6 +28,7 @@ pub mod vars;
 mod watch;
 
 pub use channels::ChannelSettings;
+pub use email::{EmailSettings, SmtpTls};
 pub use raw::RawConfig;
 pub use sections::{
     AlertingConfig, HttpConfig, HuaweiConfig, NotifyConfig, ShutdownConfig, TelegramConfig,

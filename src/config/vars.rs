@@ -96,6 +96,10 @@ fn sec(v: &Option<Secret>) -> String {
     }
 }
 
+fn email(c: &Config, show: impl Fn(&super::EmailSettings) -> String) -> String {
+    c.notify.channels.email.as_ref().map_or_else(not_set, show)
+}
+
 fn levels_of(c: &Config, level: Level) -> String {
     let list: Vec<&str> = c
         .actions
@@ -416,6 +420,69 @@ pub static VARS: &[Var] = &[
         default: "(not set)",
         help: "Bark device URL as the app shows it (https://api.day.app/KEY)",
         show: |c| sec(&c.notify.channels.bark_url),
+    },
+    Var {
+        name: "SMTP_HOST",
+        section: Section::Notify,
+        default: "(not set)",
+        help: "SMTP server of the email channel (e.g. smtp.qq.com); email is on when set",
+        show: |c| email(c, |e| e.host.clone()),
+    },
+    Var {
+        name: "SMTP_PORT",
+        section: Section::Notify,
+        default: "(587 for starttls, 465 for tls, 25 for none)",
+        help: "SMTP port",
+        show: |c| email(c, |e| e.port.to_string()),
+    },
+    Var {
+        name: "SMTP_TLS",
+        section: Section::Notify,
+        default: "starttls",
+        help: "starttls, tls (implicit, port 465) or none (only for a relay on this machine)",
+        show: |c| email(c, |e| e.tls.as_str().into()),
+    },
+    Var {
+        name: "SMTP_USERNAME",
+        section: Section::Notify,
+        default: "(not set)",
+        help: "SMTP login (usually the address); unset for a relay without login",
+        show: |c| email(c, |e| opt(&e.username)),
+    },
+    Var {
+        name: "SMTP_PASSWORD",
+        section: Section::Notify,
+        default: "(not set)",
+        help: "SMTP password (often an app password or authorisation code)",
+        show: |c| email(c, |e| sec(&e.password)),
+    },
+    Var {
+        name: "SMTP_FROM",
+        section: Section::Notify,
+        default: "(SMTP_USERNAME when it is an address)",
+        help: "sender: alerts@example.com or Name <alerts@example.com>",
+        show: |c| email(c, |e| e.from.clone()),
+    },
+    Var {
+        name: "SMTP_TO",
+        section: Section::Notify,
+        default: "(not set)",
+        help: "recipients, comma-separated",
+        show: |c| email(c, |e| e.to.join(",")),
+    },
+    Var {
+        name: "SMTP_TIMEOUT",
+        section: Section::Notify,
+        default: "30s",
+        help: "bounds one whole email delivery (connect, TLS, login, send)",
+        show: |c| email(c, |e| dur(e.timeout)),
+    },
+    Var {
+        name: "SMTP_CA_FILE",
+        section: Section::Notify,
+        default: "(not set)",
+        help: "PEM file of extra root certificates to trust (a relay with its own CA)",
+        show: |c| email(c, |e| e.ca_file.as_ref().map_or_else(not_set, |p| p.display().to_string())),
     },
     Var {
         name: "MESSAGE_LANG",

@@ -8,7 +8,7 @@ use flexus_traffic_monitor::messages::{Facts, Message};
 
 use crate::helpers::fakes::channels::{FakeChannels, SECRETS, SERVICES};
 use crate::helpers::process::run;
-use crate::helpers::{base_env, metric, FakeBss, TestApp};
+use crate::helpers::{base_env, metric, notifications, numbered_alert, FakeBss, TestApp};
 
 const ID: &str = "pkg-1";
 
@@ -20,15 +20,6 @@ async fn setup(extra: &[(&str, &str)]) -> (FakeBss, FakeChannels, Vec<(String, S
     env.push(("MESSAGE_LANG".into(), "en".into()));
     env.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
     (bss, ch, env)
-}
-
-fn alert(i: usize) -> Message {
-    Message::ExternalAlert {
-        server: "s".into(),
-        alertname: format!("Alert{i}"),
-        firing: true,
-        summary: format!("number {i}"),
-    }
 }
 
 fn assert_no_secret(text: &str) {
@@ -102,7 +93,7 @@ async fn one_channel_down_never_delays_or_drops_another() {
     ch.set_down("dingtalk", true);
     let app = TestApp::spawn(&env).await;
     for i in 0..2 {
-        app.notifier.enqueue(&alert(i)).unwrap();
+        app.notifier.enqueue(&numbered_alert(i)).unwrap();
     }
     app.notifier.flush(Duration::from_secs(9)).await;
     for service in SERVICES.iter().filter(|s| **s != "dingtalk") {
@@ -122,23 +113,8 @@ async fn one_channel_down_never_delays_or_drops_another() {
         ),
         Some(2.0)
     );
-    assert!(
-        metric(
-            &m,
-            "flexus_notifications_total",
-            &["channel=\"dingtalk\"", "result=\"retry\""]
-        )
-        .unwrap()
-            >= 2.0
-    );
-    assert_eq!(
-        metric(
-            &m,
-            "flexus_notifications_total",
-            &["channel=\"feishu\"", "result=\"sent\""]
-        ),
-        Some(2.0)
-    );
+    assert!(notifications(&m, "dingtalk", "retry").unwrap() >= 2.0);
+    assert_eq!(notifications(&m, "feishu", "sent"), Some(2.0));
     assert_no_secret(&st.to_string());
     assert_no_secret(&m);
     // Back up: each message once, in order.
@@ -171,7 +147,7 @@ async fn throttled_channels_wait_with_their_own_rules_and_keep_the_messages() {
     );
     let app = TestApp::spawn(&env).await;
     for i in 0..3 {
-        app.notifier.enqueue(&alert(i)).unwrap();
+        app.notifier.enqueue(&numbered_alert(i)).unwrap();
     }
     app.notifier.flush(Duration::from_secs(15)).await;
     assert_eq!(
@@ -184,24 +160,8 @@ async fn throttled_channels_wait_with_their_own_rules_and_keep_the_messages() {
     assert_eq!(st["alerting"]["channels"]["feishu"]["pending"], 2, "{st}");
     assert_eq!(st["alerting"]["channels"]["feishu"]["dead"], 0, "{st}");
     let m = app.scrape().await;
-    assert!(
-        metric(
-            &m,
-            "flexus_notifications_total",
-            &["channel=\"feishu\"", "result=\"rate_limited\""]
-        )
-        .unwrap()
-            >= 1.0
-    );
-    assert!(
-        metric(
-            &m,
-            "flexus_notifications_total",
-            &["channel=\"webhook\"", "result=\"rate_limited\""]
-        )
-        .unwrap()
-            >= 1.0
-    );
+    assert!(notifications(&m, "feishu", "rate_limited").unwrap() >= 1.0);
+    assert!(notifications(&m, "webhook", "rate_limited").unwrap() >= 1.0);
 }
 
 #[tokio::test]
@@ -211,7 +171,7 @@ async fn a_wrong_secret_keeps_messages_and_a_restart_sends_nothing_twice() {
     wrong.push(("FEISHU_SECRET".into(), "not-the-secret".into()));
     wrong.push(("DINGTALK_SECRET".into(), "SECnot-the-secret".into()));
     let app = TestApp::spawn(&wrong).await;
-    app.notifier.enqueue(&alert(1)).unwrap();
+    app.notifier.enqueue(&numbered_alert(1)).unwrap();
     app.notifier.flush(Duration::from_secs(8)).await;
     assert!(ch.received("feishu").is_empty() && ch.received("dingtalk").is_empty());
     assert_eq!(ch.received("wecom").len(), 1);

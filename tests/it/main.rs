@@ -15,6 +15,7 @@ mod cloud_api;
 mod dashboard;
 mod docs;
 mod e2e;
+mod email;
 mod external;
 mod fallback;
 mod ha_pair;

@@ -116,6 +116,28 @@ pub fn telegram_env(tg: &FakeTelegram) -> Vec<(String, String)> {
     ]
 }
 
+/// `flexus_notifications_total{channel, result}` in a scrape.
+pub fn notifications(scrape: &str, channel: &str, result: &str) -> Option<f64> {
+    metric(
+        scrape,
+        "flexus_notifications_total",
+        &[
+            &format!("channel=\"{channel}\""),
+            &format!("result=\"{result}\""),
+        ],
+    )
+}
+
+/// A firing Alertmanager alert whose name and summary carry `i`: a message to queue and find again.
+pub fn numbered_alert(i: usize) -> flexus_traffic_monitor::messages::Message {
+    flexus_traffic_monitor::messages::Message::ExternalAlert {
+        server: "s".into(),
+        alertname: format!("Alert{i}"),
+        firing: true,
+        summary: format!("number {i}"),
+    }
+}
+
 /// The value of the first sample of `name` whose labels contain every `labels` fragment.
 pub fn metric(text: &str, name: &str, labels: &[&str]) -> Option<f64> {
     text.lines()

@@ -1,11 +1,12 @@
 //! Local fakes of the services the program talks to. Each runs on a loopback port started by
 //! [`serve`]; the Huawei gateway fakes (BSS, ECS/RMS) check every request's signature with the
 //! program's own verifying extractor, `huawei::gateway::Signed`, keyed by [`TestKeys`] — the same
-//! extractor the demo's fake cloud uses.
+//! extractor the demo's fake cloud uses. The SMTP server ([`smtp`]) is a TCP server of its own.
 
 pub mod bss;
 pub mod channels;
 pub mod cloud;
+pub mod smtp;
 pub mod telegram;
 
 use std::net::SocketAddr;

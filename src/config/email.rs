@@ -1,0 +1,326 @@
+//! The settings of the email channel (SMTP): on when `SMTP_HOST` is set. The password is a secret:
+//! errors name the variable, never the value. Clear-text SMTP is accepted only towards a relay on
+//! this machine.
+
+use std::net::IpAddr;
+use std::path::PathBuf;
+use std::str::FromStr;
+use std::time::Duration;
+
+use lettre::message::Mailbox;
+
+use super::validate::Checker;
+pub use crate::channels::email::{Settings as EmailSettings, SmtpTls};
+
+/// The variables of the email channel that mean nothing without `SMTP_HOST`.
+const VARS: &[&str] = &[
+    "SMTP_PORT",
+    "SMTP_USERNAME",
+    "SMTP_PASSWORD",
+    "SMTP_FROM",
+    "SMTP_TO",
+    "SMTP_CA_FILE",
+];
+
+/// Whether `host` names this machine (clear text never leaves it).
+pub fn is_loopback(host: &str) -> bool {
+    let h = host.trim_start_matches('[').trim_end_matches(']');
+    h.eq_ignore_ascii_case("localhost") || h.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
+}
+
+fn check_host(s: &str) -> Result<String, String> {
+    let bare = s.trim_start_matches('[').trim_end_matches(']');
+    if s.contains("://") || s.contains('/') || s.contains('@') || s.chars().any(char::is_whitespace)
+    {
+        return Err("give the server's host name only, e.g. smtp.qq.com or smtp.gmail.com".into());
+    }
+    if bare.parse::<IpAddr>().is_ok() {
+        return Ok(bare.to_string());
+    }
+    if s.contains(':') {
+        return Err("give the host name only and put the port in SMTP_PORT".into());
+    }
+    let label_ok = |l: &str| {
+        !l.is_empty()
+            && l.len() <= 63
+            && !l.starts_with('-')
+            && !l.ends_with('-')
+            && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+    };
+    if s.len() > 253 || !s.trim_end_matches('.').split('.').all(label_ok) {
+        return Err("give a host name such as smtp.qq.com (letters, digits, dots and dashes) or an IP address".into());
+    }
+    Ok(s.to_string())
+}
+
+fn mailbox(s: &str) -> Result<String, String> {
+    Mailbox::from_str(s.trim())
+        .map(|m| m.to_string())
+        .map_err(|_| {
+            "write an address such as alerts@example.com or Name <alerts@example.com>".into()
+        })
+}
+
+/// Reads and checks the email variables; `None` while `SMTP_HOST` is unset or on a mistake.
+pub(super) fn check(c: &mut Checker) -> Option<EmailSettings> {
+    // Checked even while email is off, so that a typo shows before it matters.
+    let tls: SmtpTls = c.choice("SMTP_TLS", "is not an SMTP encryption mode");
+    let timeout = c.duration("SMTP_TIMEOUT", Duration::from_secs(1));
+    let port = c.parse_optional("SMTP_PORT", "is not a port", |s| {
+        s.parse::<u16>().ok().filter(|p| *p > 0).ok_or_else(|| {
+            "use a port number such as 587 (starttls) or 465 (tls), or unset it".to_string()
+        })
+    });
+    let Some(host_raw) = c.given("SMTP_HOST") else {
+        for var in VARS {
+            if c.given(var).is_some() && (*var != "SMTP_PORT" || port.is_some()) {
+                let shown = if *var == "SMTP_PASSWORD" {
+                    "[redacted]"
+                } else {
+                    c.given(var).unwrap_or_default()
+                };
+                c.error(
+                        var,
+                        shown,
+                        "is set but SMTP_HOST is not (email is off)",
+                        format!("set SMTP_HOST to your mail provider's SMTP server, e.g. smtp.qq.com, or unset {var}"),
+                    );
+            }
+        }
+        return None;
+    };
+    let host = match check_host(host_raw) {
+        Ok(h) => h,
+        Err(fix) => {
+            c.error("SMTP_HOST", host_raw, "is not a host name", fix);
+            return None;
+        }
+    };
+    if tls == SmtpTls::None && !is_loopback(&host) {
+        c.error(
+                "SMTP_TLS",
+                "none",
+                format!("would send the password and every message in clear text to {host}"),
+                "use starttls (port 587) or tls (port 465); none is allowed only for a relay on this machine (SMTP_HOST=127.0.0.1, ::1 or localhost)",
+            );
+    }
+    let port = port.unwrap_or_else(|| tls.default_port());
+    let username = c.text("SMTP_USERNAME");
+    let password = c.secret("SMTP_PASSWORD");
+    match (&username, &password) {
+            (Some(u), None) => c.error(
+                "SMTP_PASSWORD",
+                "",
+                format!("is not set but SMTP_USERNAME={u} is"),
+                "set the password (many providers want an app password or authorisation code), or unset SMTP_USERNAME for a relay without login",
+            ),
+            (None, Some(_)) => c.error(
+                "SMTP_USERNAME",
+                "",
+                "is not set but SMTP_PASSWORD is",
+                "set the login name (usually your email address), or unset SMTP_PASSWORD",
+            ),
+            _ => {}
+        }
+    let from = match c.given("SMTP_FROM") {
+        Some(_) => c.parse_optional("SMTP_FROM", "is not an email address", mailbox),
+        None => match username.as_deref().map(mailbox) {
+            Some(Ok(m)) => Some(m),
+            _ => {
+                c.error(
+                        "SMTP_FROM",
+                        "",
+                        "is not set (and SMTP_USERNAME is not an address)",
+                        "set the sender address, e.g. SMTP_FROM=alerts@example.com (most providers want the login's own address)",
+                    );
+                None
+            }
+        },
+    };
+    let to = match c.given("SMTP_TO") {
+        None => {
+            c.error(
+                    "SMTP_TO",
+                    "",
+                    "is not set, so email has no recipient",
+                    "set the address(es) to send to, comma-separated, e.g. SMTP_TO=me@example.com,ops@example.com",
+                );
+            None
+        }
+        Some(list) => {
+            let mut out = Vec::new();
+            let mut ok = true;
+            for item in list.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+                match mailbox(item) {
+                    Ok(m) => out.push(m),
+                    Err(fix) => {
+                        ok = false;
+                        c.error(
+                            "SMTP_TO",
+                            list,
+                            format!("{item:?} is not an email address"),
+                            format!("{fix}; separate several with commas"),
+                        );
+                    }
+                }
+            }
+            if ok && out.is_empty() {
+                c.error(
+                    "SMTP_TO",
+                    list,
+                    "has no address",
+                    "set the address(es) to send to, comma-separated",
+                );
+            }
+            (ok && !out.is_empty()).then_some(out)
+        }
+    };
+    let ca_file = c.text("SMTP_CA_FILE").map(PathBuf::from);
+    Some(EmailSettings {
+        host,
+        port,
+        tls,
+        username,
+        password,
+        from: from?,
+        to: to?,
+        timeout,
+        ca_file,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{Config, RawConfig};
+
+    fn config(vars: &[(&str, &str)]) -> Result<Config, String> {
+        let mut raw = RawConfig::default();
+        for (k, v) in vars {
+            raw.set(k, *v);
+        }
+        Config::from_raw(&raw).map_err(|e| e.to_string())
+    }
+
+    const OK: &[(&str, &str)] = &[
+        ("SMTP_HOST", "smtp.example.com"),
+        ("SMTP_USERNAME", "alerts@example.com"),
+        ("SMTP_PASSWORD", "pa55-word-xyz"),
+        ("SMTP_TO", "me@example.com, Ops <ops@example.com>"),
+    ];
+
+    fn with(extra: &[(&'static str, &'static str)]) -> Vec<(&'static str, &'static str)> {
+        let mut v: Vec<_> = OK
+            .iter()
+            .filter(|(k, _)| !extra.iter().any(|(e, _)| e == k))
+            .copied()
+            .collect();
+        v.extend(extra.iter().filter(|(_, val)| !val.is_empty()));
+        v
+    }
+
+    #[test]
+    fn defaults_are_starttls_on_587_from_the_login() {
+        let c = config(OK).unwrap();
+        let e = c.notify.channels.email.clone().unwrap();
+        assert_eq!(
+            (e.host.as_str(), e.port, e.tls),
+            ("smtp.example.com", 587, SmtpTls::Starttls)
+        );
+        assert_eq!(e.from, "alerts@example.com");
+        assert_eq!(e.to, ["me@example.com", "Ops <ops@example.com>"]);
+        assert_eq!(e.timeout, Duration::from_secs(30));
+        assert!(c.notify.channels.configured().contains(&"email"));
+        assert!(!format!("{c:?}").contains("pa55-word-xyz"));
+        let c = config(&with(&[("SMTP_TLS", "tls")])).unwrap();
+        assert_eq!(c.notify.channels.email.unwrap().port, 465);
+    }
+
+    #[test]
+    fn clear_text_is_refused_unless_the_relay_is_on_this_machine() {
+        let err = config(&with(&[("SMTP_TLS", "none")])).unwrap_err();
+        assert!(
+            err.contains("SMTP_TLS") && err.contains("clear text"),
+            "{err}"
+        );
+        assert!(err.contains("starttls"), "names the fix: {err}");
+        for host in ["127.0.0.1", "localhost", "::1", "[::1]"] {
+            let c = config(&with(&[("SMTP_TLS", "none"), ("SMTP_HOST", host)])).unwrap();
+            assert_eq!(c.notify.channels.email.unwrap().port, 25, "{host}");
+        }
+    }
+
+    #[test]
+    fn each_mistake_names_its_variable_and_fix_without_the_password() {
+        for (extra, var, words) in [
+            (
+                vec![("SMTP_HOST", "smtp://smtp.example.com")],
+                "SMTP_HOST",
+                "host name only",
+            ),
+            (
+                vec![("SMTP_HOST", "smtp!.example.com")],
+                "SMTP_HOST",
+                "letters, digits",
+            ),
+            (
+                vec![("SMTP_HOST", "smtp.example.com:465")],
+                "SMTP_HOST",
+                "SMTP_PORT",
+            ),
+            (vec![("SMTP_PORT", "0")], "SMTP_PORT", "587"),
+            (vec![("SMTP_TLS", "maybe")], "SMTP_TLS", "starttls"),
+            (
+                vec![("SMTP_TO", "me@example.com,not an address")],
+                "SMTP_TO",
+                "\"not an address\"",
+            ),
+            (vec![("SMTP_TO", " , ")], "SMTP_TO", "comma-separated"),
+            (vec![("SMTP_TO", "")], "SMTP_TO", "is not set"),
+            (
+                vec![("SMTP_FROM", "nobody")],
+                "SMTP_FROM",
+                "alerts@example.com",
+            ),
+            (
+                vec![("SMTP_USERNAME", "login-name")],
+                "SMTP_FROM",
+                "sender address",
+            ),
+            (
+                vec![("SMTP_USERNAME", "")],
+                "SMTP_USERNAME",
+                "SMTP_PASSWORD",
+            ),
+            (vec![("SMTP_TIMEOUT", "soon")], "SMTP_TIMEOUT", "duration"),
+        ] {
+            let err = config(&with(&extra)).unwrap_err();
+            assert!(err.contains(var) && err.contains(words), "{extra:?}: {err}");
+            assert!(err.contains("fix:"), "{err}");
+            assert!(!err.contains("pa55-word-xyz"), "{err}");
+        }
+        let err = config(&with(&[("SMTP_PASSWORD", "")])).unwrap_err();
+        assert!(
+            err.contains("SMTP_PASSWORD") && err.contains("app password"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn email_variables_without_a_host_are_a_mistake() {
+        let err = config(&[
+            ("SMTP_TO", "me@example.com"),
+            ("SMTP_PASSWORD", "pa55-word-xyz"),
+        ])
+        .unwrap_err();
+        assert!(
+            err.contains("SMTP_TO")
+                && err.contains("SMTP_PASSWORD")
+                && err.contains("set SMTP_HOST"),
+            "{err}"
+        );
+        assert!(!err.contains("pa55-word-xyz"), "{err}");
+        let c = config(&[]).unwrap();
+        assert!(c.notify.channels.email.is_none());
+    }
+}
