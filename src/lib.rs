@@ -16,6 +16,9 @@
 //!
 //! 2. alerts:    Alertmanager ──▶ http::webhook ──▶ alertmanager (payload) ──▶ engine
 //!
+//! 3. commands:  Telegram getUpdates ──▶ bot ──▶ answers in the chat; /cancel, /mute saved in state
+//!               (the engine's policy respects them), countdowns cancelled through shutdown::Guard
+//!
 //! engine: level + policy decide on a copy of the state ──▶ messages queued (notifier →
 //!         one outbox per channel → Telegram, Feishu, ...), state saved (state), level 1 handed to shutdown::Guard
 //!         (countdown, fresh re-read via poller, shutdown::executor: command or huawei::ecs);

@@ -381,6 +381,11 @@ impl Config {
         if !self.telegram_enabled() && self.notify.channels.configured().is_empty() {
             w.push("TELEGRAM_BOT_TOKEN or TELEGRAM_CHAT_ID is not set and no other channel is configured: messages are only printed on standard error".into());
         }
+        let tg = &self.notify.telegram;
+        let group = tg.chat_id.as_deref().is_some_and(|c| c.starts_with('-'));
+        if tg.commands && group && tg.allowed_users.is_empty() {
+            w.push("TELEGRAM_COMMANDS=true in a group without TELEGRAM_ALLOWED_USERS: every member of the group can cancel a shutdown (/cancel); list the user ids that may".into());
+        }
         w
     }
 

@@ -7,6 +7,7 @@ use flexus_traffic_monitor::config::{Config, RawConfig};
 
 use crate::helpers::alertmanager::payload;
 use crate::helpers::fakes::bss::package;
+use crate::helpers::fakes::cloud::FakeCloud;
 use crate::helpers::fakes::telegram::{FakeTelegram, Reply};
 use crate::helpers::{
     base_env, marker_script, metric, state_dir, telegram_env, FakeBss, Spawn, TestApp,
@@ -78,6 +79,18 @@ fn commands_without_a_token_and_chat_are_refused_naming_the_variables() {
         "{e}"
     );
     assert!(e.contains("TELEGRAM_ALLOWED_USERS"), "{e}");
+}
+
+#[tokio::test]
+async fn a_group_without_allowed_users_is_warned_about() {
+    let bss = FakeBss::start().await;
+    let tg = FakeTelegram::start().await;
+    let mut e = env(&bss, &tg, &[]);
+    e.push(("TELEGRAM_CHAT_ID".into(), "-1001234".into()));
+    let w = crate::helpers::config(&e).warnings().join("\n");
+    assert!(w.contains("TELEGRAM_ALLOWED_USERS"), "{w}");
+    e.push(("TELEGRAM_ALLOWED_USERS".into(), "7".into()));
+    assert!(crate::helpers::config(&e).warnings().is_empty());
 }
 
 #[tokio::test]
@@ -183,7 +196,7 @@ async fn cancel_asks_then_the_button_stops_the_countdown_and_resume_enables_it_a
     // Still below level 1: the cancellation stands for both alert paths.
     app.poll_and_evaluate().await;
     assert!(app.guard.running().is_none());
-    let status = app.api_status().await;
+    let status = app.status().await;
     let held = &status["alerting"]["shutdown"]["cancelled_by_command"][ID];
     assert_eq!(held["user_id"], OWNER, "{status}");
     let page = reqwest::get(format!("{}/?lang=en", app.base_url))
@@ -298,6 +311,10 @@ async fn mute_silences_repeats_but_never_entering_level_1() {
         1,
         "entering level 1 is never muted"
     );
+    let status = app.status().await;
+    assert!(status["alerting"]["muted_until"].is_string(), "{status}");
+    let page = crate::helpers::get_text(&format!("{}/?lang=en", app.base_url)).await;
+    assert!(page.contains("muted with /mute until"), "{page}");
     tg.push_text(CHAT, OWNER, "/mute off");
     answer(&tg, "Repeats are sent again", 1).await;
     app.poll_and_evaluate().await;
@@ -324,4 +341,137 @@ async fn a_429_on_get_updates_waits_as_told_then_answers() {
     );
     assert!(tg.offsets().len() >= 2, "{:?}", tg.offsets());
     app.stop().await;
+}
+
+#[tokio::test]
+async fn a_cancellation_ends_at_the_next_level_change_and_every_channel_hears_it() {
+    let bss = FakeBss::start().await;
+    let tg = FakeTelegram::start().await;
+    let env = env(&bss, &tg, &[("SHUTDOWN_DELAY", "60s")]);
+    let app = TestApp::spawn(&env).await;
+    bss.set_gb(ID, 1.0, 100.0);
+    let _ = app.poller.poll_once().await;
+    app.engine.evaluate(chrono::Utc::now()).await.unwrap();
+    tg.push_text(CHAT, OWNER, "/cancel");
+    let ask = answer(&tg, "Cancel the shutdown of", 1).await;
+    tg.push_press(CHAT, OWNER, &ask.buttons[0].1);
+    until("the countdown to end", || app.guard.running().is_none()).await;
+    // The traffic is back above level 1 (a renewal): the cancellation ends, and says so.
+    bss.set_gb(ID, 7.0, 100.0);
+    app.poll_and_evaluate().await;
+    answer(&tg, "The package's level changed", 1).await;
+    let status = app.status().await;
+    assert_eq!(
+        status["alerting"]["shutdown"]["cancelled_by_command"],
+        serde_json::json!({}),
+        "{status}"
+    );
+    // Below level 1 again: the guard is asked again.
+    bss.set_gb(ID, 1.0, 100.0);
+    let _ = app.poller.poll_once().await;
+    app.engine.evaluate(chrono::Utc::now()).await.unwrap();
+    assert_eq!(app.guard.running().as_deref(), Some(ID));
+    assert_eq!(app.calls.count(), 0);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn start_in_huawei_api_mode_follows_the_auto_start_rules() {
+    const SRV: &str = "72a270de-665a-4f46-8d64-24ad6edccdd1";
+    const PROJECT: &str = "fedcba9876543210fedcba9876543210";
+    const REGION: &str = "ap-southeast-1";
+    let bss = FakeBss::start().await;
+    let tg = FakeTelegram::start().await;
+    let cloud = FakeCloud::start().await;
+    cloud.add_server("sg-a", SRV, PROJECT, REGION, ID);
+    let instances = format!("{ID}:{SRV}:sg-a:{REGION}:{PROJECT}");
+    let env = env(
+        &bss,
+        &tg,
+        &[
+            ("SHUTDOWN_MODE", "huawei-api"),
+            ("SHUTDOWN_DELAY", "0s"),
+            ("HUAWEICLOUD_ECS_ENDPOINT", &cloud.url()),
+            ("HUAWEICLOUD_RMS_ENDPOINT", &cloud.url()),
+            ("ECS_JOB_TIMEOUT", "5s"),
+            ("FLEXUS_INSTANCES", &instances),
+        ],
+    );
+    let app = TestApp::spawn_with(&env, Spawn::real_executor()).await;
+    tg.push_text(CHAT, OWNER, "/start");
+    answer(&tg, "No instance stopped by this program", 1).await;
+    bss.set_gb(ID, 1.0, 100.0);
+    app.poll_and_evaluate().await;
+    assert_eq!(cloud.status(SRV), "SHUTOFF");
+    // Same cycle: not started, whoever asks.
+    tg.push_text(CHAT, OWNER, "/start");
+    answer(&tg, "Not starting <b>sg-a</b>", 1).await;
+    assert_eq!(cloud.actions().len(), 1);
+    // A new cycle: started (AUTO_START is off; only the command starts it).
+    let mut p = package(
+        ID,
+        serde_json::json!(100),
+        serde_json::json!(100),
+        serde_json::json!(10),
+    );
+    p["start_time"] = serde_json::json!("2026-12-07T16:00:00Z");
+    p["end_time"] = serde_json::json!("2027-01-07T16:00:00Z");
+    bss.set_entry(ID, p);
+    app.poll_and_evaluate().await;
+    assert_eq!(cloud.actions().len(), 1, "no automatic start");
+    tg.push_text(CHAT, OWNER, "/start");
+    answer(&tg, "Starting <b>sg-a</b>", 1).await;
+    app.engine.wait_auto_start().await;
+    until("the instance to start", || cloud.status(SRV) == "ACTIVE").await;
+    app.settle().await;
+    answer(&tg, "started again", 1).await;
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_refused_token_is_logged_once_without_the_token() {
+    let bss = FakeBss::start().await;
+    let tg = FakeTelegram::start().await;
+    const WRONG: &str = "999999:WRONG-SECRET-BOT-TOKEN";
+    let mut env = env(&bss, &tg, &[]);
+    env.retain(|(k, _)| k != "TELEGRAM_BOT_TOKEN");
+    env.push(("TELEGRAM_BOT_TOKEN".into(), WRONG.into()));
+    let port = crate::helpers::free_port();
+    env.push(("LISTEN_ADDR".into(), format!("127.0.0.1:{port}")));
+    let mut child = crate::helpers::process::spawn_serve(&env);
+    let stderr = child.stderr.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel::<String>();
+    let reader = std::thread::spawn(move || {
+        use std::io::BufRead;
+        let mut all = String::new();
+        for line in std::io::BufReader::new(stderr)
+            .lines()
+            .map_while(Result::ok)
+        {
+            let _ = tx.send(line.clone());
+            all.push_str(&line);
+            all.push('\n');
+        }
+        all
+    });
+    let found = tokio::task::spawn_blocking(move || {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while let Ok(line) = rx.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
+            if line.contains("refused the bot token") {
+                return true;
+            }
+        }
+        false
+    })
+    .await
+    .unwrap();
+    crate::helpers::process::stop(child).await;
+    let all = reader.join().unwrap();
+    assert!(found, "{all}");
+    assert_eq!(all.matches("refused the bot token").count(), 1, "{all}");
+    assert!(
+        !all.contains(WRONG) && !all.contains("WRONG-SECRET"),
+        "{all}"
+    );
+    assert!(tg.update_calls() >= 1);
 }

@@ -171,16 +171,6 @@ impl TestApp {
         super::metric(&self.scrape().await, name, labels)
     }
 
-    /// `GET /api/v1/status`, parsed.
-    pub async fn api_status(&self) -> serde_json::Value {
-        reqwest::get(format!("{}/api/v1/status", self.base_url))
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap()
-    }
-
     /// `/metrics` as it will look at `now` (to see readings expire without waiting).
     pub async fn render_at(&self, now: chrono::DateTime<chrono::Utc>) -> String {
         let snap = self.state.snapshot.read().await.clone();

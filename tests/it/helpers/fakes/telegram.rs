@@ -62,6 +62,8 @@ struct Inner {
     offsets: Vec<i64>,
     /// Answers to button presses: `(callback_query_id, text)`.
     callback_answers: Vec<(String, String)>,
+    /// `getUpdates` calls, a wrong token's included.
+    update_calls: u64,
 }
 
 struct Shared {
@@ -156,6 +158,11 @@ impl FakeTelegram {
     /// Scripts the next answer of `getUpdates`.
     pub fn push_updates_reply(&self, r: Reply) {
         self.lock().updates_script.push_back(r);
+    }
+
+    /// How many `getUpdates` calls arrived (a wrong token's included).
+    pub fn update_calls(&self) -> u64 {
+        self.lock().update_calls
     }
 
     /// The offset of every `getUpdates` call so far.
@@ -258,6 +265,7 @@ async fn get_updates(
     Path(bot): Path<String>,
     Json(body): Json<Value>,
 ) -> Response {
+    shared.inner.lock().unwrap().update_calls += 1;
     if let Some(r) = wrong_token(&bot) {
         return r;
     }
