@@ -104,6 +104,15 @@ impl Alert {
             .cloned()
             .unwrap_or_else(|| self.name().to_string())
     }
+
+    /// The summary in the message language `lang` (`zh`, `en`): the `summary_<lang>` annotation
+    /// (the shipped rules carry `summary_zh`), else [`Alert::summary`].
+    pub fn summary_for(&self, lang: &str) -> String {
+        self.annotations
+            .get(&format!("summary_{lang}"))
+            .cloned()
+            .unwrap_or_else(|| self.summary())
+    }
 }
 
 /// Checks an `Authorization` header against the token: `Bearer <token>`, or Basic with the token
@@ -149,6 +158,23 @@ fn base64_decode(s: &str) -> Option<Vec<u8>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_summary_is_taken_in_the_message_language_when_the_rule_has_it() {
+        let mut a = Alert {
+            status: "firing".into(),
+            labels: BTreeMap::new(),
+            annotations: [("summary".to_string(), "No fresh traffic data".to_string())].into(),
+            starts_at: None,
+            ends_at: None,
+            fingerprint: None,
+        };
+        assert_eq!(a.summary_for("zh"), "No fresh traffic data");
+        a.annotations
+            .insert("summary_zh".into(), "没有新的流量数据".into());
+        assert_eq!(a.summary_for("zh"), "没有新的流量数据");
+        assert_eq!(a.summary_for("en"), "No fresh traffic data");
+    }
 
     #[test]
     fn the_captured_payloads_parse() {

@@ -364,7 +364,7 @@ impl Engine {
                             usage_type: alert.labels.get("usage_type").cloned().unwrap_or_default(),
                             note: Some(
                                 crate::messages::bounded(
-                                    &alert.summary(),
+                                    &alert.summary_for(self.config.notify.lang.as_str()),
                                     crate::messages::MAX_VALUE_CHARS,
                                 )
                                 .into_owned(),
@@ -422,7 +422,7 @@ impl Engine {
                             .unwrap_or_else(|| self.config.watch.server_name.clone()),
                         alertname: alert.name().to_string(),
                         firing: alert.is_firing(),
-                        summary: alert.summary(),
+                        summary: alert.summary_for(self.config.notify.lang.as_str()),
                     });
                 }
             }

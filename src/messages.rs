@@ -252,6 +252,16 @@ pub fn bounded(s: &str, max: usize) -> std::borrow::Cow<'_, str> {
     }
 }
 
+/// Text someone else wrote (an alert's summary), already escaped: as it is when it is in `lang`,
+/// else quoted, as text that is not ours to translate.
+fn outside_text(lang: Lang, escaped: &str) -> String {
+    match (lang, describe::has_cjk(escaped)) {
+        (Lang::Zh, false) => format!("「{escaped}」"),
+        (Lang::En, true) => format!("\"{escaped}\""),
+        _ => escaped.to_string(),
+    }
+}
+
 /// The plain-text twin of a rendered HTML message: tags removed, entities decoded.
 pub fn to_plain(html: &str) -> String {
     let mut out = String::with_capacity(html.len());
@@ -370,7 +380,10 @@ impl Text {
         ];
         if let Some(note) = &f.note {
             // Multi-line and bounded where it is taken from an alert (`engine`).
-            lines.push(html(&crate::logging::escape_keep_lines(note)));
+            lines.push(outside_text(
+                self.lang,
+                &html(&crate::logging::escape_keep_lines(note)),
+            ));
         }
         lines.join("\n")
     }
@@ -497,7 +510,7 @@ pub fn render(m: &Message, lang: Lang, th: &Thresholds) -> String {
             if *firing { x.t("告警", "firing") } else { x.t("已解除", "resolved") },
             x.t("服务器：", "Server: "),
             escape(server),
-            escape(summary)
+            outside_text(lang, &escape(summary))
         ),
         Message::StateReset { server, moved_to } => match lang {
             Lang::Zh => format!("⚠️ <b>{}</b> 状态文件损坏，已另存为 {} 并重新开始。", escape(server), escape(moved_to)),

@@ -30,6 +30,15 @@ pub fn quoted(lang: Lang, s: &str) -> String {
     }
 }
 
+/// Whether `s` holds a Chinese character or full-width punctuation.
+pub fn has_cjk(s: &str) -> bool {
+    s.chars().any(|c| {
+        ('\u{4e00}'..='\u{9fff}').contains(&c)
+            || ('\u{3000}'..='\u{303f}').contains(&c)
+            || ('\u{ff00}'..='\u{ffef}').contains(&c)
+    })
+}
+
 fn code(s: &str) -> String {
     format!("<code>{}</code>", escape(s))
 }
