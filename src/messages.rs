@@ -606,6 +606,10 @@ pub enum BotReply {
     ButtonExpired,
     /// The button's short answer after cancelling (the outcome goes to every channel).
     CancelConfirmed,
+    /// The button came after the guard began to act: the shutdown goes on.
+    TooLate {
+        servers: Vec<String>,
+    },
     /// `/resume`: how many cancellations ended.
     Resumed {
         count: usize,
@@ -739,6 +743,13 @@ pub fn render_reply(r: &BotReply, lang: Lang, th: &Thresholds) -> String {
         }.to_string(),
         BotReply::ButtonExpired => x.t("此按钮已过期，请重新发送 /cancel。", "This button has expired; send /cancel again.").to_string(),
         BotReply::CancelConfirmed => x.t("关机已取消。", "Shutdown cancelled.").to_string(),
+        BotReply::TooLate { servers } => {
+            let names = servers.iter().map(|s| escape(s)).collect::<Vec<_>>();
+            match lang {
+                Lang::Zh => format!("太晚了：{} 已经开始关机，无法取消。", names.join("、")),
+                Lang::En => format!("Too late: {} is already shutting down; it cannot be cancelled.", names.join(", ")),
+            }
+        }
         BotReply::Resumed { count } => match lang {
             Lang::Zh => format!("✅ 已恢复 {count} 个流量包的自动关机。"),
             Lang::En => format!("✅ Automatic shutdown enabled again for {count} package(s)."),

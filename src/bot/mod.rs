@@ -34,7 +34,7 @@ use crate::metrics::Metrics;
 use crate::notifier::Notifier;
 use crate::page::{self, AlertingInputs, Inputs};
 use crate::policy::{CancelReason, Hold, HoldEnd};
-use crate::shutdown::Guard;
+use crate::shutdown::{CancelOutcome, Guard};
 use crate::snapshot::SharedSnapshot;
 use crate::state::StateCell;
 use crate::telegram::updates::{Button, CallbackQuery, IncomingMessage, Update};
@@ -384,11 +384,40 @@ impl Bot {
             // failed (the next level-1 reading starts a new countdown).
             tracing::error!(error = %e, "cannot record /cancel in the state file");
         }
+        let mut too_late = Vec::new();
         for id in &running {
-            tracing::warn!(free_resource_id = %id, user_id, "shutdown cancelled with /cancel");
-            self.guard.cancel(id, CancelReason::ByCommand { until });
+            match self.guard.cancel(id, CancelReason::ByCommand { until }) {
+                CancelOutcome::Cancelled => {
+                    tracing::warn!(free_resource_id = %id, user_id, "shutdown cancelled with /cancel");
+                }
+                CancelOutcome::TooLate => {
+                    tracing::warn!(free_resource_id = %id, user_id, "/cancel came too late: the shutdown is under way");
+                    too_late.push(id.clone());
+                }
+                CancelOutcome::NotRunning => {}
+            }
         }
-        BotReply::CancelConfirmed
+        if too_late.is_empty() {
+            return BotReply::CancelConfirmed;
+        }
+        // No cancellation stands for a shutdown that went ahead.
+        let dropped = self
+            .state
+            .update(|s| {
+                for id in &too_late {
+                    s.bot.holds.remove(id);
+                }
+            })
+            .await;
+        if let Err(e) = dropped {
+            tracing::error!(error = %e, "cannot update the state file after a late /cancel");
+        }
+        BotReply::TooLate {
+            servers: too_late
+                .iter()
+                .map(|id| self.config.server_for(id).to_string())
+                .collect(),
+        }
     }
 
     async fn resume(&self) -> BotReply {

@@ -143,6 +143,19 @@ struct Inner {
     outcomes: std::sync::Mutex<Vec<(String, Outcome)>>,
     /// When each countdown began and ends, for readers; written by the countdown task itself.
     deadlines: std::sync::Mutex<std::collections::BTreeMap<String, CountdownView>>,
+    /// Packages whose countdown has begun to act (past the last point a cancel can stop it).
+    acting: std::sync::Mutex<std::collections::BTreeSet<String>>,
+}
+
+/// What a request to cancel a countdown found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CancelOutcome {
+    /// The countdown stops without acting.
+    Cancelled,
+    /// No countdown runs for the package.
+    NotRunning,
+    /// The guard has begun to act: the shutdown goes on.
+    TooLate,
 }
 
 /// The shutdown guard: single-flight per package.
@@ -174,6 +187,7 @@ impl Guard {
                 running: Keyed::new(tasks),
                 outcomes: std::sync::Mutex::new(Vec::new()),
                 deadlines: std::sync::Mutex::default(),
+                acting: std::sync::Mutex::default(),
             }),
         }
     }
@@ -273,6 +287,7 @@ impl Guard {
                 );
                 let outcome = guard.countdown(facts, cancel).await;
                 guard.lock_deadlines().remove(&id);
+                guard.lock_acting().remove(&id);
                 outcome
             };
             guard
@@ -308,8 +323,20 @@ impl Guard {
     }
 
     /// Cancels a running countdown for `package` (a resolved alert, a reading back above T1).
-    pub fn cancel(&self, package: &str, reason: CancelReason) {
-        self.inner.running.cancel(&package.to_string(), reason);
+    pub fn cancel(&self, package: &str, reason: CancelReason) -> CancelOutcome {
+        // Under the same lock as the countdown's last look at its cancel token.
+        let acting = self.lock_acting();
+        if acting.contains(package) {
+            CancelOutcome::TooLate
+        } else if self.inner.running.cancel(&package.to_string(), reason) {
+            CancelOutcome::Cancelled
+        } else {
+            CancelOutcome::NotRunning
+        }
+    }
+
+    fn lock_acting(&self) -> std::sync::MutexGuard<'_, std::collections::BTreeSet<String>> {
+        self.inner.acting.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// Waits until no countdown is running.
@@ -402,6 +429,16 @@ impl Guard {
             (Verdict::Cancel(reason), _) => return self.cancelled(&facts, reason),
             (Verdict::Act, None) => unreachable!("the verdict acts only on a reading"),
         };
+        {
+            // The last look at the cancel token, under the lock `cancel` takes: a cancel either
+            // lands before this (nothing is done) or finds the guard acting (and says so).
+            let mut acting = self.lock_acting();
+            if cancel.is_cancelled() {
+                drop(acting);
+                return self.cancelled(&facts, why(&cancel));
+            }
+            acting.insert(id.clone());
+        }
         // From here on the guard acts and records the outcome, even while the monitor stops.
 
         self.notify(&Message::ShuttingDown {

@@ -475,3 +475,44 @@ async fn a_refused_token_is_logged_once_without_the_token() {
     );
     assert!(tg.update_calls() >= 1);
 }
+
+#[tokio::test]
+async fn a_button_pressed_once_the_shutdown_is_under_way_says_it_is_too_late() {
+    let bss = FakeBss::start().await;
+    let tg = FakeTelegram::start().await;
+    let dir = state_dir("bot-too-late");
+    // The command takes a while: the guard is acting while the user presses the button.
+    let (script, marker) = marker_script(&dir, "sleep 5");
+    let env = env(
+        &bss,
+        &tg,
+        &[
+            ("SHUTDOWN_DELAY", "0s"),
+            ("SHUTDOWN_COMMAND", script.to_str().unwrap()),
+        ],
+    );
+    let app = TestApp::spawn_with(&env, Spawn::real_executor()).await;
+    bss.set_gb(ID, 1.0, 100.0);
+    let _ = app.poller.poll_once().await;
+    app.engine.evaluate(chrono::Utc::now()).await.unwrap();
+    until("the shutdown command to run", || marker.exists()).await;
+    tg.push_text(CHAT, OWNER, "/cancel");
+    let ask = answer(&tg, "Cancel the shutdown of", 1).await;
+    let press = tg.push_press(CHAT, OWNER, &ask.buttons[0].1);
+    until("the press to be answered", || {
+        tg.callback_answers().iter().any(|(id, _)| *id == press)
+    })
+    .await;
+    let answers = tg.callback_answers();
+    assert!(answers[0].1.contains("Too late"), "{answers:?}");
+    app.settle().await;
+    assert_eq!(tg.count("Shutdown cancelled"), 0, "{:?}", tg.texts());
+    assert!(tg.count("shutdown executed") >= 1, "{:?}", tg.texts());
+    let status = app.status().await;
+    assert_eq!(
+        status["alerting"]["shutdown"]["cancelled_by_command"],
+        serde_json::json!({}),
+        "{status}"
+    );
+    app.stop().await;
+}
