@@ -26,9 +26,9 @@ use std::path::PathBuf;
 use std::str::FromStr;
 use std::time::Duration;
 
+use lettre::address::Envelope;
 use lettre::message::header::{ContentTransferEncoding, ContentType, HeaderName, HeaderValue};
 use lettre::message::{Body, Mailbox, MultiPart, SinglePart};
-use lettre::address::Envelope;
 use lettre::transport::smtp::authentication::{Credentials, DEFAULT_MECHANISMS};
 use lettre::transport::smtp::client::{AsyncSmtpConnection, Certificate, Tls, TlsParameters};
 use lettre::transport::smtp::commands::{Data, Mail, Rcpt};
@@ -307,8 +307,13 @@ impl Email {
         }
         *step = Step::Sender;
         let mut options = Vec::new();
-        let non_ascii = envelope.from().is_some_and(|a| !AsRef::<str>::as_ref(a).is_ascii())
-            || envelope.to().iter().any(|a| !AsRef::<str>::as_ref(a).is_ascii());
+        let non_ascii = envelope
+            .from()
+            .is_some_and(|a| !AsRef::<str>::as_ref(a).is_ascii())
+            || envelope
+                .to()
+                .iter()
+                .any(|a| !AsRef::<str>::as_ref(a).is_ascii());
         if non_ascii {
             if !c.server_info().supports_feature(Extension::SmtpUtfEight) {
                 return Err(Trouble::NoSmtpUtf8);
@@ -352,7 +357,8 @@ impl Email {
         )
         .await;
         // After a reply (accepted or refused) the conversation is in order: say goodbye briefly.
-        let replied = matches!(&sent, Ok(Ok(_))) || matches!(&sent, Ok(Err(Trouble::Smtp(e))) if e.status().is_some());
+        let replied = matches!(&sent, Ok(Ok(_)))
+            || matches!(&sent, Ok(Err(Trouble::Smtp(e))) if e.status().is_some());
         if let Some(mut c) = conn {
             if replied {
                 let _ = tokio::time::timeout(QUIT_WAIT.min(self.timeout), c.abort()).await;
@@ -707,7 +713,11 @@ mod tests {
                 &["SMTP_FROM", "SMTP_USERNAME"][..],
             ),
             (550, "[RCPT TO] 5.1.1 User unknown", &["SMTP_TO"][..]),
-            (554, "[DATA] 5.5.1 No valid recipients", &["SMTP_FROM", "SMTP_TO"][..]),
+            (
+                554,
+                "[DATA] 5.5.1 No valid recipients",
+                &["SMTP_FROM", "SMTP_TO"][..],
+            ),
             (
                 550,
                 "[end of DATA] 5.1.1 Recipient address rejected",

@@ -247,8 +247,14 @@ async fn a_refused_sender_or_recipient_keeps_the_message_until_fixed() {
         app.notifier.flush(Duration::from_secs(3)).await;
         assert!(smtp.mails().is_empty());
         let st = app.status().await;
-        assert_eq!(st["alerting"]["channels"]["email"]["dead"], 0, "{stage:?}: {st}");
-        assert_eq!(st["alerting"]["channels"]["email"]["pending"], 1, "{stage:?}: {st}");
+        assert_eq!(
+            st["alerting"]["channels"]["email"]["dead"], 0,
+            "{stage:?}: {st}"
+        );
+        assert_eq!(
+            st["alerting"]["channels"]["email"]["pending"], 1,
+            "{stage:?}: {st}"
+        );
         let why = app.notifier.outbox_view().last_error.unwrap_or_default();
         assert!(
             why.contains(&code.to_string()) && names.iter().all(|n| why.contains(n)),
@@ -272,7 +278,12 @@ async fn a_server_stalling_after_accepting_gets_the_message_once() {
     let app = TestApp::spawn(&env_with(&bss, &smtp, &[("SMTP_TIMEOUT", "1s")])).await;
     app.notifier.enqueue(&numbered_alert(1)).unwrap();
     app.notifier.flush(Duration::from_secs(10)).await;
-    assert_eq!(smtp.message_ids().len(), 1, "sent once: {:?}", smtp.message_ids());
+    assert_eq!(
+        smtp.message_ids().len(),
+        1,
+        "sent once: {:?}",
+        smtp.message_ids()
+    );
     assert_eq!(smtp.mails().len(), 1);
     assert_eq!(app.notifier.pending(), 0);
     assert_eq!(app.notifier.outbox_view().last_error, None);
