@@ -68,14 +68,18 @@ async fn prometheus_and_alertmanager_drive_every_level_and_hand_over_to_the_fall
         Duration::from_secs(30),
     )
     .await;
-    let prom = start_prometheus(
-        prometheus_bin,
-        dir,
-        prom_port,
-        exporter,
-        &[format!("127.0.0.1:{am_port}")],
-    );
-    wait_ok(&format!("{prom_url}/-/ready"), Duration::from_secs(30)).await;
+    let prometheus = || async {
+        let p = start_prometheus(
+            prometheus_bin,
+            dir,
+            prom_port,
+            exporter,
+            &[format!("127.0.0.1:{am_port}")],
+        );
+        wait_ok(&format!("{prom_url}/-/ready"), Duration::from_secs(30)).await;
+        p
+    };
+    let prom = prometheus().await;
 
     // The watchdog arrives: Prometheus is in charge.
     wait_metric(base, "flexus_fallback_active", 0.0, Duration::from_secs(30)).await;
@@ -120,14 +124,7 @@ async fn prometheus_and_alertmanager_drive_every_level_and_hand_over_to_the_fall
     wait_count(tg, "Traffic alert (normal)", 2, long).await;
 
     // Prometheus is back: the fallback stands down; its level-3 alert is no news.
-    let prom = start_prometheus(
-        prometheus_bin,
-        dir,
-        prom_port,
-        exporter,
-        &[format!("127.0.0.1:{am_port}")],
-    );
-    wait_ok(&format!("{prom_url}/-/ready"), Duration::from_secs(30)).await;
+    let prom = prometheus().await;
     wait_metric(base, "flexus_fallback_active", 0.0, Duration::from_secs(30)).await;
     bss.set_gb(ID, 8.0, 100.0);
     wait_count(tg, "Traffic alert (high-frequency)", 2, long).await;

@@ -283,6 +283,31 @@ async fn a_huge_label_gives_one_message_and_many_alerts_a_bounded_number() {
     assert_eq!(r.status(), 200);
     app.settle().await;
     assert_eq!(tg.sent().len(), 1, "one message for one alert");
+    let cut = &tg.texts()[0];
+    assert!(
+        cut.contains(&format!("{}…", "x".repeat(300))) && !cut.contains(&"x".repeat(301)),
+        "the label is cut at 300 characters, as the README says: {}",
+        cut.chars().count()
+    );
+
+    // A level alert for a package without a reading of ours: its summary becomes the message's
+    // note (kept multi-line), bounded where it is taken.
+    let level = json!({"version": "4", "status": "firing", "alerts": [{
+        "status": "firing",
+        "labels": {"alertname": "FlexusFreeTrafficLow", "level": "3",
+                   "free_resource_id": "another-package", "server": big},
+        "annotations": {"summary": big},
+        "startsAt": "2026-11-28T22:31:02Z", "fingerprint": "2"
+    }]});
+    assert_eq!(app.deliver(&level.to_string()).await.status(), 200);
+    app.settle().await;
+    assert_eq!(tg.sent().len(), 2, "one message for one level alert");
+    let note = tg.texts().pop().unwrap();
+    assert!(
+        note.contains(&format!("{}…", "y\n".repeat(150))) && note.matches('y').count() <= 600,
+        "{}",
+        note.chars().count()
+    );
 
     let alerts: Vec<Value> = (0..10_000)
         .map(|i| json!({"status": "firing", "labels": {"alertname": format!("A{i}")}, "fingerprint": format!("f{i}")}))
@@ -295,7 +320,7 @@ async fn a_huge_label_gives_one_message_and_many_alerts_a_bounded_number() {
     assert_eq!(summary["folded"], 9_991, "{summary}");
     app.settle().await;
     let sent = tg.sent();
-    assert_eq!(sent.len(), 11, "1 + 10");
+    assert_eq!(sent.len(), 12, "1 + 1 + 10");
     let last = tg.texts().pop().unwrap();
     assert!(
         last.contains("9991 more alerts") && last.contains("A9"),
