@@ -115,6 +115,30 @@ pub struct Settings {
     pub ca_file: Option<PathBuf>,
 }
 
+/// The certificates of `SMTP_CA_FILE` and how many there are.
+///
+/// # Errors
+/// The problem and its fix, when the file cannot be read, is not PEM, or holds no certificate.
+pub fn ca_file(path: &std::path::Path) -> Result<(Certificate, usize), (String, &'static str)> {
+    const FIX: &str =
+        "give the relay's CA certificate in PEM form (-----BEGIN CERTIFICATE-----), or unset it";
+    let pem = std::fs::read(path).map_err(|e| {
+        (
+            format!("cannot be read ({e})"),
+            "give a readable PEM file, or unset it",
+        )
+    })?;
+    let count = String::from_utf8_lossy(&pem)
+        .matches("-----BEGIN CERTIFICATE-----")
+        .count();
+    if count == 0 {
+        return Err(("holds no PEM certificate".into(), FIX));
+    }
+    let cert = Certificate::from_pem(&pem)
+        .map_err(|e| (format!("is not a valid PEM certificate file ({e})"), FIX))?;
+    Ok((cert, count))
+}
+
 fn human<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
     s.serialize_str(&humantime::format_duration(*d).to_string())
 }
@@ -180,11 +204,8 @@ impl Email {
         } else {
             let mut b = TlsParameters::builder(s.host.clone());
             if let Some(path) = &s.ca_file {
-                let pem = std::fs::read(path).map_err(|e| {
-                    format!("SMTP_CA_FILE={}: cannot read it ({e}); fix: give a readable PEM file, or unset it", path.display())
-                })?;
-                let cert = Certificate::from_pem(&pem).map_err(|e| {
-                    format!("SMTP_CA_FILE={}: not a PEM certificate ({e}); fix: give the relay's CA certificate in PEM form", path.display())
+                let (cert, _) = ca_file(path).map_err(|(problem, fix)| {
+                    format!("SMTP_CA_FILE={}: {problem}; fix: {fix}", path.display())
                 })?;
                 b = b.add_root_certificate(cert);
             }
