@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
-use crate::huawei::ecs::{EcsFactory, JobOutcome};
+use crate::huawei::ecs::{EcsFactory, EcsFailure};
 use crate::messages::Message;
 use crate::metrics::{Metrics, StartResult};
 use crate::notifier::Notifier;
@@ -147,13 +147,14 @@ impl AutoStarter {
 
     async fn start(&self, server_id: &str, rec: &StoppedRecord) {
         let name = rec.name.clone();
-        let fail = |error: String| Message::InstanceStartFailed {
+        let fail = |failure: EcsFailure| Message::InstanceStartFailed {
             server: name.clone(),
-            error,
+            id: server_id.to_string(),
+            failure,
         };
         let client = match self.ecs.client(&rec.target) {
             Ok(c) => c,
-            Err(e) => return self.notify(&fail(e.to_string())),
+            Err(e) => return self.notify(&fail(EcsFailure::Request(e))),
         };
         let now = Utc::now();
         match client.server_status(server_id).await {
@@ -181,21 +182,18 @@ impl AutoStarter {
         }
         tracing::warn!(server = %name, "auto-start: the traffic cycle reset; starting the instance");
         let result = match client.start(server_id).await {
-            Err(e) => Err(format!("ECS os-start of {name} ({server_id}) failed: {e}")),
-            Ok(job) => match client.wait(&job, self.job_timeout).await {
-                JobOutcome::Success => Ok(format!(
-                    "ECS os-start of {name} ({server_id}) succeeded (job {job})"
-                )),
-                JobOutcome::Failed(r) => Err(format!(
-                    "ECS os-start of {name} ({server_id}): job {job} failed: {r}"
-                )),
-                JobOutcome::TimedOut(last) => Err(format!(
-                    "ECS os-start of {name} ({server_id}): job {job} not finished (status {last})"
-                )),
-            },
+            Err(e) => Err(EcsFailure::Request(e)),
+            Ok(job) => {
+                let outcome = client.wait(&job, self.job_timeout).await;
+                match EcsFailure::of_job(&job, outcome, self.job_timeout) {
+                    None => Ok(job),
+                    Some(failure) => Err(failure),
+                }
+            }
         };
         match result {
-            Ok(outcome) => {
+            Ok(job) => {
+                tracing::warn!(server = %name, server_id, job = %job, "auto-start: the instance was started");
                 self.metrics.instance_start(StartResult::Started);
                 self.update(|s| {
                     s.stopped.remove(server_id);
@@ -203,12 +201,13 @@ impl AutoStarter {
                 .await;
                 self.notify(&Message::InstanceStarted {
                     server: name.clone(),
-                    outcome,
+                    id: server_id.to_string(),
+                    job,
                 });
             }
             Err(error) => {
                 self.metrics.instance_start(StartResult::Failed);
-                tracing::error!(server = %name, error = %error, "auto-start failed");
+                tracing::error!(server = %name, server_id, error = %error, "auto-start failed");
                 self.update(|s| {
                     if let Some(r) = s.stopped.get_mut(server_id) {
                         r.last_start_attempt = Some(now);

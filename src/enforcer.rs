@@ -324,7 +324,7 @@ impl Enforcer {
         for (key, steps) in groups {
             match self.runner.run_all(&steps).await {
                 Ok(lines) => report.commands.extend(lines),
-                Err(e) => report.errors.push(e),
+                Err(e) => report.errors.push(e.to_string()),
             }
             if let Some(k) = key {
                 report.lifted.push(k);

@@ -300,17 +300,7 @@ impl Engine {
                 && (configuration
                     || h.consecutive_failures >= self.config.watch.poll_failures_before_alert)
             {
-                let error = snap
-                    .last_error
-                    .clone()
-                    .or_else(|| {
-                        snap.packages.iter().find_map(|p| {
-                            p.error
-                                .as_ref()
-                                .map(|e| format!("{}: {e}", p.free_resource_id))
-                        })
-                    })
-                    .unwrap_or_else(|| "unknown error".into());
+                let error = snap.problem();
                 fx.messages.push(Message::MonitoringFailing {
                     server: self.config.watch.server_name.clone(),
                     failures: h.consecutive_failures,

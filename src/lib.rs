@@ -28,7 +28,8 @@
 //! Modules, from the bottom up (a test keeps the imports free of circles):
 //! - Domain: [`reading`] (one package's figures in GB), [`level`] (thresholds and the level of a
 //!   reading), [`target`] (the instance a package belongs to), [`policy`] (pure cadence and
-//!   shutdown decisions), [`messages`] (every user-facing text, zh/en), [`secret`] (a string that
+//!   shutdown decisions), [`outcome`] (what a shutdown did or why it failed), [`messages`] (every
+//!   user-facing text, zh/en, with every error and outcome kind described), [`secret`] (a string that
 //!   prints as `[redacted]`), [`alertmanager`] (the webhook payload and alert kinds).
 //! - [`huawei`]: signer, transport with retries, BSS/ECS/RMS clients, wire types, error mapping.
 //! - [`config`]: environment → validated [`config::Config`] in sections, driven by one table of
@@ -82,6 +83,7 @@ pub mod messages;
 pub mod metrics;
 pub mod notifier;
 pub mod outbox;
+pub mod outcome;
 pub mod page;
 pub mod policy;
 pub mod poller;

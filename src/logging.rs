@@ -233,6 +233,22 @@ pub fn init(format: LogFormat, debug: bool, quiet: bool) {
     }
 }
 
+/// Serializes a value as its `Display` text, the English of the logs (errors in JSON answers).
+pub fn as_text<T: std::fmt::Display, S: serde::Serializer>(v: &T, s: S) -> Result<S::Ok, S::Error> {
+    s.collect_str(v)
+}
+
+/// [`as_text`] of an optional value (`null` when absent).
+pub fn opt_as_text<T: std::fmt::Display, S: serde::Serializer>(
+    v: &Option<T>,
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    match v {
+        Some(v) => s.collect_str(v),
+        None => s.serialize_none(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

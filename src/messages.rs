@@ -8,11 +8,20 @@
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use crate::actions::{Action, Installed};
+use crate::actions::{Action, ActionError, Installed};
 use crate::forecast::Forecast;
+use crate::huawei::bss::PollProblem;
+use crate::huawei::ecs::EcsFailure;
 use crate::level::{Level, Thresholds};
+use crate::outcome::{How, ShutdownError, Stopped};
 use crate::policy::{CancelReason, HoldEnd};
 use crate::reading::Reading;
+
+mod describe;
+#[cfg(test)]
+pub(crate) mod lang_check;
+
+pub use describe::{quoted, span, Localize};
 
 /// Message language.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -115,16 +124,19 @@ pub enum Message {
     ShuttingDown {
         server: String,
         dry_run: bool,
-        executor: String,
+        #[serde(serialize_with = "crate::logging::as_text")]
+        executor: How,
     },
     ShutdownDone {
         server: String,
         dry_run: bool,
-        outcome: String,
+        #[serde(serialize_with = "crate::logging::as_text")]
+        outcome: Stopped,
     },
     ShutdownFailed {
         server: String,
-        error: String,
+        #[serde(serialize_with = "crate::logging::as_text")]
+        error: ShutdownError,
     },
     /// A shutdown cancelled with `/cancel` is enabled again.
     ShutdownResumed {
@@ -136,7 +148,8 @@ pub enum Message {
     MonitoringFailing {
         server: String,
         failures: u32,
-        error: String,
+        #[serde(serialize_with = "crate::logging::as_text")]
+        error: PollProblem,
         configuration: bool,
     },
     MonitoringRecovered {
@@ -153,14 +166,17 @@ pub enum Message {
         server: String,
         moved_to: String,
     },
-    /// `AUTO_START` started an instance this process had stopped.
+    /// `AUTO_START` started an instance this process had stopped (`id`), with ECS job `job`.
     InstanceStarted {
         server: String,
-        outcome: String,
+        id: String,
+        job: String,
     },
     InstanceStartFailed {
         server: String,
-        error: String,
+        id: String,
+        #[serde(serialize_with = "crate::logging::as_text")]
+        failure: EcsFailure,
     },
     Test {
         server: String,
@@ -195,7 +211,7 @@ pub enum Message {
         server: String,
         level: Level,
         action: Action,
-        error: String,
+        error: ActionError,
     },
 }
 
@@ -264,7 +280,7 @@ fn date(t: Option<DateTime<Utc>>) -> String {
         .unwrap_or_else(|| "?".into())
 }
 
-/// Why a countdown was cancelled, in `lang`.
+/// Why a countdown was cancelled, in `lang` (Telegram HTML).
 pub fn cancel_reason(r: &CancelReason, lang: Lang) -> String {
     match (r, lang) {
         (CancelReason::ReadingRecovered { remaining_gb }, Lang::En) => format!("a fresh reading shows {remaining_gb:.2} GB, at or above the level-1 threshold"),
@@ -273,12 +289,12 @@ pub fn cancel_reason(r: &CancelReason, lang: Lang) -> String {
         (CancelReason::AlertResolved, Lang::Zh) => "1 级告警已解除".into(),
         (CancelReason::FreshReadingAboveT1 { remaining_gb, t1_gb }, Lang::En) => format!("a fresh reading shows {remaining_gb:.2} GB, at or above the level-1 threshold {t1_gb} GB"),
         (CancelReason::FreshReadingAboveT1 { remaining_gb, t1_gb }, Lang::Zh) => format!("重新读取的流量为 {remaining_gb:.2} GB，不低于 1 级阈值 {t1_gb} GB"),
-        (CancelReason::FreshPollFailed { error }, Lang::En) => format!("the fresh reading failed, so nothing is done: {error}"),
-        (CancelReason::FreshPollFailed { error }, Lang::Zh) => format!("重新读取流量失败，因此不执行任何操作：{error}"),
+        (CancelReason::FreshPollFailed { error }, Lang::En) => format!("the fresh reading failed, so nothing is done: {}", error.localize(lang)),
+        (CancelReason::FreshPollFailed { error }, Lang::Zh) => format!("重新读取流量失败，因此不执行任何操作：{}", error.localize(lang)),
         (CancelReason::NotPolled, Lang::En) => "the package is not among the polled ids".into(),
         (CancelReason::NotPolled, Lang::Zh) => "该流量包不在读取列表中".into(),
-        (CancelReason::FreshReadingUnusable { error }, Lang::En) => format!("the fresh reading of this package is unusable, so nothing is done: {error}"),
-        (CancelReason::FreshReadingUnusable { error }, Lang::Zh) => format!("该流量包的最新读数不可用，因此不执行任何操作：{error}"),
+        (CancelReason::FreshReadingUnusable { error }, Lang::En) => format!("the fresh reading of this package is unusable, so nothing is done: {}", error.localize(lang)),
+        (CancelReason::FreshReadingUnusable { error }, Lang::Zh) => format!("该流量包的最新读数不可用，因此不执行任何操作：{}", error.localize(lang)),
         (CancelReason::Stopping, Lang::En) => "the monitor is stopping, so nothing is done; after it starts again, a new countdown starts only from a fresh reading below the level-1 threshold".into(),
         (CancelReason::Stopping, Lang::Zh) => "监控程序正在停止，因此不执行任何操作；重新启动后，只有新的读数仍低于 1 级阈值才会重新开始倒计时".into(),
         (CancelReason::ByCommand { until }, Lang::En) => format!("cancelled with /cancel in Telegram; traffic beyond the free package is billed. Shutdown is back at {} (UTC), at the package's next level change, or with /resume", date(Some(*until))),
@@ -418,28 +434,24 @@ pub fn render(m: &Message, lang: Lang, th: &Thresholds) -> String {
             escape(server),
             escape(free_resource_id),
             x.t("原因：", "Reason: "),
-            escape(&cancel_reason(reason, lang))
+            cancel_reason(reason, lang)
         ),
         Message::ShuttingDown { server, dry_run, executor } => match (lang, dry_run) {
-            (Lang::Zh, false) => format!("‼️ <b>{}</b> 正在关机（{}）。", escape(server), escape(executor)),
-            (Lang::En, false) => format!("‼️ <b>{}</b> is shutting down ({}).", escape(server), escape(executor)),
+            (Lang::Zh, false) => format!("‼️ <b>{}</b> 正在关机（{}）。", escape(server), executor.localize(lang)),
+            (Lang::En, false) => format!("‼️ <b>{}</b> is shutting down ({}).", escape(server), executor.localize(lang)),
             (Lang::Zh, true) => format!("🧪 <b>{}</b> 演练模式（DRY_RUN）：此时会关机，但不会执行。", escape(server)),
             (Lang::En, true) => format!("🧪 <b>{}</b> dry run (DRY_RUN): would shut down now; nothing is done.", escape(server)),
         },
         Message::ShutdownDone { server, dry_run, outcome } => format!(
-            "{} <b>{}</b>: {}",
+            "{} <b>{}</b>{}{}",
             if *dry_run { "🧪" } else { "⏹" },
             escape(server),
+            x.t("：", ": "),
             match (lang, dry_run) {
-                (Lang::Zh, false) => format!("关机命令已执行：{}", escape(outcome)),
-                (Lang::En, false) => format!("shutdown executed: {}", escape(outcome)),
-                // The dry-run executor says "would run <command or ECS action>"; the command is a
-                // name, the words around it are ours to translate.
-                (Lang::Zh, true) => match outcome.strip_prefix("would run ") {
-                    Some(what) => format!("演练完成，未关机：本来会执行 {}", escape(what)),
-                    None => format!("演练完成，未关机：{}", escape(outcome)),
-                },
-                (Lang::En, true) => format!("dry run done, nothing shut down: {}", escape(outcome)),
+                (Lang::Zh, false) => format!("已执行关机：{}", outcome.localize(lang)),
+                (Lang::En, false) => format!("shutdown executed: {}", outcome.localize(lang)),
+                (Lang::Zh, true) => format!("演练完成，未关机：{}", outcome.localize(lang)),
+                (Lang::En, true) => format!("dry run done, nothing shut down: {}", outcome.localize(lang)),
             }
         ),
         Message::ShutdownFailed { server, error } => format!(
@@ -447,7 +459,7 @@ pub fn render(m: &Message, lang: Lang, th: &Thresholds) -> String {
             x.t("关机失败", "Shutdown failed"),
             x.t("服务器：", "Server: "),
             escape(server),
-            escape(error)
+            error.localize(lang)
         ),
         Message::ShutdownResumed { server, free_resource_id, why } => format!(
             "‼️ <b>{}</b>\n{}<b>{}</b> (<code>{}</code>)\n{}",
@@ -472,7 +484,7 @@ pub fn render(m: &Message, lang: Lang, th: &Thresholds) -> String {
                 (Lang::Zh, false) => format!("连续 {failures} 次读取失败，最后的错误："),
                 (Lang::En, false) => format!("{failures} polls in a row failed; last error:"),
             },
-            escape(error)
+            error.localize(lang)
         ),
         Message::MonitoringRecovered { server } => match lang {
             Lang::Zh => format!("✅ <b>{}</b> 流量监控已恢复。", escape(server)),
@@ -491,18 +503,26 @@ pub fn render(m: &Message, lang: Lang, th: &Thresholds) -> String {
             Lang::Zh => format!("⚠️ <b>{}</b> 状态文件损坏，已另存为 {} 并重新开始。", escape(server), escape(moved_to)),
             Lang::En => format!("⚠️ <b>{}</b> state file was unreadable; kept as {} and started fresh.", escape(server), escape(moved_to)),
         },
-        Message::InstanceStarted { server, outcome } => format!(
-            "▶️ <b>{}</b>: {}\n{}",
-            escape(server),
-            x.t("新周期流量已恢复，实例已重新启动。", "the traffic cycle reset; the instance was started again."),
-            escape(outcome)
-        ),
-        Message::InstanceStartFailed { server, error } => format!(
-            "❌ <b>{}</b>: {}\n{}",
-            escape(server),
-            x.t("自动启动失败，将稍后重试。", "automatic start failed; it will be tried again later."),
-            escape(error)
-        ),
+        Message::InstanceStarted { server, id, job } => match lang {
+            Lang::Zh => format!(
+                "▶️ <b>{}</b>：新周期流量已恢复，实例已重新启动。\n开机（ECS os-start）成功：实例 <code>{}</code>，任务 <code>{}</code>",
+                escape(server), escape(id), escape(job)
+            ),
+            Lang::En => format!(
+                "▶️ <b>{}</b>: the traffic cycle reset; the instance was started again.\nstart (ECS os-start) succeeded: instance <code>{}</code>, job <code>{}</code>",
+                escape(server), escape(id), escape(job)
+            ),
+        },
+        Message::InstanceStartFailed { server, id, failure } => match lang {
+            Lang::Zh => format!(
+                "❌ <b>{}</b>：自动开机失败，将稍后重试。\n实例 <code>{}</code>：{}",
+                escape(server), escape(id), failure.localize(lang)
+            ),
+            Lang::En => format!(
+                "❌ <b>{}</b>: automatic start failed; it will be tried again later.\nInstance <code>{}</code>: {}",
+                escape(server), escape(id), failure.localize(lang)
+            ),
+        },
         Message::ActionApplied { server, level, installed, undo, would_run, dry_run } => {
             let a = action_name(lang, installed_action(installed));
             let mut out = match (lang, dry_run) {
@@ -544,7 +564,7 @@ pub fn render(m: &Message, lang: Lang, th: &Thresholds) -> String {
             },
             x.t("服务器：", "Server: "),
             escape(server),
-            escape(error),
+            error.localize(lang),
             x.t("已撤销未完成的部分；将在稍后重试。", "What was half done was removed; it will be tried again later."),
         ),
         Message::MoreAlerts { server, count, names } => {
@@ -878,10 +898,16 @@ mod tests {
         let m = super::Message::ShutdownDone {
             server: "sg-1".into(),
             dry_run: true,
-            outcome: "would run shutdown -h now".into(),
+            outcome: super::Stopped::WouldRun {
+                how: super::How::Command("shutdown -h now".into()),
+                target: None,
+            },
         };
         let text = super::render(&m, super::Lang::Zh, &super::Thresholds::default());
-        assert!(text.contains("本来会执行 shutdown -h now"), "{text}");
+        assert!(
+            text.contains("本来会执行命令 <code>shutdown -h now</code>"),
+            "{text}"
+        );
         assert!(!text.contains("would run"), "{text}");
     }
 
@@ -1096,7 +1122,9 @@ mod action_message_tests {
                     server: "s".into(),
                     level: Level::L1,
                     action: Action::Fence,
-                    error: "nft: not found".into(),
+                    error: ActionError::Missing {
+                        program: "nft".into(),
+                    },
                 },
                 "fence failed",
                 "封闭入站失败",

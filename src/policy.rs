@@ -90,11 +90,17 @@ pub enum CancelReason {
     /// The guard's own fresh reading is at or above T1.
     FreshReadingAboveT1 { remaining_gb: f64, t1_gb: f64 },
     /// The guard's fresh poll failed.
-    FreshPollFailed { error: String },
+    FreshPollFailed {
+        #[serde(serialize_with = "crate::logging::as_text")]
+        error: crate::huawei::HuaweiError,
+    },
     /// The package was not among the polled ids.
     NotPolled,
     /// The fresh reading of this package is unusable.
-    FreshReadingUnusable { error: String },
+    FreshReadingUnusable {
+        #[serde(serialize_with = "crate::logging::as_text")]
+        error: crate::huawei::wire::ReadingError,
+    },
     /// The monitor is stopping (SIGTERM): the countdown is abandoned, not resumed.
     Stopping,
     /// The user cancelled it from Telegram (`/cancel`); shutdown stays off until `until` or the
@@ -204,9 +210,9 @@ pub fn cancel_on_resolved(level: Level) -> Option<Decision> {
 #[derive(Debug, Clone, PartialEq)]
 pub enum FreshReading {
     Read { remaining_gb: f64 },
-    PollFailed(String),
+    PollFailed(crate::huawei::HuaweiError),
     NotPolled,
-    Unusable(String),
+    Unusable(crate::huawei::wire::ReadingError),
 }
 
 /// What the guard does at the end of a countdown.
@@ -625,8 +631,14 @@ mod tests {
             })
         );
         assert_eq!(
-            guard_verdict(&FreshReading::PollFailed("x".into()), &t, None),
-            Verdict::Cancel(CancelReason::FreshPollFailed { error: "x".into() })
+            guard_verdict(
+                &FreshReading::PollFailed(crate::huawei::HuaweiError::Transport("x".into())),
+                &t,
+                None
+            ),
+            Verdict::Cancel(CancelReason::FreshPollFailed {
+                error: crate::huawei::HuaweiError::Transport("x".into())
+            })
         );
         assert_eq!(
             guard_verdict(&FreshReading::NotPolled, &t, None),

@@ -10,7 +10,8 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use tokio::sync::RwLock;
 
-use crate::huawei::bss::PackageResults;
+use crate::huawei::bss::{PackageResults, PollProblem};
+use crate::huawei::wire::ReadingError;
 use crate::huawei::HuaweiError;
 use crate::reading::Reading;
 
@@ -21,7 +22,26 @@ pub struct PackageState {
     /// The last good reading (it may be old: see [`Snapshot::fresh`]).
     pub reading: Option<Reading>,
     /// Why the last poll could not read this package, if it could not.
-    pub error: Option<String>,
+    #[serde(serialize_with = "crate::logging::opt_as_text")]
+    pub error: Option<ReadingError>,
+}
+
+impl Snapshot {
+    /// Why the last poll failed: its own error, else the first package's.
+    pub fn problem(&self) -> PollProblem {
+        if let Some(e) = &self.last_error {
+            return PollProblem::Call(e.clone());
+        }
+        self.packages
+            .iter()
+            .find_map(|p| {
+                p.error.as_ref().map(|error| PollProblem::Package {
+                    id: p.free_resource_id.clone(),
+                    error: error.clone(),
+                })
+            })
+            .unwrap_or(PollProblem::Unknown)
+    }
 }
 
 /// The outcome of one poll.
@@ -37,7 +57,8 @@ pub struct Snapshot {
     /// When a poll last read every package.
     pub last_success_at: Option<DateTime<Utc>>,
     /// The whole-poll error of the last poll, if it failed.
-    pub last_error: Option<String>,
+    #[serde(serialize_with = "crate::logging::opt_as_text")]
+    pub last_error: Option<HuaweiError>,
     /// Whether the last error was one only the user can fix (key, permission, site, clock).
     pub last_error_is_configuration: bool,
     /// True when the last poll read every package.
@@ -90,7 +111,7 @@ impl Snapshot {
                         }
                         Err(e) => {
                             all_ok = false;
-                            state.error = Some(e.to_string());
+                            state.error = Some(e.clone());
                         }
                     }
                 }
@@ -101,7 +122,7 @@ impl Snapshot {
             }
             Err(e) => {
                 self.up = false;
-                self.last_error = Some(e.to_string());
+                self.last_error = Some(e.clone());
                 self.last_error_is_configuration = e.is_configuration();
             }
         }
@@ -175,7 +196,12 @@ mod tests {
         assert!(!s.up);
         assert_eq!(s.last_success_at, Some(t(0)));
         assert_eq!(s.packages[1].reading.as_ref().unwrap().remaining_gb, 10.0);
-        assert!(s.packages[1].error.as_ref().unwrap().contains("amount"));
+        assert!(s.packages[1]
+            .error
+            .as_ref()
+            .unwrap()
+            .to_string()
+            .contains("amount"));
         assert_eq!(s.packages[0].reading.as_ref().unwrap().remaining_gb, 390.0);
     }
 }

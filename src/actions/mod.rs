@@ -18,6 +18,7 @@
 //! delete a root qdisc with another handle), the nft table `inet flexus_traffic_monitor`, the
 //! iptables chain `FLEXUS_FENCE`.
 
+pub mod error;
 pub mod fence;
 pub mod plan;
 pub mod reconcile;
@@ -30,6 +31,8 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+
+pub use error::ActionError;
 
 use crate::level::Level;
 

@@ -9,7 +9,10 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use super::{fence, throttle, Action, ActionSettings, ActionsState, FenceBackend, Installed, Key};
+use super::{
+    fence, throttle, Action, ActionError, ActionSettings, ActionsState, FenceBackend, Installed,
+    Key,
+};
 use crate::level::Level;
 
 /// One command: argv run without a shell, optional standard input, extra environment.
@@ -90,11 +93,11 @@ pub struct Probe {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Machine {
     /// The interface to throttle, or why it is unknown.
-    pub interface: Result<String, String>,
+    pub interface: Result<String, ActionError>,
     /// Our own API endpoints (address, port), kept out of the throttle.
     pub endpoints: Vec<(IpAddr, u16)>,
     /// The firewall program for the fence, or why there is none.
-    pub fence_backend: Result<FenceBackend, String>,
+    pub fence_backend: Result<FenceBackend, ActionError>,
     /// ip6tables is installed (for the iptables backend).
     pub ip6tables: bool,
 }
@@ -127,7 +130,7 @@ pub struct Change {
     /// The commands that undo it (for the announcement).
     pub undo: Vec<Step>,
     /// Why it cannot be done (no default route, no firewall program): announce, do nothing.
-    pub blocked: Option<String>,
+    pub blocked: Option<ActionError>,
 }
 
 impl serde::Serialize for Key {
@@ -209,7 +212,7 @@ fn probe(installed: &Installed) -> Option<Probe> {
 }
 
 /// What the settings and the machine ask to install for `key`, or why it cannot be.
-fn wanted(key: Key, s: &ActionSettings, m: &Machine) -> Result<Installed, String> {
+fn wanted(key: Key, s: &ActionSettings, m: &Machine) -> Result<Installed, ActionError> {
     match key.action {
         Action::Throttle => {
             let interface = match &s.throttle_interface {
@@ -234,7 +237,7 @@ fn wanted(key: Key, s: &ActionSettings, m: &Machine) -> Result<Installed, String
         Action::Command => Ok(Installed::Command {
             leave: s.leave_command.clone(),
         }),
-        Action::Shutdown => Err("the shutdown guard owns shutdown".into()),
+        Action::Shutdown => Err(ActionError::GuardOwnsShutdown),
     }
 }
 
@@ -590,11 +593,11 @@ mod tests {
     fn a_missing_default_route_blocks_the_throttle_with_a_reason() {
         let s = settings();
         let m = Machine {
-            interface: Err("no default route".into()),
+            interface: Err(ActionError::NoDefaultRoute),
             ..machine()
         };
         let p = run(L2, &s, &m, &ActionsState::default(), true);
-        assert_eq!(p.changes[0].blocked.as_deref(), Some("no default route"));
+        assert_eq!(p.changes[0].blocked, Some(ActionError::NoDefaultRoute));
         assert!(p.changes[0].steps.is_empty());
     }
 

@@ -6,6 +6,7 @@ use serde::Serialize;
 
 use super::plan::{Change, ChangeKind};
 use super::runner::Runner;
+use super::ActionError;
 
 /// What running a change did.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -18,9 +19,9 @@ pub enum Done {
     /// Removed: the command lines.
     Lifted(Vec<String>),
     /// It failed; what was half-installed was removed again.
-    Failed(String),
+    Failed(ActionError),
     /// It could not be tried (no default route, no firewall program).
-    Blocked(String),
+    Blocked(ActionError),
 }
 
 impl Done {

@@ -10,7 +10,7 @@ use std::time::Duration;
 use tokio::io::AsyncWriteExt;
 
 use super::plan::{Machine, Probe, Step};
-use super::{throttle, FenceBackend, FenceBackendChoice};
+use super::{throttle, ActionError, FenceBackend, FenceBackendChoice};
 
 /// Runs commands.
 #[derive(Debug, Clone)]
@@ -47,14 +47,14 @@ pub fn has_program(program: &str) -> bool {
 }
 
 impl Runner {
-    async fn exec(&self, argv: &[String], step: Option<&Step>) -> Result<Output, String> {
+    async fn exec(&self, argv: &[String], step: Option<&Step>) -> Result<Output, ActionError> {
         let mut full: Vec<String> = Vec::new();
         if let Some(ns) = &self.netns {
             full.extend(["ip", "netns", "exec", ns].map(String::from));
         }
         full.extend(argv.iter().cloned());
         let Some((program, args)) = full.split_first() else {
-            return Err("empty command".into());
+            return Err(ActionError::Empty);
         };
         let mut cmd = tokio::process::Command::new(program);
         cmd.args(args)
@@ -72,22 +72,31 @@ impl Runner {
         }
         let line = shell_words::join(argv);
         let mut child = cmd.spawn().map_err(|e| match e.kind() {
-            std::io::ErrorKind::NotFound => {
-                format!("`{program}` was not found; install it (Debian: iproute2, nftables or iptables)")
-            }
-            _ => format!("cannot start `{line}`: {e}"),
+            std::io::ErrorKind::NotFound => ActionError::Missing {
+                program: program.clone(),
+            },
+            _ => ActionError::NotStarted {
+                line: line.clone(),
+                error: e.to_string(),
+            },
         })?;
         if let (Some(text), Some(mut pipe)) = (stdin, child.stdin.take()) {
             pipe.write_all(text.as_bytes())
                 .await
-                .map_err(|e| format!("`{line}`: cannot write its input: {e}"))?;
+                .map_err(|e| ActionError::InputFailed {
+                    line: line.clone(),
+                    error: e.to_string(),
+                })?;
         }
         match tokio::time::timeout(self.timeout, child.wait_with_output()).await {
-            Err(_) => Err(format!(
-                "`{line}` did not finish within {} and was stopped",
-                humantime::format_duration(self.timeout)
-            )),
-            Ok(Err(e)) => Err(format!("`{line}`: {e}")),
+            Err(_) => Err(ActionError::TimedOut {
+                line,
+                after: self.timeout,
+            }),
+            Ok(Err(e)) => Err(ActionError::WaitFailed {
+                line,
+                error: e.to_string(),
+            }),
             Ok(Ok(out)) => Ok(Output {
                 success: out.status.success(),
                 stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
@@ -100,7 +109,7 @@ impl Runner {
     ///
     /// # Errors
     /// The command (and every alternative) failed, and the step does not tolerate failure.
-    pub async fn run(&self, step: &Step) -> Result<String, String> {
+    pub async fn run(&self, step: &Step) -> Result<String, ActionError> {
         if self.dry_run {
             let line = step.display();
             // Standard error: `check --json` keeps standard output for its JSON.
@@ -108,7 +117,7 @@ impl Runner {
             tracing::info!(command = %line, "dry run: would run");
             return Ok(line);
         }
-        let mut last_error = String::new();
+        let mut last_error = ActionError::Empty;
         for argv in std::iter::once(&step.argv).chain(&step.alternatives) {
             let line = shell_words::join(argv);
             match self.exec(argv, Some(step)).await {
@@ -118,7 +127,7 @@ impl Runner {
                 }
                 Ok(o) => {
                     let said = short(&format!("{}\n{}", o.stderr, o.stdout));
-                    last_error = format!("`{line}` failed: {said}");
+                    last_error = ActionError::Failed { line, said };
                 }
                 Err(e) => last_error = e,
             }
@@ -135,7 +144,7 @@ impl Runner {
     ///
     /// # Errors
     /// The first failing step's error.
-    pub async fn run_all(&self, steps: &[Step]) -> Result<Vec<String>, String> {
+    pub async fn run_all(&self, steps: &[Step]) -> Result<Vec<String>, ActionError> {
         let mut done = Vec::new();
         for s in steps {
             done.push(self.run(s).await?);
@@ -157,7 +166,7 @@ impl Runner {
     }
 
     /// The interface of the default route.
-    pub async fn default_interface(&self) -> Result<String, String> {
+    pub async fn default_interface(&self) -> Result<String, ActionError> {
         for family in ["-4", "-6"] {
             let argv: Vec<String> = ["ip", family, "-o", "route", "show", "default"]
                 .map(String::from)
@@ -168,10 +177,7 @@ impl Runner {
                 }
             }
         }
-        Err(
-            "no default route, so the interface to throttle is unknown; set THROTTLE_INTERFACE"
-                .into(),
-        )
+        Err(ActionError::NoDefaultRoute)
     }
 
     /// What the planner needs to know. `hosts` are our own API endpoints (host, port).
@@ -199,10 +205,7 @@ impl Runner {
             FenceBackendChoice::Iptables if ipt => Ok(FenceBackend::Iptables),
             FenceBackendChoice::Auto if nft => Ok(FenceBackend::Nft),
             FenceBackendChoice::Auto if ipt => Ok(FenceBackend::Iptables),
-            _ => Err(
-                "neither nft nor iptables is installed (FENCE_BACKEND); install nftables"
-                    .to_string(),
-            ),
+            _ => Err(ActionError::NoFirewall),
         };
         Machine {
             interface: self.default_interface().await,
@@ -234,7 +237,8 @@ mod tests {
         let e = runner(false)
             .run(&sh("echo no such device >&2; exit 2"))
             .await
-            .unwrap_err();
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("failed") && e.contains("no such device"), "{e}");
     }
 
@@ -250,7 +254,8 @@ mod tests {
     #[tokio::test]
     async fn a_hanging_command_is_stopped() {
         let e = runner(false).run(&sh("sleep 10")).await.unwrap_err();
-        assert!(e.contains("did not finish"), "{e}");
+        assert!(matches!(e, ActionError::TimedOut { .. }), "{e}");
+        assert!(e.to_string().contains("did not finish"), "{e}");
     }
 
     #[tokio::test]
@@ -277,6 +282,12 @@ mod tests {
             .run(&Step::new(vec!["/nonexistent/tc".into()]))
             .await
             .unwrap_err();
-        assert!(e.contains("was not found"), "{e}");
+        assert_eq!(
+            e,
+            ActionError::Missing {
+                program: "/nonexistent/tc".into()
+            }
+        );
+        assert!(e.to_string().contains("was not found"), "{e}");
     }
 }

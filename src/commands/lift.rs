@@ -86,7 +86,7 @@ pub async fn run(config: Config) -> ExitCode {
             ) {
                 match runner.run_all(&steps).await {
                     Ok(lines) => report.commands.extend(lines),
-                    Err(e) => report.errors.push(e),
+                    Err(e) => report.errors.push(e.to_string()),
                 }
             }
             print(&report, dry_run)

@@ -145,7 +145,7 @@ async fn status(State(s): State<AppState>) -> Response {
                 "used_gb": reading.map(|r| r.used_gb()),
                 "level": reading.map(|r| Level::of(r.remaining_gb, &s.config.alerting.thresholds).label()),
                 "stale": p.reading.is_some() && !is_fresh,
-                "error": p.error,
+                "error": p.error.as_ref().map(ToString::to_string),
             })
         })
         .collect();
@@ -200,7 +200,7 @@ async fn status(State(s): State<AppState>) -> Response {
             "polls": snap.polls,
             "last_poll_at": snap.last_poll_at,
             "last_success_at": snap.last_success_at,
-            "last_error": snap.last_error,
+            "last_error": snap.last_error.as_ref().map(ToString::to_string),
         },
         "packages": packages,
     }))

@@ -19,6 +19,27 @@ pub const MAX_IDS_PER_CALL: usize = 100;
 /// Each asked id with its reading or the reason it has none.
 pub type PackageResults = Vec<(String, Result<Reading, ReadingError>)>;
 
+/// Why polling fails, as a message tells it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum PollProblem {
+    /// The whole call failed.
+    Call(HuaweiError),
+    /// One package could not be read.
+    Package { id: String, error: ReadingError },
+    /// The poll failed without saying why.
+    Unknown,
+}
+
+impl std::fmt::Display for PollProblem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Call(e) => write!(f, "{e}"),
+            Self::Package { id, error } => write!(f, "{id}: {error}"),
+            Self::Unknown => write!(f, "unknown error"),
+        }
+    }
+}
+
 /// A package as `discover` shows it.
 #[derive(Debug, Clone, Serialize)]
 pub struct DiscoveredResource {

@@ -62,12 +62,92 @@ impl std::fmt::Display for ServerStatus {
 }
 
 /// How a job ended.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum JobOutcome {
     Success,
-    Failed(String),
-    /// Still not finished when the wait ended (last status).
-    TimedOut(String),
+    /// The job ended `FAIL`: its own reason as the cloud wrote it (`Ecs.0503: …`), if it gave one.
+    Failed(Option<String>),
+    /// The job could not be followed (an error a retry cannot fix).
+    Unfollowable(HuaweiError),
+    /// Still not finished when the wait ended: its last status, or the last error while polling.
+    TimedOut(Result<String, HuaweiError>),
+}
+
+/// What an ECS action does to an instance.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EcsOp {
+    /// `os-stop` `SOFT`: the OS shuts down.
+    StopSoft,
+    /// `os-stop` `HARD`: power off.
+    StopHard,
+    /// `os-start`.
+    Start,
+}
+
+impl EcsOp {
+    /// The API's name of it.
+    pub fn api_name(self) -> &'static str {
+        match self {
+            Self::StopSoft => "os-stop SOFT",
+            Self::StopHard => "os-stop HARD",
+            Self::Start => "os-start",
+        }
+    }
+}
+
+/// Why an ECS action on an instance did not succeed.
+#[derive(Debug, Clone, PartialEq)]
+pub enum EcsFailure {
+    /// The call (or building the client) failed.
+    Request(HuaweiError),
+    /// The job ended `FAIL`, with the cloud's reason if any.
+    JobFailed { job: String, reason: Option<String> },
+    /// The job could not be followed.
+    Unfollowable { job: String, error: HuaweiError },
+    /// The job had not ended after `waited`.
+    Unfinished {
+        job: String,
+        waited: Duration,
+        last: Result<String, HuaweiError>,
+    },
+}
+
+impl EcsFailure {
+    /// The failure of a job that did not succeed; `None` for a success.
+    pub fn of_job(job: &str, outcome: JobOutcome, waited: Duration) -> Option<Self> {
+        let job = job.to_string();
+        match outcome {
+            JobOutcome::Success => None,
+            JobOutcome::Failed(reason) => Some(Self::JobFailed { job, reason }),
+            JobOutcome::Unfollowable(error) => Some(Self::Unfollowable { job, error }),
+            JobOutcome::TimedOut(last) => Some(Self::Unfinished { job, waited, last }),
+        }
+    }
+}
+
+impl std::fmt::Display for EcsFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Request(e) => write!(f, "the request failed: {e}"),
+            Self::JobFailed { job, reason } => write!(
+                f,
+                "job {job} failed: {}",
+                reason.as_deref().unwrap_or("no reason given")
+            ),
+            Self::Unfollowable { job, error } => write!(f, "cannot follow job {job}: {error}"),
+            Self::Unfinished { job, waited, last } => {
+                write!(
+                    f,
+                    "job {job} not finished after {} (",
+                    humantime::format_duration(*waited)
+                )?;
+                match last {
+                    Ok(status) => write!(f, "status {status})"),
+                    Err(e) => write!(f, "error while polling: {e})"),
+                }
+            }
+        }
+    }
 }
 
 #[derive(Deserialize)]
@@ -249,20 +329,16 @@ impl EcsClient {
             let last = match self.job(job_id).await {
                 Ok((status, reason)) => match status.as_str() {
                     "SUCCESS" => return JobOutcome::Success,
-                    "FAIL" => {
-                        return JobOutcome::Failed(
-                            reason.unwrap_or_else(|| "no reason given".into()),
-                        )
-                    }
-                    _ => status,
+                    "FAIL" => return JobOutcome::Failed(reason),
+                    _ => Ok(status),
                 },
                 Err(e)
                     if e.is_retryable()
                         || matches!(e, HuaweiError::Timeout(_) | HuaweiError::Transport(_)) =>
                 {
-                    format!("error while polling: {e}")
+                    Err(e)
                 }
-                Err(e) => return JobOutcome::Failed(format!("cannot follow job {job_id}: {e}")),
+                Err(e) => return JobOutcome::Unfollowable(e),
             };
             if Instant::now() + every > deadline {
                 return JobOutcome::TimedOut(last);

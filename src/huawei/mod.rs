@@ -58,7 +58,7 @@ impl Site {
         }
     }
 
-    fn other_sites_hint(self) -> &'static str {
+    pub fn other_sites_hint(self) -> &'static str {
         match self {
             Self::Cn => "intl (huaweicloud.com/intl accounts) or eu (Europe)",
             Self::Intl => "cn (China site accounts) or eu (Europe)",

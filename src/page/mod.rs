@@ -107,13 +107,18 @@ pub enum Problem {
     NoPollYet,
     /// The last poll failed as a whole.
     PollFailed {
-        error: String,
+        #[serde(serialize_with = "crate::logging::as_text")]
+        error: crate::huawei::HuaweiError,
         /// Only the user can fix it (key, permission, site, clock).
         configuration: bool,
         last_success: Option<DateTime<Utc>>,
     },
     /// One package could not be read.
-    PackageFailed { package: String, error: String },
+    PackageFailed {
+        package: String,
+        #[serde(serialize_with = "crate::logging::as_text")]
+        error: crate::huawei::wire::ReadingError,
+    },
     /// A package's last reading is too old to show as current.
     Stale {
         package: String,

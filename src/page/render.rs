@@ -12,7 +12,7 @@ use crate::config::{FallbackMode, ShutdownMode};
 use crate::forecast::Forecast;
 use crate::history::HistoryProblem;
 use crate::level::Level;
-use crate::messages::Lang;
+use crate::messages::{Lang, Localize};
 
 /// Escapes text for HTML.
 pub fn esc(s: &str) -> String {
@@ -282,9 +282,9 @@ fn problem(o: &mut String, r: &R, p: &Problem) {
                 r.t("上次读取流量失败", "The last traffic reading failed").into()
             },
             format!(
-                "{}<code>{}</code>{}",
+                "{}{}{}",
                 r.t("原因：", "Reason: "),
-                esc(error),
+                error.localize(r.lang),
                 match last_success {
                     Some(t) => format!(" · {}{}", r.t("上次成功：", "last success: "), r.when(*t)),
                     None => String::new(),
@@ -307,7 +307,7 @@ fn problem(o: &mut String, r: &R, p: &Problem) {
         Problem::PackageFailed { package, error } => (
             "",
             format!("{} {}", r.t("无法读取流量包", "Cannot read package"), esc(package)),
-            format!("{}<code>{}</code>", r.t("原因：", "Reason: "), esc(error)),
+            format!("{}{}", r.t("原因：", "Reason: "), error.localize(r.lang)),
             r.t(
                 "用 flexus-traffic-monitor discover 列出账号下的流量包，核对 FREE_RESOURCE_IDS。",
                 "List the account's packages with flexus-traffic-monitor discover and check FREE_RESOURCE_IDS.",

@@ -241,3 +241,113 @@ fn the_chart_keeps_the_previous_cycle_and_drops_older_points() {
         .collect();
     assert_eq!(days, vec![-45, -10, 0]);
 }
+
+/// The page's text without its style sheet and script, for the language check.
+fn page_text(html: &str) -> String {
+    let mut out = html.to_string();
+    for (open, close) in [("<style", "</style>"), ("<script", "</script>")] {
+        while let Some(a) = out.find(open) {
+            let b = out[a..]
+                .find(close)
+                .map_or(out.len(), |b| a + b + close.len());
+            out.replace_range(a..b, "");
+        }
+    }
+    out
+}
+
+#[test]
+fn every_page_state_is_written_in_one_language() {
+    use crate::messages::lang_check::{english_runs, has_cjk};
+    let h = history(550.0, 100.0, DAY);
+    let mut failures = Vec::new();
+    for lang in [Lang::Zh, Lang::En] {
+        // Package names come in the account's language.
+        let mut r = reading(450.0, t(DAY));
+        if lang == Lang::Zh {
+            r.package_name = "Flexus L 流量包".into();
+            r.usage_type = "上行流量".into();
+        }
+        let mut snap = Snapshot::new(&["pkg-a".to_string(), "pkg-b".to_string()]);
+        snap.apply(
+            &Ok(vec![
+                ("pkg-a".into(), Ok(r.clone())),
+                (
+                    "pkg-b".into(),
+                    Err(crate::huawei::wire::ReadingError::MissingFromAnswer),
+                ),
+            ]),
+            t(DAY),
+        );
+        let mut failed = snap.clone();
+        failed.apply(
+            &Err(HuaweiError::PermissionDenied {
+                code: "CBC.0151".into(),
+                msg: "Access denied.".into(),
+                request_id: Some("rid-1".into()),
+            }),
+            t(3 * DAY),
+        );
+        let mut timed_out = snap.clone();
+        timed_out.apply(
+            &Err(HuaweiError::Timeout(Duration::from_secs(10))),
+            t(3 * DAY),
+        );
+        let mut state = State::default();
+        state.packages.insert(
+            "pkg-a".into(),
+            PackageMemory {
+                level: Some(Level::L1),
+                last_alert: [("1".to_string(), t(DAY - 60))].into(),
+                last_report: None,
+            },
+        );
+        let a = AlertingInputs {
+            state,
+            countdowns: vec![CountdownView {
+                package: "pkg-a".into(),
+                started_at: t(DAY - 18),
+                deadline: t(DAY + 42),
+            }],
+            fallback_active: true,
+            outbox: OutboxView {
+                pending: 2,
+                dead: 1,
+                oldest: Some(t(-3600)),
+                last_error: None,
+            },
+            ..Default::default()
+        };
+        let views = [
+            view(lang, &snap, None, &h, t(DAY)),
+            view(lang, &snap, Some(&a), &h, t(DAY)),
+            view(lang, &failed, None, &History::new(), t(3 * DAY)),
+            view(lang, &timed_out, None, &h, t(3 * DAY)),
+            view(
+                lang,
+                &Snapshot::new(&["pkg-a".to_string()]),
+                None,
+                &History::new(),
+                t(0),
+            ),
+        ];
+        for v in &views {
+            let text = page_text(&render::html(v));
+            match lang {
+                Lang::Zh => {
+                    let runs = english_runs(&text);
+                    if !runs.is_empty() {
+                        failures.push(format!("zh page: {runs:?}"));
+                    }
+                }
+                Lang::En => {
+                    // The language switch names Chinese in Chinese.
+                    if has_cjk(&text.replace("中文", "")) {
+                        failures.push(format!("en page has Chinese: {text}"));
+                    }
+                }
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}

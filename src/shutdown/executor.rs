@@ -12,55 +12,20 @@ use std::time::Duration;
 
 use tokio::io::AsyncReadExt;
 
-use crate::huawei::ecs::{EcsFactory, JobOutcome};
+use crate::huawei::ecs::{EcsFactory, EcsFailure, EcsOp};
+pub use crate::outcome::{How, ShutdownError, Stopped};
 use crate::target::Target;
 
 /// A future returned by an executor.
-pub type ExecFuture<'a> = Pin<Box<dyn Future<Output = Result<String, ShutdownError>> + Send + 'a>>;
+pub type ExecFuture<'a> = Pin<Box<dyn Future<Output = Result<Stopped, ShutdownError>> + Send + 'a>>;
 
-/// Why a shutdown failed; the text says what to do.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum ShutdownError {
-    /// No instance is known for the package (`huawei-api`).
-    #[error("no instance is known for this package: set ECS_SERVER_ID or FLEXUS_INSTANCES")]
-    NoTarget,
-    /// The command could not be started (missing, not executable, empty).
-    #[error("{0}")]
-    CommandNotStarted(String),
-    /// The command did not finish in time and was stopped.
-    #[error("{0}")]
-    CommandTimedOut(String),
-    /// The command exited non-zero, or waiting for it failed.
-    #[error("{0}")]
-    CommandFailed(String),
-    /// An ECS call failed.
-    #[error("{0}")]
-    EcsRequest(String),
-    /// The ECS stop job failed or did not finish.
-    #[error("{0}")]
-    EcsJob(String),
-}
-
-impl ShutdownError {
-    /// A label for logs and metrics.
-    pub fn kind(&self) -> &'static str {
-        match self {
-            Self::NoTarget => "no_target",
-            Self::CommandNotStarted(_) => "command_not_started",
-            Self::CommandTimedOut(_) => "command_timed_out",
-            Self::CommandFailed(_) => "command_failed",
-            Self::EcsRequest(_) => "ecs_request_failed",
-            Self::EcsJob(_) => "ecs_job_failed",
-        }
-    }
-}
 /// A future that says yes or no.
 pub type BoolFuture<'a> = Pin<Box<dyn Future<Output = bool> + Send + 'a>>;
 
 /// Something that shuts a server down. `Ok` holds a short report of what happened.
 pub trait Executor: Send + Sync {
-    /// A short description for messages, e.g. "command `shutdown -h now`".
-    fn describe(&self) -> String;
+    /// How it shuts down, for messages and logs.
+    fn describe(&self) -> How;
     /// Acts on `target` (the instance of the package; `None` when none is configured).
     fn execute<'a>(&'a self, target: Option<&'a Target>) -> ExecFuture<'a>;
     /// True when nothing is really shut down.
@@ -88,18 +53,18 @@ pub struct CommandExecutor {
 /// Says what it would do; does nothing.
 #[derive(Debug, Clone)]
 pub struct DryRunExecutor {
-    pub would: String,
+    pub would: How,
 }
 
 impl Executor for DryRunExecutor {
-    fn describe(&self) -> String {
-        format!("dry run of {}", self.would)
+    fn describe(&self) -> How {
+        self.would.clone()
     }
     fn execute<'a>(&'a self, target: Option<&'a Target>) -> ExecFuture<'a> {
         Box::pin(async move {
-            Ok(match target {
-                Some(t) => format!("would run {} for {} ({})", self.would, t.name, t.server_id),
-                None => format!("would run {}", self.would),
+            Ok(Stopped::WouldRun {
+                how: self.would.clone(),
+                target: target.map(|t| (t.name.clone(), t.server_id.clone())),
             })
         })
     }
@@ -107,8 +72,6 @@ impl Executor for DryRunExecutor {
         true
     }
 }
-
-const SUDO_HINT: &str = "sudo asks for a password, which nobody can type here: allow the command without one, e.g. a line `USER ALL=(root) NOPASSWD: /usr/sbin/shutdown` in /etc/sudoers.d/flexus-traffic-monitor, and use SHUTDOWN_COMMAND=\"sudo -n /usr/sbin/shutdown -h now\" (or run the service as root)";
 
 fn tail(s: &str, max: usize) -> String {
     let t = s.trim();
@@ -142,16 +105,14 @@ fn wants_password(stderr: &str) -> bool {
 }
 
 impl Executor for CommandExecutor {
-    fn describe(&self) -> String {
-        format!("command `{}`", shell_words::join(&self.argv))
+    fn describe(&self) -> How {
+        How::Command(shell_words::join(&self.argv))
     }
 
     fn execute<'a>(&'a self, _target: Option<&'a Target>) -> ExecFuture<'a> {
         Box::pin(async move {
             let Some((program, args)) = self.argv.split_first() else {
-                return Err(ShutdownError::CommandNotStarted(
-                    "SHUTDOWN_COMMAND is empty".to_string(),
-                ));
+                return Err(ShutdownError::CommandEmpty);
             };
             let mut child = tokio::process::Command::new(program)
                 .args(args)
@@ -161,11 +122,19 @@ impl Executor for CommandExecutor {
                 .stderr(Stdio::piped())
                 .kill_on_drop(true)
                 .spawn()
-                .map_err(|e| ShutdownError::CommandNotStarted(match e.kind() {
-                    std::io::ErrorKind::NotFound => format!("SHUTDOWN_COMMAND: `{program}` was not found; install it or give its full path"),
-                    std::io::ErrorKind::PermissionDenied => format!("SHUTDOWN_COMMAND: `{program}` is not executable by this user"),
-                    _ => format!("SHUTDOWN_COMMAND: cannot start `{program}`: {e}"),
-                }))?;
+                .map_err(|e| {
+                    let program = program.clone();
+                    match e.kind() {
+                        std::io::ErrorKind::NotFound => ShutdownError::CommandMissing { program },
+                        std::io::ErrorKind::PermissionDenied => {
+                            ShutdownError::CommandNotExecutable { program }
+                        }
+                        _ => ShutdownError::CommandNotStarted {
+                            program,
+                            error: e.to_string(),
+                        },
+                    }
+                })?;
             let mut stdout = child.stdout.take().expect("stdout is piped");
             let mut stderr = child.stderr.take().expect("stderr is piped");
             let run = async {
@@ -179,23 +148,23 @@ impl Executor for CommandExecutor {
                 (status, out, err)
             };
             match tokio::time::timeout(self.timeout, run).await {
-                Err(_) => Err(ShutdownError::CommandTimedOut(format!(
-                    "SHUTDOWN_COMMAND did not finish within {} and was stopped (if it is sudo waiting for a password: {SUDO_HINT})",
-                    humantime::format_duration(self.timeout)
-                ))),
-                Ok((Err(e), _, _)) => Err(ShutdownError::CommandFailed(format!("SHUTDOWN_COMMAND: waiting for it failed: {e}"))),
+                Err(_) => Err(ShutdownError::CommandTimedOut {
+                    after: self.timeout,
+                }),
+                Ok((Err(e), _, _)) => Err(ShutdownError::CommandWaitFailed {
+                    error: e.to_string(),
+                }),
                 Ok((Ok(status), out, err)) => {
                     if status.success() {
-                        let said = tail(&format!("{out}\n{err}"), 200);
-                        Ok(if said.is_empty() { "exit status 0".to_string() } else { format!("exit status 0: {said}") })
+                        Ok(Stopped::Command {
+                            said: tail(&format!("{out}\n{err}"), 200),
+                        })
                     } else {
-                        let code = status.code().map_or_else(|| "killed by a signal".to_string(), |c| format!("exit status {c}"));
-                        let mut msg = format!("SHUTDOWN_COMMAND failed ({code}): {}", tail(&err, 500));
-                        if wants_password(&err) {
-                            msg.push_str("; ");
-                            msg.push_str(SUDO_HINT);
-                        }
-                        Err(ShutdownError::CommandFailed(msg))
+                        Err(ShutdownError::CommandFailed {
+                            status: status.code(),
+                            stderr: tail(&err, 500),
+                            wants_password: wants_password(&err),
+                        })
                     }
                 }
             }
@@ -214,67 +183,72 @@ pub struct HuaweiApiExecutor {
 }
 
 impl HuaweiApiExecutor {
-    async fn stop(&self, target: &Target) -> Result<String, ShutdownError> {
+    async fn stop(&self, target: &Target) -> Result<Stopped, ShutdownError> {
+        let (name, id) = (target.name.clone(), target.server_id.clone());
+        let failed =
+            |op: EcsOp, failure: EcsFailure, after_soft: Option<EcsFailure>| ShutdownError::Ecs {
+                op,
+                name: name.clone(),
+                id: id.clone(),
+                failure: Box::new(failure),
+                after_soft: after_soft.map(Box::new),
+            };
+        let op = if self.hard {
+            EcsOp::StopHard
+        } else {
+            EcsOp::StopSoft
+        };
         let client = self
             .ecs
             .client(target)
-            .map_err(|e| ShutdownError::EcsRequest(e.to_string()))?;
-        let id = &target.server_id;
+            .map_err(|e| failed(op, EcsFailure::Request(e), None))?;
         let first_wait = if self.hard {
             self.job_timeout
         } else {
             self.hard_after.unwrap_or(self.job_timeout)
         };
-        let job = client.stop(id, self.hard).await.map_err(|e| {
-            ShutdownError::EcsRequest(format!("ECS os-stop of {} ({id}) failed: {e}", target.name))
-        })?;
-        let kind = if self.hard { "HARD" } else { "SOFT" };
-        let soft_result = match client.wait(&job, first_wait).await {
-            JobOutcome::Success => {
-                return Ok(format!(
-                    "ECS os-stop {kind} of {} ({id}) succeeded (job {job})",
-                    target.name
-                ))
-            }
-            JobOutcome::Failed(r) => format!("job {job} failed: {r}"),
-            JobOutcome::TimedOut(last) => format!(
-                "job {job} not finished after {} (status {last})",
-                humantime::format_duration(first_wait)
-            ),
+        let job = client
+            .stop(&id, self.hard)
+            .await
+            .map_err(|e| failed(op, EcsFailure::Request(e), None))?;
+        let outcome = client.wait(&job, first_wait).await;
+        let Some(soft_failure) = EcsFailure::of_job(&job, outcome, first_wait) else {
+            return Ok(Stopped::Ecs {
+                hard: self.hard,
+                name,
+                id,
+                job,
+                after_soft: None,
+            });
         };
         if self.hard || self.hard_after.is_none() {
-            return Err(ShutdownError::EcsJob(format!(
-                "ECS os-stop {kind} of {} ({id}): {soft_result}",
-                target.name
-            )));
+            return Err(failed(op, soft_failure, None));
         }
-        tracing::warn!(server = %target.name, soft = %soft_result, "soft stop did not finish; stopping hard");
-        let job2 = client.stop(id, true).await.map_err(|e| {
-            ShutdownError::EcsRequest(format!(
-                "ECS os-stop HARD of {} ({id}) failed after SOFT ({soft_result}): {e}",
-                target.name
-            ))
+        tracing::warn!(server = %target.name, soft = %soft_failure, "soft stop did not finish; stopping hard");
+        let job2 = client.stop(&id, true).await.map_err(|e| {
+            failed(
+                EcsOp::StopHard,
+                EcsFailure::Request(e),
+                Some(soft_failure.clone()),
+            )
         })?;
-        match client.wait(&job2, self.job_timeout).await {
-            JobOutcome::Success => Ok(format!(
-                "ECS os-stop HARD of {} ({id}) succeeded (job {job2}) after SOFT: {soft_result}",
-                target.name
-            )),
-            JobOutcome::Failed(r) => Err(ShutdownError::EcsJob(format!(
-                "ECS os-stop HARD of {} ({id}): job {job2} failed: {r}",
-                target.name
-            ))),
-            JobOutcome::TimedOut(last) => Err(ShutdownError::EcsJob(format!(
-                "ECS os-stop HARD of {} ({id}): job {job2} not finished (status {last})",
-                target.name
-            ))),
+        let outcome = client.wait(&job2, self.job_timeout).await;
+        match EcsFailure::of_job(&job2, outcome, self.job_timeout) {
+            None => Ok(Stopped::Ecs {
+                hard: true,
+                name,
+                id,
+                job: job2,
+                after_soft: Some(soft_failure),
+            }),
+            Some(hard_failure) => Err(failed(EcsOp::StopHard, hard_failure, Some(soft_failure))),
         }
     }
 }
 
 impl Executor for HuaweiApiExecutor {
-    fn describe(&self) -> String {
-        format!("ECS os-stop {}", if self.hard { "HARD" } else { "SOFT" })
+    fn describe(&self) -> How {
+        How::EcsStop { hard: self.hard }
     }
 
     fn execute<'a>(&'a self, target: Option<&'a Target>) -> ExecFuture<'a> {
@@ -322,7 +296,10 @@ mod tests {
     #[tokio::test]
     async fn success_reports_exit_status_zero() {
         assert_eq!(
-            cmd(&["true"], 5000).execute(None).await,
+            cmd(&["true"], 5000)
+                .execute(None)
+                .await
+                .map(|s| s.to_string()),
             Ok("exit status 0".into())
         );
     }
@@ -377,9 +354,14 @@ mod tests {
     #[tokio::test]
     async fn dry_run_does_nothing() {
         let d = DryRunExecutor {
-            would: "command `shutdown -h now`".into(),
+            would: How::Command("shutdown -h now".into()),
         };
         assert!(d.is_dry_run());
-        assert!(d.execute(None).await.unwrap().contains("would run"));
+        assert!(d
+            .execute(None)
+            .await
+            .unwrap()
+            .to_string()
+            .contains("would run"));
     }
 }

@@ -407,10 +407,10 @@ impl Guard {
             p = self.inner.poller.poll_once() => p,
         };
         let (fresh, reading) = match polled {
-            Err(e) => (FreshReading::PollFailed(e.to_string()), None),
+            Err(e) => (FreshReading::PollFailed(e), None),
             Ok(results) => match results.into_iter().find(|(i, _)| *i == id) {
                 None => (FreshReading::NotPolled, None),
-                Some((_, Err(e))) => (FreshReading::Unusable(e.to_string()), None),
+                Some((_, Err(e))) => (FreshReading::Unusable(e), None),
                 Some((_, Ok(r))) => (
                     FreshReading::Read {
                         remaining_gb: r.remaining_gb,
@@ -459,7 +459,7 @@ impl Guard {
             cycle_end: fresh.cycle_end,
             success: outcome.is_ok(),
             outcome: match &outcome {
-                Ok(o) => o.clone(),
+                Ok(o) => o.to_string(),
                 Err(e) => e.to_string(),
             },
         };
@@ -504,9 +504,9 @@ impl Guard {
                     outcome: o.clone(),
                 });
                 if dry_run {
-                    Outcome::DryRun(o)
+                    Outcome::DryRun(o.to_string())
                 } else {
-                    Outcome::Executed(o)
+                    Outcome::Executed(o.to_string())
                 }
             }
             Err(e) => {
@@ -514,7 +514,7 @@ impl Guard {
                 tracing::error!(error = %e, kind = e.kind(), "shutdown guard: the shutdown failed");
                 self.notify(&Message::ShutdownFailed {
                     server: server.clone(),
-                    error: e.to_string(),
+                    error: e.clone(),
                 });
                 Outcome::Failed(e)
             }

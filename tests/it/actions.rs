@@ -399,7 +399,7 @@ async fn ours_are_removed_and_the_users_own_rules_and_qdiscs_survive() {
     // and the user's qdisc stays.
     let runner = pair.runner();
     let steps = flexus_traffic_monitor::actions::throttle::install("uv0", RATE, &[22], &[]);
-    let e = runner.run_all(&steps).await.unwrap_err();
+    let e = runner.run_all(&steps).await.unwrap_err().to_string();
     assert!(e.contains("tc qdisc add dev uv0 root"), "{e}");
 
     // Lift everything by hand with the real binary, inside the server namespace.

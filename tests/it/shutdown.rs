@@ -41,7 +41,11 @@ async fn an_unreadable_cycle_end_is_no_reading_and_never_a_shutdown_loop() {
     }
     assert_eq!(app.calls.count(), 0);
     let snap = app.state.snapshot.read().await.clone();
-    let error = snap.packages[0].error.clone().unwrap_or_default();
+    let error = snap.packages[0]
+        .error
+        .as_ref()
+        .map(ToString::to_string)
+        .unwrap_or_default();
     assert!(error.contains("end_time"), "{error}");
 }
 
@@ -59,7 +63,11 @@ async fn conflicting_duplicate_entries_are_no_reading_and_equal_ones_are_harmles
         app.poll_and_evaluate().await;
         assert_eq!(app.calls.count(), 0);
         let snap = app.state.snapshot.read().await.clone();
-        let error = snap.packages[0].error.clone().unwrap_or_default();
+        let error = snap.packages[0]
+            .error
+            .as_ref()
+            .map(ToString::to_string)
+            .unwrap_or_default();
         assert!(error.contains("different figures"), "{error}");
     }
     // Equal duplicates read as one package (for the poll and the guard's fresh reading).

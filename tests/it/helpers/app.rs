@@ -10,7 +10,7 @@ use flexus_traffic_monitor::engine::Engine;
 use flexus_traffic_monitor::http::AppState;
 use flexus_traffic_monitor::notifier::Notifier;
 use flexus_traffic_monitor::poller::Poller;
-use flexus_traffic_monitor::shutdown::executor::ExecFuture;
+use flexus_traffic_monitor::shutdown::executor::{ExecFuture, How, Stopped};
 use flexus_traffic_monitor::shutdown::{Executor, Guard};
 use tokio_util::sync::CancellationToken;
 
@@ -36,15 +36,19 @@ impl Calls {
 struct RecordingExecutor(Calls);
 
 impl Executor for RecordingExecutor {
-    fn describe(&self) -> String {
-        "test executor".into()
+    fn describe(&self) -> How {
+        How::Command("test executor".into())
     }
     fn execute<'a>(
         &'a self,
         _target: Option<&'a flexus_traffic_monitor::target::Target>,
     ) -> ExecFuture<'a> {
         *self.0 .0.lock().unwrap() += 1;
-        Box::pin(async { Ok("recorded".to_string()) })
+        Box::pin(async {
+            Ok(Stopped::Command {
+                said: "recorded".into(),
+            })
+        })
     }
 }
 
