@@ -438,8 +438,8 @@ pub static VARS: &[Var] = &[
     Var {
         name: "SMTP_TLS",
         section: Section::Notify,
-        default: "starttls (tls with SMTP_PORT=465)",
-        help: "starttls (port 587 or 25), tls (implicit, port 465) or none (only for a relay on this machine); a mode that does not fit SMTP_PORT is refused",
+        default: "starttls",
+        help: "starttls (port 587 or 25), tls (implicit, port 465; the default with SMTP_PORT=465) or none (only for a relay on this machine); a mode that does not fit SMTP_PORT is refused",
         show: |c| email(c, |e| e.tls.as_str().into()),
     },
     Var {
