@@ -191,7 +191,7 @@ impl Metrics {
             notifications_pending: labelled(r, IntGaugeVec::new(Opts::new("flexus_notifications_pending", "Message parts waiting in the outbox, by channel"), &["channel"])),
             notifications_dead: labelled(r, IntGaugeVec::new(Opts::new("flexus_notifications_dead", "Message parts a channel refused for good (kept in dead/), by channel"), &["channel"])),
             instance_starts: counter_vec(r, "flexus_instance_starts_total", "Automatic starts after a cycle reset by result", &[]),
-            telegram_commands: labelled(r, IntCounterVec::new(Opts::new("flexus_telegram_commands_total", "Telegram commands by command and result (ok; error when the answer failed; ignored from another chat or user)"), &["command", "result"])),
+            telegram_commands: labelled(r, IntCounterVec::new(Opts::new("flexus_telegram_commands_total", "Telegram commands by command and result (ok; error when the answer failed; ignored from another chat or user; stale when sent over 10 minutes before it was read)"), &["command", "result"])),
             shutdowns: counter_vec(r, "flexus_shutdowns_total", "Shutdown guard outcomes by result", &[]),
             bss_up,
             bss_last_success,

@@ -10,6 +10,10 @@ pub const MAX_MUTE: Duration = Duration::from_secs(7 * 24 * 3600);
 /// How long the confirmation button of `/cancel` works.
 pub const CONFIRM_WINDOW: Duration = Duration::from_secs(10 * 60);
 
+/// A command older than this is not run: after a restart or an outage, Telegram hands over what
+/// was sent meanwhile (up to a day), and an old `/start` or `/mute` should not act now.
+pub const STALE_AFTER: Duration = Duration::from_secs(10 * 60);
+
 /// The prefix of the confirmation button's data.
 const CONFIRM_PREFIX: &str = "cancel:";
 
@@ -73,6 +77,24 @@ pub fn parse(text: &str) -> Option<Command> {
         "" => return None,
         _ => Command::Unknown,
     })
+}
+
+/// Whether `text` is a command addressed to another bot (`/status@another_bot` in a group with
+/// several bots). Without our own name (`getMe` failed) every command counts as ours.
+pub fn addressed_elsewhere(text: &str, own: Option<&str>) -> bool {
+    let (Some(own), Some(first)) = (own, text.split_whitespace().next()) else {
+        return false;
+    };
+    first
+        .split_once('@')
+        .is_some_and(|(_, to)| !to.eq_ignore_ascii_case(own))
+}
+
+/// Whether a message sent at `sent` (Unix seconds; 0 = unknown) is too old to run at `now`.
+pub fn is_stale(sent: i64, now: DateTime<Utc>) -> bool {
+    sent > 0
+        && now.timestamp().saturating_sub(sent)
+            > i64::try_from(STALE_AFTER.as_secs()).unwrap_or(i64::MAX)
 }
 
 /// The data of the confirmation button of a `/cancel` asked at `at`.
@@ -158,6 +180,25 @@ mod tests {
         assert_eq!(parse("hello"), None);
         assert_eq!(parse("/"), None);
         assert_eq!(parse(""), None);
+    }
+
+    #[test]
+    fn commands_for_another_bot_and_old_commands_are_recognised() {
+        assert!(addressed_elsewhere("/status@other_bot", Some("flexus_bot")));
+        assert!(!addressed_elsewhere(
+            "/status@Flexus_Bot x",
+            Some("flexus_bot")
+        ));
+        assert!(!addressed_elsewhere("/status", Some("flexus_bot")));
+        assert!(!addressed_elsewhere("/status@other_bot", None));
+        let now = DateTime::from_timestamp(1_800_000_000, 0).unwrap();
+        let t = now.timestamp();
+        assert!(!is_stale(t, now));
+        assert!(!is_stale(t - 600, now));
+        assert!(is_stale(t - 601, now));
+        assert!(is_stale(t - 86_400, now));
+        assert!(!is_stale(0, now), "unknown date");
+        assert!(!is_stale(t + 30, now), "a clock a little ahead");
     }
 
     #[test]

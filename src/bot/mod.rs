@@ -39,7 +39,9 @@ use crate::snapshot::SharedSnapshot;
 use crate::state::StateCell;
 use crate::telegram::updates::{Button, CallbackQuery, IncomingMessage, Update};
 use crate::telegram::{TelegramClient, TelegramError};
-use command::{authorized, confirm_data, parse, press, Command, Press, Sender};
+use command::{
+    addressed_elsewhere, authorized, confirm_data, is_stale, parse, press, Command, Press, Sender,
+};
 
 /// The file of the next update id, under `STATE_DIR`.
 pub const OFFSET_FILE: &str = "telegram-offset";
@@ -80,6 +82,8 @@ pub struct Bot {
     history: Arc<HistoryStore>,
     starter: Option<Arc<AutoStarter>>,
     offset_path: PathBuf,
+    /// The bot's username from `getMe`, once known.
+    own_name: Option<String>,
 }
 
 /// What the bot is built from (the application's shared parts).
@@ -116,6 +120,7 @@ impl Bot {
         Ok(Self {
             client,
             offset_path: p.config.state_dir.join(OFFSET_FILE),
+            own_name: None,
             config: p.config,
             state: p.state,
             guard: p.guard,
@@ -144,8 +149,15 @@ impl Bot {
     }
 
     /// Long-polls and answers until `stop` fires.
-    pub async fn run(self, stop: CancellationToken) {
+    pub async fn run(mut self, stop: CancellationToken) {
         let mut offset = self.load_offset();
+        self.own_name = tokio::select! {
+            () = stop.cancelled() => return,
+            r = self.client.own_username() => r.unwrap_or_else(|e| {
+                tracing::warn!(error = %e, "Telegram getMe failed; commands addressed to other bots (/status@name) are answered too");
+                None
+            }),
+        };
         let mut failures = 0u32;
         let mut told: Option<String> = None;
         tracing::info!(chat_id = %self.client.chat_id(), allowed_users = self.config.notify.telegram.allowed_users.len(), "Telegram commands: listening");
@@ -219,6 +231,12 @@ impl Bot {
         let Some(cmd) = m.text.as_deref().and_then(parse) else {
             return;
         };
+        if m.text
+            .as_deref()
+            .is_some_and(|t| addressed_elsewhere(t, self.own_name.as_deref()))
+        {
+            return;
+        }
         let sender = Sender {
             chat_id: m.chat.id,
             chat_username: m.chat.username.as_deref(),
@@ -229,8 +247,13 @@ impl Bot {
             self.metrics.telegram_command(cmd.label(), "ignored");
             return;
         }
-        tracing::info!(user_id = ?sender.user_id, command = cmd.label(), "Telegram command");
         let now = Utc::now();
+        if is_stale(m.date, now) {
+            tracing::info!(user_id = ?sender.user_id, command = cmd.label(), sent = m.date, "Telegram command sent too long ago (over 10 minutes); not run");
+            self.metrics.telegram_command(cmd.label(), "stale");
+            return;
+        }
+        tracing::info!(user_id = ?sender.user_id, command = cmd.label(), "Telegram command");
         let (reply, buttons) = self.answer(&cmd, now).await;
         let html = render_reply(
             &reply,

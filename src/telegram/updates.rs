@@ -30,6 +30,9 @@ pub struct Update {
 #[derive(Debug, Clone, Deserialize)]
 pub struct IncomingMessage {
     pub chat: Chat,
+    /// When it was sent (Unix seconds; 0 when absent).
+    #[serde(default)]
+    pub date: i64,
     #[serde(default)]
     pub from: Option<User>,
     #[serde(default)]
@@ -91,6 +94,30 @@ impl TelegramClient {
             .await?;
         classify(&raw)?;
         parse_updates(&raw)
+    }
+
+    /// The bot's own username (`getMe`), to tell `/status@this_bot` from `/status@another_bot`.
+    ///
+    /// # Errors
+    /// See [`TelegramError`].
+    pub async fn own_username(&self) -> Result<Option<String>, TelegramError> {
+        #[derive(Deserialize)]
+        struct Me {
+            #[serde(default)]
+            username: Option<String>,
+        }
+        #[derive(Deserialize)]
+        struct Answer {
+            result: Me,
+        }
+        let raw = self.call("getMe", &json!({}), None).await?;
+        classify(&raw)?;
+        serde_json::from_str::<Answer>(&raw.body)
+            .map(|a| a.result.username)
+            .map_err(|e| TelegramError::Rejected {
+                status: raw.status,
+                description: format!("getMe answer is not the documented JSON: {e}"),
+            })
     }
 
     /// Sends `html` to the configured chat with one row of inline buttons.

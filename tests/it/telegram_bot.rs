@@ -8,7 +8,7 @@ use flexus_traffic_monitor::config::{Config, RawConfig};
 use crate::helpers::alertmanager::payload;
 use crate::helpers::fakes::bss::package;
 use crate::helpers::fakes::cloud::FakeCloud;
-use crate::helpers::fakes::telegram::{FakeTelegram, Reply};
+use crate::helpers::fakes::telegram::{FakeTelegram, Reply, BOT_USERNAME};
 use crate::helpers::{
     base_env, marker_script, metric, state_dir, telegram_env, FakeBss, Spawn, TestApp,
 };
@@ -115,6 +115,26 @@ async fn commands_from_another_chat_or_user_get_no_answer_and_are_counted() {
     assert_eq!(commands(&app, "cancel", "ignored").await, Some(1.0));
     assert_eq!(commands(&app, "cancel_confirm", "ignored").await, Some(1.0));
     assert_eq!(commands(&app, "help", "ok").await, Some(1.0));
+}
+
+/// After an outage Telegram hands over what was sent meanwhile: an old command is not run, and a
+/// command addressed to another bot in the group is not ours.
+#[tokio::test]
+async fn old_commands_and_commands_for_another_bot_are_not_run() {
+    let bss = FakeBss::start().await;
+    let tg = FakeTelegram::start().await;
+    let app = TestApp::spawn(&env(&bss, &tg, &[])).await;
+    let an_hour_ago = chrono::Utc::now() - chrono::Duration::hours(1);
+    tg.push_text_at(CHAT, OWNER, "/mute 2h", an_hour_ago);
+    tg.push_text(CHAT, OWNER, "/status@another_bot");
+    tg.push_text(CHAT, OWNER, &format!("/help@{BOT_USERNAME}"));
+    // Handled in order: once /help is answered, the others were seen.
+    answer(&tg, "Commands", 1).await;
+    let sent = tg.texts();
+    assert_eq!(sent.len(), 1, "only /help is answered: {sent:?}");
+    assert_eq!(commands(&app, "mute", "stale").await, Some(1.0));
+    assert_eq!(commands(&app, "status", "ok").await, None);
+    assert!(app.status().await["muted_until"].is_null());
 }
 
 #[tokio::test]

@@ -91,6 +91,7 @@ impl FakeTelegram {
             .route("/{bot}/sendMessage", post(send))
             .route("/{bot}/getUpdates", post(get_updates))
             .route("/{bot}/answerCallbackQuery", post(answer_callback))
+            .route("/{bot}/getMe", post(get_me))
             .with_state(shared.clone());
         let addr = serve(app).await;
         Self { addr, shared }
@@ -116,10 +117,21 @@ impl FakeTelegram {
 
     /// Queues a text message from `user` in `chat`; returns its update id.
     pub fn push_text(&self, chat: i64, user: i64, text: &str) -> i64 {
+        self.push_text_at(chat, user, text, chrono::Utc::now())
+    }
+
+    /// Like [`Self::push_text`], for a message sent at `at`.
+    pub fn push_text_at(
+        &self,
+        chat: i64,
+        user: i64,
+        text: &str,
+        at: chrono::DateTime<chrono::Utc>,
+    ) -> i64 {
         self.queue(json!({
             "message": {
                 "message_id": 1,
-                "date": chrono::Utc::now().timestamp(),
+                "date": at.timestamp(),
                 "chat": {"id": chat, "type": "group", "title": "ops"},
                 "from": {"id": user, "is_bot": false, "first_name": "Ops"},
                 "text": text,
@@ -407,4 +419,18 @@ async fn send(
         buttons,
     });
     Json(json!({"ok": true, "result": {"message_id": g.sent.len()}})).into_response()
+}
+
+/// The fake bot's username, as `getMe` reports it.
+pub const BOT_USERNAME: &str = "flexus_test_bot";
+
+async fn get_me(Path(bot): Path<String>) -> Response {
+    if let Some(r) = wrong_token(&bot) {
+        return r;
+    }
+    Json(json!({"ok": true, "result": {
+        "id": 123, "is_bot": true, "first_name": "Flexus", "username": BOT_USERNAME,
+        "can_join_groups": true, "can_read_all_group_messages": false, "supports_inline_queries": false,
+    }}))
+    .into_response()
 }
