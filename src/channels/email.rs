@@ -3,7 +3,9 @@
 //! Encryption: STARTTLS required (587, the default), implicit TLS (465), or none for a relay on
 //! this machine (the configuration refuses it for any other host). Credentials are sent only over
 //! an encrypted connection, or to that local relay. One connection per message (no pool: messages
-//! are rare); the whole exchange is bounded by `SMTP_TIMEOUT`.
+//! are rare), driven step by step so that each refusal is known with its step. `SMTP_TIMEOUT` bounds
+//! the exchange up to the reply to the end of DATA; the `QUIT` after it has a short wait of its own
+//! and its answer is ignored (the message is accepted by then: retrying would send it twice).
 //!
 //! The message: `Subject` in the chosen language with the level and the server name; a plain-text
 //! body and an HTML alternative (both base64, so non-ASCII text needs no 8BITMIME); `Message-ID`
@@ -14,19 +16,25 @@
 //!
 //! The server's answer is the SMTP reply (RFC 5321 §4.2): 2xx accepted; 4xx transient (retried with
 //! back-off); 530/534/535/538 a login or encryption problem the user must fix (kept, retried
-//! slowly); any other 5xx refuses this message (or a recipient) for good (kept in `dead/`). One
-//! transaction carries every recipient, so a refused recipient refuses the message. A TLS failure
-//! or a client-side refusal (no STARTTLS offered, no usable login mechanism) needs the user too.
+//! slowly); a 5xx at the greeting, login, `MAIL FROM`, `RCPT TO` or `DATA` command, or a 5.1.x
+//! status (an address), is a setting to fix too (see [`refusal`]); only a 5xx to the message itself
+//! after DATA refuses this message for good (kept in `dead/`). One transaction carries every
+//! recipient, so a refused recipient holds the message. A TLS failure or a client-side refusal (no
+//! STARTTLS offered, no usable login mechanism) needs the user too.
 
 use std::path::PathBuf;
 use std::str::FromStr;
 use std::time::Duration;
 
+use lettre::address::Envelope;
 use lettre::message::header::{ContentTransferEncoding, ContentType, HeaderName, HeaderValue};
 use lettre::message::{Body, Mailbox, MultiPart, SinglePart};
-use lettre::transport::smtp::authentication::Credentials;
-use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
-use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use lettre::transport::smtp::authentication::{Credentials, DEFAULT_MECHANISMS};
+use lettre::transport::smtp::client::{AsyncSmtpConnection, Certificate, Tls, TlsParameters};
+use lettre::transport::smtp::commands::{Data, Mail, Rcpt};
+use lettre::transport::smtp::extension::{ClientId, Extension, MailBodyParameter, MailParameter};
+use lettre::transport::smtp::response::Response;
+use lettre::Message;
 use serde::Serialize;
 
 use super::http::Answer;
@@ -41,6 +49,8 @@ pub const LIMIT: Limit = Limit::chars(100_000);
 pub const PACE: Duration = Duration::from_secs(2);
 /// Longest subject, in characters.
 const SUBJECT_CHARS: usize = 120;
+/// How long `QUIT` may take once the message is accepted (its answer changes nothing).
+const QUIT_WAIT: Duration = Duration::from_secs(2);
 
 /// How the SMTP connection is encrypted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -98,11 +108,35 @@ pub struct Settings {
     pub from: String,
     /// The recipients, at least one.
     pub to: Vec<String>,
-    /// Bounds one whole delivery: connect, TLS, login and sending.
+    /// Bounds one delivery: connect, TLS, login and sending, up to the reply to the message.
     #[serde(serialize_with = "human")]
     pub timeout: Duration,
     /// Extra root certificates (PEM) to trust, for a relay with its own certificate authority.
     pub ca_file: Option<PathBuf>,
+}
+
+/// The certificates of `SMTP_CA_FILE` and how many there are.
+///
+/// # Errors
+/// The problem and its fix, when the file cannot be read, is not PEM, or holds no certificate.
+pub fn ca_file(path: &std::path::Path) -> Result<(Certificate, usize), (String, &'static str)> {
+    const FIX: &str =
+        "give the relay's CA certificate in PEM form (-----BEGIN CERTIFICATE-----), or unset it";
+    let pem = std::fs::read(path).map_err(|e| {
+        (
+            format!("cannot be read ({e})"),
+            "give a readable PEM file, or unset it",
+        )
+    })?;
+    let count = String::from_utf8_lossy(&pem)
+        .matches("-----BEGIN CERTIFICATE-----")
+        .count();
+    if count == 0 {
+        return Err(("holds no PEM certificate".into(), FIX));
+    }
+    let cert = Certificate::from_pem(&pem)
+        .map_err(|e| (format!("is not a valid PEM certificate file ({e})"), FIX))?;
+    Ok((cert, count))
 }
 
 fn human<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
@@ -111,7 +145,11 @@ fn human<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
 
 /// A configured email channel.
 pub struct Email {
-    transport: AsyncSmtpTransport<Tokio1Executor>,
+    host: String,
+    port: u16,
+    tls: Tls,
+    credentials: Option<Credentials>,
+    hello: ClientId,
     from: Mailbox,
     to: Vec<Mailbox>,
     lang: Lang,
@@ -166,11 +204,8 @@ impl Email {
         } else {
             let mut b = TlsParameters::builder(s.host.clone());
             if let Some(path) = &s.ca_file {
-                let pem = std::fs::read(path).map_err(|e| {
-                    format!("SMTP_CA_FILE={}: cannot read it ({e}); fix: give a readable PEM file, or unset it", path.display())
-                })?;
-                let cert = Certificate::from_pem(&pem).map_err(|e| {
-                    format!("SMTP_CA_FILE={}: not a PEM certificate ({e}); fix: give the relay's CA certificate in PEM form", path.display())
+                let (cert, _) = ca_file(path).map_err(|(problem, fix)| {
+                    format!("SMTP_CA_FILE={}: {problem}; fix: {fix}", path.display())
                 })?;
                 b = b.add_root_certificate(cert);
             }
@@ -183,17 +218,18 @@ impl Email {
                 Tls::Required(params)
             }
         };
-        let mut b = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(s.host.clone())
-            .port(s.port)
-            .tls(tls)
-            .timeout(Some(s.timeout));
+        let mut credentials = None;
         let mut secrets = Vec::new();
         if let (Some(user), Some(pass)) = (&s.username, &s.password) {
-            b = b.credentials(Credentials::new(user.clone(), pass.expose().to_string()));
+            credentials = Some(Credentials::new(user.clone(), pass.expose().to_string()));
             secrets = secrets_of(user, pass.expose());
         }
         Ok(Self {
-            transport: b.build(),
+            host: s.host.clone(),
+            port: s.port,
+            tls,
+            credentials,
+            hello: ClientId::default(),
             from,
             to,
             lang,
@@ -259,35 +295,127 @@ impl Email {
         built.map_err(|e| Failure::Refused(format!("the email cannot be built: {e}")))
     }
 
-    /// Sends `part` and returns the server's reply (code and text) as the answer.
+    /// One SMTP transaction up to the reply to the end of DATA, recording in `step` how far it
+    /// got and keeping the connection in `conn` (for a polite `QUIT` afterwards).
+    async fn transaction(
+        &self,
+        envelope: &Envelope,
+        email: &[u8],
+        step: &mut Step,
+        conn: &mut Option<AsyncSmtpConnection>,
+    ) -> Result<Response, Trouble> {
+        let wrapper = match &self.tls {
+            Tls::Wrapper(p) => Some(p.clone()),
+            _ => None,
+        };
+        let c = conn.insert(
+            AsyncSmtpConnection::connect_tokio1(
+                (self.host.as_str(), self.port),
+                Some(self.timeout),
+                &self.hello,
+                wrapper,
+                None,
+            )
+            .await?,
+        );
+        if let Tls::Required(p) = &self.tls {
+            // Refused when the server offers no STARTTLS: no login and no message in clear text.
+            c.starttls(p.clone(), &self.hello).await?;
+        }
+        if let Some(credentials) = &self.credentials {
+            *step = Step::Login;
+            c.auth(DEFAULT_MECHANISMS, credentials).await?;
+        }
+        *step = Step::Sender;
+        let mut options = Vec::new();
+        let non_ascii = envelope
+            .from()
+            .is_some_and(|a| !AsRef::<str>::as_ref(a).is_ascii())
+            || envelope
+                .to()
+                .iter()
+                .any(|a| !AsRef::<str>::as_ref(a).is_ascii());
+        if non_ascii {
+            if !c.server_info().supports_feature(Extension::SmtpUtfEight) {
+                return Err(Trouble::NoSmtpUtf8);
+            }
+            options.push(MailParameter::SmtpUtfEight);
+        }
+        if !email.is_ascii() && c.server_info().supports_feature(Extension::EightBitMime) {
+            options.push(MailParameter::Body(MailBodyParameter::EightBitMime));
+        }
+        c.command(Mail::new(envelope.from().cloned(), options))
+            .await?;
+        *step = Step::Recipient;
+        for to in envelope.to() {
+            c.command(Rcpt::new(to.clone(), Vec::new())).await?;
+        }
+        *step = Step::Data;
+        c.command(Data).await?;
+        *step = Step::Content;
+        Ok(c.message(email).await?)
+    }
+
+    /// Sends `part` and returns the server's reply (code and text) as the answer; a refusal
+    /// carries the step it answered (see [`Step::tag`]).
+    ///
+    /// `SMTP_TIMEOUT` bounds the transaction up to the reply to the end of DATA; `QUIT` after it
+    /// has a short wait of its own and its answer is ignored, so a server that stalls after
+    /// accepting the message does not make it look lost (and sent twice).
     ///
     /// # Errors
     /// When no reply came: network trouble or a timeout ([`Failure::Transient`]), or TLS or the
     /// client refusing to go on ([`Failure::Fix`]).
     pub(super) async fn send(&self, part: &Part<'_>) -> Result<Answer, Failure> {
         let message = self.message(part)?;
-        let sent = tokio::time::timeout(self.timeout, self.transport.send(message)).await;
+        let envelope = message.envelope().clone();
+        let email = message.formatted();
+        let mut step = Step::Connect;
+        let mut conn = None;
+        let sent = tokio::time::timeout(
+            self.timeout,
+            self.transaction(&envelope, &email, &mut step, &mut conn),
+        )
+        .await;
+        // After a reply (accepted or refused) the conversation is in order: say goodbye briefly.
+        let replied = matches!(&sent, Ok(Ok(_)))
+            || matches!(&sent, Ok(Err(Trouble::Smtp(e))) if e.status().is_some());
+        if let Some(mut c) = conn {
+            if replied {
+                let _ = tokio::time::timeout(QUIT_WAIT.min(self.timeout), c.abort()).await;
+            }
+        }
         let answer = |code: String, text: String| Answer {
             status: code.parse().unwrap_or(0),
             body: self.scrub(&text),
             retry_after: None,
         };
         match sent {
-            Err(_) => Err(Failure::Transient(format!(
-                "the SMTP server {} did not finish within {} (SMTP_TIMEOUT); if it never answers, check SMTP_PORT and SMTP_TLS (tls is for port 465, starttls for 587)",
+            Err(_) if step == Step::Connect => Err(Failure::Transient(format!(
+                "the SMTP server {} did not finish greeting within {} (SMTP_TIMEOUT); if it never answers, check SMTP_PORT and SMTP_TLS (tls is for port 465, starttls for 587)",
                 self.server,
+                humantime::format_duration(self.timeout)
+            ))),
+            Err(_) => Err(Failure::Transient(format!(
+                "the SMTP server {} stopped answering at {} (SMTP_TIMEOUT {})",
+                self.server,
+                step.tag(),
                 humantime::format_duration(self.timeout)
             ))),
             Ok(Ok(reply)) => Ok(answer(
                 reply.code().to_string(),
                 reply.message().collect::<Vec<_>>().join(" "),
             )),
-            Ok(Err(e)) => {
+            Ok(Err(Trouble::NoSmtpUtf8)) => Err(Failure::Fix(format!(
+                "the SMTP server {} does not take addresses with non-ASCII characters (no SMTPUTF8): check SMTP_FROM and SMTP_TO",
+                self.server
+            ))),
+            Ok(Err(Trouble::Smtp(e))) => {
                 if let Some(code) = e.status() {
                     let text = std::error::Error::source(&e)
                         .map(ToString::to_string)
                         .unwrap_or_default();
-                    return Ok(answer(code.to_string(), text));
+                    return Ok(answer(code.to_string(), format!("[{}] {text}", step.tag())));
                 }
                 let d = self.scrub(&format!(
                     "SMTP server {}: {}",
@@ -311,6 +439,133 @@ impl Email {
     }
 }
 
+/// Why a transaction stopped without the server's final reply.
+enum Trouble {
+    Smtp(lettre::transport::smtp::Error),
+    /// The addresses need SMTPUTF8 and the server does not offer it.
+    NoSmtpUtf8,
+}
+
+impl From<lettre::transport::smtp::Error> for Trouble {
+    fn from(e: lettre::transport::smtp::Error) -> Self {
+        Self::Smtp(e)
+    }
+}
+
+/// How far an SMTP transaction got: a refusal means something different at each step.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Step {
+    /// Greeting, EHLO, TLS.
+    Connect,
+    Login,
+    /// `MAIL FROM`.
+    Sender,
+    /// `RCPT TO`.
+    Recipient,
+    /// The `DATA` command.
+    Data,
+    /// The message itself, up to the reply to its final dot.
+    Content,
+}
+
+impl Step {
+    const ALL: [Step; 6] = [
+        Self::Connect,
+        Self::Login,
+        Self::Sender,
+        Self::Recipient,
+        Self::Data,
+        Self::Content,
+    ];
+
+    /// How the step is named in a refusal's text (`[MAIL FROM] 5.7.1 ...`).
+    pub fn tag(self) -> &'static str {
+        match self {
+            Self::Connect => "connect",
+            Self::Login => "AUTH",
+            Self::Sender => "MAIL FROM",
+            Self::Recipient => "RCPT TO",
+            Self::Data => "DATA",
+            Self::Content => "end of DATA",
+        }
+    }
+
+    /// The step a reply's text names, and the text after it.
+    fn of(body: &str) -> (Option<Self>, &str) {
+        for step in Self::ALL {
+            if let Some(rest) = body
+                .strip_prefix('[')
+                .and_then(|b| b.strip_prefix(step.tag()))
+                .and_then(|b| b.strip_prefix("] "))
+            {
+                return (Some(step), rest);
+            }
+        }
+        (None, body)
+    }
+}
+
+/// What a permanent (5xx) refusal asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    /// The server will not talk to us or take the login: a setting.
+    Server,
+    /// The sender address: a setting (`SMTP_FROM`, sometimes `SMTP_USERNAME`).
+    Sender,
+    /// A recipient address: a setting (`SMTP_TO`).
+    Recipient,
+    /// The addresses in general (the `DATA` command, or a 5.1.x status after the message).
+    Addresses,
+    /// This message (content, size, spam): only it is refused, for good.
+    Message,
+}
+
+/// Which refusal a 5xx reply at `step` with `text` (after the code) is. Only a refusal of the
+/// message itself, after DATA, is final; a refused sender or recipient is a setting to fix, and
+/// every message waits for it.
+pub fn refusal(step: Option<Step>, text: &str) -> Refusal {
+    let lower = text.to_ascii_lowercase();
+    let about_sender = ["sender", "from", "authori", "authentic"]
+        .iter()
+        .any(|w| lower.contains(w));
+    match step {
+        Some(Step::Connect | Step::Login) => Refusal::Server,
+        Some(Step::Sender) => Refusal::Sender,
+        Some(Step::Recipient) => Refusal::Recipient,
+        Some(Step::Data) => Refusal::Addresses,
+        Some(Step::Content) | None => {
+            let status = lower.trim_start();
+            if status.starts_with("5.1.7") || status.starts_with("5.1.8") {
+                Refusal::Sender
+            } else if status.starts_with("5.1.") {
+                Refusal::Addresses
+            } else if status.starts_with("5.7.") && about_sender {
+                Refusal::Sender
+            } else {
+                Refusal::Message
+            }
+        }
+    }
+}
+
+/// Whether the server says the sender must be the login's own address.
+fn wants_login_address(text: &str) -> bool {
+    let lower = text.to_ascii_lowercase();
+    [
+        "authorized user",
+        "authorised user",
+        "authenticated user",
+        "must equal",
+        "must be the same",
+        "same as",
+        "not owned",
+        "does not match",
+        "login",
+    ]
+    .iter()
+    .any(|w| lower.contains(w))
+}
+
 /// Classifies the SMTP reply.
 ///
 /// # Errors
@@ -321,15 +576,36 @@ pub fn classify(a: &Answer) -> Result<(), Failure> {
         a.status,
         a.body.chars().take(300).collect::<String>()
     );
+    const KEPT: &str = "the messages are kept and retried every 5 minutes";
     match a.status {
         200..=299 => Ok(()),
         530 | 534 | 535 | 538 => Err(Failure::Fix(format!(
             "{d}; login refused: check SMTP_USERNAME and SMTP_PASSWORD (many providers want an app password or authorisation code, and SMTP access turned on in the mailbox settings)"
         ))),
         400..=499 => Err(Failure::Transient(d)),
-        500..=599 => Err(Failure::Refused(format!(
-            "{d}; refused for good: check SMTP_FROM (most providers want the login's own address) and SMTP_TO"
-        ))),
+        500..=599 => {
+            let (step, text) = Step::of(&a.body);
+            Err(match refusal(step, text) {
+                Refusal::Server => Failure::Fix(format!(
+                    "{d}; the server refused the connection or login: check SMTP_HOST, SMTP_PORT, SMTP_TLS and SMTP_USERNAME against the provider's SMTP settings; {KEPT}"
+                )),
+                Refusal::Sender if wants_login_address(text) => Failure::Fix(format!(
+                    "{d}; sender refused: set SMTP_FROM to the address you log in with (SMTP_USERNAME), or unset it; {KEPT}"
+                )),
+                Refusal::Sender => Failure::Fix(format!(
+                    "{d}; sender refused: check SMTP_FROM (most providers accept only the login's own address, SMTP_USERNAME); {KEPT}"
+                )),
+                Refusal::Recipient => Failure::Fix(format!(
+                    "{d}; recipient refused: check every address in SMTP_TO (one refused recipient holds the message for all); {KEPT}"
+                )),
+                Refusal::Addresses => Failure::Fix(format!(
+                    "{d}; addresses refused: check SMTP_FROM and SMTP_TO; {KEPT}"
+                )),
+                Refusal::Message => Failure::Refused(format!(
+                    "{d}; this message was refused for good (content, size or spam filter)"
+                )),
+            })
+        }
         _ => Err(Failure::Transient(d)),
     }
 }
@@ -437,10 +713,48 @@ mod tests {
                 "{code}: {e}"
             );
         }
-        for code in [550, 552, 553, 554, 501] {
+        // Refused after the message: this message only, for good.
+        for code in [550, 552, 554] {
+            for text in [
+                "[end of DATA] 5.7.1 Message rejected as spam",
+                "[end of DATA] 5.3.4 Message size exceeds fixed limit",
+            ] {
+                assert!(
+                    matches!(classify(&a(code, text)), Err(Failure::Refused(_))),
+                    "{code} {text}"
+                );
+            }
+        }
+        // Refused sender or recipient: a setting; the message is kept.
+        for (code, text, names) in [
+            (501, "[MAIL FROM] Bad address syntax", &["SMTP_FROM"][..]),
+            (
+                553,
+                "[MAIL FROM] Mail from must equal authorized user",
+                &["SMTP_FROM", "SMTP_USERNAME"][..],
+            ),
+            (550, "[RCPT TO] 5.1.1 User unknown", &["SMTP_TO"][..]),
+            (
+                554,
+                "[DATA] 5.5.1 No valid recipients",
+                &["SMTP_FROM", "SMTP_TO"][..],
+            ),
+            (
+                550,
+                "[end of DATA] 5.1.1 Recipient address rejected",
+                &["SMTP_TO"][..],
+            ),
+            (
+                550,
+                "[end of DATA] 5.7.1 Sender address not authorized",
+                &["SMTP_FROM"][..],
+            ),
+            (554, "[connect] 5.7.1 Access denied", &["SMTP_HOST"][..]),
+        ] {
+            let e = classify(&a(code, text)).unwrap_err();
             assert!(
-                matches!(classify(&a(code, "no")), Err(Failure::Refused(_))),
-                "{code}"
+                matches!(&e, Failure::Fix(d) if names.iter().all(|n| d.contains(n))),
+                "{code} {text}: {e}"
             );
         }
     }

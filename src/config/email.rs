@@ -61,10 +61,38 @@ fn mailbox(s: &str) -> Result<String, String> {
         })
 }
 
+/// The encryption for `port`: implicit TLS on 465 when `SMTP_TLS` is not set; a mode that cannot
+/// work on the port given (it would wait for `SMTP_TIMEOUT` on every attempt) is a mistake.
+fn match_port(c: &mut Checker, tls: SmtpTls, tls_given: bool, port: Option<u16>) -> SmtpTls {
+    match (tls, port) {
+        (SmtpTls::Starttls, Some(465)) if !tls_given => SmtpTls::Tls,
+        (SmtpTls::Starttls, Some(465)) => {
+            c.error(
+                "SMTP_TLS",
+                "starttls",
+                "does not work with SMTP_PORT=465, where the server expects TLS from the first byte",
+                "set SMTP_TLS=tls for port 465 (SSL/TLS), or SMTP_PORT=587 for starttls",
+            );
+            tls
+        }
+        (SmtpTls::Tls, Some(p @ (587 | 25))) => {
+            c.error(
+                "SMTP_TLS",
+                "tls",
+                format!("does not work with SMTP_PORT={p}, where the server starts in clear text and offers STARTTLS"),
+                format!("set SMTP_TLS=starttls for port {p}, or SMTP_PORT=465 for tls"),
+            );
+            tls
+        }
+        _ => tls,
+    }
+}
+
 /// Reads and checks the email variables; `None` while `SMTP_HOST` is unset or on a mistake.
 pub(super) fn check(c: &mut Checker) -> Option<EmailSettings> {
     // Checked even while email is off, so that a typo shows before it matters.
     let tls: SmtpTls = c.choice("SMTP_TLS", "is not an SMTP encryption mode");
+    let tls_given = c.given("SMTP_TLS").is_some();
     let timeout = c.duration("SMTP_TIMEOUT", Duration::from_secs(1));
     let port = c.parse_optional("SMTP_PORT", "is not a port", |s| {
         s.parse::<u16>().ok().filter(|p| *p > 0).ok_or_else(|| {
@@ -104,6 +132,7 @@ pub(super) fn check(c: &mut Checker) -> Option<EmailSettings> {
                 "use starttls (port 587) or tls (port 465); none is allowed only for a relay on this machine (SMTP_HOST=127.0.0.1, ::1 or localhost)",
             );
     }
+    let tls = match_port(c, tls, tls_given, port);
     let port = port.unwrap_or_else(|| tls.default_port());
     let username = c.text("SMTP_USERNAME");
     let password = c.secret("SMTP_PASSWORD");
@@ -176,6 +205,12 @@ pub(super) fn check(c: &mut Checker) -> Option<EmailSettings> {
         }
     };
     let ca_file = c.text("SMTP_CA_FILE").map(PathBuf::from);
+    if let Some(path) = &ca_file {
+        // Read now, so that `config` finds what `serve` would refuse.
+        if let Err((problem, fix)) = crate::channels::email::ca_file(path) {
+            c.error("SMTP_CA_FILE", &path.display().to_string(), problem, fix);
+        }
+    }
     Some(EmailSettings {
         host,
         port,
@@ -304,6 +339,60 @@ mod tests {
             err.contains("SMTP_PASSWORD") && err.contains("app password"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn the_encryption_must_fit_the_port() {
+        // Port 465 alone means implicit TLS.
+        let c = config(&with(&[("SMTP_PORT", "465")])).unwrap();
+        let e = c.notify.channels.email.unwrap();
+        assert_eq!((e.port, e.tls), (465, SmtpTls::Tls));
+        for (tls, port) in [("tls", "465"), ("starttls", "587"), ("starttls", "25")] {
+            let c = config(&with(&[("SMTP_TLS", tls), ("SMTP_PORT", port)])).unwrap();
+            assert_eq!(c.notify.channels.email.unwrap().tls.as_str(), tls);
+        }
+        for (tls, port, fix) in [
+            ("starttls", "465", "SMTP_TLS=tls"),
+            ("tls", "587", "SMTP_TLS=starttls"),
+            ("tls", "25", "SMTP_TLS=starttls"),
+        ] {
+            let err = config(&with(&[("SMTP_TLS", tls), ("SMTP_PORT", port)])).unwrap_err();
+            assert!(
+                err.contains("SMTP_TLS")
+                    && err.contains(&format!("SMTP_PORT={port}"))
+                    && err.contains(fix),
+                "{tls} {port}: {err}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_ca_file_is_read_while_checking_the_configuration() {
+        let dir = std::env::temp_dir().join(format!("flexus-ca-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let empty = dir.join("empty.pem");
+        std::fs::write(&empty, "not a certificate\n").unwrap();
+        let good = dir.join("ca.pem");
+        let key = rcgen::KeyPair::generate().unwrap();
+        let cert = rcgen::CertificateParams::new(vec!["relay.test".to_string()])
+            .unwrap()
+            .self_signed(&key)
+            .unwrap();
+        std::fs::write(&good, cert.pem()).unwrap();
+        let missing = dir.join("missing.pem");
+        for (path, words) in [(&empty, "no PEM certificate"), (&missing, "cannot be read")] {
+            let p = path.display().to_string();
+            let err = config(&with(&[("SMTP_CA_FILE", p.leak())])).unwrap_err();
+            assert!(
+                err.contains("SMTP_CA_FILE") && err.contains(words) && err.contains("fix:"),
+                "{err}"
+            );
+        }
+        let p = good.display().to_string();
+        let c = config(&with(&[("SMTP_CA_FILE", p.leak())])).unwrap();
+        assert!(c.notify.channels.email.unwrap().ca_file.is_some());
+        assert_eq!(crate::channels::email::ca_file(&good).unwrap().1, 1);
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]

@@ -439,7 +439,7 @@ pub static VARS: &[Var] = &[
         name: "SMTP_TLS",
         section: Section::Notify,
         default: "starttls",
-        help: "starttls, tls (implicit, port 465) or none (only for a relay on this machine)",
+        help: "starttls (port 587 or 25), tls (implicit, port 465; the default with SMTP_PORT=465) or none (only for a relay on this machine); a mode that does not fit SMTP_PORT is refused",
         show: |c| email(c, |e| e.tls.as_str().into()),
     },
     Var {
@@ -474,14 +474,14 @@ pub static VARS: &[Var] = &[
         name: "SMTP_TIMEOUT",
         section: Section::Notify,
         default: "30s",
-        help: "bounds one whole email delivery (connect, TLS, login, send)",
+        help: "bounds one email delivery (connect, TLS, login, send) up to the server's reply to the message",
         show: |c| email(c, |e| dur(e.timeout)),
     },
     Var {
         name: "SMTP_CA_FILE",
         section: Section::Notify,
         default: "(not set)",
-        help: "PEM file of extra root certificates to trust (a relay with its own CA)",
+        help: "PEM file of extra root certificates to trust (a relay with its own CA); read when the configuration is checked",
         show: |c| email(c, |e| e.ca_file.as_ref().map_or_else(not_set, |p| p.display().to_string())),
     },
     Var {

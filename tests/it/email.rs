@@ -1,7 +1,8 @@
 //! The email channel against a local SMTP server: the message as a mail client sees it (headers,
 //! subject, plain and HTML bodies) in both languages, STARTTLS before the login, transient replies
-//! retried into one delivery, a refused login kept and reported without the password, a refused
-//! message parked instead of retried forever, and a hanging server that delays no other channel.
+//! retried into one delivery, a refused login, sender or recipient kept and reported without the
+//! password, a message refused after DATA parked instead of retried forever, one delivery when the
+//! server stalls after accepting, and a hanging server that delays no other channel.
 
 use std::time::Duration;
 
@@ -204,11 +205,8 @@ async fn a_refused_login_keeps_the_messages_and_never_shows_the_password() {
 async fn a_refused_message_is_parked_not_retried_forever() {
     let bss = FakeBss::start().await;
     let smtp = FakeSmtp::start().await;
-    smtp.fail(
-        Stage::Rcpt,
-        550,
-        "5.1.1 <owner@example.com>: Recipient address rejected: User unknown",
-    );
+    // Refused after the whole message was read: this message, not a setting.
+    smtp.fail(Stage::Data, 550, "5.7.1 Message rejected as spam");
     let app = TestApp::spawn(&env_with(&bss, &smtp, &[])).await;
     app.notifier.enqueue(&numbered_alert(1)).unwrap();
     app.notifier.enqueue(&numbered_alert(2)).unwrap();
@@ -222,6 +220,76 @@ async fn a_refused_message_is_parked_not_retried_forever() {
     assert_eq!(st["alerting"]["channels"]["email"]["pending"], 0, "{st}");
     let m = app.scrape().await;
     assert_eq!(notifications(&m, "email", "failed"), Some(1.0));
+}
+
+#[tokio::test]
+async fn a_refused_sender_or_recipient_keeps_the_message_until_fixed() {
+    for (stage, code, text, names) in [
+        (
+            Stage::Mail,
+            553,
+            "Mail from must equal authorized user",
+            &["SMTP_FROM", "SMTP_USERNAME"][..],
+        ),
+        (
+            Stage::Rcpt,
+            550,
+            "5.1.1 <owner@example.com>: Recipient address rejected: User unknown",
+            &["SMTP_TO"][..],
+        ),
+    ] {
+        let bss = FakeBss::start().await;
+        let smtp = FakeSmtp::start().await;
+        smtp.fail(stage, code, text);
+        let env = env_with(&bss, &smtp, &[]);
+        let app = TestApp::spawn(&env).await;
+        app.notifier.enqueue(&numbered_alert(1)).unwrap();
+        app.notifier.flush(Duration::from_secs(3)).await;
+        assert!(smtp.mails().is_empty());
+        let st = app.status().await;
+        assert_eq!(
+            st["alerting"]["channels"]["email"]["dead"], 0,
+            "{stage:?}: {st}"
+        );
+        assert_eq!(
+            st["alerting"]["channels"]["email"]["pending"], 1,
+            "{stage:?}: {st}"
+        );
+        let why = app.notifier.outbox_view().last_error.unwrap_or_default();
+        assert!(
+            why.contains(&code.to_string()) && names.iter().all(|n| why.contains(n)),
+            "{stage:?}: the setting is named: {why}"
+        );
+        app.stop().await;
+        // Once the setting is right (here: the server accepts), the kept message goes out once.
+        let app = TestApp::spawn(&env).await;
+        app.notifier.flush(Duration::from_secs(10)).await;
+        assert_eq!(smtp.mails().len(), 1, "{stage:?}");
+        assert_eq!(app.notifier.pending(), 0, "{stage:?}");
+        assert_eq!(smtp.violations(), Vec::<String>::new());
+    }
+}
+
+#[tokio::test]
+async fn a_server_stalling_after_accepting_gets_the_message_once() {
+    let bss = FakeBss::start().await;
+    let smtp = FakeSmtp::start().await;
+    smtp.set_hang_on_quit(true);
+    let app = TestApp::spawn(&env_with(&bss, &smtp, &[("SMTP_TIMEOUT", "1s")])).await;
+    app.notifier.enqueue(&numbered_alert(1)).unwrap();
+    app.notifier.flush(Duration::from_secs(10)).await;
+    assert_eq!(
+        smtp.message_ids().len(),
+        1,
+        "sent once: {:?}",
+        smtp.message_ids()
+    );
+    assert_eq!(smtp.mails().len(), 1);
+    assert_eq!(app.notifier.pending(), 0);
+    assert_eq!(app.notifier.outbox_view().last_error, None);
+    let m = app.scrape().await;
+    assert_eq!(notifications(&m, "email", "sent"), Some(1.0));
+    assert_eq!(notifications(&m, "email", "retry"), None);
 }
 
 #[tokio::test]

@@ -3,7 +3,8 @@
 //! RCPT TO, DATA, QUIT. It checks the order of the conversation, that login happens only over TLS
 //! when TLS is on, the envelope against the configured addresses, and the message's headers and
 //! MIME structure; it records each accepted message decoded (subject, plain text, HTML), and can be
-//! told to answer a stage with an SMTP error (421/451 transient, 535/550 permanent) or to hang.
+//! told to answer a stage with an SMTP error (421/451 transient, 535/550 permanent), to hang, or to
+//! accept a message and then never answer `QUIT`.
 
 use std::collections::VecDeque;
 use std::net::SocketAddr;
@@ -66,6 +67,8 @@ struct Inner {
     mails: Vec<Mail>,
     script: VecDeque<(Stage, u16, String)>,
     hang: bool,
+    /// Say nothing after `QUIT` (the message was already accepted).
+    hang_on_quit: bool,
     /// Transactions begun (`MAIL FROM` received).
     attempts: usize,
     logins_refused: usize,
@@ -175,6 +178,11 @@ impl FakeSmtp {
     /// Accept connections but say nothing until told otherwise (a server that hangs).
     pub fn set_hang(&self, hang: bool) {
         self.inner.lock().unwrap().hang = hang;
+    }
+
+    /// Accept messages but never answer `QUIT`, until told otherwise.
+    pub fn set_hang_on_quit(&self, hang: bool) {
+        self.inner.lock().unwrap().hang_on_quit = hang;
     }
 
     pub fn mails(&self) -> Vec<Mail> {
@@ -434,6 +442,9 @@ async fn session(
             }
             "NOOP" => reply(&mut io, "250 2.0.0 Ok").await?,
             "QUIT" => {
+                while state.lock().unwrap().hang_on_quit {
+                    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+                }
                 reply(&mut io, "221 2.0.0 Bye").await?;
                 return Ok(());
             }
