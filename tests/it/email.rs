@@ -154,7 +154,10 @@ async fn starttls_required_sends_nothing_to_a_server_without_it() {
     assert_eq!(smtp.attempts(), 0, "no message in clear text");
     assert_eq!(app.notifier.pending(), 1, "kept until the setting is fixed");
     let why = app.notifier.outbox_view().last_error.unwrap_or_default();
-    assert!(why.contains("STARTTLS") && why.contains("SMTP_TLS"), "{why}");
+    assert!(
+        why.contains("STARTTLS") && why.contains("SMTP_TLS"),
+        "{why}"
+    );
 }
 
 #[tokio::test]
