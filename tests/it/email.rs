@@ -143,6 +143,24 @@ async fn starttls_comes_before_the_login_and_the_certificate_is_checked() {
 }
 
 #[tokio::test]
+async fn starttls_required_sends_nothing_to_a_server_without_it() {
+    let bss = FakeBss::start().await;
+    // A server that offers no STARTTLS (as a downgrading middlebox would make it look).
+    let smtp = FakeSmtp::start().await;
+    let app = TestApp::spawn(&env_with(&bss, &smtp, &[("SMTP_TLS", "starttls")])).await;
+    app.notifier.enqueue(&numbered_alert(1)).unwrap();
+    app.notifier.flush(Duration::from_secs(3)).await;
+    assert_eq!(smtp.logins(), 0, "no login in clear text");
+    assert_eq!(smtp.attempts(), 0, "no message in clear text");
+    assert_eq!(app.notifier.pending(), 1, "kept until the setting is fixed");
+    let why = app.notifier.outbox_view().last_error.unwrap_or_default();
+    assert!(
+        why.contains("STARTTLS") && why.contains("SMTP_TLS"),
+        "{why}"
+    );
+}
+
+#[tokio::test]
 async fn a_transient_failure_is_retried_and_delivered_once() {
     let bss = FakeBss::start().await;
     let smtp = FakeSmtp::start().await;

@@ -72,6 +72,8 @@ struct Inner {
     /// Transactions begun (`MAIL FROM` received).
     attempts: usize,
     logins_refused: usize,
+    /// `AUTH` commands received, however they ended.
+    logins: usize,
     /// The Message-ID of every message that reached the end of DATA, accepted or not.
     message_ids: Vec<String>,
     /// Protocol mistakes of the client (the server also answered them with an error).
@@ -199,6 +201,11 @@ impl FakeSmtp {
         self.inner.lock().unwrap().message_ids.clone()
     }
 
+    /// `AUTH` commands received, however they ended.
+    pub fn logins(&self) -> usize {
+        self.inner.lock().unwrap().logins
+    }
+
     pub fn logins_refused(&self) -> usize {
         self.inner.lock().unwrap().logins_refused
     }
@@ -305,6 +312,7 @@ async fn session(
                 greeted = false;
             }
             "AUTH" => {
+                state.lock().unwrap().logins += 1;
                 if !greeted {
                     violation(&state, "AUTH before EHLO".into());
                 }
