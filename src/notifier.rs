@@ -429,6 +429,10 @@ pub struct OutboxView {
     pub oldest: Option<chrono::DateTime<Utc>>,
     /// Why the oldest waiting part was not delivered yet.
     pub last_error: Option<String>,
+    /// The channel of the oldest waiting part.
+    pub stalled_channel: Option<&'static str>,
+    /// The channels that refused parts for good.
+    pub dead_channels: Vec<&'static str>,
 }
 
 /// Queues and delivers messages on every channel.
@@ -546,7 +550,14 @@ impl Notifier {
             pending: self.pending(),
             dead: self.dead(),
             oldest: oldest.as_ref().map(|(_, q)| q.created_at),
+            stalled_channel: oldest.as_ref().map(|(name, _)| *name),
             last_error: oldest.and_then(|(name, q)| q.last_error.map(|e| format!("{name}: {e}"))),
+            dead_channels: self
+                .lanes
+                .iter()
+                .filter(|l| l.dead() > 0)
+                .map(|l| l.name())
+                .collect(),
         }
     }
 

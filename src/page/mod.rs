@@ -124,14 +124,18 @@ pub enum Problem {
         package: String,
         read_at: DateTime<Utc>,
     },
-    /// Messages have waited too long for Telegram.
+    /// Messages have waited too long for a channel (`channel`: the one holding the oldest).
     OutboxStalled {
         pending: usize,
         oldest: DateTime<Utc>,
         last_error: Option<String>,
+        channel: Option<&'static str>,
     },
-    /// Messages Telegram refused for good.
-    DeadMessages { count: usize },
+    /// Messages refused for good, by these channels.
+    DeadMessages {
+        count: usize,
+        channels: Vec<&'static str>,
+    },
     /// The history file.
     History(HistoryProblem),
 }
@@ -341,11 +345,15 @@ pub fn build(i: &Inputs<'_>) -> PageView {
                 pending: outbox.pending,
                 oldest,
                 last_error: outbox.last_error.clone(),
+                channel: outbox.stalled_channel,
             });
         }
     }
     if outbox.dead > 0 {
-        problems.push(Problem::DeadMessages { count: outbox.dead });
+        problems.push(Problem::DeadMessages {
+            count: outbox.dead,
+            channels: outbox.dead_channels.clone(),
+        });
     }
     problems.extend(i.history_problems.iter().cloned().map(Problem::History));
 

@@ -329,11 +329,14 @@ fn problem(o: &mut String, r: &R, p: &Problem) {
             pending,
             oldest,
             last_error,
+            channel,
         } => (
             "",
-            match r.lang {
-                Lang::Zh => format!("{pending} 条消息发不出去"),
-                Lang::En => format!("{pending} message(s) cannot be delivered"),
+            match (r.lang, channel) {
+                (Lang::Zh, Some(c)) => format!("{pending} 条消息发不出去（最早一条卡在 {c}）"),
+                (Lang::Zh, None) => format!("{pending} 条消息发不出去"),
+                (Lang::En, Some(c)) => format!("{pending} message(s) cannot be delivered (the oldest waits for {c})"),
+                (Lang::En, None) => format!("{pending} message(s) cannot be delivered"),
             },
             format!(
                 "{}{}{}",
@@ -344,22 +347,29 @@ fn problem(o: &mut String, r: &R, p: &Problem) {
                     .map(|e| format!(" · <code>{}</code>", esc(e)))
                     .unwrap_or_default()
             ),
-            r.t(
-                "运行 flexus-traffic-monitor notify-test 查看 Telegram 的回复；检查 TELEGRAM_BOT_TOKEN、TELEGRAM_CHAT_ID 和网络（国内服务器需要 HTTPS_PROXY）。消息不会丢，连通后按顺序发出。",
-                "Run flexus-traffic-monitor notify-test to see Telegram's answer; check TELEGRAM_BOT_TOKEN, TELEGRAM_CHAT_ID and the network (HTTPS_PROXY where Telegram is blocked). Nothing is lost: they go out in order once it works.",
-            )
+            if *channel == Some("telegram") {
+                r.t(
+                    "运行 flexus-traffic-monitor notify-test 查看 Telegram 的回复；检查 TELEGRAM_BOT_TOKEN、TELEGRAM_CHAT_ID 和网络（国内服务器需要 HTTPS_PROXY）。消息不会丢，连通后按顺序发出。",
+                    "Run flexus-traffic-monitor notify-test to see Telegram's answer; check TELEGRAM_BOT_TOKEN, TELEGRAM_CHAT_ID and the network (HTTPS_PROXY where Telegram is blocked). Nothing is lost: they go out in order once it works.",
+                )
+            } else {
+                r.t(
+                    "运行 flexus-traffic-monitor notify-test 查看每个渠道的回复，并检查该渠道的设置和网络。消息不会丢，连通后按顺序发出；其他渠道不受影响。",
+                    "Run flexus-traffic-monitor notify-test to see each channel's answer, and check that channel's settings and network. Nothing is lost: they go out in order once it works, and other channels are not held up.",
+                )
+            }
             .into(),
         ),
-        Problem::DeadMessages { count } => (
+        Problem::DeadMessages { count, channels } => (
             "warn",
             match r.lang {
-                Lang::Zh => format!("{count} 条消息被 Telegram 永久拒绝"),
-                Lang::En => format!("Telegram refused {count} message(s) for good"),
+                Lang::Zh => format!("{count} 条消息被永久拒绝（{}）", channels.join("、")),
+                Lang::En => format!("{count} message(s) refused for good ({})", channels.join(", ")),
             },
             String::new(),
             r.t(
-                "它们保存在 STATE_DIR/outbox/dead；运行 flexus-traffic-monitor notify-test 查看原因。",
-                "They are kept in STATE_DIR/outbox/dead; run flexus-traffic-monitor notify-test to see why.",
+                "它们保存在该渠道发件箱的 dead 目录中（Telegram 为 STATE_DIR/outbox/dead，其他渠道为 STATE_DIR/outbox/<渠道>/dead）；运行 flexus-traffic-monitor notify-test 查看原因。",
+                "They are kept in the channel's dead folder (STATE_DIR/outbox/dead for Telegram, STATE_DIR/outbox/<channel>/dead for the others); run flexus-traffic-monitor notify-test to see why.",
             )
             .into(),
         ),

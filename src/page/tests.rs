@@ -164,6 +164,8 @@ fn a_stalled_outbox_and_dead_messages_are_problems_but_a_fresh_queue_is_not() {
             dead: 0,
             oldest: Some(t(-60)),
             last_error: Some("timeout".into()),
+            stalled_channel: Some("feishu"),
+            dead_channels: vec!["email"],
         },
         ..Default::default()
     };
@@ -177,9 +179,19 @@ fn a_stalled_outbox_and_dead_messages_are_problems_but_a_fresh_queue_is_not() {
         v.problems[0],
         Problem::OutboxStalled { pending: 2, .. }
     ));
-    assert!(matches!(v.problems[1], Problem::DeadMessages { count: 1 }));
+    assert!(matches!(
+        v.problems[1],
+        Problem::DeadMessages { count: 1, .. }
+    ));
     let html = render::html(&v);
     assert!(html.contains("notify-test"));
+    // The page names the channels at fault, not Telegram whatever failed.
+    assert!(html.contains("waits for feishu"), "{html}");
+    assert!(html.contains("refused for good (email)"), "{html}");
+    assert!(
+        !html.contains("TELEGRAM_BOT_TOKEN") && !html.contains("Telegram refused"),
+        "{html}"
+    );
 }
 
 #[test]
@@ -315,6 +327,8 @@ fn every_page_state_is_written_in_one_language() {
                 dead: 1,
                 oldest: Some(t(-3600)),
                 last_error: None,
+                stalled_channel: Some("telegram"),
+                dead_channels: vec!["telegram"],
             },
             ..Default::default()
         };
