@@ -57,6 +57,14 @@ pub enum Kind {
 }
 
 impl Alert {
+    /// When the alert began firing (`startsAt`), when it is a valid RFC 3339 time.
+    pub fn started_at(&self) -> Option<chrono::DateTime<chrono::Utc>> {
+        self.starts_at
+            .as_deref()
+            .and_then(|s| chrono::DateTime::parse_from_rfc3339(s).ok())
+            .map(|t| t.with_timezone(&chrono::Utc))
+    }
+
     pub fn is_firing(&self) -> bool {
         self.status != "resolved"
     }

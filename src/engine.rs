@@ -375,7 +375,13 @@ impl Engine {
                     let mem: &mut PackageMemory = next.packages.entry(id.clone()).or_default();
                     let previous = mem.level;
                     let decisions = if alert.is_firing() {
-                        mem.observe_alert(level, current, now, &self.config.alerting.cadence)
+                        mem.observe_alert(
+                            level,
+                            current,
+                            alert.started_at(),
+                            now,
+                            &self.config.alerting.cadence,
+                        )
                     } else {
                         mem.resolve(level, current, now, &self.config.alerting.cadence)
                     };

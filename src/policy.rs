@@ -340,23 +340,43 @@ impl PackageMemory {
         }
     }
 
-    /// A firing alert says `level`; `current` is the level of our own fresh reading, if any.
+    /// A firing alert says `level`; `current` is the level of our own fresh reading, if any;
+    /// `started` is when the alert began firing (Alertmanager's `startsAt`).
     ///
     /// The fresher reading wins. An alert is computed by Prometheus from a reading this program
     /// exported on `/metrics`, so our own latest reading is always at least as new as the one
     /// behind the alert: when we have a fresh one, it decides the level, and the alert only
     /// prompts a judgement now (what the fallback evaluator would decide, under the same
-    /// cadence). Without a fresh reading of our own, the alert's level is taken as it is. With
-    /// `FALLBACK=always` an alert that disagrees with our reading used to win until the next
-    /// evaluation, which then recovered: an alert and a recovery per delivery.
+    /// cadence). Without a fresh reading of our own, the alert's level is taken as it is, except
+    /// a better level from an alert that began before we last told the worse one: that is a late
+    /// delivery (the second node of an Alertmanager pair waits its peer timeout, then may still
+    /// send the level-3 alert after the level-2 one), and taken as it is it would announce a false
+    /// recovery and move the level, so the worse level would be announced again. With `FALLBACK=always` an alert that disagrees
+    /// with our reading used to win until the next evaluation, which then recovered: an alert and
+    /// a recovery per delivery.
     pub fn observe_alert(
         &mut self,
         level: Level,
         current: Option<Level>,
+        started: Option<DateTime<Utc>>,
         now: DateTime<Utc>,
         c: &Cadence,
     ) -> Vec<Decision> {
-        self.observe(current.unwrap_or(level), now, c)
+        if let Some(cur) = current {
+            return self.observe(cur, now, c);
+        }
+        let late = self.level.is_some_and(|told| {
+            level < told
+                && started.is_some_and(|s| {
+                    self.last_alert
+                        .get(told.label())
+                        .is_some_and(|told_at| s <= *told_at)
+                })
+        });
+        if late {
+            return Vec::new();
+        }
+        self.observe(level, now, c)
     }
 }
 
@@ -508,7 +528,10 @@ mod tests {
         m.observe(L3, t(0), &c);
         // L3 resolved because the package fell to L2: no recovery.
         assert_eq!(m.resolve(L3, Some(L2), t(10), &c), vec![]);
-        assert_eq!(m.observe_alert(L2, Some(L2), t(20), &c), vec![Alert(L2)]);
+        assert_eq!(
+            m.observe_alert(L2, Some(L2), None, t(20), &c),
+            vec![Alert(L2)]
+        );
         // L2 resolved with a fresh reading above T3: one recovery; the duplicate delivery gives nothing.
         assert_eq!(
             m.resolve(L2, Some(Ok), t(30), &c),
@@ -526,10 +549,10 @@ mod tests {
         let c = Cadence::default();
         let mut m = PackageMemory::default();
         m.observe(L2, t(0), &c);
-        assert_eq!(m.observe_alert(L3, Some(L2), t(10), &c), vec![]);
+        assert_eq!(m.observe_alert(L3, Some(L2), None, t(10), &c), vec![]);
         assert_eq!(m.level, Some(L2));
         assert_eq!(
-            m.observe_alert(L3, Some(L3), t(20), &c),
+            m.observe_alert(L3, Some(L3), None, t(20), &c),
             vec![Recovery { from: L2, to: L3 }]
         );
     }
@@ -542,17 +565,36 @@ mod tests {
         // judges our reading in between: only the first report, no alert/recovery pairs.
         assert_eq!(m.observe(Ok, t(0), &c), vec![Report]);
         for i in 1..=3 {
-            assert_eq!(m.observe_alert(L3, Some(Ok), t(i * 2), &c), vec![]);
+            assert_eq!(m.observe_alert(L3, Some(Ok), None, t(i * 2), &c), vec![]);
             assert_eq!(m.observe(Ok, t(i * 2 + 1), &c), vec![]);
         }
         // A level-1 alert against a fresh reading above T1 asks for no shutdown.
-        assert_eq!(m.observe_alert(L1, Some(Ok), t(10), &c), vec![]);
+        assert_eq!(m.observe_alert(L1, Some(Ok), None, t(10), &c), vec![]);
         // Without a reading of our own, the alert is taken as it is.
-        assert_eq!(m.observe_alert(L2, None, t(20), &c), vec![Alert(L2)]);
+        assert_eq!(
+            m.observe_alert(L2, None, Some(t(19)), t(20), &c),
+            vec![Alert(L2)]
+        );
+        assert_eq!(
+            m.observe_alert(L1, None, Some(t(29)), t(30), &c),
+            vec![Alert(L1), Shutdown]
+        );
+        // ... except a better level from an alert that began before level 1 was told: a late
+        // delivery (the second node of an Alertmanager pair). No recovery, the level stays.
+        assert_eq!(m.observe_alert(L2, None, Some(t(19)), t(40), &c), vec![]);
+        assert_eq!(m.observe_alert(L3, None, Some(t(5)), t(50), &c), vec![]);
+        assert_eq!(m.level, Some(L1));
+        assert_eq!(
+            m.observe_alert(L1, None, Some(t(29)), t(600), &c),
+            vec![Shutdown]
+        );
+        // A better level that began after level 1 was told (traffic bought, a new cycle) counts.
+        let later = m.observe_alert(L3, None, Some(t(900)), t(1000), &c);
+        assert!(later.contains(&Recovery { from: L1, to: L3 }), "{later:?}");
         // An alert better than our reading does not hide the reading's level.
         let mut m = PackageMemory::default();
         assert_eq!(
-            m.observe_alert(L3, Some(L1), t(0), &c),
+            m.observe_alert(L3, Some(L1), None, t(0), &c),
             vec![Alert(L1), Shutdown]
         );
     }

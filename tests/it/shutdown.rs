@@ -138,6 +138,40 @@ async fn a_resolved_alert_cancels_the_countdown() {
     );
 }
 
+/// The second node of an Alertmanager pair can deliver a level-2 alert after level 1 was told.
+/// Without a fresh reading of our own, that late alert announces no recovery and leaves the level
+/// as told; the countdown and the guard's own fresh reading decide.
+#[tokio::test]
+async fn a_late_better_alert_without_a_fresh_reading_keeps_the_countdown() {
+    let (bss, tg) = bss_and_telegram().await;
+    bss.set_gb(ID, 1.0, 100.0);
+    let app = webhook_app(&bss, &tg, &[("SHUTDOWN_DELAY", "3s")], Spawn::default()).await;
+    app.deliver(&alert("FlexusFreeTrafficCritical", "firing", Some("1")))
+        .await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(app.guard.running().as_deref(), Some(ID));
+    // It began firing (the payload's startsAt) before level 1 was told.
+    app.deliver(&alert("FlexusFreeTrafficVeryLow", "firing", Some("2")))
+        .await;
+    app.settle().await;
+    assert_eq!(app.calls.count(), 1, "{:?}", tg.texts());
+    assert!(
+        !tg.has(&["recovered"]) && !tg.has(&["cancelled"]),
+        "{:?}",
+        tg.texts()
+    );
+    // Level 1 was told once: the late alert did not move the level, so nothing re-enters it.
+    app.deliver(&alert("FlexusFreeTrafficCritical", "firing", Some("1")))
+        .await;
+    app.settle().await;
+    assert_eq!(
+        tg.count("after a fresh reading confirms it"),
+        1,
+        "{:?}",
+        tg.texts()
+    );
+}
+
 #[tokio::test]
 async fn dry_run_runs_nothing_and_says_what_it_would_do() {
     let (bss, tg) = bss_and_telegram().await;
