@@ -11,7 +11,7 @@ use std::time::Duration;
 use serde_json::json;
 use url::Url;
 
-use super::http::{describe, int_field, url_secrets, Answer, Http};
+use super::http::{describe, int_field, Answer, Http};
 use super::render::Limit;
 use super::{Failure, Part};
 
@@ -29,7 +29,7 @@ impl Bark {
     /// When the HTTP client cannot be built.
     pub fn new(url: Url, timeout: Duration) -> Result<Self, String> {
         Ok(Self {
-            http: Http::new(timeout, url_secrets(&url))?,
+            http: Http::for_url(timeout, &url, None)?,
             url,
         })
     }

@@ -18,7 +18,7 @@ use serde_json::json;
 use sha2::Sha256;
 use url::Url;
 
-use super::http::{describe, http_level, int_field, url_secrets, Answer, Http};
+use super::http::{describe, http_level, int_field, Answer, Http};
 use super::render::Limit;
 use super::{Failure, Part};
 use crate::secret::Secret;
@@ -46,10 +46,8 @@ impl DingTalk {
     /// # Errors
     /// When the HTTP client cannot be built.
     pub fn new(url: Url, secret: Option<Secret>, timeout: Duration) -> Result<Self, String> {
-        let mut secrets = url_secrets(&url);
-        secrets.extend(secret.iter().map(|s| s.expose().to_string()));
         Ok(Self {
-            http: Http::new(timeout, secrets)?,
+            http: Http::for_url(timeout, &url, secret.as_ref())?,
             url,
             secret,
         })
@@ -113,11 +111,7 @@ mod tests {
     use super::*;
 
     fn a(body: &str) -> Answer {
-        Answer {
-            status: 200,
-            body: body.into(),
-            retry_after: None,
-        }
+        Answer::ok_with(body)
     }
 
     #[test]

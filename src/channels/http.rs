@@ -18,6 +18,18 @@ pub struct Answer {
     pub retry_after: Option<u64>,
 }
 
+#[cfg(test)]
+impl Answer {
+    /// An HTTP 200 answer with `body` (the services that report errors inside a 200).
+    pub fn ok_with(body: &str) -> Self {
+        Self {
+            status: 200,
+            body: body.into(),
+            retry_after: None,
+        }
+    }
+}
+
 /// An HTTP client for one channel, knowing which strings must never leave it.
 #[derive(Debug, Clone)]
 pub struct Http {
@@ -63,6 +75,21 @@ impl Http {
         // Longest first, so that a URL is replaced whole before its pieces.
         secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
         Ok(Self { client, secrets })
+    }
+
+    /// A client for a channel at `url` (every secret-looking piece of it kept out of errors), with
+    /// an optional signing `secret` kept out too.
+    ///
+    /// # Errors
+    /// When the HTTP client cannot be built.
+    pub fn for_url(
+        timeout: Duration,
+        url: &Url,
+        secret: Option<&crate::secret::Secret>,
+    ) -> Result<Self, String> {
+        let mut secrets = url_secrets(url);
+        secrets.extend(secret.map(|s| s.expose().to_string()));
+        Self::new(timeout, secrets)
     }
 
     /// `s` with every secret replaced by `[redacted]`.

@@ -20,7 +20,7 @@ use serde_json::json;
 use sha2::Sha256;
 use url::Url;
 
-use super::http::{http_level, url_secrets, Answer, Http};
+use super::http::{http_level, Answer, Http};
 use super::render::Limit;
 use super::{Failure, Part};
 use crate::secret::Secret;
@@ -50,10 +50,8 @@ impl Webhook {
     /// # Errors
     /// When the HTTP client cannot be built.
     pub fn new(url: Url, secret: Option<Secret>, timeout: Duration) -> Result<Self, String> {
-        let mut secrets = url_secrets(&url);
-        secrets.extend(secret.iter().map(|s| s.expose().to_string()));
         Ok(Self {
-            http: Http::new(timeout, secrets)?,
+            http: Http::for_url(timeout, &url, secret.as_ref())?,
             url,
             secret,
         })

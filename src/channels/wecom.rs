@@ -10,7 +10,7 @@ use std::time::Duration;
 use serde_json::json;
 use url::Url;
 
-use super::http::{describe, http_level, int_field, url_secrets, Answer, Http};
+use super::http::{describe, http_level, int_field, Answer, Http};
 use super::render::Limit;
 use super::{Failure, Part};
 
@@ -32,7 +32,7 @@ impl WeCom {
     /// When the HTTP client cannot be built.
     pub fn new(url: Url, timeout: Duration) -> Result<Self, String> {
         Ok(Self {
-            http: Http::new(timeout, url_secrets(&url))?,
+            http: Http::for_url(timeout, &url, None)?,
             url,
         })
     }
@@ -86,11 +86,7 @@ mod tests {
     use super::*;
 
     fn a(body: &str) -> Answer {
-        Answer {
-            status: 200,
-            body: body.into(),
-            retry_after: None,
-        }
+        Answer::ok_with(body)
     }
 
     #[test]
