@@ -417,7 +417,10 @@ async fn migrating_the_old_env_runs_config_and_a_dry_run_check() {
         .await
         .unwrap();
     assert!(hand.status.success(), "{}", output_text(&hand));
-    assert!(!home.join("state").exists(), "a second state in the working directory");
+    assert!(
+        !home.join("state").exists(),
+        "a second state in the working directory"
+    );
     assert!(
         under(&root, "/var/lib/flexus-traffic-monitor/state.json").is_file(),
         "{:?}",
