@@ -89,6 +89,29 @@ async fn a_report_goes_out_a_day_before_the_reset_and_after_it_with_the_final_fi
 }
 
 #[tokio::test]
+async fn every_configured_channel_gets_the_report() {
+    let (bss, tg) = bss_and_telegram().await;
+    let ch = crate::helpers::fakes::channels::FakeChannels::start().await;
+    cycle(&bss, 150.0, Utc::now() + Duration::hours(20));
+    let mut env = app_env(&bss, &tg, &[]);
+    env.extend(ch.env());
+    let app = crate::helpers::TestApp::spawn(&env).await;
+    app.poller.poll_once().await.unwrap();
+    assert_eq!(app.engine.reports(Utc::now()).await.unwrap(), 1);
+    app.settle().await;
+    assert_eq!(texts_with(&tg, BEFORE).len(), 1, "{:#?}", tg.texts());
+    for service in crate::helpers::fakes::channels::SERVICES {
+        let got = ch.received(service);
+        assert_eq!(got.len(), 1, "{service}: {got:#?}");
+        let text = format!("{}\n{}", got[0].title, got[0].text);
+        assert!(
+            text.contains(BEFORE) && text.contains("150.00 GB") && text.contains("unknown"),
+            "{service}: {text}"
+        );
+    }
+}
+
+#[tokio::test]
 async fn a_report_missed_while_down_is_sent_once_when_it_comes_back_also_across_restarts() {
     let (bss, tg) = bss_and_telegram().await;
     let env = app_env(&bss, &tg, &[]);
