@@ -55,6 +55,7 @@
 //!   package reaches level 1 at the recent rate), [`page`] (inputs → view → HTML, served at `/`).
 //! - [`envfile`]: `.env` files read the way python-dotenv (the original script's loader) reads them.
 //! - [`logging`]: log format, colour, and escaping of values from outside.
+//! - [`console`]: what commands print on stdout/stderr, never panicking on a closed pipe.
 //! - [`app`]: builds every part from a config and runs them until stopped; `serve`, `check`,
 //!   `demo` and the tests use it.
 //! - [`demo`]: the simulated cloud of the `demo` command.
@@ -69,6 +70,7 @@ pub mod channels;
 pub mod cli;
 pub mod commands;
 pub mod config;
+pub mod console;
 pub mod demo;
 pub mod enforcer;
 pub mod engine;

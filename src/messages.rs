@@ -839,10 +839,13 @@ pub fn render_reply(r: &BotReply, lang: Lang, th: &Thresholds) -> String {
     }
 }
 
+/// Commands of our own, one `<code>` a line, whole: they are built by this program (names from
+/// validated settings, quoted for the shell) and must work when pasted, so they are not cut to
+/// [`MAX_VALUE_CHARS`]; control characters would still be shown visibly.
 fn code_lines(lines: &[String]) -> String {
     lines
         .iter()
-        .map(|l| format!("<code>{}</code>", escape(l)))
+        .map(|l| format!("<code>{}</code>", html(&crate::logging::escape(l))))
         .collect::<Vec<_>>()
         .join("\n")
 }
@@ -864,25 +867,34 @@ fn action_name(lang: Lang, a: Action) -> &'static str {
 fn installed_text(lang: Lang, i: &Installed) -> String {
     match (lang, i) {
         (Lang::Zh, Installed::Throttle { interface, rate, ports: p, .. }) => format!(
-            "网卡 <code>{}</code> 的出站流量已限速为 <b>{}</b>；SSH 端口（{}）和本程序的 API 调用不限速。",
+            "网卡 <code>{}</code> 的出站流量已限速为 <b>{}</b>；端口 {}（SSH 和本程序的监听端口）发出的流量和本程序的 API 调用不限速。",
             escape(interface), escape(rate), ports(p)
         ),
         (Lang::En, Installed::Throttle { interface, rate, ports: p, .. }) => format!(
-            "Egress on <code>{}</code> is limited to <b>{}</b>; SSH ports ({}) and this program's API calls are not limited.",
+            "Egress on <code>{}</code> is limited to <b>{}</b>; traffic from ports {} (SSH and this program's listen port) and this program's API calls are not limited.",
             escape(interface), escape(rate), ports(p)
         ),
-        (Lang::Zh, Installed::Fence { backend, ports: p, .. }) => format!(
-            "新的入站连接已被丢弃（{}），只保留端口 {}；已建立的连接（包括 SSH 会话）和出站连接不受影响。",
-            if *backend == crate::actions::FenceBackend::Nft { "nftables" } else { "iptables" },
-            ports(p)
+        (Lang::Zh, Installed::Fence { backend, ports: p, udp_ports, .. }) => format!(
+            "新的入站连接已被丢弃（{}），只保留 TCP 端口 {}{}；已打开的连接（包括 SSH 会话）、本机发起的连接、本机回环和 ping 不受影响。",
+            backend_name(*backend),
+            ports(p),
+            if udp_ports.is_empty() { "（UDP 全部关闭）".to_string() } else { format!(" 和 UDP 端口 {}", ports(udp_ports)) }
         ),
-        (Lang::En, Installed::Fence { backend, ports: p, .. }) => format!(
-            "New inbound connections are dropped ({}) except to ports {}; established connections (SSH sessions too) and outbound ones go on.",
-            if *backend == crate::actions::FenceBackend::Nft { "nftables" } else { "iptables" },
-            ports(p)
+        (Lang::En, Installed::Fence { backend, ports: p, udp_ports, .. }) => format!(
+            "New inbound connections are dropped ({}) except to TCP ports {}{}; connections already open (SSH sessions too), the server's own outbound ones, loopback and ping go on.",
+            backend_name(*backend),
+            ports(p),
+            if udp_ports.is_empty() { " (no UDP port)".to_string() } else { format!(" and UDP ports {}", ports(udp_ports)) }
         ),
         (Lang::Zh, Installed::Command { .. }) => "已运行进入命令（ACTION_ENTER_COMMAND）。".into(),
         (Lang::En, Installed::Command { .. }) => "The enter command (ACTION_ENTER_COMMAND) ran.".into(),
+    }
+}
+
+fn backend_name(b: crate::actions::FenceBackend) -> &'static str {
+    match b {
+        crate::actions::FenceBackend::Nft => "nftables",
+        crate::actions::FenceBackend::Iptables => "iptables",
     }
 }
 
@@ -1103,7 +1115,8 @@ mod action_message_tests {
         let th = Thresholds::default();
         let en = render(&applied(false), Lang::En, &th);
         assert!(
-            en.contains("limited to <b>1mbit</b>") && en.contains("SSH ports (22, 9184)"),
+            en.contains("limited to <b>1mbit</b>")
+                && en.contains("from ports 22, 9184 (SSH and this program's listen port)"),
             "{en}"
         );
         assert!(
@@ -1134,14 +1147,18 @@ mod action_message_tests {
             installed: Installed::Fence {
                 backend: FenceBackend::Nft,
                 ports: vec![22, 9184],
+                udp_ports: vec![51820],
                 ipv6: false,
             },
             undo: vec![],
             would_run: vec![],
             dry_run: false,
         };
-        assert!(render(&fence, Lang::En, &th).contains("except to ports 22, 9184"));
-        assert!(render(&fence, Lang::Zh, &th).contains("只保留端口 22, 9184"));
+        assert!(render(&fence, Lang::En, &th)
+            .contains("except to TCP ports 22, 9184 and UDP ports 51820"));
+        assert!(
+            render(&fence, Lang::Zh, &th).contains("只保留 TCP 端口 22, 9184 和 UDP 端口 51820")
+        );
         for (m, en_text, zh_text) in [
             (
                 Message::ActionLifted {

@@ -70,7 +70,7 @@ pub async fn run(mut config: Config, json_out: bool) -> ExitCode {
         Ok(r) => r,
         Err(e) => {
             if json_out {
-                println!(
+                crate::outln!(
                     "{}",
                     json!({ "ok": false, "error": e.to_string(), "error_kind": e.kind() })
                 );
@@ -93,7 +93,7 @@ pub async fn run(mut config: Config, json_out: bool) -> ExitCode {
             })
             .collect();
         let out = json!({ "ok": all_ok, "server": config.watch.server_name, "packages": packages, "messages_pending": pass.remaining });
-        println!("{}", serde_json::to_string_pretty(&out).expect("json"));
+        crate::outln!("{}", serde_json::to_string_pretty(&out).expect("json"));
     } else {
         let rows: Vec<Vec<String>> = results
             .iter()
@@ -122,7 +122,7 @@ pub async fn run(mut config: Config, json_out: bool) -> ExitCode {
                 ],
             })
             .collect();
-        print!(
+        crate::out!(
             "{}",
             super::table(
                 &[

@@ -735,8 +735,12 @@ pub static VARS: &[Var] = &[
         name: "FENCE_ALLOW_PORTS",
         section: Section::Actions,
         default: "(none)",
-        help: "more inbound TCP ports the fence leaves open (LISTEN_ADDR's port always is)",
-        show: |c| ports(&c.actions.fence_allow_ports),
+        help: "more inbound ports the fence leaves open: 443 or tcp/443, udp/51820 (LISTEN_ADDR's port always is)",
+        show: |c| {
+            let mut all: Vec<String> = c.actions.fence_allow_ports.iter().map(u16::to_string).collect();
+            all.extend(c.actions.fence_allow_udp_ports.iter().map(|p| format!("udp/{p}")));
+            if all.is_empty() { "(none)".into() } else { all.join(",") }
+        },
     },
     Var {
         name: "FENCE_BACKEND",

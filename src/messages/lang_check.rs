@@ -721,11 +721,13 @@ fn samples(lang: Lang) -> Vec<Message> {
         Installed::Fence {
             backend: crate::actions::FenceBackend::Nft,
             ports: vec![22],
+            udp_ports: vec![],
             ipv6: false,
         },
         Installed::Fence {
             backend: crate::actions::FenceBackend::Iptables,
             ports: vec![22],
+            udp_ports: vec![51820],
             ipv6: true,
         },
         Installed::Command {

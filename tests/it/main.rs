@@ -18,6 +18,8 @@ mod e2e;
 mod email;
 mod external;
 mod fallback;
+mod fence;
+mod first_run;
 mod ha_pair;
 mod http_limits;
 mod install;
