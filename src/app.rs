@@ -341,6 +341,7 @@ impl App {
             deps.netns,
         ));
         let engine = Arc::new(Engine {
+            history: history.clone(),
             enforcer: enforcer.clone(),
             autostart,
             config: config.clone(),
@@ -461,6 +462,7 @@ impl App {
                 snapshot: self.snapshot.clone(),
                 history: self.history.clone(),
                 starter: self.starter.clone(),
+                engine: self.engine.clone(),
             };
             match Bot::new(parts) {
                 Ok(bot) => {

@@ -51,8 +51,11 @@
 //! - Gentler steps than a shutdown: [`actions`] (pure plan of throttle/fence/command per level, and
 //!   the runner of their exact argv), [`enforcer`] (after each fresh poll, brings them in line with
 //!   the level and records them in the state).
-//! - The status page: [`history`] (bounded on-disk history of readings), [`forecast`] (pure: when a
-//!   package reaches level 1 at the recent rate), [`page`] (inputs → view → HTML, served at `/`).
+//! - The status page: [`history`] (bounded on-disk history of readings, and each cycle's final
+//!   figures), [`forecast`] (pure: when a package reaches level 1 at the recent rate), [`page`]
+//!   (inputs → view → HTML, served at `/`).
+//! - [`report`]: the reports a day before each reset and after it, and the daily digest (pure:
+//!   when one is due, what it says); the engine sends them, the bot answers `/report` with them.
 //! - [`envfile`]: `.env` files read the way python-dotenv (the original script's loader) reads them.
 //! - [`logging`]: log format, colour, and escaping of values from outside.
 //! - [`console`]: what commands print on stdout/stderr, never panicking on a closed pipe.
@@ -93,6 +96,7 @@ pub mod plausibility;
 pub mod policy;
 pub mod poller;
 pub mod reading;
+pub mod report;
 pub mod secret;
 pub mod shutdown;
 pub mod snapshot;

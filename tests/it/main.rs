@@ -26,6 +26,7 @@ mod install;
 mod lifecycle;
 mod logs;
 mod page;
+mod reports;
 mod setup;
 mod shutdown;
 mod signer_vectors;
