@@ -20,8 +20,13 @@ use crate::reading::Reading;
 mod describe;
 #[cfg(test)]
 pub(crate) mod lang_check;
+mod readings;
+mod report;
 
 pub use describe::{quoted, span, Localize};
+pub use report::{
+    age, render_report, CycleReport, InForce, ReportFigures, ReportForecast, ReportKind,
+};
 
 /// Message language.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -107,6 +112,10 @@ pub enum Message {
     },
     Report {
         facts: Facts,
+    },
+    /// A report around a reset (a day before it, after it) or the daily digest.
+    CycleReport {
+        report: CycleReport,
     },
     /// The guard started its countdown.
     ShutdownCountdown {
@@ -223,6 +232,22 @@ pub enum Message {
         server: String,
         lifted: Vec<Key>,
         dry_run: bool,
+    },
+    /// A package's reading is not acted on: unreadable, refused as impossible, or held until the
+    /// next reading confirms it (see `plausibility`). Told once per distinct problem.
+    ReadingNotUsed {
+        server: String,
+        free_resource_id: String,
+        #[serde(serialize_with = "crate::logging::as_text")]
+        error: crate::huawei::wire::ReadingError,
+        /// The remaining traffic of the last reading acted on, if any.
+        last_good_gb: Option<f64>,
+    },
+    /// The package's readings are acted on again.
+    ReadingUsable {
+        server: String,
+        free_resource_id: String,
+        remaining_gb: f64,
     },
 }
 
@@ -453,6 +478,7 @@ pub fn render(m: &Message, lang: Lang, th: &Thresholds) -> String {
             x.level_name(*to)
         ),
         Message::Report { facts } => format!("🟢 <b>{}</b>\n{}", x.t("流量报告", "Traffic report"), x.facts(facts, Level::Ok)),
+        Message::CycleReport { report } => render_report(report, lang),
         Message::ShutdownCountdown { facts, seconds, dry_run } => format!(
             "‼️ <b>{}</b>\n{}\n{}",
             if *dry_run { x.t("关机倒计时（演练，DRY_RUN）", "Shutdown countdown (dry run)") } else { x.t("关机倒计时", "Shutdown countdown") },
@@ -635,6 +661,12 @@ pub fn render(m: &Message, lang: Lang, th: &Thresholds) -> String {
                 Lang::En => format!("⚠️ <b>{count} more alerts</b> (one delivery, folded into one message)\nServer: <b>{}</b>\n{}{more}", escape(server), listed.join(", ")),
             }
         }
+        Message::ReadingNotUsed { server, free_resource_id, error, last_good_gb } => {
+            readings::not_used(lang, server, free_resource_id, error, *last_good_gb)
+        }
+        Message::ReadingUsable { server, free_resource_id, remaining_gb } => {
+            readings::usable(lang, server, free_resource_id, *remaining_gb)
+        }
         Message::Test { server } => match lang {
             Lang::Zh => format!("🔔 <b>{}</b> 测试消息：flexus-traffic-monitor 可以通过此渠道发送通知。", escape(server)),
             Lang::En => format!("🔔 <b>{}</b> test message: flexus-traffic-monitor can send notifications here.", escape(server)),
@@ -709,6 +741,10 @@ pub enum BotReply {
     },
     Unmuted,
     MuteUsage,
+    /// `/report`: the report of every watched package.
+    Report {
+        reports: Vec<CycleReport>,
+    },
 }
 
 fn forecast_text(f: &Forecast, lang: Lang) -> String {
@@ -763,8 +799,8 @@ pub fn render_reply(r: &BotReply, lang: Lang, th: &Thresholds) -> String {
     let x = Text { lang };
     match r {
         BotReply::Help => x.t(
-            "<b>可用命令</b>\n/status — 各流量包的剩余流量、级别、重置日期和预测\n/cancel — 取消正在进行的关机倒计时（需按按钮确认；超出免费流量包的流量将按量计费）\n/resume — 恢复自动关机\n/start — 启动本程序关闭的实例（仅 SHUTDOWN_MODE=huawei-api，流量已重置时）\n/mute 6h — 暂停重复提醒（进入新级别、关机倒计时和关机消息照常发送）；/mute off 取消\n/help — 本帮助",
-            "<b>Commands</b>\n/status — every package: remaining, level, reset date, forecast\n/cancel — cancel a running shutdown countdown (confirm with the button; traffic beyond the free package is billed)\n/resume — enable the automatic shutdown again\n/start — start an instance this program stopped (SHUTDOWN_MODE=huawei-api, once the traffic has reset)\n/mute 6h — silence repeats (entering a level, the countdown and shutdown messages still come); /mute off ends it\n/help — this help",
+            "<b>可用命令</b>\n/status — 各流量包的剩余流量、级别、重置日期和预测\n/report — 流量报告（与重置前后的报告相同）\n/cancel — 取消正在进行的关机倒计时（需按按钮确认；超出免费流量包的流量将按量计费）\n/resume — 恢复自动关机\n/start — 启动本程序关闭的实例（仅 SHUTDOWN_MODE=huawei-api，流量已重置时）\n/mute 6h — 暂停重复提醒（进入新级别、关机倒计时和关机消息照常发送）；/mute off 取消\n/help — 本帮助",
+            "<b>Commands</b>\n/status — every package: remaining, level, reset date, forecast\n/report — the traffic report (the same as around each reset)\n/cancel — cancel a running shutdown countdown (confirm with the button; traffic beyond the free package is billed)\n/resume — enable the automatic shutdown again\n/start — start an instance this program stopped (SHUTDOWN_MODE=huawei-api, once the traffic has reset)\n/mute 6h — silence repeats (entering a level, the countdown and shutdown messages still come); /mute off ends it\n/help — this help",
         ).to_string(),
         BotReply::Unknown => x.t("未知命令。发送 /help 查看可用命令。", "Unknown command. Send /help for the list.").to_string(),
         BotReply::Status { server, packages, muted_until } => {
@@ -860,6 +896,8 @@ pub fn render_reply(r: &BotReply, lang: Lang, th: &Thresholds) -> String {
         },
         BotReply::Unmuted => x.t("🔔 重复提醒已恢复。", "🔔 Repeats are sent again.").to_string(),
         BotReply::MuteUsage => x.t("用法：/mute 6h（最长 7 天），或 /mute off。", "Usage: /mute 6h (at most 7 days), or /mute off.").to_string(),
+        BotReply::Report { reports } if reports.is_empty() => x.t("尚无读数。", "No reading yet.").to_string(),
+        BotReply::Report { reports } => reports.iter().map(|r| render_report(r, lang)).collect::<Vec<_>>().join("\n\n"),
     }
 }
 

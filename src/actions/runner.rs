@@ -114,7 +114,7 @@ impl Runner {
         if self.dry_run {
             let line = step.display();
             // Standard error: `check --json` keeps standard output for its JSON.
-            eprintln!("DRY_RUN: would run: {line}");
+            crate::errln!("DRY_RUN: would run: {line}");
             tracing::info!(command = %line, "dry run: would run");
             return Ok(line);
         }

@@ -24,16 +24,16 @@ use crate::state::{StateCell, StateStore, StoreError};
 fn print(report: &LiftReport, dry_run: bool) -> ExitCode {
     let verb = if dry_run { "would run" } else { "ran" };
     for c in &report.commands {
-        println!("{verb}: {c}");
+        crate::outln!("{verb}: {c}");
     }
     for k in &report.lifted {
-        println!("lifted: {}", k.id());
+        crate::outln!("lifted: {}", k.id());
     }
     for e in &report.errors {
-        eprintln!("error: {e}");
+        crate::errln!("error: {e}");
     }
     if report.errors.is_empty() {
-        println!(
+        crate::outln!(
             "done: no throttle, fence or command action of flexus-traffic-monitor is in force"
         );
         ExitCode::SUCCESS
@@ -48,7 +48,7 @@ const SERVICE_TAKES_WITHIN: Duration = Duration::from_secs(15);
 /// Leaves the lift request for the running service and waits until it is taken.
 async fn tell_the_service(state_dir: &std::path::Path) {
     if let Err(e) = request_lift(state_dir, chrono::Utc::now()) {
-        eprintln!("note: STATE_DIR={}: cannot leave the lift request for the running service ({e}); it puts the actions back only after a restart while the level lasts: stop it first (systemctl stop flexus-traffic-monitor) or change LEVELn_ACTIONS to keep them off", state_dir.display());
+        crate::errln!("note: STATE_DIR={}: cannot leave the lift request for the running service ({e}); it puts the actions back only after a restart while the level lasts: stop it first (systemctl stop flexus-traffic-monitor) or change LEVELn_ACTIONS to keep them off", state_dir.display());
         return;
     }
     let until = tokio::time::Instant::now() + SERVICE_TAKES_WITHIN;
@@ -59,7 +59,7 @@ async fn tell_the_service(state_dir: &std::path::Path) {
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
-    eprintln!("note: STATE_DIR={} is held by a running service that did not take the lift request within {}s; it records the lift when it does (the request stays in STATE_DIR)", state_dir.display(), SERVICE_TAKES_WITHIN.as_secs());
+    crate::errln!("note: STATE_DIR={} is held by a running service that did not take the lift request within {}s; it records the lift when it does (the request stays in STATE_DIR)", state_dir.display(), SERVICE_TAKES_WITHIN.as_secs());
 }
 
 pub async fn run(config: Config) -> ExitCode {
@@ -81,7 +81,7 @@ pub async fn run(config: Config) -> ExitCode {
             ) {
                 Ok(n) => Arc::new(n),
                 Err(e) => {
-                    eprintln!(
+                    crate::errln!(
                         "STATE_DIR={}: cannot open the outbox: {e}",
                         config.state_dir.display()
                     );
@@ -123,7 +123,7 @@ pub async fn run(config: Config) -> ExitCode {
             code
         }
         Err(e) => {
-            eprintln!("{e}");
+            crate::errln!("{e}");
             ExitCode::from(super::EXIT_STATE)
         }
     }
