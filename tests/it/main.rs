@@ -22,6 +22,7 @@ mod fence;
 mod first_run;
 mod ha_pair;
 mod http_limits;
+mod implausible;
 mod install;
 mod lifecycle;
 mod logs;
