@@ -25,6 +25,7 @@ mod http_limits;
 mod implausible;
 mod install;
 mod lifecycle;
+mod lift;
 mod logs;
 mod page;
 mod reports;
