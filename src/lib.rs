@@ -41,6 +41,7 @@
 //!   over SMTP) and per-channel rendering.
 //! - Runtime parts: [`snapshot`] (latest readings, kept through failures for a bounded time),
 //!   [`poller`] (calls BSS on a schedule), [`metrics`] (Prometheus registry and `/metrics`),
+//!   [`process`] (the standard `process_*` figures of this process, from `/proc/self`),
 //!   [`notifier`] (renders messages per channel, queues and delivers them, urgent first), [`shutdown`] (the guard and its
 //!   executors), [`autostart`] (`AUTO_START`), [`engine`] (decisions → durable effects),
 //!   [`bot`] (the Telegram commands: `/status`, `/cancel`, `/resume`, `/start`, `/mute`),
@@ -92,6 +93,7 @@ pub mod outcome;
 pub mod page;
 pub mod policy;
 pub mod poller;
+pub mod process;
 pub mod reading;
 pub mod report;
 pub mod secret;
