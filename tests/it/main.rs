@@ -25,6 +25,7 @@ mod ha_pair;
 mod http_limits;
 mod install;
 mod lifecycle;
+mod lift;
 mod logs;
 mod page;
 mod reports;
