@@ -51,6 +51,9 @@
 //!   the level and records them in the state).
 //! - The status page: [`history`] (bounded on-disk history of readings), [`forecast`] (pure: when a
 //!   package reaches level 1 at the recent rate), [`page`] (inputs → view → HTML, served at `/`).
+//! - The live meter: [`egress`] (the kernel's byte counters of the public interface, a meter that
+//!   survives restarts and reboots, and the estimate of what is left now, anchored to the bill
+//!   with a learned lag).
 //! - [`envfile`]: `.env` files read the way python-dotenv (the original script's loader) reads them.
 //! - [`logging`]: log format, colour, and escaping of values from outside.
 //! - [`app`]: builds every part from a config and runs them until stopped; `serve`, `check`,
@@ -68,6 +71,7 @@ pub mod cli;
 pub mod commands;
 pub mod config;
 pub mod demo;
+pub mod egress;
 pub mod enforcer;
 pub mod engine;
 pub mod envfile;
