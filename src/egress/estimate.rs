@@ -51,10 +51,14 @@ const MAX_CANDIDATES: usize = 4000;
 /// The lag in force.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct Lag {
-    #[serde(with = "crate::config::humantime_serde_compat")]
+    #[serde(rename = "seconds", serialize_with = "as_seconds")]
     pub value: Duration,
     /// False while the cautious default is used.
     pub learned: bool,
+}
+
+fn as_seconds<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_f64(d.as_secs_f64())
 }
 
 /// One bill reading, as the fit sees it.

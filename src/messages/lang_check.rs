@@ -141,9 +141,10 @@ fn variant(m: &Message) -> usize {
         Message::ActionApplied { .. } => 17,
         Message::ActionLifted { .. } => 18,
         Message::ActionFailed { .. } => 19,
+        Message::EgressCounterLost { .. } => 21,
     }
 }
-const VARIANTS: usize = 21;
+const VARIANTS: usize = 22;
 
 /// Outside text (package names, alert summaries) comes in the account's or the operator's
 /// language: Chinese with the Chinese rendering, English with the English one.
@@ -162,6 +163,7 @@ fn facts(lang: Lang, note: Option<&str>) -> Facts {
         total_gb: Some(1200.0),
         used_gb: Some(1187.5),
         remaining_gb: Some(12.5),
+        estimate_gb: None,
         cycle_start: DateTime::from_timestamp(1_736_265_600, 0),
         cycle_end: DateTime::from_timestamp(1_738_944_000, 0),
         note: note.map(String::from),
@@ -419,6 +421,15 @@ fn samples(lang: Lang) -> Vec<Message> {
     out.push(Message::Report {
         facts: facts(lang, None),
     });
+    // With the live estimate next to the bill.
+    out.push(Message::Alert {
+        level: Level::L1,
+        facts: Facts {
+            estimate_gb: Some(3.25),
+            ..facts(lang, None)
+        },
+        shutdown_enabled: true,
+    });
     let hows = [
         How::Command(s("sudo -n /usr/sbin/shutdown -h now")),
         How::EcsStop { hard: false },
@@ -568,6 +579,10 @@ fn samples(lang: Lang) -> Vec<Message> {
         }
     }
     out.push(Message::MonitoringRecovered { server: server() });
+    out.push(Message::EgressCounterLost {
+        server: server(),
+        error: s("cannot read the counters of interface eth0: entity not found"),
+    });
     for firing in [true, false] {
         out.push(Message::ExternalAlert {
             server: server(),

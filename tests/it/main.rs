@@ -22,6 +22,7 @@ mod ha_pair;
 mod http_limits;
 mod install;
 mod lifecycle;
+mod live;
 mod logs;
 mod page;
 mod setup;
