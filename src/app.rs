@@ -374,6 +374,7 @@ impl App {
             deps.netns,
         ));
         let engine = Arc::new(Engine {
+            history: history.clone(),
             enforcer: enforcer.clone(),
             autostart,
             config: config.clone(),
@@ -497,6 +498,7 @@ impl App {
                 snapshot: self.snapshot.clone(),
                 history: self.history.clone(),
                 starter: self.starter.clone(),
+                engine: self.engine.clone(),
             };
             match Bot::new(parts) {
                 Ok(bot) => {

@@ -15,6 +15,7 @@ use serde::Serialize;
 use crate::alertmanager::{Kind, Payload};
 use crate::autostart::AutoStarter;
 use crate::config::Config;
+use crate::history::HistoryStore;
 use crate::level::Level;
 use crate::messages::{Facts, Message};
 use crate::notifier::Notifier;
@@ -123,6 +124,14 @@ pub struct Engine {
     pub enforcer: Arc<crate::enforcer::Enforcer>,
     /// Present with `AUTO_START=true`.
     pub autostart: Option<Arc<AutoStarter>>,
+    /// The history of readings and cycles (for the reports).
+    pub history: Arc<HistoryStore>,
+}
+
+/// The live estimate of a package's remaining traffic (the bill minus the egress it has not seen
+/// yet), when the snapshot holds one built on the reading it holds (see `egress`).
+fn live_remaining_gb(snap: &Snapshot, id: &str) -> Option<f64> {
+    snap.estimate(id).map(|e| e.remaining_gb)
 }
 
 /// Effects collected while deciding, carried out after the state is saved.
@@ -460,6 +469,86 @@ impl Engine {
         summary.messages = fx.messages.len();
         self.record(guard, next, fx, "webhook").await?;
         Ok(summary)
+    }
+
+    /// The report about `id` of `kind` at `now`, from the history and `state`.
+    fn build_report(
+        &self,
+        kind: crate::messages::ReportKind,
+        id: &str,
+        state: &State,
+        snap: &Snapshot,
+        now: DateTime<Utc>,
+    ) -> crate::messages::CycleReport {
+        let cycles = self.history.cycles(id);
+        let points = self.history.points(id);
+        crate::report::build(&crate::report::Inputs {
+            kind,
+            id,
+            server: self.config.server_for(id),
+            cycles: &cycles,
+            points: &points,
+            state,
+            live_remaining_gb: live_remaining_gb(snap, id),
+            max_age: self.config.watch.reading_max_age,
+            auto_start: self.config.shutdown.auto_start,
+            offset: self.config.alerting.reports.zone.offset_at(now),
+            now,
+        })
+    }
+
+    /// Sends the reports that are due at `now` (a day before each reset, after it, the daily
+    /// digest), once each: their keys are saved with the messages queued, in one step (see the
+    /// module). Runs after every poll whoever is in charge of alerts, and in `check`. Returns how
+    /// many were queued.
+    ///
+    /// # Errors
+    /// When messages or state cannot be written.
+    pub async fn reports(&self, now: DateTime<Utc>) -> Result<usize, RecordError> {
+        let settings = self.config.alerting.reports;
+        let offset = settings.zone.offset_at(now);
+        let snap = self.snapshot.read().await.clone();
+        let guard = self.state.lock().await;
+        let mut next = guard.clone();
+        next.reports.forget_old(now, crate::report::KEEP_SENT);
+        let muted = next.bot.muted(now);
+        let mut fx = Effects::default();
+        for id in &self.config.watch.free_resource_ids {
+            let cycles = self.history.cycles(id);
+            for due in crate::report::due(id, &cycles, &settings, &next.reports, muted, offset, now)
+            {
+                if due.send {
+                    tracing::info!(free_resource_id = %id, kind = due.kind.label(), "report due");
+                    let report = self.build_report(due.kind, id, &next, &snap, now);
+                    fx.messages.push(Message::CycleReport { report });
+                }
+                next.reports.sent.insert(due.key, now);
+            }
+        }
+        let queued = fx.messages.len();
+        self.record(guard, next, fx, "reports").await?;
+        Ok(queued)
+    }
+
+    /// What `/report` answers at `now`: the report of every watched package, as the scheduled
+    /// ones say it.
+    pub async fn reports_now(&self, now: DateTime<Utc>) -> Vec<crate::messages::CycleReport> {
+        let snap = self.snapshot.read().await.clone();
+        let state = self.state.snapshot().await;
+        self.config
+            .watch
+            .free_resource_ids
+            .iter()
+            .map(|id| {
+                self.build_report(
+                    crate::messages::ReportKind::OnRequest,
+                    id,
+                    &state,
+                    &snap,
+                    now,
+                )
+            })
+            .collect()
     }
 
     /// Starts instances this process stopped once their cycle reset (`AUTO_START`), each in a

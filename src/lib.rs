@@ -49,13 +49,17 @@
 //! - Gentler steps than a shutdown: [`actions`] (pure plan of throttle/fence/command per level, and
 //!   the runner of their exact argv), [`enforcer`] (after each fresh poll, brings them in line with
 //!   the level and records them in the state).
-//! - The status page: [`history`] (bounded on-disk history of readings), [`forecast`] (pure: when a
-//!   package reaches level 1 at the recent rate), [`page`] (inputs → view → HTML, served at `/`).
+//! - The status page: [`history`] (bounded on-disk history of readings, and each cycle's final
+//!   figures), [`forecast`] (pure: when a package reaches level 1 at the recent rate), [`page`]
+//!   (inputs → view → HTML, served at `/`).
+//! - [`report`]: the reports a day before each reset and after it, and the daily digest (pure:
+//!   when one is due, what it says); the engine sends them, the bot answers `/report` with them.
 //! - The live meter: [`egress`] (the kernel's byte counters of the public interface, a meter that
 //!   survives restarts and reboots, and the estimate of what is left now, anchored to the bill
 //!   with a learned lag).
 //! - [`envfile`]: `.env` files read the way python-dotenv (the original script's loader) reads them.
 //! - [`logging`]: log format, colour, and escaping of values from outside.
+//! - [`console`]: what commands print on stdout/stderr, never panicking on a closed pipe.
 //! - [`app`]: builds every part from a config and runs them until stopped; `serve`, `check`,
 //!   `demo` and the tests use it.
 //! - [`demo`]: the simulated cloud of the `demo` command.
@@ -70,6 +74,7 @@ pub mod channels;
 pub mod cli;
 pub mod commands;
 pub mod config;
+pub mod console;
 pub mod demo;
 pub mod egress;
 pub mod enforcer;
@@ -92,6 +97,7 @@ pub mod page;
 pub mod policy;
 pub mod poller;
 pub mod reading;
+pub mod report;
 pub mod secret;
 pub mod shutdown;
 pub mod snapshot;

@@ -102,7 +102,7 @@ pub fn print_error(text: &str) {
     if JSON.load(Ordering::Relaxed) {
         tracing::error!("{text}");
     } else {
-        eprintln!("{}", escape(text));
+        crate::errln!("{}", escape(text));
     }
 }
 
@@ -112,7 +112,7 @@ pub fn print_message(text: &str) {
     if JSON.load(Ordering::Relaxed) {
         tracing::info!(text, "message");
     } else {
-        eprintln!("{}", escape_keep_lines(text));
+        crate::errln!("{}", escape_keep_lines(text));
     }
 }
 
@@ -195,9 +195,12 @@ where
         (false, false) => "info",
     };
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
+    // A log line that cannot be written (stderr a closed pipe) is dropped: the default reports it
+    // with `eprintln!`, which panics on that same closed stderr.
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(writer);
+        .with_writer(writer)
+        .log_internal_errors(false);
     match options.format {
         LogFormat::Json => Box::new(
             builder
@@ -229,7 +232,7 @@ pub fn init(format: LogFormat, debug: bool, quiet: bool) {
     };
     JSON.store(format == LogFormat::Json, Ordering::Relaxed);
     if tracing::subscriber::set_global_default(subscriber(options, std::io::stderr)).is_err() {
-        eprintln!("logging was already set up");
+        crate::errln!("logging was already set up");
     }
 }
 

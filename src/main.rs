@@ -2,23 +2,28 @@
 //! hands over to the library's commands.
 
 use std::collections::HashMap;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::Parser;
 use flexus_traffic_monitor::cli::{Cli, Command};
 use flexus_traffic_monitor::commands;
-use flexus_traffic_monitor::config::Config;
+use flexus_traffic_monitor::config::{self, Config};
 use flexus_traffic_monitor::envfile;
 
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
-    if let Err(e) = load_env_file(cli.env_file.as_deref()) {
-        eprintln!("{e}");
-        return ExitCode::from(commands::EXIT_CONFIG);
-    }
+    let source = match load_env_file(cli.env_file.as_deref()) {
+        Ok(source) => source,
+        Err(e) => {
+            flexus_traffic_monitor::errln!("{e}");
+            return ExitCode::from(commands::EXIT_CONFIG);
+        }
+    };
+    share_the_services_state(source.as_deref());
     if let Command::Config { json } = cli.command {
-        return commands::config::run(json);
+        return commands::config::run(json, source.as_deref());
     }
     let config = match Config::from_env() {
         Ok(c) => c,
@@ -48,17 +53,30 @@ async fn main() -> ExitCode {
 }
 
 /// Loads `--env-file` (which must exist) or `./.env` (if present) into the process environment,
-/// read as python-dotenv reads it; variables already set win.
-fn load_env_file(path: Option<&std::path::Path>) -> Result<(), envfile::LoadError> {
+/// read as python-dotenv reads it; variables already set win. Returns the file read, if any.
+fn load_env_file(path: Option<&Path>) -> Result<Option<PathBuf>, envfile::LoadError> {
     let environment: HashMap<String, String> = std::env::vars().collect();
-    let vars = envfile::load(
-        path.unwrap_or(std::path::Path::new(".env")),
-        path.is_some(),
-        &environment,
-    )?;
+    let file = path.unwrap_or(Path::new(".env"));
+    let vars = envfile::load(file, path.is_some(), &environment)?;
+    let read = vars
+        .is_some()
+        .then(|| std::path::absolute(file).unwrap_or(file.to_path_buf()));
     for (key, value) in vars.unwrap_or_default() {
         // Edition 2021: safe. Nothing else runs yet that reads the environment.
         std::env::set_var(key, value);
     }
-    Ok(())
+    Ok(read)
+}
+
+/// A command run by hand with the installed env file uses the service's state directory (as
+/// systemd's `StateDirectory=` and the cron line give it), unless `STATE_DIR` says otherwise.
+fn share_the_services_state(source: Option<&Path>) {
+    let given = |name: &str| std::env::var(name).is_ok_and(|v| !v.trim().is_empty());
+    if given("STATE_DIR") || given(config::vars::SYSTEMD_STATE_DIRECTORY) {
+        return;
+    }
+    if let Some(dir) = source.and_then(config::installed_state_dir) {
+        // Edition 2021: safe. Nothing else runs yet that reads the environment.
+        std::env::set_var(config::vars::SYSTEMD_STATE_DIRECTORY, dir);
+    }
 }

@@ -20,8 +20,12 @@ use crate::reading::Reading;
 mod describe;
 #[cfg(test)]
 pub(crate) mod lang_check;
+mod report;
 
 pub use describe::{quoted, span, Localize};
+pub use report::{
+    age, render_report, CycleReport, InForce, ReportFigures, ReportForecast, ReportKind,
+};
 
 /// Message language.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -106,6 +110,10 @@ pub enum Message {
     },
     Report {
         facts: Facts,
+    },
+    /// A report around a reset (a day before it, after it) or the daily digest.
+    CycleReport {
+        report: CycleReport,
     },
     /// The guard started its countdown.
     ShutdownCountdown {
@@ -444,6 +452,7 @@ pub fn render(m: &Message, lang: Lang, th: &Thresholds) -> String {
             x.level_name(*to)
         ),
         Message::Report { facts } => format!("🟢 <b>{}</b>\n{}", x.t("流量报告", "Traffic report"), x.facts(facts, Level::Ok)),
+        Message::CycleReport { report } => render_report(report, lang),
         Message::ShutdownCountdown { facts, seconds, dry_run } => format!(
             "‼️ <b>{}</b>\n{}\n{}",
             if *dry_run { x.t("关机倒计时（演练，DRY_RUN）", "Shutdown countdown (dry run)") } else { x.t("关机倒计时", "Shutdown countdown") },
@@ -690,6 +699,10 @@ pub enum BotReply {
     },
     Unmuted,
     MuteUsage,
+    /// `/report`: the report of every watched package.
+    Report {
+        reports: Vec<CycleReport>,
+    },
 }
 
 fn forecast_text(f: &Forecast, lang: Lang) -> String {
@@ -744,8 +757,8 @@ pub fn render_reply(r: &BotReply, lang: Lang, th: &Thresholds) -> String {
     let x = Text { lang };
     match r {
         BotReply::Help => x.t(
-            "<b>可用命令</b>\n/status — 各流量包的剩余流量、级别、重置日期和预测\n/cancel — 取消正在进行的关机倒计时（需按按钮确认；超出免费流量包的流量将按量计费）\n/resume — 恢复自动关机\n/start — 启动本程序关闭的实例（仅 SHUTDOWN_MODE=huawei-api，流量已重置时）\n/mute 6h — 暂停重复提醒（进入新级别、关机倒计时和关机消息照常发送）；/mute off 取消\n/help — 本帮助",
-            "<b>Commands</b>\n/status — every package: remaining, level, reset date, forecast\n/cancel — cancel a running shutdown countdown (confirm with the button; traffic beyond the free package is billed)\n/resume — enable the automatic shutdown again\n/start — start an instance this program stopped (SHUTDOWN_MODE=huawei-api, once the traffic has reset)\n/mute 6h — silence repeats (entering a level, the countdown and shutdown messages still come); /mute off ends it\n/help — this help",
+            "<b>可用命令</b>\n/status — 各流量包的剩余流量、级别、重置日期和预测\n/report — 流量报告（与重置前后的报告相同）\n/cancel — 取消正在进行的关机倒计时（需按按钮确认；超出免费流量包的流量将按量计费）\n/resume — 恢复自动关机\n/start — 启动本程序关闭的实例（仅 SHUTDOWN_MODE=huawei-api，流量已重置时）\n/mute 6h — 暂停重复提醒（进入新级别、关机倒计时和关机消息照常发送）；/mute off 取消\n/help — 本帮助",
+            "<b>Commands</b>\n/status — every package: remaining, level, reset date, forecast\n/report — the traffic report (the same as around each reset)\n/cancel — cancel a running shutdown countdown (confirm with the button; traffic beyond the free package is billed)\n/resume — enable the automatic shutdown again\n/start — start an instance this program stopped (SHUTDOWN_MODE=huawei-api, once the traffic has reset)\n/mute 6h — silence repeats (entering a level, the countdown and shutdown messages still come); /mute off ends it\n/help — this help",
         ).to_string(),
         BotReply::Unknown => x.t("未知命令。发送 /help 查看可用命令。", "Unknown command. Send /help for the list.").to_string(),
         BotReply::Status { server, packages, muted_until } => {
@@ -841,13 +854,18 @@ pub fn render_reply(r: &BotReply, lang: Lang, th: &Thresholds) -> String {
         },
         BotReply::Unmuted => x.t("🔔 重复提醒已恢复。", "🔔 Repeats are sent again.").to_string(),
         BotReply::MuteUsage => x.t("用法：/mute 6h（最长 7 天），或 /mute off。", "Usage: /mute 6h (at most 7 days), or /mute off.").to_string(),
+        BotReply::Report { reports } if reports.is_empty() => x.t("尚无读数。", "No reading yet.").to_string(),
+        BotReply::Report { reports } => reports.iter().map(|r| render_report(r, lang)).collect::<Vec<_>>().join("\n\n"),
     }
 }
 
+/// Commands of our own, one `<code>` a line, whole: they are built by this program (names from
+/// validated settings, quoted for the shell) and must work when pasted, so they are not cut to
+/// [`MAX_VALUE_CHARS`]; control characters would still be shown visibly.
 fn code_lines(lines: &[String]) -> String {
     lines
         .iter()
-        .map(|l| format!("<code>{}</code>", escape(l)))
+        .map(|l| format!("<code>{}</code>", html(&crate::logging::escape(l))))
         .collect::<Vec<_>>()
         .join("\n")
 }
@@ -869,25 +887,34 @@ fn action_name(lang: Lang, a: Action) -> &'static str {
 fn installed_text(lang: Lang, i: &Installed) -> String {
     match (lang, i) {
         (Lang::Zh, Installed::Throttle { interface, rate, ports: p, .. }) => format!(
-            "网卡 <code>{}</code> 的出站流量已限速为 <b>{}</b>；SSH 端口（{}）和本程序的 API 调用不限速。",
+            "网卡 <code>{}</code> 的出站流量已限速为 <b>{}</b>；端口 {}（SSH 和本程序的监听端口）发出的流量和本程序的 API 调用不限速。",
             escape(interface), escape(rate), ports(p)
         ),
         (Lang::En, Installed::Throttle { interface, rate, ports: p, .. }) => format!(
-            "Egress on <code>{}</code> is limited to <b>{}</b>; SSH ports ({}) and this program's API calls are not limited.",
+            "Egress on <code>{}</code> is limited to <b>{}</b>; traffic from ports {} (SSH and this program's listen port) and this program's API calls are not limited.",
             escape(interface), escape(rate), ports(p)
         ),
-        (Lang::Zh, Installed::Fence { backend, ports: p, .. }) => format!(
-            "新的入站连接已被丢弃（{}），只保留端口 {}；已建立的连接（包括 SSH 会话）和出站连接不受影响。",
-            if *backend == crate::actions::FenceBackend::Nft { "nftables" } else { "iptables" },
-            ports(p)
+        (Lang::Zh, Installed::Fence { backend, ports: p, udp_ports, .. }) => format!(
+            "新的入站连接已被丢弃（{}），只保留 TCP 端口 {}{}；已打开的连接（包括 SSH 会话）、本机发起的连接、本机回环和 ping 不受影响。",
+            backend_name(*backend),
+            ports(p),
+            if udp_ports.is_empty() { "（UDP 全部关闭）".to_string() } else { format!(" 和 UDP 端口 {}", ports(udp_ports)) }
         ),
-        (Lang::En, Installed::Fence { backend, ports: p, .. }) => format!(
-            "New inbound connections are dropped ({}) except to ports {}; established connections (SSH sessions too) and outbound ones go on.",
-            if *backend == crate::actions::FenceBackend::Nft { "nftables" } else { "iptables" },
-            ports(p)
+        (Lang::En, Installed::Fence { backend, ports: p, udp_ports, .. }) => format!(
+            "New inbound connections are dropped ({}) except to TCP ports {}{}; connections already open (SSH sessions too), the server's own outbound ones, loopback and ping go on.",
+            backend_name(*backend),
+            ports(p),
+            if udp_ports.is_empty() { " (no UDP port)".to_string() } else { format!(" and UDP ports {}", ports(udp_ports)) }
         ),
         (Lang::Zh, Installed::Command { .. }) => "已运行进入命令（ACTION_ENTER_COMMAND）。".into(),
         (Lang::En, Installed::Command { .. }) => "The enter command (ACTION_ENTER_COMMAND) ran.".into(),
+    }
+}
+
+fn backend_name(b: crate::actions::FenceBackend) -> &'static str {
+    match b {
+        crate::actions::FenceBackend::Nft => "nftables",
+        crate::actions::FenceBackend::Iptables => "iptables",
     }
 }
 
@@ -1109,7 +1136,8 @@ mod action_message_tests {
         let th = Thresholds::default();
         let en = render(&applied(false), Lang::En, &th);
         assert!(
-            en.contains("limited to <b>1mbit</b>") && en.contains("SSH ports (22, 9184)"),
+            en.contains("limited to <b>1mbit</b>")
+                && en.contains("from ports 22, 9184 (SSH and this program's listen port)"),
             "{en}"
         );
         assert!(
@@ -1140,14 +1168,18 @@ mod action_message_tests {
             installed: Installed::Fence {
                 backend: FenceBackend::Nft,
                 ports: vec![22, 9184],
+                udp_ports: vec![51820],
                 ipv6: false,
             },
             undo: vec![],
             would_run: vec![],
             dry_run: false,
         };
-        assert!(render(&fence, Lang::En, &th).contains("except to ports 22, 9184"));
-        assert!(render(&fence, Lang::Zh, &th).contains("只保留端口 22, 9184"));
+        assert!(render(&fence, Lang::En, &th)
+            .contains("except to TCP ports 22, 9184 and UDP ports 51820"));
+        assert!(
+            render(&fence, Lang::Zh, &th).contains("只保留 TCP 端口 22, 9184 和 UDP 端口 51820")
+        );
         for (m, en_text, zh_text) in [
             (
                 Message::ActionLifted {

@@ -114,6 +114,26 @@ pub fn meta(m: &Message) -> Meta {
         Message::Alert { level, facts, .. } => with_facts(Some(*level), facts),
         Message::Recovery { to, facts, .. } => with_facts(Some(*to), facts),
         Message::Report { facts } => with_facts(None, facts),
+        Message::CycleReport { report: r } => Meta {
+            kind: kind.clone(),
+            server: r.server.clone(),
+            package: Some(json!({
+                "free_resource_id": r.free_resource_id,
+                "name": r.package_name,
+            })),
+            figures: r.figures.as_ref().map(|f| {
+                json!({
+                    "total_gb": f.total_gb,
+                    "used_gb": f.used_gb,
+                    "remaining_gb": f.remaining_gb,
+                })
+            }),
+            cycle: r
+                .figures
+                .as_ref()
+                .map(|f| json!({"start": f.cycle_start, "end": f.cycle_end})),
+            ..Meta::default()
+        },
         Message::ShutdownCountdown { facts, .. } => with_facts(Some(Level::L1), facts),
         Message::ShutdownWarning { server, .. }
         | Message::ShuttingDown { server, .. }

@@ -118,12 +118,7 @@ impl Poller {
             publish_live(live, &self.snapshot, now).await;
         }
         if let (Some(history), Ok(results)) = (&self.history, &outcome) {
-            let good = results.iter().filter_map(|(id, r)| {
-                r.as_ref()
-                    .ok()
-                    .map(|r| (id.as_str(), r.read_at, r.remaining_gb))
-            });
-            history.record(good, now);
+            history.record_readings(results.iter().filter_map(|(_, r)| r.as_ref().ok()), now);
         }
         self.polled.send_modify(|n| *n += 1);
         outcome

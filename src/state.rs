@@ -51,6 +51,26 @@ pub struct State {
     /// What the Telegram commands changed: cancelled shutdowns and the mute.
     #[serde(default)]
     pub bot: BotState,
+    /// The reports around resets and the digests already sent (see `report`).
+    #[serde(default)]
+    pub reports: ReportMemory,
+}
+
+/// The reports already sent (queued), by key (kind, package, cycle end or local date), with
+/// when: a report is sent once, also across restarts.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ReportMemory {
+    #[serde(default)]
+    pub sent: BTreeMap<String, DateTime<Utc>>,
+}
+
+impl ReportMemory {
+    /// Forgets keys older than `keep` at `now`.
+    pub fn forget_old(&mut self, now: DateTime<Utc>, keep: Duration) {
+        let keep = chrono::Duration::from_std(keep).unwrap_or(chrono::Duration::MAX);
+        self.sent
+            .retain(|_, at| now.signed_duration_since(*at) < keep);
+    }
 }
 
 /// What the Telegram commands (`/cancel`, `/mute`) put in force.

@@ -4,6 +4,7 @@
 //! this module only knows it as a name in the level lists.
 //!
 //! Layout, pure first:
+//! - [`step`] holds the command types every other part shares ([`step::Step`], [`step::Probe`]);
 //! - [`throttle`] and [`fence`] build the exact argv of installing and removing each action;
 //! - [`plan`] decides, from a fresh level and what the state says is in force, which actions to
 //!   apply, restore, update or lift — no I/O, unit-tested;
@@ -23,6 +24,7 @@ pub mod fence;
 pub mod plan;
 pub mod reconcile;
 pub mod runner;
+pub mod step;
 pub mod throttle;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -44,7 +46,7 @@ pub enum Action {
     Shutdown,
     /// Limit egress on the default interface.
     Throttle,
-    /// Drop new inbound connections except SSH and our own listen port.
+    /// Drop new inbound connections except to SSH, our own listen port and `FENCE_ALLOW_PORTS`.
     Fence,
     /// Run the user's enter command; the leave command when lifted.
     Command,
@@ -154,6 +156,8 @@ pub struct ActionSettings {
     pub ssh_ports: Vec<u16>,
     /// More inbound TCP ports the fence leaves open.
     pub fence_allow_ports: Vec<u16>,
+    /// Inbound UDP ports the fence leaves open (`udp/51820` in `FENCE_ALLOW_PORTS`).
+    pub fence_allow_udp_ports: Vec<u16>,
     /// Our own listen port (Alertmanager must reach the receiver); left open by the fence.
     pub listen_port: u16,
     pub fence_backend: FenceBackendChoice,
@@ -174,6 +178,7 @@ impl Default for ActionSettings {
             throttle_interface: None,
             ssh_ports: vec![22],
             fence_allow_ports: Vec::new(),
+            fence_allow_udp_ports: Vec::new(),
             listen_port: 9184,
             fence_backend: FenceBackendChoice::Auto,
             enter_command: Vec::new(),
@@ -221,6 +226,14 @@ impl ActionSettings {
         p
     }
 
+    /// The UDP ports the fence leaves open, sorted, without duplicates.
+    pub fn open_udp_ports(&self) -> Vec<u16> {
+        let mut p = self.fence_allow_udp_ports.clone();
+        p.sort_unstable();
+        p.dedup();
+        p
+    }
+
     /// The source ports whose egress is never throttled: SSH and our own listen port.
     pub fn unthrottled_ports(&self) -> Vec<u16> {
         let mut p: Vec<u16> = self
@@ -249,7 +262,11 @@ pub enum Installed {
     },
     Fence {
         backend: FenceBackend,
+        /// TCP ports left open.
         ports: Vec<u16>,
+        /// UDP ports left open.
+        #[serde(default)]
+        udp_ports: Vec<u16>,
         /// ip6tables was used as well (iptables backend only).
         #[serde(default)]
         ipv6: bool,

@@ -9,85 +9,12 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
+use super::step::{Probe, Step};
 use super::{
     fence, throttle, Action, ActionError, ActionSettings, ActionsState, FenceBackend, Installed,
     Key,
 };
 use crate::level::Level;
-
-/// One command: argv run without a shell, optional standard input, extra environment.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Step {
-    pub argv: Vec<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub stdin: Option<String>,
-    /// A failure is expected sometimes (removing what may not be there) and is not an error.
-    pub tolerate_failure: bool,
-    /// Tried in turn when `argv` fails (e.g. a queue discipline this kernel lacks).
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub alternatives: Vec<Vec<String>>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub env: Vec<(String, String)>,
-}
-
-impl Step {
-    pub fn new(argv: Vec<String>) -> Self {
-        Self {
-            argv,
-            stdin: None,
-            tolerate_failure: false,
-            alternatives: Vec::new(),
-            env: Vec::new(),
-        }
-    }
-
-    /// A step whose failure is not an error.
-    pub fn tolerant(argv: Vec<String>) -> Self {
-        Self {
-            tolerate_failure: true,
-            ..Self::new(argv)
-        }
-    }
-
-    #[must_use]
-    pub fn stdin(mut self, text: String) -> Self {
-        self.stdin = Some(text);
-        self
-    }
-
-    #[must_use]
-    pub fn or(mut self, argv: Vec<String>) -> Self {
-        self.alternatives.push(argv);
-        self
-    }
-
-    #[must_use]
-    pub fn with_env(mut self, env: Vec<(String, String)>) -> Self {
-        self.env = env;
-        self
-    }
-
-    /// The command as a shell line (what `DRY_RUN` prints and messages show).
-    pub fn display(&self) -> String {
-        let env: String = self
-            .env
-            .iter()
-            .map(|(k, v)| format!("{k}={} ", shell_words::quote(v)))
-            .collect();
-        let mut line = format!("{env}{}", shell_words::join(&self.argv));
-        if let Some(input) = &self.stdin {
-            line.push_str(&format!(" <<'EOF'\n{}EOF", input));
-        }
-        line
-    }
-}
-
-/// A read-only check: "ours is there" when `argv` exits 0 and its output contains `expect`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Probe {
-    pub argv: Vec<String>,
-    pub expect: Option<String>,
-}
 
 /// What the machine looks like, found by the runner before planning.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -194,8 +121,9 @@ pub fn installation(key: Key, installed: &Installed, enter: &[String]) -> Vec<St
         Installed::Fence {
             backend,
             ports,
+            udp_ports,
             ipv6,
-        } => fence::install(*backend, ports, *ipv6),
+        } => fence::install(*backend, ports, udp_ports, *ipv6),
         Installed::Command { .. } => {
             vec![Step::new(enter.to_vec()).with_env(command_env(key.level, "enter"))]
         }
@@ -231,6 +159,7 @@ fn wanted(key: Key, s: &ActionSettings, m: &Machine) -> Result<Installed, Action
             Ok(Installed::Fence {
                 backend,
                 ports: s.open_ports(),
+                udp_ports: s.open_udp_ports(),
                 ipv6: backend == FenceBackend::Iptables && m.ip6tables,
             })
         }

@@ -9,7 +9,8 @@ use std::time::Duration;
 
 use tokio::io::AsyncWriteExt;
 
-use super::plan::{Machine, Probe, Step};
+use super::plan::Machine;
+use super::step::{Probe, Step};
 use super::{throttle, ActionError, FenceBackend, FenceBackendChoice};
 
 /// Runs commands.
@@ -113,7 +114,7 @@ impl Runner {
         if self.dry_run {
             let line = step.display();
             // Standard error: `check --json` keeps standard output for its JSON.
-            eprintln!("DRY_RUN: would run: {line}");
+            crate::errln!("DRY_RUN: would run: {line}");
             tracing::info!(command = %line, "dry run: would run");
             return Ok(line);
         }
@@ -155,7 +156,7 @@ impl Runner {
     /// Whether a probe finds ours in place.
     pub async fn probe(&self, p: &Probe) -> bool {
         match self.exec(&p.argv, None).await {
-            Ok(o) if o.success => p.expect.as_ref().is_none_or(|e| o.stdout.contains(e)),
+            Ok(o) if o.success => p.expect.iter().all(|e| o.stdout.contains(e.as_str())),
             _ => false,
         }
     }

@@ -21,7 +21,7 @@
 
 use std::net::IpAddr;
 
-use super::plan::{Probe, Step};
+use super::step::{Probe, Step};
 
 /// The handle of our root qdisc (hex; "f7f1" stands for "flexus").
 pub const HANDLE: &str = "f7f1:";
@@ -150,7 +150,7 @@ pub fn remove(interface: &str) -> Vec<Step> {
 pub fn probe(interface: &str) -> Probe {
     Probe {
         argv: tc(&["qdisc", "show", "dev", interface, "root"]),
-        expect: Some(format!("htb {HANDLE} root")),
+        expect: vec![format!("htb {HANDLE} root")],
     }
 }
 

@@ -37,15 +37,19 @@ pub struct Http {
     secrets: Vec<String>,
 }
 
-/// The parts of a URL that are secret: the whole URL, each path segment and query value of 6 or
-/// more characters (keys, tokens), and the userinfo.
+/// The parts of a URL that are secret: the whole URL, each query value of 6 or more characters
+/// and each path segment that looks like a key (tokens, device keys, hook ids), and the userinfo.
+///
+/// A path segment that is a plain word (`webhook` in WeCom's `/cgi-bin/webhook/send`, `open-apis`)
+/// is not a secret: replacing it would turn a service's answer "invalid webhook url" into
+/// "invalid [redacted] url".
 pub fn url_secrets(url: &Url) -> Vec<String> {
     let mut out = vec![url.as_str().to_string()];
     out.extend(
         url.path_segments()
             .into_iter()
             .flatten()
-            .filter(|s| s.len() >= 6)
+            .filter(|s| looks_like_a_key(s))
             .map(str::to_string),
     );
     out.extend(
@@ -60,6 +64,17 @@ pub fn url_secrets(url: &Url) -> Vec<String> {
         out.push(p.to_string());
     }
     out
+}
+
+/// A path segment that holds a value rather than a word: 6 or more characters with a digit or a
+/// capital letter (keys, tokens, UUIDs), or 20 or more characters of any kind.
+fn looks_like_a_key(segment: &str) -> bool {
+    let n = segment.chars().count();
+    n >= 20
+        || (n >= 6
+            && segment
+                .chars()
+                .any(|c| c.is_ascii_digit() || c.is_ascii_uppercase()))
 }
 
 impl Http {
@@ -211,6 +226,29 @@ mod tests {
             "bad token [redacted] in [redacted]"
         );
         assert_eq!(h.scrub("robot send"), "robot send");
+    }
+
+    #[test]
+    fn words_of_a_url_path_are_not_redacted_in_a_services_answer() {
+        let wecom = Url::parse(
+            "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=693a91f6-7xxx-4bc4-97a0-0ec2sifa5aaa",
+        )
+        .unwrap();
+        let h = Http::for_url(Duration::from_secs(1), &wecom, None).unwrap();
+        assert_eq!(
+            h.scrub("invalid webhook url, hint: [1690000000_1] key=693a91f6-7xxx-4bc4-97a0-0ec2sifa5aaa"),
+            "invalid webhook url, hint: [1690000000_1] key=[redacted]"
+        );
+        let feishu =
+            Url::parse("https://open.feishu.cn/open-apis/bot/v2/hook/2e7a6f1c-0d3b-4c55").unwrap();
+        let h = Http::for_url(Duration::from_secs(1), &feishu, None).unwrap();
+        assert_eq!(
+            h.scrub("open-apis says: hook 2e7a6f1c-0d3b-4c55 not found"),
+            "open-apis says: hook [redacted] not found"
+        );
+        let bark = Url::parse("https://api.day.app/Fx9ab7kLm2QrT").unwrap();
+        let h = Http::for_url(Duration::from_secs(1), &bark, None).unwrap();
+        assert_eq!(h.scrub("device Fx9ab7kLm2QrT"), "device [redacted]");
     }
 
     #[test]

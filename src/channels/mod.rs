@@ -221,7 +221,7 @@ impl Client {
                 if *stderr {
                     crate::logging::print_message(&text);
                 } else {
-                    println!("{}", crate::logging::escape_keep_lines(&text));
+                    crate::outln!("{}", crate::logging::escape_keep_lines(&text));
                 }
                 Ok(Answer {
                     status: 200,

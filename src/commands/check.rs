@@ -46,6 +46,10 @@ pub async fn run(mut config: Config, json_out: bool) -> ExitCode {
         crate::logging::print_error(&format!("error: cannot record the evaluation: {e}"));
         return ExitCode::from(super::EXIT_STATE);
     }
+    if let Err(e) = stack.engine.reports(Utc::now()).await {
+        crate::logging::print_error(&format!("error: cannot record the reports: {e}"));
+        return ExitCode::from(super::EXIT_STATE);
+    }
     let snap = stack.snapshot.read().await.clone();
     stack.enforcer.after_poll(&snap, Utc::now()).await;
     stack.guard.wait_idle().await;
@@ -70,7 +74,7 @@ pub async fn run(mut config: Config, json_out: bool) -> ExitCode {
         Ok(r) => r,
         Err(e) => {
             if json_out {
-                println!(
+                crate::outln!(
                     "{}",
                     json!({ "ok": false, "error": e.to_string(), "error_kind": e.kind() })
                 );
@@ -93,7 +97,7 @@ pub async fn run(mut config: Config, json_out: bool) -> ExitCode {
             })
             .collect();
         let out = json!({ "ok": all_ok, "server": config.watch.server_name, "packages": packages, "messages_pending": pass.remaining });
-        println!("{}", serde_json::to_string_pretty(&out).expect("json"));
+        crate::outln!("{}", serde_json::to_string_pretty(&out).expect("json"));
     } else {
         let rows: Vec<Vec<String>> = results
             .iter()
@@ -122,7 +126,7 @@ pub async fn run(mut config: Config, json_out: bool) -> ExitCode {
                 ],
             })
             .collect();
-        print!(
+        crate::out!(
             "{}",
             super::table(
                 &[

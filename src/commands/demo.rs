@@ -24,7 +24,7 @@ pub async fn run(mut config: Config, speed: f64) -> ExitCode {
     let cloud = match DemoCloud::start(scenario, speed).await {
         Ok(c) => c,
         Err(e) => {
-            eprintln!("cannot start the demo cloud on 127.0.0.1: {e}");
+            crate::errln!("cannot start the demo cloud on 127.0.0.1: {e}");
             return ExitCode::FAILURE;
         }
     };
@@ -53,7 +53,7 @@ pub async fn run(mut config: Config, speed: f64) -> ExitCode {
     {
         Ok(d) => d,
         Err(e) => {
-            eprintln!("cannot create the demo's temporary state directory: {e}");
+            crate::errln!("cannot create the demo's temporary state directory: {e}");
             return ExitCode::from(super::EXIT_STATE);
         }
     };
@@ -66,7 +66,7 @@ pub async fn run(mut config: Config, speed: f64) -> ExitCode {
         Err(_) => match tokio::net::TcpListener::bind("127.0.0.1:0").await {
             Ok(l) => l,
             Err(e) => {
-                eprintln!("cannot listen on 127.0.0.1: {e}");
+                crate::errln!("cannot listen on 127.0.0.1: {e}");
                 return ExitCode::FAILURE;
             }
         },
@@ -94,21 +94,21 @@ pub async fn run(mut config: Config, speed: f64) -> ExitCode {
         Err(e) => return super::serve::build_error(&e),
     };
 
-    println!(
+    crate::outln!(
         "Status page: http://{addr}/   (open it in a browser now: it follows the demo live)\n"
     );
-    println!("flexus-traffic-monitor demo — no cloud account needed\n");
-    println!("A simulated Huawei BSS serves one {:.0} GB traffic package that drains from {:.0} GB to {:.0} GB", scenario.quota_gb, scenario.start_gb, scenario.end_gb);
-    println!("in about {:.0} s, then a new cycle refills it. Thresholds: level 3 < {} GB, level 2 < {} GB, level 1 < {} GB.", scenario.drain.as_secs_f64() / speed, thresholds.t3, thresholds.t2, thresholds.t1);
-    println!("Every poll is a real signed request; messages that would go to Telegram are printed below;");
-    println!("the shutdown at level 1 is a dry run (nothing is shut down).\n");
-    println!("Look while it runs:");
-    println!("  metrics:  curl http://{addr}/metrics");
-    println!("  status:   curl http://{addr}/api/v1/status");
-    println!("  state:    {state_dir} (temporary, removed when the demo ends)");
-    println!("  a real Prometheus: add a scrape job for {addr} (deploy/prometheus/ has one for 127.0.0.1:9184)");
-    println!("  the simulated BSS, to run `serve` or `check` against it in another shell:");
-    println!(
+    crate::outln!("flexus-traffic-monitor demo — no cloud account needed\n");
+    crate::outln!("A simulated Huawei BSS serves one {:.0} GB traffic package that drains from {:.0} GB to {:.0} GB", scenario.quota_gb, scenario.start_gb, scenario.end_gb);
+    crate::outln!("in about {:.0} s, then a new cycle refills it. Thresholds: level 3 < {} GB, level 2 < {} GB, level 1 < {} GB.", scenario.drain.as_secs_f64() / speed, thresholds.t3, thresholds.t2, thresholds.t1);
+    crate::outln!("Every poll is a real signed request; messages that would go to Telegram are printed below;");
+    crate::outln!("the shutdown at level 1 is a dry run (nothing is shut down).\n");
+    crate::outln!("Look while it runs:");
+    crate::outln!("  metrics:  curl http://{addr}/metrics");
+    crate::outln!("  status:   curl http://{addr}/api/v1/status");
+    crate::outln!("  state:    {state_dir} (temporary, removed when the demo ends)");
+    crate::outln!("  a real Prometheus: add a scrape job for {addr} (deploy/prometheus/ has one for 127.0.0.1:9184)");
+    crate::outln!("  the simulated BSS, to run `serve` or `check` against it in another shell:");
+    crate::outln!(
         "    HUAWEICLOUD_BSS_ENDPOINT={} HUAWEICLOUD_SDK_AK={DEMO_AK} HUAWEICLOUD_SDK_SK={DEMO_SK} FREE_RESOURCE_IDS={DEMO_PACKAGE} flexus-traffic-monitor check\n",
         bss_url
     );
@@ -132,7 +132,7 @@ pub async fn run(mut config: Config, speed: f64) -> ExitCode {
                     let level = Level::of(r.remaining_gb, &thresholds);
                     if last_level != Some(level) {
                         let t = cloud.elapsed().as_secs_f64() / speed;
-                        println!(
+                        crate::outln!(
                             "[+{t:>4.0}s] remaining {:>8.2} GB → level {}",
                             r.remaining_gb,
                             level.label()
@@ -141,9 +141,9 @@ pub async fn run(mut config: Config, speed: f64) -> ExitCode {
                     }
                 }
                 if cloud.elapsed() >= end && guard.running().is_none() {
-                    println!("\nDemo finished: the package went through every level, the guard ran a dry-run shutdown");
-                    println!("after re-checking, and the new cycle sent a recovery message. For a real server, see README.md:");
-                    println!("put your keys in .env, then run `flexus-traffic-monitor check` from cron or `serve` under systemd.");
+                    crate::outln!("\nDemo finished: the package went through every level, the guard ran a dry-run shutdown");
+                    crate::outln!("after re-checking, and the new cycle sent a recovery message. For a real server, see README.md:");
+                    crate::outln!("put your keys in .env, then run `flexus-traffic-monitor check` from cron or `serve` under systemd.");
                     cancel.cancel();
                     return;
                 }

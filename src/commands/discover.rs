@@ -22,11 +22,11 @@ pub async fn run(config: Config, json: bool) -> ExitCode {
         .map(|r| r.free_resource_id.as_str())
         .collect();
     if json {
-        println!("{}", serde_json::to_string_pretty(&found).expect("json"));
+        crate::outln!("{}", serde_json::to_string_pretty(&found).expect("json"));
         return ExitCode::SUCCESS;
     }
     if found.is_empty() {
-        println!(
+        crate::outln!(
             "No free resource packages found on this account (site {}).",
             config.huawei.site.as_str()
         );
@@ -55,7 +55,7 @@ pub async fn run(config: Config, json: bool) -> ExitCode {
             ]
         })
         .collect();
-    print!(
+    crate::out!(
         "{}",
         super::table(
             &[
@@ -71,8 +71,8 @@ pub async fn run(config: Config, json: bool) -> ExitCode {
             &rows
         )
     );
-    println!("\nPut this line in your .env (packages in effect only; keep the traffic packages you want watched):");
-    println!("FREE_RESOURCE_IDS={}", ids.join(","));
+    crate::outln!("\nPut this line in your .env (packages in effect only; keep the traffic packages you want watched):");
+    crate::outln!("FREE_RESOURCE_IDS={}", ids.join(","));
     instances(&config).await
 }
 
@@ -82,7 +82,7 @@ async fn instances(config: &Config) -> ExitCode {
     let rms = match super::rms_client(config) {
         Ok(Some(r)) => r,
         Ok(None) => {
-            println!("\nSet HUAWEICLOUD_SDK_DOMAIN_ID (your account id) to also list the Flexus L instances and their ECS server ids.");
+            crate::outln!("\nSet HUAWEICLOUD_SDK_DOMAIN_ID (your account id) to also list the Flexus L instances and their ECS server ids.");
             return ExitCode::SUCCESS;
         }
         Err(e) => return super::config_error(&e),
@@ -97,7 +97,7 @@ async fn instances(config: &Config) -> ExitCode {
         }
     };
     if list.is_empty() {
-        println!("\nNo Flexus L instances found through RMS.");
+        crate::outln!("\nNo Flexus L instances found through RMS.");
         return ExitCode::SUCCESS;
     }
     let rows: Vec<Vec<String>> = list
@@ -113,8 +113,8 @@ async fn instances(config: &Config) -> ExitCode {
             ]
         })
         .collect();
-    println!();
-    print!(
+    crate::outln!();
+    crate::out!(
         "{}",
         super::table(
             &[
@@ -137,8 +137,8 @@ async fn instances(config: &Config) -> ExitCode {
                 .map(move |p| format!("{p}:{s}:{}:{}:{}", i.name, i.region, i.project_id))
         })
         .collect();
-    println!("\nFor SHUTDOWN_MODE=huawei-api (stop and start through the API), put these lines in your .env:");
-    println!("SHUTDOWN_MODE=huawei-api");
-    println!("FLEXUS_INSTANCES={}", entries.join(","));
+    crate::outln!("\nFor SHUTDOWN_MODE=huawei-api (stop and start through the API), put these lines in your .env:");
+    crate::outln!("SHUTDOWN_MODE=huawei-api");
+    crate::outln!("FLEXUS_INSTANCES={}", entries.join(","));
     ExitCode::SUCCESS
 }

@@ -20,16 +20,16 @@ use crate::state::{StateCell, StateStore, StoreError};
 fn print(report: &LiftReport, dry_run: bool) -> ExitCode {
     let verb = if dry_run { "would run" } else { "ran" };
     for c in &report.commands {
-        println!("{verb}: {c}");
+        crate::outln!("{verb}: {c}");
     }
     for k in &report.lifted {
-        println!("lifted: {}", k.id());
+        crate::outln!("lifted: {}", k.id());
     }
     for e in &report.errors {
-        eprintln!("error: {e}");
+        crate::errln!("error: {e}");
     }
     if report.errors.is_empty() {
-        println!(
+        crate::outln!(
             "done: no throttle, fence or command action of flexus-traffic-monitor is in force"
         );
         ExitCode::SUCCESS
@@ -57,7 +57,7 @@ pub async fn run(config: Config) -> ExitCode {
             ) {
                 Ok(n) => Arc::new(n),
                 Err(e) => {
-                    eprintln!(
+                    crate::errln!(
                         "STATE_DIR={}: cannot open the outbox: {e}",
                         config.state_dir.display()
                     );
@@ -69,7 +69,7 @@ pub async fn run(config: Config) -> ExitCode {
         }
         Err(StoreError::Busy { dir }) => {
             // The service holds the state: remove our rules anyway, and say what it means.
-            eprintln!("note: STATE_DIR={dir} is held by the running service; removing our rules without updating its record. It puts them back only after a restart while the level lasts: stop it first (systemctl stop flexus-traffic-monitor) or change LEVELn_ACTIONS to keep them off.");
+            crate::errln!("note: STATE_DIR={dir} is held by the running service; removing our rules without updating its record. It puts them back only after a restart while the level lasts: stop it first (systemctl stop flexus-traffic-monitor) or change LEVELn_ACTIONS to keep them off.");
             let runner = Runner {
                 netns: None,
                 timeout: config.actions.timeout,
@@ -92,7 +92,7 @@ pub async fn run(config: Config) -> ExitCode {
             print(&report, dry_run)
         }
         Err(e) => {
-            eprintln!("{e}");
+            crate::errln!("{e}");
             ExitCode::from(super::EXIT_STATE)
         }
     }

@@ -99,7 +99,7 @@ pub async fn resolve_targets(config: &mut Config) -> anyhow::Result<()> {
 
 /// Prints a configuration error and returns its exit code.
 pub fn config_error(e: &dyn std::fmt::Display) -> ExitCode {
-    eprintln!("{e}");
+    crate::errln!("{e}");
     ExitCode::from(EXIT_CONFIG)
 }
 

@@ -19,7 +19,7 @@ pub async fn run(config: Config) -> ExitCode {
         }
     };
     if clients.iter().all(|c| matches!(c, Client::Console { .. })) {
-        eprintln!("no notification channel is configured; fix: set TELEGRAM_BOT_TOKEN and TELEGRAM_CHAT_ID (the token from @BotFather, the chat id from @userinfobot or getUpdates), or a channel such as FEISHU_WEBHOOK_URL, DINGTALK_WEBHOOK_URL, WECOM_WEBHOOK_URL, SERVERCHAN_SENDKEY, PUSHPLUS_TOKEN, BARK_URL, NOTIFY_WEBHOOK_URL or SMTP_HOST in .env");
+        crate::errln!("no notification channel is configured; fix: set TELEGRAM_BOT_TOKEN and TELEGRAM_CHAT_ID (the token from @BotFather, the chat id from @userinfobot or getUpdates), or a channel such as FEISHU_WEBHOOK_URL, DINGTALK_WEBHOOK_URL, WECOM_WEBHOOK_URL, SERVERCHAN_SENDKEY, PUSHPLUS_TOKEN, BARK_URL, NOTIFY_WEBHOOK_URL or SMTP_HOST in .env");
         return ExitCode::from(super::EXIT_CONFIG);
     }
     let message = Message::Test {
@@ -46,20 +46,20 @@ pub async fn run(config: Config) -> ExitCode {
         match client.send_raw(&part).await {
             Err(e) => {
                 all_ok = false;
-                println!("[{name}] error: {e}");
+                crate::outln!("[{name}] error: {e}");
             }
             Ok(raw) => {
-                println!(
+                crate::outln!(
                     "[{name}] answered {} {}:\n{}",
                     client.protocol(),
                     raw.status,
                     raw.body
                 );
                 match client.classify(&raw) {
-                    Ok(()) => println!("[{name}] ok: the message was delivered\n"),
+                    Ok(()) => crate::outln!("[{name}] ok: the message was delivered\n"),
                     Err(e) => {
                         all_ok = false;
-                        println!("[{name}] not delivered: {e}\n");
+                        crate::outln!("[{name}] not delivered: {e}\n");
                     }
                 }
             }

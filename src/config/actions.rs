@@ -21,6 +21,36 @@ fn port_list(s: &str) -> Result<Vec<u16>, String> {
     Ok(out)
 }
 
+/// `FENCE_ALLOW_PORTS`: `443`, `tcp/443` or `udp/51820`, comma-separated → (TCP, UDP) ports.
+fn allow_list(s: &str) -> Result<(Vec<u16>, Vec<u16>), String> {
+    let (mut tcp, mut udp) = (Vec::new(), Vec::new());
+    for entry in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let (list, port) = match entry.to_ascii_lowercase().split_once('/') {
+            None => (&mut tcp, entry.to_string()),
+            Some(("tcp", p)) => (&mut tcp, p.to_string()),
+            Some(("udp", p)) => (&mut udp, p.to_string()),
+            Some(_) => {
+                return Err(format!(
+                    "`{entry}` is not a port; write 443 or tcp/443 for TCP, udp/51820 for UDP"
+                ))
+            }
+        };
+        match port.trim().parse::<u16>() {
+            Ok(n) if n > 0 => list.push(n),
+            _ => {
+                return Err(format!(
+                    "`{entry}` is not a port; write 443 or tcp/443 for TCP, udp/51820 for UDP"
+                ))
+            }
+        }
+    }
+    for l in [&mut tcp, &mut udp] {
+        l.sort_unstable();
+        l.dedup();
+    }
+    Ok((tcp, udp))
+}
+
 fn command(c: &mut Checker, name: &str) -> Vec<String> {
     c.parse_optional(
         name,
@@ -107,8 +137,8 @@ pub(super) fn check(c: &mut Checker, listen_port: u16) -> ActionSettings {
             "list the port sshd listens on (22 by default): it is never cut",
         );
     }
-    let fence_allow_ports = c
-        .parse_optional("FENCE_ALLOW_PORTS", "is not a list of ports", port_list)
+    let (fence_allow_ports, fence_allow_udp_ports) = c
+        .parse_optional("FENCE_ALLOW_PORTS", "is not a list of ports", allow_list)
         .unwrap_or_default();
     let fence_backend: FenceBackendChoice = c.choice("FENCE_BACKEND", "is not a firewall program");
     let enter_command = command(c, "ACTION_ENTER_COMMAND");
@@ -128,10 +158,28 @@ pub(super) fn check(c: &mut Checker, listen_port: u16) -> ActionSettings {
         throttle_interface,
         ssh_ports,
         fence_allow_ports,
+        fence_allow_udp_ports,
         listen_port,
         fence_backend,
         enter_command,
         leave_command,
         timeout: c.duration("ACTION_TIMEOUT", Duration::from_secs(1)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::allow_list;
+
+    #[test]
+    fn fence_allow_ports_take_tcp_by_default_and_udp_by_prefix() {
+        assert_eq!(
+            allow_list("443, tcp/8443,udp/51820,UDP/53,443").unwrap(),
+            (vec![443, 8443], vec![53, 51820])
+        );
+        for bad in ["sctp/9", "udp/", "udp/0", "http", "70000"] {
+            let e = allow_list(bad).unwrap_err();
+            assert!(e.contains("udp/51820"), "{bad}: {e}");
+        }
     }
 }

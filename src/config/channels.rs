@@ -128,10 +128,58 @@ fn public_url(s: &str) -> Result<Url, String> {
         .ok_or_else(|| "unset it to use the service's own address".to_string())
 }
 
-/// A secret URL: must be http(s) with a host; errors never show it.
+/// What a channel URL lacks that the service needs (a key, a token, a hook id), as the problem
+/// and the fix; `None` when it has what the service needs. The facts are the services' documented
+/// addresses: DingTalk `…/robot/send?access_token=T`, WeCom `…/cgi-bin/webhook/send?key=K`, Bark
+/// `https://api.day.app/DEVICE_KEY`, Feishu/Lark `…/open-apis/bot/v2/hook/HOOK_ID`. Without them
+/// every send fails (and is retried forever); refusing here names the variable at once.
+pub(super) fn missing_part(var: &str, url: &url::Url) -> Option<(&'static str, &'static str)> {
+    let query = |key: &str| {
+        url.query_pairs()
+            .any(|(k, v)| k == key && !v.trim().is_empty())
+    };
+    let segments: Vec<&str> = url
+        .path_segments()
+        .into_iter()
+        .flatten()
+        .filter(|s| !s.is_empty())
+        .collect();
+    match var {
+        "DINGTALK_WEBHOOK_URL" if !query("access_token") => Some((
+            "has no access_token (the robot's token in the query)",
+            "copy the robot's whole Webhook address from the DingTalk group settings: https://oapi.dingtalk.com/robot/send?access_token=...",
+        )),
+        "WECOM_WEBHOOK_URL" if !query("key") => Some((
+            "has no key (the robot's key in the query)",
+            "copy the robot's whole Webhook address from the WeCom group: https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=...",
+        )),
+        "BARK_URL" if segments.is_empty() => Some((
+            "has no device key (the path after the server)",
+            "copy the address the Bark app shows, with the device key: https://api.day.app/YOUR_DEVICE_KEY",
+        )),
+        "FEISHU_WEBHOOK_URL"
+            if segments
+                .iter()
+                .position(|s| *s == "hook")
+                .is_none_or(|i| i + 1 >= segments.len()) =>
+        {
+            Some((
+                "has no hook id (the part after /hook/)",
+                "copy the bot's whole webhook address from the Feishu group: https://open.feishu.cn/open-apis/bot/v2/hook/...",
+            ))
+        }
+        _ => None,
+    }
+}
+
+/// A secret URL: must be http(s) with a host and what its service needs; errors never show it.
 fn secret_url(c: &mut Checker, var: &str, example: &str) -> Option<Secret> {
     let s = c.given(var)?;
-    if public_url(s).is_ok() {
+    if let Ok(url) = public_url(s) {
+        if let Some((problem, fix)) = missing_part(var, &url) {
+            c.error(var, "[redacted]", problem, fix);
+            return None;
+        }
         Some(Secret::new(s))
     } else {
         c.error(

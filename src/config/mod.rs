@@ -220,6 +220,47 @@ impl fmt::Display for ConfigErrors {
 
 impl std::error::Error for ConfigErrors {}
 
+impl ConfigErrors {
+    /// The problems as [`fmt::Display`] writes them, with the file they were read from named in
+    /// the heading and in each fix that says ".env" (an installed service reads
+    /// `/etc/flexus-traffic-monitor/env`, so ".env" would send the user to the wrong file).
+    pub fn in_file(&self, source: Option<&std::path::Path>) -> String {
+        let Some(file) = source else {
+            return self.to_string();
+        };
+        let file = file.display().to_string();
+        let mut out = format!(
+            "invalid configuration in {file} ({} problem{}):\n",
+            self.0.len(),
+            if self.0.len() == 1 { "" } else { "s" }
+        );
+        for e in &self.0 {
+            let e = ConfigError {
+                fix: e.fix.replace(" .env", &format!(" {file}")),
+                ..e.clone()
+            };
+            out.push_str(&format!("  - {e}\n"));
+        }
+        out
+    }
+}
+
+/// The state directory of an installed service whose env file is `env_file`: the installer and
+/// the Debian package put the env file in `PREFIX/etc/flexus-traffic-monitor/env` and the state in
+/// `PREFIX/var/lib/flexus-traffic-monitor` (which systemd's `StateDirectory=` and the cron line
+/// pass to the service). A command run by hand with that env file uses the same state, so alert
+/// memory is not split and an alert does not go out twice. `None` for any other file, or when the
+/// directory does not exist.
+pub fn installed_state_dir(env_file: &std::path::Path) -> Option<PathBuf> {
+    let conf_dir = env_file.parent()?;
+    let etc = conf_dir.parent()?;
+    let laid_out = env_file.file_name()? == "env"
+        && conf_dir.file_name()? == "flexus-traffic-monitor"
+        && etc.file_name()? == "etc";
+    let state = etc.parent()?.join("var/lib/flexus-traffic-monitor");
+    (laid_out && state.is_dir()).then_some(state)
+}
+
 impl Config {
     /// Validates the raw values, section by section.
     ///
@@ -380,6 +421,15 @@ impl Config {
         }
         if !self.telegram_enabled() && self.notify.channels.configured().is_empty() {
             w.push("TELEGRAM_BOT_TOKEN or TELEGRAM_CHAT_ID is not set and no other channel is configured: messages are only printed on standard error".into());
+        }
+        if self
+            .notify
+            .channels
+            .dingtalk_secret
+            .as_ref()
+            .is_some_and(|s| !s.expose().trim().starts_with("SEC"))
+        {
+            w.push("DINGTALK_SECRET does not start with SEC, as the signing secret DingTalk shows does: a cut or wrong secret makes DingTalk refuse every message (sign not match); copy the whole secret from the robot's security settings".into());
         }
         let tg = &self.notify.telegram;
         let group = tg.chat_id.as_deref().is_some_and(|c| c.starts_with('-'));

@@ -544,8 +544,29 @@ pub static VARS: &[Var] = &[
         name: "DAILY_REPORT",
         section: Section::Alerting,
         default: "true",
-        help: "a daily report while the package is above THRESHOLD_LEVEL_3",
+        help: "a daily report while the package is above THRESHOLD_LEVEL_3 (replaced by the digest when DAILY_DIGEST_AT is set)",
         show: |c| c.alerting.cadence.daily_report.to_string(),
+    },
+    Var {
+        name: "RESET_REPORTS",
+        section: Section::Alerting,
+        default: "true",
+        help: "a report about 24 hours before each cycle resets and one after it, on every channel",
+        show: |c| c.alerting.reports.reset_reports.to_string(),
+    },
+    Var {
+        name: "DAILY_DIGEST_AT",
+        section: Section::Alerting,
+        default: "(not set)",
+        help: "a daily digest (the full report) at this local time, HH:MM, e.g. 09:00; replaces DAILY_REPORT",
+        show: |c| c.alerting.reports.digest_at.map_or_else(not_set, |t| t.format("%H:%M").to_string()),
+    },
+    Var {
+        name: "REPORT_TIMEZONE",
+        section: Section::Alerting,
+        default: "local",
+        help: "time zone of DAILY_DIGEST_AT and of the days in reports: local (the system's, TZ), UTC, or an offset such as +08:00",
+        show: |c| c.alerting.reports.zone.as_text(),
     },
     Var {
         name: "SHUTDOWN_MODE",
@@ -763,8 +784,12 @@ pub static VARS: &[Var] = &[
         name: "FENCE_ALLOW_PORTS",
         section: Section::Actions,
         default: "(none)",
-        help: "more inbound TCP ports the fence leaves open (LISTEN_ADDR's port always is)",
-        show: |c| ports(&c.actions.fence_allow_ports),
+        help: "more inbound ports the fence leaves open: 443 or tcp/443, udp/51820 (LISTEN_ADDR's port always is)",
+        show: |c| {
+            let mut all: Vec<String> = c.actions.fence_allow_ports.iter().map(u16::to_string).collect();
+            all.extend(c.actions.fence_allow_udp_ports.iter().map(|p| format!("udp/{p}")));
+            if all.is_empty() { "(none)".into() } else { all.join(",") }
+        },
     },
     Var {
         name: "FENCE_BACKEND",

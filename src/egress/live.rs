@@ -215,7 +215,7 @@ impl Live {
         let lag = inner.estimator.lag();
         SavedLive {
             meter: inner.meter.save(chrono::Duration::seconds(30)),
-            learned_lag_s: lag.learned.then(|| lag.value.as_secs_f64()),
+            learned_lag_s: lag.learned.then_some(lag.value.as_secs_f64()),
             told_problem: inner.told_problem,
         }
     }

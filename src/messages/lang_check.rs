@@ -141,10 +141,98 @@ fn variant(m: &Message) -> usize {
         Message::ActionApplied { .. } => 17,
         Message::ActionLifted { .. } => 18,
         Message::ActionFailed { .. } => 19,
-        Message::EgressCounterLost { .. } => 21,
+        Message::CycleReport { .. } => 21,
+        Message::EgressCounterLost { .. } => 22,
     }
 }
-const VARIANTS: usize = 22;
+const VARIANTS: usize = 23;
+
+/// Reports of every kind, forecast and thing in force, with figures known, stale and unknown.
+fn cycle_reports(lang: Lang) -> Vec<CycleReport> {
+    let zh = lang == Lang::Zh;
+    let f = |stale_secs| ReportFigures {
+        total_gb: 200.0,
+        used_gb: 150.5,
+        remaining_gb: 49.5,
+        read_at: t() - chrono::Duration::hours(30),
+        stale_secs,
+        cycle_start: DateTime::from_timestamp(1_736_265_600, 0),
+        cycle_end: Some(t() + chrono::Duration::hours(23)),
+    };
+    let base = CycleReport {
+        kind: ReportKind::BeforeReset,
+        server: "web-1".into(),
+        free_resource_id: "fr-0a1b2c".into(),
+        package_name: if zh {
+            "Flexus L 流量包"
+        } else {
+            "Flexus L data package"
+        }
+        .into(),
+        at: t(),
+        figures: Some(f(None)),
+        live_remaining_gb: Some(47.25),
+        forecast: ReportForecast::AtReset {
+            remaining_gb: 40.0,
+            gb_per_day: 9.5,
+        },
+        busiest_day: Some((t().date_naive(), 12.25)),
+        in_force: vec![
+            InForce::Action {
+                action: crate::actions::Action::Throttle,
+                level: Level::L2,
+                since: t(),
+                dry_run: false,
+            },
+            InForce::Action {
+                action: crate::actions::Action::Fence,
+                level: Level::L1,
+                since: t(),
+                dry_run: true,
+            },
+            InForce::ShutDown {
+                at: t(),
+                auto_start: true,
+            },
+            InForce::ShutDown {
+                at: t(),
+                auto_start: false,
+            },
+        ],
+        previous: None,
+    };
+    let mut out = Vec::new();
+    for kind in [
+        ReportKind::BeforeReset,
+        ReportKind::AfterReset,
+        ReportKind::Daily,
+        ReportKind::OnRequest,
+    ] {
+        out.push(CycleReport {
+            kind,
+            previous: (kind == ReportKind::AfterReset).then(|| f(None)),
+            ..base.clone()
+        });
+    }
+    out.push(CycleReport {
+        figures: Some(f(Some(30 * 3600))),
+        live_remaining_gb: None,
+        forecast: ReportForecast::RunsOut {
+            at: t(),
+            gb_per_day: 60.0,
+        },
+        in_force: Vec::new(),
+        ..base.clone()
+    });
+    out.push(CycleReport {
+        figures: None,
+        live_remaining_gb: None,
+        forecast: ReportForecast::Unknown,
+        busiest_day: None,
+        ..base
+    });
+    out
+}
 
 /// Outside text (package names, alert summaries) comes in the account's or the operator's
 /// language: Chinese with the Chinese rendering, English with the English one.
@@ -430,6 +518,9 @@ fn samples(lang: Lang) -> Vec<Message> {
         },
         shutdown_enabled: true,
     });
+    for report in cycle_reports(lang) {
+        out.push(Message::CycleReport { report });
+    }
     let hows = [
         How::Command(s("sudo -n /usr/sbin/shutdown -h now")),
         How::EcsStop { hard: false },
@@ -649,11 +740,13 @@ fn samples(lang: Lang) -> Vec<Message> {
         Installed::Fence {
             backend: crate::actions::FenceBackend::Nft,
             ports: vec![22],
+            udp_ports: vec![],
             ipv6: false,
         },
         Installed::Fence {
             backend: crate::actions::FenceBackend::Iptables,
             ports: vec![22],
+            udp_ports: vec![51820],
             ipv6: true,
         },
         Installed::Command {
@@ -720,9 +813,10 @@ fn reply_variant(r: &BotReply) -> usize {
         BotReply::Unmuted => 14,
         BotReply::MuteUsage => 15,
         BotReply::TooLate { .. } => 16,
+        BotReply::Report { .. } => 17,
     }
 }
-const REPLY_VARIANTS: usize = 17;
+const REPLY_VARIANTS: usize = 18;
 
 fn replies(lang: Lang) -> Vec<BotReply> {
     use crate::forecast::Forecast;
@@ -813,6 +907,12 @@ fn replies(lang: Lang) -> Vec<BotReply> {
         BotReply::Muted { until: t() },
         BotReply::Unmuted,
         BotReply::MuteUsage,
+        BotReply::Report {
+            reports: cycle_reports(lang),
+        },
+        BotReply::Report {
+            reports: Vec::new(),
+        },
     ]
 }
 

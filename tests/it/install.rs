@@ -401,6 +401,31 @@ async fn migrating_the_old_env_runs_config_and_a_dry_run_check() {
         Vec::<String>::new()
     );
     assert!(said.contains("cron runs 'check' every hour"), "{said}");
+
+    // A `check` by hand in root's home, with the installed env file, keeps its memory where the
+    // service keeps it: one state, so an alert does not go out twice.
+    let home = state_dir("root-home");
+    let bin = under(&root, "/usr/local/bin/flexus-traffic-monitor");
+    let mut c = Command::new(&bin);
+    c.arg("--env-file")
+        .arg(&env_file)
+        .arg("check")
+        .env_remove("STATE_DIR")
+        .env_remove("STATE_DIRECTORY")
+        .current_dir(&home);
+    let hand = tokio::task::spawn_blocking(move || c.output().unwrap())
+        .await
+        .unwrap();
+    assert!(hand.status.success(), "{}", output_text(&hand));
+    assert!(
+        !home.join("state").exists(),
+        "a second state in the working directory"
+    );
+    assert!(
+        under(&root, "/var/lib/flexus-traffic-monitor/state.json").is_file(),
+        "{:?}",
+        tree(&under(&root, "/var/lib/flexus-traffic-monitor"))
+    );
 }
 
 #[tokio::test]

@@ -541,3 +541,33 @@ async fn a_button_pressed_once_the_shutdown_is_under_way_says_it_is_too_late() {
     );
     app.stop().await;
 }
+
+#[tokio::test]
+async fn report_answers_with_the_text_of_the_report_sent_around_the_reset() {
+    let bss = FakeBss::start().await;
+    let tg = FakeTelegram::start().await;
+    let end = chrono::Utc::now() + chrono::Duration::hours(20);
+    bss.set_cycle(ID, 150.0, 200.0, end - chrono::Duration::days(30), end);
+    let app = TestApp::spawn(&env(&bss, &tg, &[("MESSAGE_LANG", "zh")])).await;
+    app.poller.poll_once().await.unwrap();
+    assert_eq!(app.engine.reports(chrono::Utc::now()).await.unwrap(), 1);
+    app.settle().await;
+    let scheduled = answer(&tg, "流量周期即将重置", 1).await;
+    tg.push_text(CHAT, OWNER, "/report");
+    let asked = answer(&tg, "📋 <b>流量报告</b>", 1).await;
+    // The same report: only the heading differs.
+    let body = |t: &str| t.lines().skip(1).map(String::from).collect::<Vec<_>>();
+    assert_eq!(body(&asked.text), body(&scheduled.text));
+    assert!(
+        asked.text.contains("剩余（账单）：<b>150.00 GB</b>"),
+        "{}",
+        asked.text
+    );
+    assert!(
+        asked.text.contains("剩余（实时估算）：未知"),
+        "{}",
+        asked.text
+    );
+    assert_eq!(commands(&app, "report", "ok").await, Some(1.0));
+    app.stop().await;
+}

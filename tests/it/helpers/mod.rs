@@ -8,6 +8,7 @@
 pub mod alertmanager;
 pub mod app;
 pub mod fakes;
+pub mod netns;
 pub mod process;
 
 use std::path::PathBuf;

@@ -84,6 +84,22 @@ impl FakeBss {
         self.set_entry(id, package(id, json!(remaining), json!(quota), json!(10)));
     }
 
+    /// Sets (or replaces) a package with a GB amount in the cycle `start` to `end`.
+    pub fn set_cycle(
+        &self,
+        id: &str,
+        remaining: f64,
+        quota: f64,
+        start: chrono::DateTime<chrono::Utc>,
+        end: chrono::DateTime<chrono::Utc>,
+    ) {
+        let mut e = package(id, json!(remaining), json!(quota), json!(10));
+        let at = |t: chrono::DateTime<chrono::Utc>| t.format("%Y-%m-%dT%H:%M:%SZ").to_string();
+        e["start_time"] = json!(at(start));
+        e["end_time"] = json!(at(end));
+        self.set_entry(id, e);
+    }
+
     pub fn set_entry(&self, id: &str, entry: Value) {
         self.inner
             .lock()
