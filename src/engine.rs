@@ -35,7 +35,15 @@ pub enum RecordError {
     Outbox(#[from] std::io::Error),
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// The state stayed locked longer than [`WEBHOOK_LOCK_WAIT`] (a stalled disk, a flood of
+    /// deliveries): the delivery is refused so that Alertmanager retries it later.
+    #[error("busy: the state stayed locked for {0:?}")]
+    Busy(Duration),
 }
+
+/// How long a webhook delivery waits for the state before it is answered 503 (Alertmanager
+/// retries it). Well under Alertmanager's own notification timeout, so that the answer arrives.
+pub const WEBHOOK_LOCK_WAIT: Duration = Duration::from_secs(5);
 
 /// What a webhook delivery led to.
 #[derive(Debug, Default, Clone, Serialize)]
@@ -338,9 +346,12 @@ impl Engine {
         now: DateTime<Utc>,
     ) -> Result<WebhookSummary, RecordError> {
         let snap = self.snapshot.read().await.clone();
-        let guard = self.state.lock().await;
+        let guard = tokio::time::timeout(WEBHOOK_LOCK_WAIT, self.state.lock())
+            .await
+            .map_err(|_| RecordError::Busy(WEBHOOK_LOCK_WAIT))?;
         let mut next = guard.clone();
         let mut fx = Effects::default();
+        let says_reminder = payload.says_reminder();
         let mut summary = WebhookSummary {
             alerts: payload.alerts.len(),
             ..Default::default()
@@ -389,24 +400,35 @@ impl Engine {
                             ..Default::default()
                         },
                     };
+                    // A reminder: Alertmanager says so (0.32+), or we recorded this episode
+                    // already (0.25 says nothing; a retry or the HA peer's copy is one too).
+                    let episode = alert.dedupe_key();
+                    let reminder = alert.is_firing()
+                        && (says_reminder || next.recent_alerts.contains_key(&episode));
+                    next.recent_alerts.insert(episode, now);
+                    let cadence = &self.config.alerting.cadence;
                     let mem: &mut PackageMemory = next.packages.entry(id.clone()).or_default();
                     let previous = mem.level;
-                    let decisions = if alert.is_firing() {
-                        mem.observe_alert(
-                            level,
-                            current,
-                            alert.started_at(),
-                            now,
-                            &self.config.alerting.cadence,
-                        )
+                    let decisions = if reminder {
+                        mem.observe_reminder(level, current, now, cadence)
+                    } else if alert.is_firing() {
+                        mem.observe_alert(level, current, alert.started_at(), now, cadence)
                     } else {
-                        mem.resolve(level, current, now, &self.config.alerting.cadence)
+                        mem.resolve(level, current, now, cadence)
                     };
                     // A cancellation is not a message: duplicates are counted without it.
                     let duplicate = decisions.is_empty();
                     let mut decisions = decisions;
                     if !alert.is_firing() {
-                        decisions.extend(cancel_on_resolved(level));
+                        let unproven = payload.unproven_resolution(alert);
+                        if let Some(why) = &unproven {
+                            tracing::warn!(free_resource_id = %id, why = %why, has_fresh_reading = reading.is_some(), "resolved alert not taken as proof; only a fresh reading of ours cancels");
+                        }
+                        decisions.extend(cancel_on_resolved(
+                            level,
+                            unproven.is_none(),
+                            reading.zip(current).map(|(r, l)| (l, r.remaining_gb)),
+                        ));
                     }
                     if duplicate {
                         summary.duplicates += 1;
