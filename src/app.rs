@@ -317,7 +317,8 @@ impl App {
             snapshot.clone(),
             metrics.clone(),
         )
-        .with_history(history.clone());
+        .with_history(history.clone())
+        .with_judge(state.clone(), config.watch.plausibility());
         if let Some(l) = &live {
             poller = poller.with_live(l.clone());
         }

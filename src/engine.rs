@@ -333,7 +333,62 @@ impl Engine {
                 h.alerted = true;
             }
         }
+        self.tell_reading_problems(&snap, &mut next, Utc::now(), &mut fx);
         self.record(guard, next, fx, "health").await
+    }
+
+    /// Tells the owner at once, once per distinct problem, about a package whose reading is not
+    /// acted on (unreadable, refused, held), and once when its readings are usable again. The
+    /// generic "polls keep failing" message above comes only after several polls; this one says
+    /// what will not happen and what to do. What was told is kept in the state, so a restart
+    /// does not repeat it.
+    fn tell_reading_problems(
+        &self,
+        snap: &Snapshot,
+        next: &mut State,
+        now: DateTime<Utc>,
+        fx: &mut Effects,
+    ) {
+        for p in &snap.packages {
+            let id = &p.free_resource_id;
+            let server = self.config.server_for(id).to_string();
+            match &p.error {
+                Some(error) => {
+                    if let crate::huawei::wire::ReadingError::Doubtful(d) = error {
+                        if !d.tell_now(now) {
+                            continue;
+                        }
+                    }
+                    let kind = error.kind();
+                    if next.reading_problems.get(id).map(|t| t.kind.as_str()) == Some(kind) {
+                        continue;
+                    }
+                    tracing::warn!(free_resource_id = %id, problem = kind, error = %error, "telling the owner: reading not acted on");
+                    fx.messages.push(Message::ReadingNotUsed {
+                        server,
+                        free_resource_id: id.clone(),
+                        error: error.clone(),
+                        last_good_gb: p.reading.as_ref().map(|r| r.remaining_gb),
+                    });
+                    next.reading_problems.insert(
+                        id.clone(),
+                        crate::state::ToldProblem {
+                            kind: kind.to_string(),
+                            since: now,
+                        },
+                    );
+                }
+                None => {
+                    if let (Some(r), Some(_)) = (&p.reading, next.reading_problems.remove(id)) {
+                        fx.messages.push(Message::ReadingUsable {
+                            server,
+                            free_resource_id: id.clone(),
+                            remaining_gb: r.remaining_gb,
+                        });
+                    }
+                }
+            }
+        }
     }
 
     /// Records a webhook delivery.

@@ -7,7 +7,7 @@
 //!
 //! 1. readings:  huawei::bss (signed by huawei::signer, sent by huawei::transport)
 //!                 │ huawei::wire → reading
-//!                 ▼
+//!                 ▼ plausibility (accept / hold / refuse, against the reading accepted before)
 //!               poller ──▶ snapshot ──▶ metrics (/metrics), http (/api/v1/status)
 //!                 │ each poll  └────────▶ history ──▶ forecast ──▶ page (/)
 //!                 ├─▶ enforcer (throttle, fence, command per level: actions)
@@ -39,6 +39,8 @@
 //! - [`channels`]: the notification services (request, signature, answer, limits: Telegram through
 //!   [`telegram`], Feishu, DingTalk, WeCom, ServerChan, PushPlus, Bark, a generic webhook, email
 //!   over SMTP) and per-channel rendering.
+//! - [`plausibility`]: the pure judge of whether a reading may be acted on (accepted, held for
+//!   one more reading, or refused), against the reading accepted before.
 //! - Runtime parts: [`snapshot`] (latest readings, kept through failures for a bounded time),
 //!   [`poller`] (calls BSS on a schedule), [`metrics`] (Prometheus registry and `/metrics`),
 //!   [`notifier`] (renders messages per channel, queues and delivers them, urgent first), [`shutdown`] (the guard and its
@@ -94,6 +96,7 @@ pub mod notifier;
 pub mod outbox;
 pub mod outcome;
 pub mod page;
+pub mod plausibility;
 pub mod policy;
 pub mod poller;
 pub mod reading;

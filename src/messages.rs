@@ -20,6 +20,7 @@ use crate::reading::Reading;
 mod describe;
 #[cfg(test)]
 pub(crate) mod lang_check;
+mod readings;
 mod report;
 
 pub use describe::{quoted, span, Localize};
@@ -228,6 +229,22 @@ pub enum Message {
         level: Level,
         action: Action,
         error: ActionError,
+    },
+    /// A package's reading is not acted on: unreadable, refused as impossible, or held until the
+    /// next reading confirms it (see `plausibility`). Told once per distinct problem.
+    ReadingNotUsed {
+        server: String,
+        free_resource_id: String,
+        #[serde(serialize_with = "crate::logging::as_text")]
+        error: crate::huawei::wire::ReadingError,
+        /// The remaining traffic of the last reading acted on, if any.
+        last_good_gb: Option<f64>,
+    },
+    /// The package's readings are acted on again.
+    ReadingUsable {
+        server: String,
+        free_resource_id: String,
+        remaining_gb: f64,
     },
 }
 
@@ -624,6 +641,12 @@ pub fn render(m: &Message, lang: Lang, th: &Thresholds) -> String {
                 Lang::Zh => format!("⚠️ <b>另有 {count} 条告警</b>（同一次投递，合并为一条消息）\n服务器：<b>{}</b>\n{}{more}", escape(server), listed.join("、")),
                 Lang::En => format!("⚠️ <b>{count} more alerts</b> (one delivery, folded into one message)\nServer: <b>{}</b>\n{}{more}", escape(server), listed.join(", ")),
             }
+        }
+        Message::ReadingNotUsed { server, free_resource_id, error, last_good_gb } => {
+            readings::not_used(lang, server, free_resource_id, error, *last_good_gb)
+        }
+        Message::ReadingUsable { server, free_resource_id, remaining_gb } => {
+            readings::usable(lang, server, free_resource_id, *remaining_gb)
         }
         Message::Test { server } => match lang {
             Lang::Zh => format!("🔔 <b>{}</b> 测试消息：flexus-traffic-monitor 可以通过此渠道发送通知。", escape(server)),

@@ -65,6 +65,7 @@ pub fn is_urgent(m: &Message) -> bool {
             | Message::ShuttingDown { .. }
             | Message::ShutdownDone { .. }
             | Message::ShutdownFailed { .. }
+            | Message::ReadingNotUsed { .. }
     )
 }
 
@@ -145,6 +146,16 @@ pub fn meta(m: &Message) -> Meta {
             ..
         }
         | Message::ShutdownResumed {
+            server,
+            free_resource_id,
+            ..
+        }
+        | Message::ReadingNotUsed {
+            server,
+            free_resource_id,
+            ..
+        }
+        | Message::ReadingUsable {
             server,
             free_resource_id,
             ..

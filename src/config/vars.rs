@@ -625,6 +625,13 @@ pub static VARS: &[Var] = &[
         show: |c| dur(c.alerting.watchdog_timeout),
     },
     Var {
+        name: "MAX_EGRESS_RATE",
+        section: Section::Watch,
+        default: "300mbit",
+        help: "the fastest the server can send (tc units); a faster drop of the remaining traffic is held until the next reading confirms it",
+        show: |c| c.watch.max_egress_rate.clone(),
+    },
+    Var {
         name: "POLL_FAILURES_BEFORE_ALERT",
         section: Section::Watch,
         default: "3",

@@ -200,7 +200,8 @@ async fn status(State(s): State<AppState>) -> Response {
             "polls": snap.polls,
             "last_poll_at": snap.last_poll_at,
             "last_success_at": snap.last_success_at,
-            "last_error": snap.last_error.as_ref().map(ToString::to_string),
+            // The whole call's error, else the first package's (a refused or held reading too).
+            "last_error": (!snap.up && snap.polls > 0).then(|| snap.problem().to_string()),
         },
         "packages": packages,
     }))

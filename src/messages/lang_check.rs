@@ -142,10 +142,12 @@ fn variant(m: &Message) -> usize {
         Message::ActionLifted { .. } => 18,
         Message::ActionFailed { .. } => 19,
         Message::CycleReport { .. } => 21,
-        Message::EgressCounterLost { .. } => 22,
+        Message::ReadingNotUsed { .. } => 22,
+        Message::ReadingUsable { .. } => 23,
+        Message::EgressCounterLost { .. } => 24,
     }
 }
-const VARIANTS: usize = 23;
+const VARIANTS: usize = 25;
 
 /// Reports of every kind, forecast and thing in force, with figures known, stale and unknown.
 fn cycle_reports(lang: Lang) -> Vec<CycleReport> {
@@ -363,6 +365,78 @@ fn reading_errors() -> Vec<crate::huawei::wire::ReadingError> {
         },
         R::ConflictingDuplicates(2),
     ]
+    .into_iter()
+    .chain(doubts().into_iter().map(R::Doubtful))
+    .collect()
+}
+
+/// Every kind of doubt the plausibility judge has.
+fn doubts() -> Vec<crate::plausibility::Doubt> {
+    use crate::plausibility::Doubt as D;
+    let (a, b) = (t() - chrono::Duration::days(30), t());
+    let all = vec![
+        D::ZeroTotal,
+        D::RemainingAboveTotal {
+            remaining_gb: 150.0,
+            total_gb: 100.0,
+        },
+        D::EndBeforeStart { start: b, end: a },
+        D::CycleTooShort { start: a, end: a },
+        D::CycleTooLong {
+            start: a,
+            end: b + chrono::Duration::days(400),
+        },
+        D::CycleOver { end: a },
+        D::CycleNotBegun { start: b },
+        D::CycleBackwards {
+            end: a,
+            accepted_end: b,
+        },
+        D::StartMovedEndDidNot {
+            start: a,
+            accepted_start: a - chrono::Duration::days(30),
+            end: b,
+        },
+        D::NewCycleDoesNotFollow {
+            start: Some(a),
+            end: b,
+            accepted_end: a,
+        },
+        D::NewCycleDoesNotFollow {
+            start: None,
+            end: b,
+            accepted_end: a,
+        },
+        D::FastDrop {
+            from_gb: 1000.0,
+            to_gb: 100.0,
+            minutes: 10,
+            max_gb: 272.4,
+        },
+        D::NearEndAgainstTrend {
+            from_gb: 300.0,
+            to_gb: 100.0,
+            end: b,
+        },
+    ];
+    // Exhaustive: a new kind fails the build here until it has a sample above.
+    for d in &all {
+        match d {
+            D::ZeroTotal
+            | D::RemainingAboveTotal { .. }
+            | D::EndBeforeStart { .. }
+            | D::CycleTooShort { .. }
+            | D::CycleTooLong { .. }
+            | D::CycleOver { .. }
+            | D::CycleNotBegun { .. }
+            | D::CycleBackwards { .. }
+            | D::StartMovedEndDidNot { .. }
+            | D::NewCycleDoesNotFollow { .. }
+            | D::FastDrop { .. }
+            | D::NearEndAgainstTrend { .. } => {}
+        }
+    }
+    all
 }
 
 fn ecs_failures() -> Vec<EcsFailure> {
@@ -673,6 +747,19 @@ fn samples(lang: Lang) -> Vec<Message> {
     out.push(Message::EgressCounterLost {
         server: server(),
         error: s("cannot read the counters of interface eth0: entity not found"),
+    });
+    for (i, error) in reading_errors().into_iter().enumerate() {
+        out.push(Message::ReadingNotUsed {
+            server: server(),
+            free_resource_id: s("fr-0a1b2c"),
+            error,
+            last_good_gb: (i % 2 == 0).then_some(412.5),
+        });
+    }
+    out.push(Message::ReadingUsable {
+        server: server(),
+        free_resource_id: s("fr-0a1b2c"),
+        remaining_gb: 412.5,
     });
     for firing in [true, false] {
         out.push(Message::ExternalAlert {

@@ -154,29 +154,37 @@ async fn a_restart_and_a_reboot_mid_cycle_keep_the_egress() {
 
 #[tokio::test]
 async fn a_new_cycle_re_anchors_and_the_estimate_never_exceeds_the_bill() {
+    use chrono::{DurationRound, SecondsFormat, Utc};
     let (bss, tg) = bss_and_telegram().await;
     let dir = state_dir("sys");
     sent(&dir, 0);
     let app = live_app(&bss, &tg, &dir, &[]).await;
-    bss.set_gb(ID, 300.0, 1000.0);
+    // A cycle that ends in a few seconds, then the next one, as BSS shows them.
+    let end = Utc::now()
+        .duration_trunc(chrono::Duration::seconds(1))
+        .unwrap()
+        + chrono::Duration::seconds(3);
+    let cycle = |amount: f64, start: chrono::DateTime<Utc>, end: chrono::DateTime<Utc>| {
+        let mut e = crate::helpers::fakes::bss::package(
+            ID,
+            serde_json::json!(amount),
+            serde_json::json!(1000),
+            serde_json::json!(10),
+        );
+        e["start_time"] = serde_json::json!(start.to_rfc3339_opts(SecondsFormat::Secs, true));
+        e["end_time"] = serde_json::json!(end.to_rfc3339_opts(SecondsFormat::Secs, true));
+        e
+    };
+    bss.set_entry(ID, cycle(300.0, end - chrono::Duration::days(30), end));
     app.poll_and_evaluate().await;
     sent(&dir, 200 * GB);
     app.poll_and_evaluate().await;
     assert_eq!(estimate(&app).await, Some(100.0));
-    // A new cycle: the amount is back to 1000 GB and it begins now, so the 200 GB sent before
-    // belong to the old one.
-    let mut entry = crate::helpers::fakes::bss::package(
-        ID,
-        serde_json::json!(1000),
-        serde_json::json!(1000),
-        serde_json::json!(10),
-    );
-    tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
-    let start = chrono::Utc::now() - chrono::Duration::seconds(1);
-    entry["start_time"] =
-        serde_json::json!(start.to_rfc3339_opts(chrono::SecondsFormat::Secs, true));
-    entry["end_time"] = serde_json::json!("2027-01-07T16:00:00Z");
-    bss.set_entry(ID, entry);
+    // The reset: the amount is back to 1000 GB from `end` on; the 200 GB sent before it belong
+    // to the old cycle, the 3 GB after it to the new one.
+    let wait = (end - Utc::now()).to_std().unwrap_or_default();
+    tokio::time::sleep(wait + std::time::Duration::from_millis(300)).await;
+    bss.set_entry(ID, cycle(1000.0, end, end + chrono::Duration::days(31)));
     sent(&dir, 203 * GB);
     app.poll_and_evaluate().await;
     let now = estimate(&app).await.unwrap();
