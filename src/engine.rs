@@ -607,6 +607,31 @@ impl Engine {
         Ok(queued)
     }
 
+    /// The reports that will be due after `now`, by package (for `/api/v1/status`).
+    pub fn upcoming_reports(
+        &self,
+        state: &State,
+        now: DateTime<Utc>,
+    ) -> Vec<crate::report::Upcoming> {
+        let settings = self.config.alerting.reports;
+        let offset = settings.zone.offset_at(now);
+        self.config
+            .watch
+            .free_resource_ids
+            .iter()
+            .flat_map(|id| {
+                crate::report::upcoming(
+                    id,
+                    &self.history.cycles(id),
+                    &settings,
+                    &state.reports,
+                    offset,
+                    now,
+                )
+            })
+            .collect()
+    }
+
     /// What `/report` answers at `now`: the report of every watched package, as the scheduled
     /// ones say it.
     pub async fn reports_now(&self, now: DateTime<Utc>) -> Vec<crate::messages::CycleReport> {

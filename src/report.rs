@@ -207,6 +207,68 @@ pub fn due(
     out
 }
 
+/// A report that will be due.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Upcoming {
+    pub free_resource_id: String,
+    pub kind: ReportKind,
+    /// When it will be due (it goes out with the first poll from then on).
+    pub at: DateTime<Utc>,
+}
+
+/// The next report before the reset and the next digest for package `id`, as [`due`] will find
+/// them; the report after a reset is due when a poll first sees the new cycle, so it has no time.
+/// Pure.
+pub fn upcoming(
+    id: &str,
+    cycles: &Cycles,
+    s: &ReportSettings,
+    memory: &ReportMemory,
+    offset: FixedOffset,
+    now: DateTime<Utc>,
+) -> Vec<Upcoming> {
+    let mut out = Vec::new();
+    let end = cycles.current.as_ref().and_then(|c| c.cycle_end);
+    if let (true, Some(end)) = (s.reset_reports, end) {
+        let sent = memory
+            .sent
+            .contains_key(&key(ReportKind::BeforeReset, id, &end.to_rfc3339()));
+        if !sent && now < end {
+            out.push(Upcoming {
+                free_resource_id: id.to_string(),
+                kind: ReportKind::BeforeReset,
+                at: end - chrono_dur(BEFORE_RESET),
+            });
+        }
+    }
+    if let Some(at) = s.digest_at {
+        let local = now.with_timezone(&offset);
+        let today = local.date_naive();
+        let sent_today = memory.sent.contains_key(&key(
+            ReportKind::Daily,
+            id,
+            &today.format("%Y-%m-%d").to_string(),
+        ));
+        // Today's, unless it went out already (a time in the past: due at the next poll).
+        let day = if sent_today {
+            today.succ_opt()
+        } else {
+            Some(today)
+        };
+        let when = day
+            .and_then(|d| d.and_time(at).and_local_timezone(offset).single())
+            .map(|t| t.with_timezone(&Utc));
+        if let Some(when) = when {
+            out.push(Upcoming {
+                free_resource_id: id.to_string(),
+                kind: ReportKind::Daily,
+                at: when,
+            });
+        }
+    }
+    out
+}
+
 /// What a report is built from.
 pub struct Inputs<'a> {
     pub kind: ReportKind,
@@ -482,6 +544,32 @@ mod tests {
             day(7, 9),
         );
         assert_eq!(kinds(&d), [(ReportKind::Daily, false)]);
+    }
+
+    #[test]
+    fn the_next_reports_are_the_one_before_the_reset_and_the_next_digest() {
+        let s = ReportSettings {
+            digest_at: Some(NaiveTime::from_hms_opt(9, 0, 0).unwrap()),
+            zone: Zone::Fixed(utc()),
+            ..ReportSettings::default()
+        };
+        // t(0) is 08:00 UTC.
+        let c = cycles(&[fig(50.0, t(0), t(30))]);
+        let mut m = ReportMemory::default();
+        let next = |m: &ReportMemory, now| {
+            upcoming("a", &c, &s, m, utc(), now)
+                .into_iter()
+                .map(|u| (u.kind, u.at))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            next(&m, t(0)),
+            [(ReportKind::BeforeReset, t(6)), (ReportKind::Daily, t(1))]
+        );
+        for d in due("a", &c, &s, &m, false, utc(), t(6)) {
+            m.sent.insert(d.key, t(6));
+        }
+        assert_eq!(next(&m, t(6)), [(ReportKind::Daily, t(25))]);
     }
 
     #[test]

@@ -174,6 +174,11 @@ async fn status(State(s): State<AppState>) -> Response {
                     "lifted_by_hand": st.actions.lifted_by_hand,
                 },
                 "muted_until": st.bot.muted_until,
+                "reports": {
+                    "settings": s.config.alerting.reports,
+                    "next": e.upcoming_reports(&st, now),
+                    "sent": st.reports.sent,
+                },
                 "health": st.health,
                 "messages_pending": e.notifier.pending(),
                 "messages_dead": e.notifier.dead(),

@@ -118,10 +118,16 @@ async fn a_report_missed_while_down_is_sent_once_when_it_comes_back_also_across_
     let (bss, tg) = bss_and_telegram().await;
     let env = app_env(&bss, &tg, &[]);
     // 30 hours before the reset: nothing due yet; then the program stops.
-    cycle(&bss, 150.0, Utc::now() + Duration::hours(30));
+    let end = Utc::now() + Duration::hours(30);
+    cycle(&bss, 150.0, end);
     let app = crate::helpers::TestApp::spawn(&env).await;
     app.poller.poll_once().await.unwrap();
     assert_eq!(app.engine.reports(Utc::now()).await.unwrap(), 0);
+    // The status API tells when it will be due.
+    let next = &app.status().await["alerting"]["reports"]["next"][0];
+    assert_eq!(next["kind"], "before_reset");
+    let at: DateTime<Utc> = next["at"].as_str().unwrap().parse().unwrap();
+    assert_eq!(at.timestamp(), (end - Duration::hours(24)).timestamp());
     app.stop().await;
     // It comes back 8 hours later, two hours after the report's time.
     let later = Utc::now() + Duration::hours(8);
