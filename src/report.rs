@@ -27,6 +27,18 @@ use crate::state::{ReportMemory, State};
 /// How long before the end of a cycle its report is due.
 pub const BEFORE_RESET: Duration = Duration::from_secs(24 * 3600);
 
+/// Cycles shorter than this get no reports around their resets (a package that resets daily
+/// would get two reports a day; the digest suits it).
+pub const MIN_REPORTED_CYCLE: Duration = Duration::from_secs(2 * 24 * 3600);
+
+/// Whether a cycle is long enough for reports around its reset (unknown length: yes).
+fn long_enough(f: &CycleFigures) -> bool {
+    match (f.cycle_start, f.cycle_end) {
+        (Some(s), Some(e)) => e.signed_duration_since(s) >= chrono_dur(MIN_REPORTED_CYCLE),
+        _ => true,
+    }
+}
+
 /// How long after a reset its report is still sent (a program that was down longer skips it).
 pub const AFTER_RESET_WITHIN: Duration = Duration::from_secs(7 * 24 * 3600);
 
@@ -179,12 +191,16 @@ pub fn due(
         }
     };
     if s.reset_reports {
-        if let Some(end) = cycles.current.as_ref().and_then(|c| c.cycle_end) {
+        let current = cycles.current.as_ref().filter(|c| long_enough(c));
+        if let Some(end) = current.and_then(|c| c.cycle_end) {
             if now >= end - chrono_dur(BEFORE_RESET) && now < end {
                 push(&mut out, ReportKind::BeforeReset, end.to_rfc3339(), true);
             }
         }
-        let reset = match (cycles.last_closed(), &cycles.current) {
+        let reset = match (
+            cycles.last_closed().filter(|p| long_enough(p)),
+            &cycles.current,
+        ) {
             (Some(prev), Some(cur)) => prev
                 .cycle_end
                 .filter(|old| cur.cycle_end.is_some_and(|new| new > *old)),
@@ -228,7 +244,11 @@ pub fn upcoming(
     now: DateTime<Utc>,
 ) -> Vec<Upcoming> {
     let mut out = Vec::new();
-    let end = cycles.current.as_ref().and_then(|c| c.cycle_end);
+    let end = cycles
+        .current
+        .as_ref()
+        .filter(|c| long_enough(c))
+        .and_then(|c| c.cycle_end);
     if let (true, Some(end)) = (s.reset_reports, end) {
         let sent = memory
             .sent
@@ -494,6 +514,19 @@ mod tests {
         // The first sight of a package in its new cycle has no ended cycle: no report.
         let c = cycles(&[fig(200.0, t(31), t(30 + 720))]);
         assert!(run(&c, &s, &mut ReportMemory::default(), t(31)).is_empty());
+    }
+
+    #[test]
+    fn a_cycle_of_a_day_gets_no_reports_around_its_reset() {
+        let s = ReportSettings::default();
+        let short = |read: i64, end: i64| CycleFigures {
+            cycle_start: Some(t(end - 24)),
+            ..fig(50.0, t(read), t(end))
+        };
+        let c = cycles(&[short(0, 10), short(11, 34)]);
+        let mut m = ReportMemory::default();
+        assert!(run(&c, &s, &mut m, t(12)).is_empty());
+        assert!(upcoming("a", &c, &s, &m, utc(), t(12)).is_empty());
     }
 
     #[test]

@@ -151,6 +151,35 @@ async fn a_report_missed_while_down_is_sent_once_when_it_comes_back_also_across_
 }
 
 #[tokio::test]
+async fn down_across_the_reset_it_reports_the_ended_cycle_once_when_it_comes_back() {
+    let (bss, tg) = bss_and_telegram().await;
+    let env = app_env(&bss, &tg, &[]);
+    // Minutes before the reset (the program takes a new cycle only near the old one's end).
+    let end = Utc::now() + Duration::minutes(8);
+    cycle(&bss, 150.0, end);
+    let app = crate::helpers::TestApp::spawn(&env).await;
+    app.poller.poll_once().await.unwrap();
+    app.stop().await;
+    // Down across the reset: when it comes back, BSS shows the next cycle.
+    bss.set_cycle(ID, 200.0, 200.0, end, end + Duration::days(30));
+    let app = crate::helpers::TestApp::spawn(&env).await;
+    app.poller.poll_once().await.unwrap();
+    assert_eq!(app.engine.reports(Utc::now()).await.unwrap(), 1);
+    app.settle().await;
+    app.stop().await;
+    let app = crate::helpers::TestApp::spawn(&env).await;
+    app.poller.poll_once().await.unwrap();
+    assert_eq!(app.engine.reports(Utc::now()).await.unwrap(), 0);
+    let after = texts_with(&tg, AFTER);
+    assert_eq!(after.len(), 1, "{:#?}", tg.texts());
+    assert!(
+        line(&after[0], "Final figures:").contains("150.00 GB left"),
+        "{}",
+        after[0]
+    );
+}
+
+#[tokio::test]
 async fn two_check_runs_on_one_state_directory_send_the_report_once() {
     let (bss, tg) = bss_and_telegram().await;
     cycle(&bss, 150.0, Utc::now() + Duration::hours(20));
