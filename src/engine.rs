@@ -12,6 +12,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
+use crate::actions::Action;
 use crate::alertmanager::{Kind, Payload};
 use crate::autostart::AutoStarter;
 use crate::config::Config;
@@ -166,13 +167,28 @@ impl Engine {
             .find(|r| r.free_resource_id == id)
     }
 
-    fn apply(&self, decisions: Vec<Decision>, facts: &Facts, fx: &mut Effects) {
+    /// The gentler actions a package at `level` puts in force: none for a package of another
+    /// server, nor what was lifted by hand.
+    fn actions_at(&self, id: &str, level: Level, state: &State) -> Vec<Action> {
+        let s = &self.config.actions;
+        if !s.acts_for(id) {
+            return Vec::new();
+        }
+        s.at_level(level)
+            .into_iter()
+            .filter(|k| !state.actions.lifted_by_hand.contains(&k.id()))
+            .map(|k| k.action)
+            .collect()
+    }
+
+    fn apply(&self, decisions: Vec<Decision>, facts: &Facts, state: &State, fx: &mut Effects) {
         for d in decisions {
             match d {
                 Decision::Alert(level) => fx.messages.push(Message::Alert {
                     level,
                     facts: facts.clone(),
-                    shutdown_enabled: self.guard.enabled(),
+                    no_shutdown: self.config.no_shutdown(),
+                    actions: self.actions_at(&facts.free_resource_id, level, state),
                 }),
                 Decision::Recovery { from, to } => fx.messages.push(Message::Recovery {
                     from,
@@ -293,7 +309,7 @@ impl Engine {
             );
             let mut facts = self.facts(r);
             facts.estimate_gb = snap.estimate(&r.free_resource_id).map(|e| e.remaining_gb);
-            self.apply(decisions, &facts, &mut fx);
+            self.apply(decisions, &facts, &next, &mut fx);
         }
         self.record(guard, next, fx, "fallback").await
     }
@@ -505,7 +521,7 @@ impl Engine {
                         .iter()
                         .filter(|d| **d == Decision::Shutdown)
                         .count();
-                    self.apply(decisions, &facts, &mut fx);
+                    self.apply(decisions, &facts, &next, &mut fx);
                 }
                 Kind::Other => {
                     let key = alert.dedupe_key();

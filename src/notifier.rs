@@ -171,7 +171,8 @@ pub fn meta(m: &Message) -> Meta {
         | Message::InstanceStarted { server, .. }
         | Message::InstanceStartFailed { server, .. }
         | Message::Test { server }
-        | Message::MoreAlerts { server, .. } => server_only(None, server),
+        | Message::MoreAlerts { server, .. }
+        | Message::ActionsLiftedByHand { server, .. } => server_only(None, server),
         Message::ActionApplied { server, level, .. }
         | Message::ActionLifted { server, level, .. }
         | Message::ActionFailed { server, level, .. } => server_only(Some(*level), server),
@@ -700,12 +701,14 @@ mod tests {
         assert!(is_urgent(&Message::Alert {
             level: Level::L1,
             facts: facts.clone(),
-            shutdown_enabled: true
+            no_shutdown: None,
+            actions: vec![]
         }));
         assert!(!is_urgent(&Message::Alert {
             level: Level::L2,
             facts: facts.clone(),
-            shutdown_enabled: true
+            no_shutdown: None,
+            actions: vec![]
         }));
         assert!(!is_urgent(&Message::Report { facts }));
     }
@@ -719,7 +722,8 @@ mod tests {
                 remaining_gb: Some(250.0),
                 ..Default::default()
             },
-            shutdown_enabled: true,
+            no_shutdown: None,
+            actions: vec![],
         });
         assert_eq!(m.kind, "alert");
         assert_eq!(m.level.as_deref(), Some("level2"));

@@ -767,6 +767,13 @@ pub static VARS: &[Var] = &[
         show: |c| levels_of(c, Level::L3),
     },
     Var {
+        name: "LOCAL_FREE_RESOURCE_IDS",
+        section: Section::Actions,
+        default: "(the watched package, when there is one)",
+        help: "the package(s) of the server this program runs on: only their level moves throttle, fence and command here; none for no package",
+        show: |c| if c.actions.local_packages.is_empty() { "(none)".into() } else { c.actions.local_packages.join(",") },
+    },
+    Var {
         name: "THROTTLE_RATE",
         section: Section::Actions,
         default: "1mbit",

@@ -160,6 +160,7 @@ async fn status(State(s): State<AppState>) -> Response {
                 "memory": st.packages,
                 "shutdown": {
                     "mode": s.config.shutdown.mode,
+                    "at_level_1": s.config.no_shutdown().map_or(json!("shutdown"), |why| json!({"no_shutdown": why})),
                     "dry_run": s.config.shutdown.dry_run,
                     "countdown_running_for": e.guard.running_all(),
                     "countdowns": e.guard.countdowns(),
@@ -172,6 +173,7 @@ async fn status(State(s): State<AppState>) -> Response {
                     "configured": e.enforcer.settings().keys().iter().map(|k| k.id()).collect::<Vec<_>>(),
                     "active": e.enforcer.active().await,
                     "lifted_by_hand": st.actions.lifted_by_hand,
+                    "local_packages": s.config.actions.local_packages,
                 },
                 "muted_until": st.bot.muted_until,
                 "reports": {

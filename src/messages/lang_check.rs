@@ -144,10 +144,11 @@ fn variant(m: &Message) -> usize {
         Message::CycleReport { .. } => 21,
         Message::ReadingNotUsed { .. } => 22,
         Message::ReadingUsable { .. } => 23,
-        Message::EgressCounterLost { .. } => 24,
+        Message::ActionsLiftedByHand { .. } => 24,
+        Message::EgressCounterLost { .. } => 25,
     }
 }
-const VARIANTS: usize = 25;
+const VARIANTS: usize = 26;
 
 /// Reports of every kind, forecast and thing in force, with figures known, stale and unknown.
 fn cycle_reports(lang: Lang) -> Vec<CycleReport> {
@@ -560,12 +561,19 @@ fn samples(lang: Lang) -> Vec<Message> {
     let server = || s("web-1");
     let mut out = vec![];
     for level in [Level::L3, Level::L2, Level::L1] {
-        for shutdown_enabled in [true, false] {
-            out.push(Message::Alert {
-                level,
-                facts: facts(lang, None),
-                shutdown_enabled,
-            });
+        for no_shutdown in [
+            None,
+            Some(crate::actions::NoShutdown::ModeOff),
+            Some(crate::actions::NoShutdown::NotInLevel1Actions),
+        ] {
+            for actions in [vec![], vec![Action::Throttle, Action::Fence]] {
+                out.push(Message::Alert {
+                    level,
+                    facts: facts(lang, None),
+                    no_shutdown,
+                    actions,
+                });
+            }
         }
     }
     for (from, to) in [(Level::L2, Level::Ok), (Level::L1, Level::L3)] {
@@ -590,7 +598,8 @@ fn samples(lang: Lang) -> Vec<Message> {
             estimate_gb: Some(3.25),
             ..facts(lang, None)
         },
-        shutdown_enabled: true,
+        no_shutdown: None,
+        actions: vec![],
     });
     for report in cycle_reports(lang) {
         out.push(Message::CycleReport { report });
@@ -793,7 +802,8 @@ fn samples(lang: Lang) -> Vec<Message> {
     out.push(Message::Alert {
         level: Level::L1,
         facts: f,
-        shutdown_enabled: true,
+        no_shutdown: None,
+        actions: vec![],
     });
     out.push(Message::StateReset {
         server: server(),
@@ -874,6 +884,27 @@ fn samples(lang: Lang) -> Vec<Message> {
                 level: Level::L2,
                 action,
                 error,
+            });
+        }
+    }
+    for dry_run in [false, true] {
+        for lifted in [
+            vec![],
+            vec![
+                crate::actions::Key {
+                    action: Action::Fence,
+                    level: Level::L1,
+                },
+                crate::actions::Key {
+                    action: Action::Throttle,
+                    level: Level::L2,
+                },
+            ],
+        ] {
+            out.push(Message::ActionsLiftedByHand {
+                server: server(),
+                lifted,
+                dry_run,
             });
         }
     }

@@ -24,6 +24,7 @@ mod ha_pair;
 mod http_limits;
 mod install;
 mod lifecycle;
+mod lift;
 mod live;
 mod logs;
 mod page;
