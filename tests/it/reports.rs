@@ -111,6 +111,10 @@ async fn every_configured_channel_gets_the_report() {
             "{service}: {text}"
         );
     }
+    // The generic webhook says which report it is, with its figures.
+    let body = &ch.received("webhook")[0].body;
+    assert_eq!(body["kind"], "report_before_reset", "{body}");
+    assert_eq!(body["figures"]["remaining_gb"], 150.0, "{body}");
 }
 
 #[tokio::test]
