@@ -27,6 +27,7 @@ mod implausible;
 mod install;
 mod lifecycle;
 mod lift;
+mod live;
 mod logs;
 mod page;
 mod reports;
