@@ -260,14 +260,15 @@ impl App {
             .history_limits
             .unwrap_or_else(|| history::Limits::for_poll_interval(config.watch.poll_interval));
         let history = Arc::new(HistoryStore::open(&config.state_dir, limits));
+        let state = Arc::new(StateCell::new(store, state));
         let poller = Poller::new(
             deps.bss,
             config.watch.free_resource_ids.clone(),
             snapshot.clone(),
             metrics.clone(),
         )
-        .with_history(history.clone());
-        let state = Arc::new(StateCell::new(store, state));
+        .with_history(history.clone())
+        .with_judge(state.clone(), config.watch.plausibility());
         let clients = match deps.sink {
             Some(s) => vec![s],
             None => clients(&config)?,
@@ -340,6 +341,7 @@ impl App {
             deps.netns,
         ));
         let engine = Arc::new(Engine {
+            history: history.clone(),
             enforcer: enforcer.clone(),
             autostart,
             config: config.clone(),
@@ -460,6 +462,7 @@ impl App {
                 snapshot: self.snapshot.clone(),
                 history: self.history.clone(),
                 starter: self.starter.clone(),
+                engine: self.engine.clone(),
             };
             match Bot::new(parts) {
                 Ok(bot) => {

@@ -4,8 +4,16 @@
 //!
 //! Safety, as for the shutdown: it acts only on a fresh, complete poll (every watched package read
 //! just now); a failed or partial poll changes nothing, neither applying nor lifting. Its own
-//! readings only: an alert alone never throttles or fences. With several packages, the worst level
-//! counts (the actions act on this machine). It does not own `shutdown`: the guard does.
+//! readings only: an alert alone never throttles or fences. The actions act on this machine, so only
+//! the level of this server's own packages counts (`LOCAL_FREE_RESOURCE_IDS`; the worst of them);
+//! a package of another server acts through its own shutdown setting. It does not own `shutdown`:
+//! the guard does.
+//!
+//! `flexus-traffic-monitor lift` while the service runs cannot write the state the service holds:
+//! it removes our rules and leaves a request in `STATE_DIR` ([`LIFT_REQUEST`]), which the service
+//! takes within seconds ([`Enforcer::take_lift_request`]): it records the lift (so a restart does
+//! not put the actions back while the level lasts), updates `/api/v1/status` and the metrics, and
+//! tells the owner.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -95,6 +103,28 @@ fn api_hosts(config: &Config) -> Vec<(String, u16)> {
     hosts
 }
 
+/// The file in `STATE_DIR` by which `lift` asks the running service to record a lift.
+pub const LIFT_REQUEST: &str = "lift-request";
+
+/// How often the service looks for a lift request.
+const LIFT_CHECK_EVERY: Duration = Duration::from_secs(1);
+
+/// Leaves a lift request for the running service (written whole, then renamed into place).
+///
+/// # Errors
+/// When `STATE_DIR` cannot be written.
+pub fn request_lift(state_dir: &std::path::Path, now: DateTime<Utc>) -> std::io::Result<()> {
+    crate::fsutil::write_atomic(
+        &state_dir.join(LIFT_REQUEST),
+        format!("{}\n", now.to_rfc3339()).as_bytes(),
+    )
+}
+
+/// Whether a lift request still waits for the service.
+pub fn lift_requested(state_dir: &std::path::Path) -> bool {
+    state_dir.join(LIFT_REQUEST).exists()
+}
+
 /// An action in force, as `/api/v1/status` shows it.
 #[derive(Debug, Clone, Serialize)]
 pub struct ActiveView {
@@ -161,7 +191,7 @@ impl Enforcer {
             metrics,
             server: config.watch.server_name.clone(),
             thresholds: config.alerting.thresholds,
-            ids: config.watch.free_resource_ids.clone(),
+            ids: config.actions.local_packages.clone(),
             max_age: config.watch.reading_max_age,
             retry_after: config.alerting.cadence.level2_repeat,
             dry_run,
@@ -208,7 +238,14 @@ impl Enforcer {
         now: DateTime<Utc>,
     ) -> Vec<(Key, ChangeKind, Done)> {
         let _one = self.busy.lock().await;
-        let Some(level) = level_of(snap, &self.ids, &self.thresholds, now, self.max_age) else {
+        let level = if self.ids.is_empty() {
+            // No package of this server is watched: nothing asks for an action here; a fresh poll
+            // lifts what an earlier setting left in force.
+            snap.up.then_some(Level::Ok)
+        } else {
+            level_of(snap, &self.ids, &self.thresholds, now, self.max_age)
+        };
+        let Some(level) = level else {
             return Vec::new();
         };
         let current: ActionsState = self.state.snapshot().await.actions;
@@ -343,7 +380,34 @@ impl Enforcer {
         }
         self.metrics
             .set_actions_active(&self.settings.keys(), &guard.actions.active);
+        drop(guard);
+        let told = Message::ActionsLiftedByHand {
+            server: self.server.clone(),
+            lifted: report.lifted.clone(),
+            dry_run: self.dry_run,
+        };
+        if let Err(e) = self.notifier.enqueue(&told) {
+            report.errors.push(format!("cannot queue the message: {e}"));
+        }
         report
+    }
+
+    /// Carries out a lift request left by `lift` while this service runs: records it, removes
+    /// what the state had in force (running its leave command), tells the owner. `None` when no
+    /// request waits.
+    pub async fn take_lift_request(&self) -> Option<LiftReport> {
+        let path = self.state.dir().join(LIFT_REQUEST);
+        match std::fs::remove_file(&path) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return None,
+            Err(e) => {
+                tracing::error!(path = %path.display(), error = %e, "cannot take the lift request");
+                return None;
+            }
+        }
+        let report = self.lift_all().await;
+        tracing::info!(lifted = ?report.lifted.iter().map(|k| k.id()).collect::<Vec<_>>(), errors = ?report.errors, "lifted by hand (flexus-traffic-monitor lift)");
+        Some(report)
     }
 
     /// Reconciles after every poll until `cancel` fires.
@@ -354,9 +418,15 @@ impl Enforcer {
         cancel: CancellationToken,
     ) {
         self.publish().await;
+        let mut lift_check = tokio::time::interval(LIFT_CHECK_EVERY);
+        lift_check.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tokio::select! {
                 _ = cancel.cancelled() => return,
+                _ = lift_check.tick() => {
+                    self.take_lift_request().await;
+                    continue;
+                }
                 changed = polled.changed() => {
                     if changed.is_err() {
                         return;

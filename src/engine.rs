@@ -12,9 +12,11 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
+use crate::actions::Action;
 use crate::alertmanager::{Kind, Payload};
 use crate::autostart::AutoStarter;
 use crate::config::Config;
+use crate::history::HistoryStore;
 use crate::level::Level;
 use crate::messages::{Facts, Message};
 use crate::notifier::Notifier;
@@ -34,7 +36,15 @@ pub enum RecordError {
     Outbox(#[from] std::io::Error),
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// The state stayed locked longer than [`WEBHOOK_LOCK_WAIT`] (a stalled disk, a flood of
+    /// deliveries): the delivery is refused so that Alertmanager retries it later.
+    #[error("busy: the state stayed locked for {0:?}")]
+    Busy(Duration),
 }
+
+/// How long a webhook delivery waits for the state before it is answered 503 (Alertmanager
+/// retries it). Well under Alertmanager's own notification timeout, so that the answer arrives.
+pub const WEBHOOK_LOCK_WAIT: Duration = Duration::from_secs(5);
 
 /// What a webhook delivery led to.
 #[derive(Debug, Default, Clone, Serialize)]
@@ -123,6 +133,15 @@ pub struct Engine {
     pub enforcer: Arc<crate::enforcer::Enforcer>,
     /// Present with `AUTO_START=true`.
     pub autostart: Option<Arc<AutoStarter>>,
+    /// The history of readings and cycles (for the reports).
+    pub history: Arc<HistoryStore>,
+}
+
+/// The live estimate of a package's remaining traffic (the bill minus the egress it has not seen
+/// yet), when the snapshot holds one. The reports show "unknown" until it does: this is where
+/// the live estimate plugs in.
+fn live_remaining_gb(_snap: &Snapshot, _id: &str) -> Option<f64> {
+    None
 }
 
 /// Effects collected while deciding, carried out after the state is saved.
@@ -149,13 +168,28 @@ impl Engine {
             .find(|r| r.free_resource_id == id)
     }
 
-    fn apply(&self, decisions: Vec<Decision>, facts: &Facts, fx: &mut Effects) {
+    /// The gentler actions a package at `level` puts in force: none for a package of another
+    /// server, nor what was lifted by hand.
+    fn actions_at(&self, id: &str, level: Level, state: &State) -> Vec<Action> {
+        let s = &self.config.actions;
+        if !s.acts_for(id) {
+            return Vec::new();
+        }
+        s.at_level(level)
+            .into_iter()
+            .filter(|k| !state.actions.lifted_by_hand.contains(&k.id()))
+            .map(|k| k.action)
+            .collect()
+    }
+
+    fn apply(&self, decisions: Vec<Decision>, facts: &Facts, state: &State, fx: &mut Effects) {
         for d in decisions {
             match d {
                 Decision::Alert(level) => fx.messages.push(Message::Alert {
                     level,
                     facts: facts.clone(),
-                    shutdown_enabled: self.guard.enabled(),
+                    no_shutdown: self.config.no_shutdown(),
+                    actions: self.actions_at(&facts.free_resource_id, level, state),
                 }),
                 Decision::Recovery { from, to } => fx.messages.push(Message::Recovery {
                     from,
@@ -270,7 +304,7 @@ impl Engine {
                 now,
                 &mut fx,
             );
-            self.apply(decisions, &self.facts(r), &mut fx);
+            self.apply(decisions, &self.facts(r), &next, &mut fx);
         }
         self.record(guard, next, fx, "fallback").await
     }
@@ -310,7 +344,62 @@ impl Engine {
                 h.alerted = true;
             }
         }
+        self.tell_reading_problems(&snap, &mut next, Utc::now(), &mut fx);
         self.record(guard, next, fx, "health").await
+    }
+
+    /// Tells the owner at once, once per distinct problem, about a package whose reading is not
+    /// acted on (unreadable, refused, held), and once when its readings are usable again. The
+    /// generic "polls keep failing" message above comes only after several polls; this one says
+    /// what will not happen and what to do. What was told is kept in the state, so a restart
+    /// does not repeat it.
+    fn tell_reading_problems(
+        &self,
+        snap: &Snapshot,
+        next: &mut State,
+        now: DateTime<Utc>,
+        fx: &mut Effects,
+    ) {
+        for p in &snap.packages {
+            let id = &p.free_resource_id;
+            let server = self.config.server_for(id).to_string();
+            match &p.error {
+                Some(error) => {
+                    if let crate::huawei::wire::ReadingError::Doubtful(d) = error {
+                        if !d.tell_now(now) {
+                            continue;
+                        }
+                    }
+                    let kind = error.kind();
+                    if next.reading_problems.get(id).map(|t| t.kind.as_str()) == Some(kind) {
+                        continue;
+                    }
+                    tracing::warn!(free_resource_id = %id, problem = kind, error = %error, "telling the owner: reading not acted on");
+                    fx.messages.push(Message::ReadingNotUsed {
+                        server,
+                        free_resource_id: id.clone(),
+                        error: error.clone(),
+                        last_good_gb: p.reading.as_ref().map(|r| r.remaining_gb),
+                    });
+                    next.reading_problems.insert(
+                        id.clone(),
+                        crate::state::ToldProblem {
+                            kind: kind.to_string(),
+                            since: now,
+                        },
+                    );
+                }
+                None => {
+                    if let (Some(r), Some(_)) = (&p.reading, next.reading_problems.remove(id)) {
+                        fx.messages.push(Message::ReadingUsable {
+                            server,
+                            free_resource_id: id.clone(),
+                            remaining_gb: r.remaining_gb,
+                        });
+                    }
+                }
+            }
+        }
     }
 
     /// Records a webhook delivery.
@@ -323,9 +412,12 @@ impl Engine {
         now: DateTime<Utc>,
     ) -> Result<WebhookSummary, RecordError> {
         let snap = self.snapshot.read().await.clone();
-        let guard = self.state.lock().await;
+        let guard = tokio::time::timeout(WEBHOOK_LOCK_WAIT, self.state.lock())
+            .await
+            .map_err(|_| RecordError::Busy(WEBHOOK_LOCK_WAIT))?;
         let mut next = guard.clone();
         let mut fx = Effects::default();
+        let says_reminder = payload.says_reminder();
         let mut summary = WebhookSummary {
             alerts: payload.alerts.len(),
             ..Default::default()
@@ -372,24 +464,35 @@ impl Engine {
                             ..Default::default()
                         },
                     };
+                    // A reminder: Alertmanager says so (0.32+), or we recorded this episode
+                    // already (0.25 says nothing; a retry or the HA peer's copy is one too).
+                    let episode = alert.dedupe_key();
+                    let reminder = alert.is_firing()
+                        && (says_reminder || next.recent_alerts.contains_key(&episode));
+                    next.recent_alerts.insert(episode, now);
+                    let cadence = &self.config.alerting.cadence;
                     let mem: &mut PackageMemory = next.packages.entry(id.clone()).or_default();
                     let previous = mem.level;
-                    let decisions = if alert.is_firing() {
-                        mem.observe_alert(
-                            level,
-                            current,
-                            alert.started_at(),
-                            now,
-                            &self.config.alerting.cadence,
-                        )
+                    let decisions = if reminder {
+                        mem.observe_reminder(level, current, now, cadence)
+                    } else if alert.is_firing() {
+                        mem.observe_alert(level, current, alert.started_at(), now, cadence)
                     } else {
-                        mem.resolve(level, current, now, &self.config.alerting.cadence)
+                        mem.resolve(level, current, now, cadence)
                     };
                     // A cancellation is not a message: duplicates are counted without it.
                     let duplicate = decisions.is_empty();
                     let mut decisions = decisions;
                     if !alert.is_firing() {
-                        decisions.extend(cancel_on_resolved(level));
+                        let unproven = payload.unproven_resolution(alert);
+                        if let Some(why) = &unproven {
+                            tracing::warn!(free_resource_id = %id, why = %why, has_fresh_reading = reading.is_some(), "resolved alert not taken as proof; only a fresh reading of ours cancels");
+                        }
+                        decisions.extend(cancel_on_resolved(
+                            level,
+                            unproven.is_none(),
+                            reading.zip(current).map(|(r, l)| (l, r.remaining_gb)),
+                        ));
                     }
                     if duplicate {
                         summary.duplicates += 1;
@@ -411,7 +514,7 @@ impl Engine {
                         .iter()
                         .filter(|d| **d == Decision::Shutdown)
                         .count();
-                    self.apply(decisions, &facts, &mut fx);
+                    self.apply(decisions, &facts, &next, &mut fx);
                 }
                 Kind::Other => {
                     let key = alert.dedupe_key();
@@ -452,6 +555,111 @@ impl Engine {
         summary.messages = fx.messages.len();
         self.record(guard, next, fx, "webhook").await?;
         Ok(summary)
+    }
+
+    /// The report about `id` of `kind` at `now`, from the history and `state`.
+    fn build_report(
+        &self,
+        kind: crate::messages::ReportKind,
+        id: &str,
+        state: &State,
+        snap: &Snapshot,
+        now: DateTime<Utc>,
+    ) -> crate::messages::CycleReport {
+        let cycles = self.history.cycles(id);
+        let points = self.history.points(id);
+        crate::report::build(&crate::report::Inputs {
+            kind,
+            id,
+            server: self.config.server_for(id),
+            cycles: &cycles,
+            points: &points,
+            state,
+            live_remaining_gb: live_remaining_gb(snap, id),
+            max_age: self.config.watch.reading_max_age,
+            auto_start: self.config.shutdown.auto_start,
+            offset: self.config.alerting.reports.zone.offset_at(now),
+            now,
+        })
+    }
+
+    /// Sends the reports that are due at `now` (a day before each reset, after it, the daily
+    /// digest), once each: their keys are saved with the messages queued, in one step (see the
+    /// module). Runs after every poll whoever is in charge of alerts, and in `check`. Returns how
+    /// many were queued.
+    ///
+    /// # Errors
+    /// When messages or state cannot be written.
+    pub async fn reports(&self, now: DateTime<Utc>) -> Result<usize, RecordError> {
+        let settings = self.config.alerting.reports;
+        let offset = settings.zone.offset_at(now);
+        let snap = self.snapshot.read().await.clone();
+        let guard = self.state.lock().await;
+        let mut next = guard.clone();
+        next.reports.forget_old(now, crate::report::KEEP_SENT);
+        let muted = next.bot.muted(now);
+        let mut fx = Effects::default();
+        for id in &self.config.watch.free_resource_ids {
+            let cycles = self.history.cycles(id);
+            for due in crate::report::due(id, &cycles, &settings, &next.reports, muted, offset, now)
+            {
+                if due.send {
+                    tracing::info!(free_resource_id = %id, kind = due.kind.label(), "report due");
+                    let report = self.build_report(due.kind, id, &next, &snap, now);
+                    fx.messages.push(Message::CycleReport { report });
+                }
+                next.reports.sent.insert(due.key, now);
+            }
+        }
+        let queued = fx.messages.len();
+        self.record(guard, next, fx, "reports").await?;
+        Ok(queued)
+    }
+
+    /// The reports that will be due after `now`, by package (for `/api/v1/status`).
+    pub fn upcoming_reports(
+        &self,
+        state: &State,
+        now: DateTime<Utc>,
+    ) -> Vec<crate::report::Upcoming> {
+        let settings = self.config.alerting.reports;
+        let offset = settings.zone.offset_at(now);
+        self.config
+            .watch
+            .free_resource_ids
+            .iter()
+            .flat_map(|id| {
+                crate::report::upcoming(
+                    id,
+                    &self.history.cycles(id),
+                    &settings,
+                    &state.reports,
+                    offset,
+                    now,
+                )
+            })
+            .collect()
+    }
+
+    /// What `/report` answers at `now`: the report of every watched package, as the scheduled
+    /// ones say it.
+    pub async fn reports_now(&self, now: DateTime<Utc>) -> Vec<crate::messages::CycleReport> {
+        let snap = self.snapshot.read().await.clone();
+        let state = self.state.snapshot().await;
+        self.config
+            .watch
+            .free_resource_ids
+            .iter()
+            .map(|id| {
+                self.build_report(
+                    crate::messages::ReportKind::OnRequest,
+                    id,
+                    &state,
+                    &snap,
+                    now,
+                )
+            })
+            .collect()
     }
 
     /// Starts instances this process stopped once their cycle reset (`AUTO_START`), each in a

@@ -134,8 +134,12 @@ pub async fn run(
             if let Err(e) = engine.poll_health().await {
                 tracing::error!(error = %e, "cannot record monitoring health");
             }
-            // Starting an instance again is not alerting: it happens whoever is in charge.
+            // Starting an instance again is not alerting: it happens whoever is in charge; so
+            // are the reports around each reset.
             engine.auto_start(now).await;
+            if let Err(e) = engine.reports(now).await {
+                tracing::error!(error = %e, "reports could not be recorded");
+            }
         }
         // Judge on every poll while in charge, and at once when taking over.
         if active && (polled_now || changed) {

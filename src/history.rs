@@ -10,6 +10,11 @@
 //! [`Limits::max_packages`] packages are kept. With the defaults a package holds at most
 //! [`Limits::max_points`] = 3,122 points (about 70 KB of JSON), the file at most about 2 MB.
 //!
+//! It also keeps each package's cycles ([`Cycles`]): the figures of the latest reading of the
+//! current cycle, and the final figures of up to [`MAX_PAST_CYCLES`] cycles before it (the last
+//! reading seen before each reset), so that the report after a reset, and any later one, can be
+//! rebuilt. [`busiest_day`] reads the points for the reports.
+//!
 //! The history is a convenience, never a safety input: a file that cannot be read is moved aside
 //! (kept for inspection) and reported, a write that fails is reported, and neither stops the program.
 //! Nothing here decides anything about alerts or shutdowns.
@@ -23,6 +28,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::fsutil::write_atomic;
+use crate::reading::Reading;
 
 /// The file name inside `STATE_DIR`.
 pub const FILE: &str = "history.json";
@@ -110,6 +116,116 @@ pub struct History {
     /// By free resource id.
     #[serde(default)]
     pub packages: BTreeMap<String, Vec<Point>>,
+    /// Each package's current and past cycles, by free resource id.
+    #[serde(default)]
+    pub cycles: BTreeMap<String, Cycles>,
+}
+
+/// How many past cycles a package keeps (two years of monthly cycles).
+pub const MAX_PAST_CYCLES: usize = 24;
+
+/// The figures of one reading, as a cycle keeps them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CycleFigures {
+    #[serde(default)]
+    pub package_name: String,
+    #[serde(default)]
+    pub usage_type: String,
+    pub total_gb: f64,
+    pub remaining_gb: f64,
+    pub read_at: DateTime<Utc>,
+    pub cycle_start: Option<DateTime<Utc>>,
+    pub cycle_end: Option<DateTime<Utc>>,
+}
+
+impl CycleFigures {
+    /// The figures of a reading.
+    pub fn of(r: &Reading) -> Self {
+        Self {
+            package_name: r.package_name.clone(),
+            usage_type: r.usage_type.clone(),
+            total_gb: r.total_gb,
+            remaining_gb: r.remaining_gb,
+            read_at: r.read_at,
+            cycle_start: r.cycle_start,
+            cycle_end: r.cycle_end,
+        }
+    }
+
+    /// Quota minus remaining, never below zero.
+    pub fn used_gb(&self) -> f64 {
+        (self.total_gb - self.remaining_gb).max(0.0)
+    }
+}
+
+/// One package's cycles.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Cycles {
+    /// The latest reading of the current cycle.
+    pub current: Option<CycleFigures>,
+    /// The final figures of earlier cycles, oldest first.
+    #[serde(default)]
+    pub past: Vec<CycleFigures>,
+}
+
+impl Cycles {
+    /// Folds a reading in: a later cycle end closes the current cycle with its last figures.
+    /// Readings older than the current one, and readings with figures that are not finite
+    /// numbers, are ignored.
+    pub fn record(&mut self, f: CycleFigures) {
+        if !(f.total_gb.is_finite() && f.remaining_gb.is_finite()) {
+            return;
+        }
+        if let Some(cur) = &self.current {
+            if f.read_at < cur.read_at {
+                return;
+            }
+            let later_cycle = match (cur.cycle_end, f.cycle_end) {
+                (Some(old), Some(new)) => new > old,
+                _ => false,
+            };
+            if later_cycle {
+                self.past.push(cur.clone());
+                if self.past.len() > MAX_PAST_CYCLES {
+                    self.past.drain(..self.past.len() - MAX_PAST_CYCLES);
+                }
+            }
+        }
+        self.current = Some(f);
+    }
+
+    /// The most recent past cycle.
+    pub fn last_closed(&self) -> Option<&CycleFigures> {
+        self.past.last()
+    }
+}
+
+/// The day (in the zone `offset`) on which the most traffic was used from `since` on, and how
+/// many GB: the drops between consecutive points, each counted on the day of its later point. A
+/// rise (a reset, a renewal) counts as nothing. `None` when there are no two points to compare.
+/// Pure.
+pub fn busiest_day(
+    points: &[Point],
+    since: Option<DateTime<Utc>>,
+    offset: chrono::FixedOffset,
+) -> Option<(chrono::NaiveDate, f64)> {
+    let from = since.map_or(i64::MIN, |t| t.timestamp());
+    let mut days: BTreeMap<chrono::NaiveDate, f64> = BTreeMap::new();
+    for w in points.windows(2) {
+        if w[0].at() < from {
+            continue;
+        }
+        let day = w[1].time().with_timezone(&offset).date_naive();
+        *days.entry(day).or_default() += (w[0].gb() - w[1].gb()).max(0.0);
+    }
+    // The latest of equal days: the most recent is the more useful to name.
+    days.into_iter().fold(
+        None,
+        |best: Option<(chrono::NaiveDate, f64)>, (d, gb)| match best {
+            Some((_, b)) if b > gb => best,
+            _ => Some((d, gb)),
+        },
+    )
 }
 
 fn version() -> u32 {
@@ -127,6 +243,7 @@ impl History {
         Self {
             version: version(),
             packages: BTreeMap::new(),
+            cycles: BTreeMap::new(),
         }
     }
 
@@ -197,6 +314,29 @@ impl History {
                 self.packages.remove(&id);
             }
         }
+        if self.cycles.len() > l.max_packages {
+            let mut by_recency: Vec<(DateTime<Utc>, String)> = self
+                .cycles
+                .iter()
+                .map(|(id, c)| {
+                    let at = c
+                        .current
+                        .as_ref()
+                        .map_or(DateTime::<Utc>::MIN_UTC, |f| f.read_at);
+                    (at, id.clone())
+                })
+                .collect();
+            by_recency.sort();
+            let excess = self.cycles.len() - l.max_packages;
+            for (_, id) in by_recency.into_iter().take(excess) {
+                self.cycles.remove(&id);
+            }
+        }
+    }
+
+    /// One package's cycles (empty when unknown).
+    pub fn cycles(&self, id: &str) -> Cycles {
+        self.cycles.get(id).cloned().unwrap_or_default()
     }
 }
 
@@ -257,6 +397,33 @@ impl HistoryStore {
         self.inner.lock().unwrap_or_else(|p| p.into_inner())
     }
 
+    /// Records the good readings of one poll (points and cycles) and writes the file; see
+    /// [`Self::record`].
+    pub fn record_readings<'a>(
+        &self,
+        readings: impl IntoIterator<Item = &'a Reading>,
+        now: DateTime<Utc>,
+    ) {
+        let readings: Vec<&Reading> = readings.into_iter().collect();
+        {
+            let mut inner = self.lock();
+            for r in &readings {
+                inner
+                    .history
+                    .cycles
+                    .entry(r.free_resource_id.clone())
+                    .or_default()
+                    .record(CycleFigures::of(r));
+            }
+        }
+        self.record(
+            readings
+                .iter()
+                .map(|r| (r.free_resource_id.as_str(), r.read_at, r.remaining_gb)),
+            now,
+        );
+    }
+
     /// Records readings `(id, read_at, remaining_gb)` taken by one poll and writes the file.
     /// A failed write is logged and reported, never returned: the history must not stop a poll.
     pub fn record<'a>(
@@ -297,6 +464,11 @@ impl HistoryStore {
     /// The points of one package.
     pub fn points(&self, id: &str) -> Vec<Point> {
         self.lock().history.points(id).to_vec()
+    }
+
+    /// The cycles of one package.
+    pub fn cycles(&self, id: &str) -> Cycles {
+        self.lock().history.cycles(id)
     }
 
     /// Problems to show: an unusable file at start, a failing write.
@@ -458,6 +630,55 @@ mod tests {
         h.record("a", t(1200), f64::NAN, t(1200), &l);
         let ats: Vec<i64> = h.points("a").iter().map(Point::at).collect();
         assert_eq!(ats, vec![t(0).timestamp(), t(600).timestamp()]);
+    }
+
+    fn figures(gb: f64, at: i64, end: i64) -> CycleFigures {
+        CycleFigures {
+            package_name: "p".into(),
+            usage_type: String::new(),
+            total_gb: 100.0,
+            remaining_gb: gb,
+            read_at: t(at),
+            cycle_start: None,
+            cycle_end: Some(t(end)),
+        }
+    }
+
+    #[test]
+    fn a_later_cycle_end_keeps_the_last_figures_of_the_cycle_that_ended() {
+        let mut c = Cycles::default();
+        c.record(figures(60.0, 0, DAY));
+        c.record(figures(40.0, HOUR, DAY));
+        // An older reading (a clock set back) and a non-number change nothing.
+        c.record(figures(90.0, 0, DAY));
+        c.record(figures(f64::NAN, 2 * HOUR, DAY));
+        c.record(figures(100.0, DAY + HOUR, 31 * DAY));
+        assert_eq!(c.past, vec![figures(40.0, HOUR, DAY)]);
+        assert_eq!(c.current, Some(figures(100.0, DAY + HOUR, 31 * DAY)));
+        for i in 0..30 {
+            c.record(figures(100.0, (32 + i) * DAY, (40 + i) * DAY));
+        }
+        assert_eq!(c.past.len(), MAX_PAST_CYCLES);
+    }
+
+    #[test]
+    fn the_busiest_day_counts_drops_by_day_and_ignores_rises() {
+        let utc = chrono::FixedOffset::east_opt(0).unwrap();
+        // t(0) is 2025-06-15 15:00 UTC.
+        let points = [
+            Point(t(0).timestamp(), 100.0),
+            Point(t(HOUR).timestamp(), 97.0),
+            Point(t(8 * HOUR).timestamp(), 90.0),
+            Point(t(10 * HOUR).timestamp(), 95.0),
+            Point(t(11 * HOUR).timestamp(), 94.0),
+        ];
+        let (day, gb) = busiest_day(&points, None, utc).unwrap();
+        assert_eq!(day, t(0).date_naive());
+        assert_eq!(gb, 10.0);
+        // Counted from `since` on: the next day's single drop.
+        let (day, gb) = busiest_day(&points, Some(t(10 * HOUR)), utc).unwrap();
+        assert_eq!((day, gb), (t(11 * HOUR).date_naive(), 1.0));
+        assert_eq!(busiest_day(&points[..1], None, utc), None);
     }
 
     #[test]

@@ -7,7 +7,7 @@
 //!
 //! 1. readings:  huawei::bss (signed by huawei::signer, sent by huawei::transport)
 //!                 │ huawei::wire → reading
-//!                 ▼
+//!                 ▼ plausibility (accept / hold / refuse, against the reading accepted before)
 //!               poller ──▶ snapshot ──▶ metrics (/metrics), http (/api/v1/status)
 //!                 │ each poll  └────────▶ history ──▶ forecast ──▶ page (/)
 //!                 ├─▶ enforcer (throttle, fence, command per level: actions)
@@ -39,6 +39,8 @@
 //! - [`channels`]: the notification services (request, signature, answer, limits: Telegram through
 //!   [`telegram`], Feishu, DingTalk, WeCom, ServerChan, PushPlus, Bark, a generic webhook, email
 //!   over SMTP) and per-channel rendering.
+//! - [`plausibility`]: the pure judge of whether a reading may be acted on (accepted, held for
+//!   one more reading, or refused), against the reading accepted before.
 //! - Runtime parts: [`snapshot`] (latest readings, kept through failures for a bounded time),
 //!   [`poller`] (calls BSS on a schedule), [`metrics`] (Prometheus registry and `/metrics`),
 //!   [`notifier`] (renders messages per channel, queues and delivers them, urgent first), [`shutdown`] (the guard and its
@@ -49,8 +51,11 @@
 //! - Gentler steps than a shutdown: [`actions`] (pure plan of throttle/fence/command per level, and
 //!   the runner of their exact argv), [`enforcer`] (after each fresh poll, brings them in line with
 //!   the level and records them in the state).
-//! - The status page: [`history`] (bounded on-disk history of readings), [`forecast`] (pure: when a
-//!   package reaches level 1 at the recent rate), [`page`] (inputs → view → HTML, served at `/`).
+//! - The status page: [`history`] (bounded on-disk history of readings, and each cycle's final
+//!   figures), [`forecast`] (pure: when a package reaches level 1 at the recent rate), [`page`]
+//!   (inputs → view → HTML, served at `/`).
+//! - [`report`]: the reports a day before each reset and after it, and the daily digest (pure:
+//!   when one is due, what it says); the engine sends them, the bot answers `/report` with them.
 //! - [`envfile`]: `.env` files read the way python-dotenv (the original script's loader) reads them.
 //! - [`logging`]: log format, colour, and escaping of values from outside.
 //! - [`console`]: what commands print on stdout/stderr, never panicking on a closed pipe.
@@ -87,9 +92,11 @@ pub mod notifier;
 pub mod outbox;
 pub mod outcome;
 pub mod page;
+pub mod plausibility;
 pub mod policy;
 pub mod poller;
 pub mod reading;
+pub mod report;
 pub mod secret;
 pub mod shutdown;
 pub mod snapshot;

@@ -8,7 +8,7 @@
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use crate::actions::{Action, ActionError, Installed};
+use crate::actions::{Action, ActionError, Installed, Key, NoShutdown};
 use crate::forecast::Forecast;
 use crate::huawei::bss::PollProblem;
 use crate::huawei::ecs::EcsFailure;
@@ -20,8 +20,13 @@ use crate::reading::Reading;
 mod describe;
 #[cfg(test)]
 pub(crate) mod lang_check;
+mod readings;
+mod report;
 
 pub use describe::{quoted, span, Localize};
+pub use report::{
+    age, render_report, CycleReport, InForce, ReportFigures, ReportForecast, ReportKind,
+};
 
 /// Message language.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -94,7 +99,11 @@ pub enum Message {
     Alert {
         level: Level,
         facts: Facts,
-        shutdown_enabled: bool,
+        /// Why level 1 does not shut down (`None`: it does).
+        no_shutdown: Option<NoShutdown>,
+        /// The gentler actions this level puts in force on this package's server (none for a
+        /// package of another server, or what was lifted by hand).
+        actions: Vec<Action>,
     },
     Recovery {
         from: Level,
@@ -103,6 +112,10 @@ pub enum Message {
     },
     Report {
         facts: Facts,
+    },
+    /// A report around a reset (a day before it, after it) or the daily digest.
+    CycleReport {
+        report: CycleReport,
     },
     /// The guard started its countdown.
     ShutdownCountdown {
@@ -212,6 +225,29 @@ pub enum Message {
         level: Level,
         action: Action,
         error: ActionError,
+    },
+    /// `flexus-traffic-monitor lift` removed every action of ours by hand; `lifted` are those the
+    /// state had in force (they stay off until their level has recovered once).
+    ActionsLiftedByHand {
+        server: String,
+        lifted: Vec<Key>,
+        dry_run: bool,
+    },
+    /// A package's reading is not acted on: unreadable, refused as impossible, or held until the
+    /// next reading confirms it (see `plausibility`). Told once per distinct problem.
+    ReadingNotUsed {
+        server: String,
+        free_resource_id: String,
+        #[serde(serialize_with = "crate::logging::as_text")]
+        error: crate::huawei::wire::ReadingError,
+        /// The remaining traffic of the last reading acted on, if any.
+        last_good_gb: Option<f64>,
+    },
+    /// The package's readings are acted on again.
+    ReadingUsable {
+        server: String,
+        free_resource_id: String,
+        remaining_gb: f64,
     },
 }
 
@@ -393,7 +429,7 @@ impl Text {
 pub fn render(m: &Message, lang: Lang, th: &Thresholds) -> String {
     let x = Text { lang };
     match m {
-        Message::Alert { level, facts, shutdown_enabled } => {
+        Message::Alert { level, facts, no_shutdown, actions } => {
             let (emoji, zh, en, limit) = match level {
                 Level::L3 => ("🟡", "流量告警（普通）", "Traffic alert (normal)", th.t3),
                 Level::L2 => ("🟠", "流量告警（高频）", "Traffic alert (high-frequency)", th.t2),
@@ -408,12 +444,27 @@ pub fn render(m: &Message, lang: Lang, th: &Thresholds) -> String {
                     Lang::En => format!("Remaining traffic is below {limit} GB."),
                 }
             );
+            let names = actions.iter().map(|a| action_name(lang, *a)).collect::<Vec<_>>();
+            let in_force = match lang {
+                Lang::Zh => names.join("、"),
+                Lang::En => names.join(", "),
+            };
             if *level == Level::L1 {
                 s.push('\n');
-                s.push_str(if *shutdown_enabled {
-                    x.t("将在确认最新读数后关机。", "The server will be shut down after a fresh reading confirms it.")
-                } else {
-                    x.t("自动关机已关闭（SHUTDOWN_MODE=off），请手动处理。", "Automatic shutdown is off (SHUTDOWN_MODE=off): act by hand.")
+                s.push_str(&match (no_shutdown, actions.is_empty(), lang) {
+                    (None, true, _) => x.t("将在确认最新读数后关机。", "The server will be shut down after a fresh reading confirms it.").to_string(),
+                    (None, false, Lang::Zh) => format!("将在确认最新读数后关机；在此之前已生效：{in_force}。"),
+                    (None, false, Lang::En) => format!("The server will be shut down after a fresh reading confirms it; until then in force: {in_force}."),
+                    (Some(why), true, Lang::Zh) => format!("不会自动关机（{}），也没有其他动作：请手动处理。", no_shutdown_text(lang, *why)),
+                    (Some(why), true, Lang::En) => format!("No automatic shutdown ({}) and no other action: act by hand.", no_shutdown_text(lang, *why)),
+                    (Some(why), false, Lang::Zh) => format!("已生效：{in_force}。不会自动关机（{}）。", no_shutdown_text(lang, *why)),
+                    (Some(why), false, Lang::En) => format!("In force: {in_force}. No automatic shutdown ({}).", no_shutdown_text(lang, *why)),
+                });
+            } else if !actions.is_empty() {
+                s.push('\n');
+                s.push_str(&match lang {
+                    Lang::Zh => format!("已生效：{in_force}。"),
+                    Lang::En => format!("In force: {in_force}."),
                 });
             }
             s
@@ -427,6 +478,7 @@ pub fn render(m: &Message, lang: Lang, th: &Thresholds) -> String {
             x.level_name(*to)
         ),
         Message::Report { facts } => format!("🟢 <b>{}</b>\n{}", x.t("流量报告", "Traffic report"), x.facts(facts, Level::Ok)),
+        Message::CycleReport { report } => render_report(report, lang),
         Message::ShutdownCountdown { facts, seconds, dry_run } => format!(
             "‼️ <b>{}</b>\n{}\n{}",
             if *dry_run { x.t("关机倒计时（演练，DRY_RUN）", "Shutdown countdown (dry run)") } else { x.t("关机倒计时", "Shutdown countdown") },
@@ -580,6 +632,27 @@ pub fn render(m: &Message, lang: Lang, th: &Thresholds) -> String {
             error.localize(lang),
             x.t("已撤销未完成的部分；将在稍后重试。", "What was half done was removed; it will be tried again later."),
         ),
+        Message::ActionsLiftedByHand { server, lifted, dry_run } => {
+            let names: Vec<String> = lifted
+                .iter()
+                .map(|k| match lang {
+                    Lang::Zh => format!("{}（{} 级）", action_name(lang, k.action), k.level.label()),
+                    Lang::En => format!("{} (level {})", action_name(lang, k.action), k.level.label()),
+                })
+                .collect();
+            let head = match (lang, dry_run) {
+                (Lang::Zh, false) => format!("✋ <b>{}</b>：已手动解除（<code>flexus-traffic-monitor lift</code>）", escape(server)),
+                (Lang::En, false) => format!("✋ <b>{}</b>: lifted by hand (<code>flexus-traffic-monitor lift</code>)", escape(server)),
+                (Lang::Zh, true) => format!("🧪 <b>{}</b>：演练模式（DRY_RUN），<code>flexus-traffic-monitor lift</code> 只打印了命令", escape(server)),
+                (Lang::En, true) => format!("🧪 <b>{}</b>: dry run (DRY_RUN), <code>flexus-traffic-monitor lift</code> only printed its commands", escape(server)),
+            };
+            match (lang, names.is_empty()) {
+                (Lang::Zh, false) => format!("{head}：{}。\n在流量包级别恢复一次之前不会再次施加（重启也不会）；新周期或续费后照常生效。", names.join("、")),
+                (Lang::En, false) => format!("{head}: {}.\nThey stay off until the package's level has recovered once (a restart does not put them back); after a new cycle or renewal they act again as configured.", names.join(", ")),
+                (Lang::Zh, true) => format!("{head}。\n状态中没有生效的动作；本程序的规则（如有）已移除。"),
+                (Lang::En, true) => format!("{head}.\nNo action was recorded as in force; any rules of ours were removed."),
+            }
+        }
         Message::MoreAlerts { server, count, names } => {
             let listed: Vec<String> = names.iter().take(FOLDED_NAMES).map(|n| escape(&bounded(n, FOLDED_NAME_CHARS))).collect();
             let more = if *count > listed.len() { "…" } else { "" };
@@ -587,6 +660,12 @@ pub fn render(m: &Message, lang: Lang, th: &Thresholds) -> String {
                 Lang::Zh => format!("⚠️ <b>另有 {count} 条告警</b>（同一次投递，合并为一条消息）\n服务器：<b>{}</b>\n{}{more}", escape(server), listed.join("、")),
                 Lang::En => format!("⚠️ <b>{count} more alerts</b> (one delivery, folded into one message)\nServer: <b>{}</b>\n{}{more}", escape(server), listed.join(", ")),
             }
+        }
+        Message::ReadingNotUsed { server, free_resource_id, error, last_good_gb } => {
+            readings::not_used(lang, server, free_resource_id, error, *last_good_gb)
+        }
+        Message::ReadingUsable { server, free_resource_id, remaining_gb } => {
+            readings::usable(lang, server, free_resource_id, *remaining_gb)
         }
         Message::Test { server } => match lang {
             Lang::Zh => format!("🔔 <b>{}</b> 测试消息：flexus-traffic-monitor 可以通过此渠道发送通知。", escape(server)),
@@ -662,6 +741,10 @@ pub enum BotReply {
     },
     Unmuted,
     MuteUsage,
+    /// `/report`: the report of every watched package.
+    Report {
+        reports: Vec<CycleReport>,
+    },
 }
 
 fn forecast_text(f: &Forecast, lang: Lang) -> String {
@@ -716,8 +799,8 @@ pub fn render_reply(r: &BotReply, lang: Lang, th: &Thresholds) -> String {
     let x = Text { lang };
     match r {
         BotReply::Help => x.t(
-            "<b>可用命令</b>\n/status — 各流量包的剩余流量、级别、重置日期和预测\n/cancel — 取消正在进行的关机倒计时（需按按钮确认；超出免费流量包的流量将按量计费）\n/resume — 恢复自动关机\n/start — 启动本程序关闭的实例（仅 SHUTDOWN_MODE=huawei-api，流量已重置时）\n/mute 6h — 暂停重复提醒（进入新级别、关机倒计时和关机消息照常发送）；/mute off 取消\n/help — 本帮助",
-            "<b>Commands</b>\n/status — every package: remaining, level, reset date, forecast\n/cancel — cancel a running shutdown countdown (confirm with the button; traffic beyond the free package is billed)\n/resume — enable the automatic shutdown again\n/start — start an instance this program stopped (SHUTDOWN_MODE=huawei-api, once the traffic has reset)\n/mute 6h — silence repeats (entering a level, the countdown and shutdown messages still come); /mute off ends it\n/help — this help",
+            "<b>可用命令</b>\n/status — 各流量包的剩余流量、级别、重置日期和预测\n/report — 流量报告（与重置前后的报告相同）\n/cancel — 取消正在进行的关机倒计时（需按按钮确认；超出免费流量包的流量将按量计费）\n/resume — 恢复自动关机\n/start — 启动本程序关闭的实例（仅 SHUTDOWN_MODE=huawei-api，流量已重置时）\n/mute 6h — 暂停重复提醒（进入新级别、关机倒计时和关机消息照常发送）；/mute off 取消\n/help — 本帮助",
+            "<b>Commands</b>\n/status — every package: remaining, level, reset date, forecast\n/report — the traffic report (the same as around each reset)\n/cancel — cancel a running shutdown countdown (confirm with the button; traffic beyond the free package is billed)\n/resume — enable the automatic shutdown again\n/start — start an instance this program stopped (SHUTDOWN_MODE=huawei-api, once the traffic has reset)\n/mute 6h — silence repeats (entering a level, the countdown and shutdown messages still come); /mute off ends it\n/help — this help",
         ).to_string(),
         BotReply::Unknown => x.t("未知命令。发送 /help 查看可用命令。", "Unknown command. Send /help for the list.").to_string(),
         BotReply::Status { server, packages, muted_until } => {
@@ -813,6 +896,8 @@ pub fn render_reply(r: &BotReply, lang: Lang, th: &Thresholds) -> String {
         },
         BotReply::Unmuted => x.t("🔔 重复提醒已恢复。", "🔔 Repeats are sent again.").to_string(),
         BotReply::MuteUsage => x.t("用法：/mute 6h（最长 7 天），或 /mute off。", "Usage: /mute 6h (at most 7 days), or /mute off.").to_string(),
+        BotReply::Report { reports } if reports.is_empty() => x.t("尚无读数。", "No reading yet.").to_string(),
+        BotReply::Report { reports } => reports.iter().map(|r| render_report(r, lang)).collect::<Vec<_>>().join("\n\n"),
     }
 }
 
@@ -831,7 +916,8 @@ fn ports(p: &[u16]) -> String {
     p.iter().map(u16::to_string).collect::<Vec<_>>().join(", ")
 }
 
-fn action_name(lang: Lang, a: Action) -> &'static str {
+/// The name of an action in `lang`.
+pub fn action_name(lang: Lang, a: Action) -> &'static str {
     match (lang, a) {
         (Lang::Zh, Action::Shutdown) => "关机",
         (Lang::Zh, Action::Throttle) => "限速",
@@ -865,6 +951,16 @@ fn installed_text(lang: Lang, i: &Installed) -> String {
         ),
         (Lang::Zh, Installed::Command { .. }) => "已运行进入命令（ACTION_ENTER_COMMAND）。".into(),
         (Lang::En, Installed::Command { .. }) => "The enter command (ACTION_ENTER_COMMAND) ran.".into(),
+    }
+}
+
+/// Why there is no automatic shutdown, naming the setting that says so.
+pub fn no_shutdown_text(lang: Lang, why: NoShutdown) -> &'static str {
+    match (lang, why) {
+        (Lang::Zh, NoShutdown::NotInLevel1Actions) => "LEVEL1_ACTIONS 不含 shutdown",
+        (Lang::En, NoShutdown::NotInLevel1Actions) => "shutdown is not in LEVEL1_ACTIONS",
+        (Lang::Zh, NoShutdown::ModeOff) => "SHUTDOWN_MODE=off",
+        (Lang::En, NoShutdown::ModeOff) => "SHUTDOWN_MODE=off",
     }
 }
 
@@ -988,7 +1084,8 @@ mod tests {
                 &Message::Alert {
                     level: Level::L3,
                     facts: facts(),
-                    shutdown_enabled: true,
+                    no_shutdown: None,
+                    actions: vec![],
                 },
                 lang,
                 &th,
@@ -1009,7 +1106,8 @@ mod tests {
             &Message::Alert {
                 level: Level::L2,
                 facts: facts(),
-                shutdown_enabled: true,
+                no_shutdown: None,
+                actions: vec![],
             },
             Lang::Zh,
             &th,
@@ -1019,15 +1117,49 @@ mod tests {
             &Message::Alert {
                 level: Level::L1,
                 facts: facts(),
-                shutdown_enabled: false,
+                no_shutdown: Some(NoShutdown::ModeOff),
+                actions: vec![],
             },
             Lang::En,
             &th,
         );
         assert!(
-            en.contains("‼️") && en.contains("SHUTDOWN_MODE=off"),
+            en.contains("‼️") && en.contains("SHUTDOWN_MODE=off") && en.contains("act by hand"),
             "{en}"
         );
+    }
+
+    #[test]
+    fn a_level_1_alert_says_what_acts_and_why_nothing_shuts_down() {
+        let th = Thresholds::default();
+        let fence_only = Message::Alert {
+            level: Level::L1,
+            facts: facts(),
+            no_shutdown: Some(NoShutdown::NotInLevel1Actions),
+            actions: vec![Action::Throttle, Action::Fence],
+        };
+        let en = render(&fence_only, Lang::En, &th);
+        assert!(
+            en.contains("In force: throttle, fence. No automatic shutdown (shutdown is not in LEVEL1_ACTIONS)."),
+            "{en}"
+        );
+        assert!(
+            !en.contains("SHUTDOWN_MODE") && !en.contains("act by hand"),
+            "{en}"
+        );
+        let zh = render(&fence_only, Lang::Zh, &th);
+        assert!(
+            zh.contains("已生效：限速、封闭入站。不会自动关机（LEVEL1_ACTIONS 不含 shutdown）"),
+            "{zh}"
+        );
+        let both = Message::Alert {
+            level: Level::L1,
+            facts: facts(),
+            no_shutdown: None,
+            actions: vec![Action::Fence],
+        };
+        assert!(render(&both, Lang::En, &th)
+            .contains("shut down after a fresh reading confirms it; until then in force: fence."));
     }
 
     #[test]

@@ -423,6 +423,8 @@ pub enum WebhookResult {
     BadRequest,
     Unauthorized,
     Unavailable,
+    /// Refused for now under load (503, the state stayed locked too long).
+    Busy,
     /// A body over the limit (413).
     TooLarge,
 }
@@ -435,6 +437,7 @@ impl WebhookResult {
             Self::BadRequest => "bad_request",
             Self::Unauthorized => "unauthorized",
             Self::Unavailable => "unavailable",
+            Self::Busy => "busy",
             Self::TooLarge => "too_large",
         }
     }

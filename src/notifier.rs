@@ -65,6 +65,7 @@ pub fn is_urgent(m: &Message) -> bool {
             | Message::ShuttingDown { .. }
             | Message::ShutdownDone { .. }
             | Message::ShutdownFailed { .. }
+            | Message::ReadingNotUsed { .. }
     )
 }
 
@@ -114,6 +115,27 @@ pub fn meta(m: &Message) -> Meta {
         Message::Alert { level, facts, .. } => with_facts(Some(*level), facts),
         Message::Recovery { to, facts, .. } => with_facts(Some(*to), facts),
         Message::Report { facts } => with_facts(None, facts),
+        Message::CycleReport { report: r } => Meta {
+            // Which report: `report_before_reset`, `report_after_reset`, `report_daily`.
+            kind: format!("report_{}", r.kind.label()),
+            server: r.server.clone(),
+            package: Some(json!({
+                "free_resource_id": r.free_resource_id,
+                "name": r.package_name,
+            })),
+            figures: r.figures.as_ref().map(|f| {
+                json!({
+                    "total_gb": f.total_gb,
+                    "used_gb": f.used_gb,
+                    "remaining_gb": f.remaining_gb,
+                })
+            }),
+            cycle: r
+                .figures
+                .as_ref()
+                .map(|f| json!({"start": f.cycle_start, "end": f.cycle_end})),
+            ..Meta::default()
+        },
         Message::ShutdownCountdown { facts, .. } => with_facts(Some(Level::L1), facts),
         Message::ShutdownWarning { server, .. }
         | Message::ShuttingDown { server, .. }
@@ -128,6 +150,16 @@ pub fn meta(m: &Message) -> Meta {
             server,
             free_resource_id,
             ..
+        }
+        | Message::ReadingNotUsed {
+            server,
+            free_resource_id,
+            ..
+        }
+        | Message::ReadingUsable {
+            server,
+            free_resource_id,
+            ..
         } => Meta {
             package: Some(json!({ "free_resource_id": free_resource_id })),
             ..server_only(None, server)
@@ -139,7 +171,8 @@ pub fn meta(m: &Message) -> Meta {
         | Message::InstanceStarted { server, .. }
         | Message::InstanceStartFailed { server, .. }
         | Message::Test { server }
-        | Message::MoreAlerts { server, .. } => server_only(None, server),
+        | Message::MoreAlerts { server, .. }
+        | Message::ActionsLiftedByHand { server, .. } => server_only(None, server),
         Message::ActionApplied { server, level, .. }
         | Message::ActionLifted { server, level, .. }
         | Message::ActionFailed { server, level, .. } => server_only(Some(*level), server),
@@ -668,12 +701,14 @@ mod tests {
         assert!(is_urgent(&Message::Alert {
             level: Level::L1,
             facts: facts.clone(),
-            shutdown_enabled: true
+            no_shutdown: None,
+            actions: vec![]
         }));
         assert!(!is_urgent(&Message::Alert {
             level: Level::L2,
             facts: facts.clone(),
-            shutdown_enabled: true
+            no_shutdown: None,
+            actions: vec![]
         }));
         assert!(!is_urgent(&Message::Report { facts }));
     }
@@ -687,7 +722,8 @@ mod tests {
                 remaining_gb: Some(250.0),
                 ..Default::default()
             },
-            shutdown_enabled: true,
+            no_shutdown: None,
+            actions: vec![],
         });
         assert_eq!(m.kind, "alert");
         assert_eq!(m.level.as_deref(), Some("level2"));

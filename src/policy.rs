@@ -201,9 +201,24 @@ pub fn cancel_on_reading(level: Level, remaining_gb: f64) -> Option<Decision> {
     }))
 }
 
-/// A resolved alert: the end of a level-1 alert cancels a running countdown.
-pub fn cancel_on_resolved(level: Level) -> Option<Decision> {
-    (level == Level::L1).then_some(Decision::CancelShutdown(CancelReason::AlertResolved))
+/// A resolved alert: the end of a level-1 alert cancels a running countdown, when the payload
+/// proves it (`proven`). A resolution it cannot prove (a truncated payload, Grafana resolving
+/// for missing data) cancels nothing on its own word: only our own fresh reading (`reading`: its
+/// level and remaining GB) can, when it is above level 1. Without one the countdown goes on, and
+/// the guard's own fresh reading at its end decides, as always.
+pub fn cancel_on_resolved(
+    level: Level,
+    proven: bool,
+    reading: Option<(Level, f64)>,
+) -> Option<Decision> {
+    if level != Level::L1 {
+        return None;
+    }
+    if proven {
+        return Some(Decision::CancelShutdown(CancelReason::AlertResolved));
+    }
+    let (now, remaining_gb) = reading?;
+    cancel_on_reading(now, remaining_gb)
 }
 
 /// What the guard's own fresh poll said about the package.
@@ -338,6 +353,34 @@ impl PackageMemory {
             (Some(prev), Some(cur)) if prev == resolved && cur < prev => self.observe(cur, now, c),
             _ => Vec::new(),
         }
+    }
+
+    /// A reminder of a firing alert at `level` (Alertmanager's `repeat interval elapsed`, or an
+    /// alert episode already recorded): it carries no news. With a fresh reading of our own
+    /// (`current`), the reading decides, as for any alert. Without one, a reminder never asks the
+    /// guard for a countdown (a countdown that ended, cancelled or not, is not restarted by a
+    /// repeat), never announces a level as new (its alert goes out only when that level's repeat
+    /// is due), and a reminder of a better level than the one told changes nothing.
+    pub fn observe_reminder(
+        &mut self,
+        level: Level,
+        current: Option<Level>,
+        now: DateTime<Utc>,
+        c: &Cadence,
+    ) -> Vec<Decision> {
+        if let Some(cur) = current {
+            return self.observe(cur, now, c);
+        }
+        if self.level.is_some_and(|told| level < told) || level == Level::Ok {
+            return Vec::new();
+        }
+        let mut out = Vec::new();
+        let last = self.last_alert.get(level.label()).copied();
+        if due(last, repeat_of(level, c), now, c) {
+            self.alert(level, now, &mut out);
+        }
+        self.level = Some(level);
+        out
     }
 
     /// A firing alert says `level`; `current` is the level of our own fresh reading, if any;
@@ -600,6 +643,54 @@ mod tests {
     }
 
     #[test]
+    fn an_unproven_resolution_cancels_only_on_a_fresh_reading_above_level_1() {
+        // A truncated payload, nothing of our own: the countdown goes on.
+        assert_eq!(cancel_on_resolved(L1, false, None), None);
+        // Our own fresh reading still at level 1: it goes on.
+        assert_eq!(cancel_on_resolved(L1, false, Some((L1, 3.0))), None);
+        // Our own fresh reading above T1: that reading cancels it.
+        assert_eq!(
+            cancel_on_resolved(L1, false, Some((L2, 250.0))),
+            Some(CancelShutdown(CancelReason::ReadingRecovered {
+                remaining_gb: 250.0
+            }))
+        );
+        assert_eq!(cancel_on_resolved(L2, false, Some((Ok, 900.0))), None);
+    }
+
+    #[test]
+    fn a_reminder_never_asks_for_a_countdown_nor_announces_a_level_as_new() {
+        let c = Cadence::default();
+        let mut m = PackageMemory::default();
+        assert_eq!(
+            m.observe_alert(L1, None, Some(t(0)), t(0), &c),
+            vec![Alert(L1), Shutdown]
+        );
+        // The repeat five minutes later: no second countdown, no new alert.
+        assert_eq!(m.observe_reminder(L1, None, t(300), &c), vec![]);
+        // An hour on, the level's own repeat is due: the alert repeats, still no countdown.
+        assert_eq!(m.observe_reminder(L1, None, t(H), &c), vec![Alert(L1)]);
+        // A reminder of a better level than the one told changes nothing.
+        assert_eq!(m.observe_reminder(L3, None, t(H + 60), &c), vec![]);
+        assert_eq!(m.level, Some(L1));
+        // With our own fresh reading, the reading decides (and may ask the guard).
+        assert_eq!(
+            m.observe_reminder(L1, Some(L1), t(H + 120), &c),
+            vec![Shutdown]
+        );
+        // Memory lost (a new state file): the reminder's level is told at its repeat cadence
+        // and remembered, but it asks for no countdown.
+        let mut fresh = PackageMemory::default();
+        assert_eq!(fresh.observe_reminder(L2, None, t(0), &c), vec![Alert(L2)]);
+        assert_eq!(fresh.observe_reminder(L2, None, t(600), &c), vec![]);
+        assert_eq!(
+            fresh.observe_reminder(L1, None, t(700), &c),
+            vec![Alert(L1)]
+        );
+        assert_eq!(fresh.level, Some(L1));
+    }
+
+    #[test]
     fn memory_round_trips_through_json() {
         let c = Cadence::default();
         let mut m = PackageMemory::default();
@@ -692,9 +783,9 @@ mod tests {
         );
         assert_eq!(cancel_on_reading(Level::L1, 1.0), None);
         assert!(cancel_on_reading(Level::L2, 250.0).is_some());
-        assert_eq!(cancel_on_resolved(Level::L2), None);
+        assert_eq!(cancel_on_resolved(Level::L2, true, None), None);
         assert_eq!(
-            cancel_on_resolved(Level::L1),
+            cancel_on_resolved(Level::L1, true, None),
             Some(Decision::CancelShutdown(CancelReason::AlertResolved))
         );
     }

@@ -1,8 +1,15 @@
 //! The poller: calls BSS once at start and then every `POLL_INTERVAL`, and folds each outcome into
 //! the shared [`Snapshot`].
 //!
-//! It is the only caller of BSS in `serve`; scrapes and the status API read the snapshot. After each
-//! poll it records the good readings in the history (when given one) and bumps a `watch` counter so that the evaluator can react without polling again itself.
+//! It is the only caller of BSS in `serve`; scrapes and the status API read the snapshot. Every
+//! reading passes the plausibility judge first (when given the state to keep its memory in): a
+//! refused or held reading becomes an error for its package ([`ReadingError::Doubtful`]), so the
+//! snapshot keeps the last good reading and nothing downstream — the evaluator, the webhook's
+//! fresh reading, the enforcer, the guard's re-check, which polls through here too — acts on it.
+//! After a held reading it reads again after [`CONFIRM_AFTER`] (once) rather than a whole
+//! interval, unless BSS just throttled. After each poll it records the good readings in the
+//! history (when given one) and bumps a `watch` counter so that the evaluator can react without
+//! polling again itself.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -12,9 +19,13 @@ use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
 use crate::history::HistoryStore;
-use crate::huawei::bss::BssClient;
+use crate::huawei::bss::{BssClient, PackageResults};
+use crate::huawei::wire::ReadingError;
+use crate::huawei::HuaweiError;
 use crate::metrics::Metrics;
+use crate::plausibility::{self, Settings, Verdict, CONFIRM_AFTER};
 use crate::snapshot::{PollOutcome, SharedSnapshot};
+use crate::state::StateCell;
 
 /// Polls BSS and keeps the snapshot current.
 #[derive(Clone)]
@@ -25,6 +36,7 @@ pub struct Poller {
     metrics: Arc<Metrics>,
     polled: watch::Sender<u64>,
     history: Option<Arc<HistoryStore>>,
+    judge: Option<(Arc<StateCell>, Settings)>,
 }
 
 impl Poller {
@@ -42,7 +54,43 @@ impl Poller {
             metrics,
             polled,
             history: None,
+            judge: None,
         }
+    }
+
+    /// Judges every reading's plausibility, keeping the judge's memory in `state`.
+    pub fn with_judge(mut self, state: Arc<StateCell>, settings: Settings) -> Self {
+        self.judge = Some((state, settings));
+        self
+    }
+
+    /// Passes each reading through the plausibility judge and records its memory.
+    async fn judged(&self, results: PackageResults) -> PackageResults {
+        let Some((state, settings)) = &self.judge else {
+            return results;
+        };
+        let now = Utc::now();
+        let mut out = Vec::with_capacity(results.len());
+        let saved = state
+            .update(|st| {
+                for (id, result) in results {
+                    let result = result.and_then(|r| {
+                        let memory = st.readings.entry(id.clone()).or_default();
+                        let verdict = plausibility::judge(&r, memory, settings, now);
+                        plausibility::remember(memory, &r, &verdict);
+                        match verdict {
+                            Verdict::Accept => Ok(r),
+                            Verdict::Hold(d) | Verdict::Refuse(d) => Err(ReadingError::Doubtful(d)),
+                        }
+                    });
+                    out.push((id, result));
+                }
+            })
+            .await;
+        if let Err(e) = saved {
+            tracing::error!(error = %e, "cannot record the readings acted on in the state file");
+        }
+        out
     }
 
     /// Records every good reading into `history` too.
@@ -70,6 +118,10 @@ impl Poller {
             Err(e) => e.kind(),
         };
         self.metrics.bss_request(result);
+        let outcome = match outcome {
+            Ok(results) => Ok(self.judged(results).await),
+            Err(e) => Err(e),
+        };
         match &outcome {
             Ok(results) => {
                 for (id, r) in results {
@@ -88,28 +140,80 @@ impl Poller {
         let now = Utc::now();
         self.snapshot.write().await.apply(&outcome, now);
         if let (Some(history), Ok(results)) = (&self.history, &outcome) {
-            let good = results.iter().filter_map(|(id, r)| {
-                r.as_ref()
-                    .ok()
-                    .map(|r| (id.as_str(), r.read_at, r.remaining_gb))
-            });
-            history.record(good, now);
+            history.record_readings(results.iter().filter_map(|(_, r)| r.as_ref().ok()), now);
         }
         self.polled.send_modify(|n| *n += 1);
         outcome
     }
 
-    /// Polls at once and then every `interval` until `cancel` fires.
+    /// Polls at once and then every `interval` until `cancel` fires; after a held reading, the
+    /// next poll comes sooner (see [`next_wait`]).
     pub async fn run(self, interval: Duration, cancel: CancellationToken) {
+        let mut early = false;
         loop {
+            let outcome = tokio::select! {
+                _ = cancel.cancelled() => return,
+                o = self.poll_once() => o,
+            };
+            let wait = next_wait(&outcome, interval, early);
+            early = wait < interval;
             tokio::select! {
                 _ = cancel.cancelled() => return,
-                _ = self.poll_once() => {}
-            }
-            tokio::select! {
-                _ = cancel.cancelled() => return,
-                _ = tokio::time::sleep(interval) => {}
+                _ = tokio::time::sleep(wait) => {}
             }
         }
+    }
+}
+
+/// How long to wait after `outcome`: [`CONFIRM_AFTER`] (at most `interval`) when it held a
+/// reading for confirmation, unless the poll before was already such an early one; `interval`
+/// otherwise (a throttled answer holds nothing, so it never hastens a poll). Pure.
+pub fn next_wait(outcome: &PollOutcome, interval: Duration, after_early: bool) -> Duration {
+    let held = match outcome {
+        Ok(results) => results
+            .iter()
+            .any(|(_, r)| matches!(r, Err(ReadingError::Doubtful(d)) if d.is_hold())),
+        Err(HuaweiError::Throttled { .. }) | Err(_) => false,
+    };
+    if held && !after_early {
+        interval.min(CONFIRM_AFTER)
+    } else {
+        interval
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plausibility::Doubt;
+
+    #[test]
+    fn a_held_reading_hastens_one_poll_only() {
+        let i = Duration::from_secs(600);
+        let held: PollOutcome = Ok(vec![(
+            "a".into(),
+            Err(ReadingError::Doubtful(Doubt::FastDrop {
+                from_gb: 1000.0,
+                to_gb: 100.0,
+                minutes: 10,
+                max_gb: 272.0,
+            })),
+        )]);
+        assert_eq!(next_wait(&held, i, false), CONFIRM_AFTER);
+        assert_eq!(next_wait(&held, i, true), i, "not twice in a row");
+        assert_eq!(
+            next_wait(&held, Duration::from_secs(30), false),
+            Duration::from_secs(30)
+        );
+        let refused: PollOutcome = Ok(vec![(
+            "a".into(),
+            Err(ReadingError::Doubtful(Doubt::ZeroTotal)),
+        )]);
+        assert_eq!(next_wait(&refused, i, false), i);
+        let throttled: PollOutcome = Err(HuaweiError::Throttled {
+            code: "APIGW.0308".into(),
+            request_id: None,
+        });
+        assert_eq!(next_wait(&throttled, i, false), i);
     }
 }

@@ -5,7 +5,7 @@
 //! (see `huawei::bss`) nor what they mean for alerting (see `policy`).
 
 use chrono::{DateTime, Utc};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// Bytes in one GB as BSS counts it (1 GB = 1024 MB).
 pub const BYTES_PER_GB: f64 = 1024.0 * 1024.0 * 1024.0;
@@ -38,7 +38,7 @@ impl Unit {
 }
 
 /// One package's figures, in GB, as read at `read_at`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Reading {
     pub free_resource_id: String,
     /// e.g. "Lightweight BGP data package".

@@ -1,5 +1,5 @@
 //! The state store: what must survive a restart (alert cadence, heartbeats, shutdown records,
-//! monitoring health), in `STATE_DIR/state.json`.
+//! monitoring health, the last reading acted on per package), in `STATE_DIR/state.json`.
 //!
 //! One process owns the state at a time: it holds an exclusive lock on `STATE_DIR/state.lock` for
 //! as long as it runs, so two overlapping `check` runs (or a `check` beside `serve`) cannot corrupt or
@@ -51,6 +51,40 @@ pub struct State {
     /// What the Telegram commands changed: cancelled shutdowns and the mute.
     #[serde(default)]
     pub bot: BotState,
+    /// Per package, the last reading acted on and one held for confirmation (`plausibility`).
+    #[serde(default)]
+    pub readings: BTreeMap<String, crate::plausibility::Memory>,
+    /// Per package, the problem with its readings the owner was told about (once per problem).
+    #[serde(default)]
+    pub reading_problems: BTreeMap<String, ToldProblem>,
+    /// The reports around resets and the digests already sent (see `report`).
+    #[serde(default)]
+    pub reports: ReportMemory,
+}
+
+/// The reports already sent (queued), by key (kind, package, cycle end or local date), with
+/// when: a report is sent once, also across restarts.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ReportMemory {
+    #[serde(default)]
+    pub sent: BTreeMap<String, DateTime<Utc>>,
+}
+
+impl ReportMemory {
+    /// Forgets keys older than `keep` at `now`.
+    pub fn forget_old(&mut self, now: DateTime<Utc>, keep: Duration) {
+        let keep = chrono::Duration::from_std(keep).unwrap_or(chrono::Duration::MAX);
+        self.sent
+            .retain(|_, at| now.signed_duration_since(*at) < keep);
+    }
+}
+
+/// A problem with a package's readings that the owner was told about.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ToldProblem {
+    /// Its kind (`ReadingError::kind`): a different kind is a new problem.
+    pub kind: String,
+    pub since: DateTime<Utc>,
 }
 
 /// What the Telegram commands (`/cancel`, `/mute`) put in force.

@@ -165,6 +165,10 @@ pub struct ActionSettings {
     pub enter_command: Vec<String>,
     /// argv run on leaving it (optional).
     pub leave_command: Vec<String>,
+    /// The packages of the server this program runs on: only their level moves the throttle,
+    /// the fence and the command here (`LOCAL_FREE_RESOURCE_IDS`; the one watched package by
+    /// default). A package of another server acts through that server's own setting.
+    pub local_packages: Vec<String>,
     /// Every tc/nft/iptables/user command is stopped after this long.
     #[serde(with = "crate::actions::secs")]
     pub timeout: Duration,
@@ -183,6 +187,7 @@ impl Default for ActionSettings {
             fence_backend: FenceBackendChoice::Auto,
             enter_command: Vec::new(),
             leave_command: Vec::new(),
+            local_packages: Vec::new(),
             timeout: Duration::from_secs(30),
         }
     }
@@ -203,6 +208,24 @@ impl ActionSettings {
             }
         }
         out
+    }
+
+    /// The gentler actions a package at `level` puts in force (configured at that level or at a
+    /// milder one), mildest level first.
+    pub fn at_level(&self, level: Level) -> Vec<Key> {
+        let mut keys: Vec<Key> = self
+            .keys()
+            .into_iter()
+            .filter(|k| level >= k.level)
+            .collect();
+        keys.sort_by_key(|k| std::cmp::Reverse(k.level));
+        keys
+    }
+
+    /// Whether the level of `free_resource_id` moves this machine's actions: it is the package of
+    /// the server this program runs on (`LOCAL_FREE_RESOURCE_IDS`).
+    pub fn acts_for(&self, free_resource_id: &str) -> bool {
+        self.local_packages.iter().any(|p| p == free_resource_id)
     }
 
     /// Whether `shutdown` is one of level 1's actions.
@@ -245,6 +268,29 @@ impl ActionSettings {
         p.sort_unstable();
         p.dedup();
         p
+    }
+}
+
+/// Why level 1 does not shut the server down, as every message, the page and `/api/v1/status` say.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NoShutdown {
+    /// `LEVEL1_ACTIONS` does not list `shutdown` (a choice: the gentler actions act instead).
+    NotInLevel1Actions,
+    /// `SHUTDOWN_MODE=off`.
+    ModeOff,
+}
+
+impl NoShutdown {
+    /// Why not, from the two settings; `None` when level 1 shuts down.
+    pub fn of(settings: &ActionSettings, mode_off: bool) -> Option<Self> {
+        if !settings.shuts_down() {
+            Some(Self::NotInLevel1Actions)
+        } else if mode_off {
+            Some(Self::ModeOff)
+        } else {
+            None
+        }
     }
 }
 

@@ -21,6 +21,8 @@ const CONFIRM_PREFIX: &str = "cancel:";
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Command {
     Status,
+    /// `/report`: the report around a reset, now.
+    Report,
     Cancel,
     Resume,
     Start,
@@ -39,6 +41,7 @@ impl Command {
     pub fn label(&self) -> &'static str {
         match self {
             Self::Status => "status",
+            Self::Report => "report",
             Self::Cancel => "cancel",
             Self::Resume => "resume",
             Self::Start => "start",
@@ -62,6 +65,7 @@ pub fn parse(text: &str) -> Option<Command> {
     let arg = words.next();
     Some(match name.as_str() {
         "status" => Command::Status,
+        "report" => Command::Report,
         "cancel" => Command::Cancel,
         "resume" => Command::Resume,
         "start" => Command::Start,

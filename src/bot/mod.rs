@@ -4,6 +4,7 @@
 //! - Who may command is decided by [`command::authorized`]: the chat `TELEGRAM_CHAT_ID` and,
 //!   when `TELEGRAM_ALLOWED_USERS` is set, only those users. Anything else gets no answer and is
 //!   counted (`flexus_telegram_commands_total{result="ignored"}`).
+//! - `/report` answers with the report the engine sends around each reset, built now.
 //! - `/cancel` asks for confirmation with an inline button; only the button (pressed in the same
 //!   chat by an allowed user within [`command::CONFIRM_WINDOW`]) cancels. The cancellation (a
 //!   [`Hold`]) is saved in the state, every running countdown is cancelled through the guard, and
@@ -26,6 +27,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::autostart::AutoStarter;
 use crate::config::{Config, ShutdownMode};
+use crate::engine::Engine;
 use crate::fsutil::write_atomic;
 use crate::history::HistoryStore;
 use crate::level::Level;
@@ -81,6 +83,8 @@ pub struct Bot {
     snapshot: SharedSnapshot,
     history: Arc<HistoryStore>,
     starter: Option<Arc<AutoStarter>>,
+    /// Builds the reports for `/report`.
+    engine: Arc<Engine>,
     offset_path: PathBuf,
     /// The bot's username from `getMe`, once known.
     own_name: Option<String>,
@@ -97,6 +101,8 @@ pub struct Parts {
     pub history: Arc<HistoryStore>,
     /// Present in `SHUTDOWN_MODE=huawei-api` (for `/start`).
     pub starter: Option<Arc<AutoStarter>>,
+    /// For `/report`.
+    pub engine: Arc<Engine>,
 }
 
 impl Bot {
@@ -129,6 +135,7 @@ impl Bot {
             snapshot: p.snapshot,
             history: p.history,
             starter: p.starter,
+            engine: p.engine,
         })
     }
 
@@ -320,6 +327,9 @@ impl Bot {
             Command::Help => BotReply::Help,
             Command::Unknown => BotReply::Unknown,
             Command::Status => self.status(now).await,
+            Command::Report => BotReply::Report {
+                reports: self.engine.reports_now(now).await,
+            },
             Command::Cancel => {
                 let servers: Vec<String> = self
                     .guard

@@ -46,6 +46,10 @@ pub async fn run(mut config: Config, json_out: bool) -> ExitCode {
         crate::logging::print_error(&format!("error: cannot record the evaluation: {e}"));
         return ExitCode::from(super::EXIT_STATE);
     }
+    if let Err(e) = stack.engine.reports(Utc::now()).await {
+        crate::logging::print_error(&format!("error: cannot record the reports: {e}"));
+        return ExitCode::from(super::EXIT_STATE);
+    }
     let snap = stack.snapshot.read().await.clone();
     stack.enforcer.after_poll(&snap, Utc::now()).await;
     stack.guard.wait_idle().await;

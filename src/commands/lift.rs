@@ -1,7 +1,11 @@
 //! `lift`: removes by hand every throttle, fence and command action of ours — the qdisc with our
 //! handle, our nft table, our iptables chain, and what the state records (running the leave
 //! command) — and nothing else. The actions that were in force are not installed again until their
-//! level has recovered once (or the state is reset).
+//! level has recovered once (or the state is reset), and the owner is told.
+//!
+//! While the service runs it holds the state, so `lift` removes our rules, then leaves a request in
+//! `STATE_DIR` that the service carries out within seconds (it records the lift, runs the leave
+//! command, tells the owner); `lift` waits for it and says whether it was taken.
 
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -12,7 +16,7 @@ use crate::actions::runner::Runner;
 use crate::actions::ActionsState;
 use crate::app;
 use crate::config::Config;
-use crate::enforcer::{Enforcer, LiftReport};
+use crate::enforcer::{lift_requested, request_lift, Enforcer, LiftReport};
 use crate::metrics::Metrics;
 use crate::notifier::Notifier;
 use crate::state::{StateCell, StateStore, StoreError};
@@ -36,6 +40,26 @@ fn print(report: &LiftReport, dry_run: bool) -> ExitCode {
     } else {
         ExitCode::FAILURE
     }
+}
+
+/// How long `lift` waits for the running service to take its request.
+const SERVICE_TAKES_WITHIN: Duration = Duration::from_secs(15);
+
+/// Leaves the lift request for the running service and waits until it is taken.
+async fn tell_the_service(state_dir: &std::path::Path) {
+    if let Err(e) = request_lift(state_dir, chrono::Utc::now()) {
+        crate::errln!("note: STATE_DIR={}: cannot leave the lift request for the running service ({e}); it puts the actions back only after a restart while the level lasts: stop it first (systemctl stop flexus-traffic-monitor) or change LEVELn_ACTIONS to keep them off", state_dir.display());
+        return;
+    }
+    let until = tokio::time::Instant::now() + SERVICE_TAKES_WITHIN;
+    while tokio::time::Instant::now() < until {
+        if !lift_requested(state_dir) {
+            println!("the running service recorded the lift and tells the owner; the actions stay off until their level has recovered once");
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    crate::errln!("note: STATE_DIR={} is held by a running service that did not take the lift request within {}s; it records the lift when it does (the request stays in STATE_DIR)", state_dir.display(), SERVICE_TAKES_WITHIN.as_secs());
 }
 
 pub async fn run(config: Config) -> ExitCode {
@@ -64,12 +88,17 @@ pub async fn run(config: Config) -> ExitCode {
                     return ExitCode::from(super::EXIT_STATE);
                 }
             };
-            let enforcer = Enforcer::new(&config, state, notifier, metrics, None);
-            print(&enforcer.lift_all().await, dry_run)
+            let enforcer = Enforcer::new(&config, state, notifier.clone(), metrics, None);
+            let code = print(&enforcer.lift_all().await, dry_run);
+            // Tell the owner now rather than at the service's next start.
+            let pass = notifier.flush(Duration::from_secs(10)).await;
+            if pass.remaining > 0 {
+                println!("note: the message about this lift waits in the outbox; the service sends it when it runs");
+            }
+            code
         }
-        Err(StoreError::Busy { dir }) => {
-            // The service holds the state: remove our rules anyway, and say what it means.
-            crate::errln!("note: STATE_DIR={dir} is held by the running service; removing our rules without updating its record. It puts them back only after a restart while the level lasts: stop it first (systemctl stop flexus-traffic-monitor) or change LEVELn_ACTIONS to keep them off.");
+        Err(StoreError::Busy { .. }) => {
+            // The service holds the state: remove our rules at once, then ask it to record the lift.
             let runner = Runner {
                 netns: None,
                 timeout: config.actions.timeout,
@@ -89,7 +118,9 @@ pub async fn run(config: Config) -> ExitCode {
                     Err(e) => report.errors.push(e.to_string()),
                 }
             }
-            print(&report, dry_run)
+            let code = print(&report, dry_run);
+            tell_the_service(&config.state_dir).await;
+            code
         }
         Err(e) => {
             crate::errln!("{e}");

@@ -63,8 +63,47 @@ fn command(c: &mut Checker, name: &str) -> Vec<String> {
     .unwrap_or_default()
 }
 
-/// Builds the actions section. `listen_port` is `LISTEN_ADDR`'s port (left open by the fence).
-pub(super) fn check(c: &mut Checker, listen_port: u16) -> ActionSettings {
+/// `LOCAL_FREE_RESOURCE_IDS`: the watched packages whose level moves this machine's actions.
+fn local_packages(c: &mut Checker, watched: &[String], acts: bool) -> Vec<String> {
+    const VAR: &str = "LOCAL_FREE_RESOURCE_IDS";
+    let Some(given) = c.given(VAR).map(str::to_string) else {
+        return match watched {
+            [one] => vec![one.clone()],
+            [] => Vec::new(),
+            _ if !acts => Vec::new(),
+            _ => {
+                c.error(
+                    VAR,
+                    "",
+                    format!("is needed: {} packages are watched and a LEVELn_ACTIONS has throttle, fence or command, which act on the machine this program runs on", watched.len()),
+                    "set it to the package id(s) of this server (the others act through their own SHUTDOWN_MODE), or to none when this machine is none of them",
+                );
+                Vec::new()
+            }
+        };
+    };
+    if given.trim().eq_ignore_ascii_case("none") {
+        return Vec::new();
+    }
+    let mut out: Vec<String> = Vec::new();
+    for id in given.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+        if !watched.iter().any(|w| w == id) {
+            c.error(
+                VAR,
+                id,
+                "is not a watched package",
+                "list ids of FREE_RESOURCE_IDS or FLEXUS_INSTANCES (the packages of this server), or none",
+            );
+        } else if !out.iter().any(|o| o == id) {
+            out.push(id.to_string());
+        }
+    }
+    out
+}
+
+/// Builds the actions section. `listen_port` is `LISTEN_ADDR`'s port (left open by the fence);
+/// `watched` are the watched package ids.
+pub(super) fn check(c: &mut Checker, listen_port: u16, watched: &[String]) -> ActionSettings {
     let mut levels: BTreeMap<Level, BTreeSet<Action>> = BTreeMap::new();
     let mut seen: BTreeMap<Action, &'static str> = BTreeMap::new();
     for (var, level) in [
@@ -152,6 +191,10 @@ pub(super) fn check(c: &mut Checker, listen_port: u16) -> ActionSettings {
             "set the program to run on entering the level (ACTION_LEAVE_COMMAND runs when it is lifted)",
         );
     }
+    let acts = levels
+        .values()
+        .any(|a| a.iter().any(|a| *a != Action::Shutdown));
+    let local_packages = local_packages(c, watched, acts);
     ActionSettings {
         levels,
         throttle_rate,
@@ -163,6 +206,7 @@ pub(super) fn check(c: &mut Checker, listen_port: u16) -> ActionSettings {
         fence_backend,
         enter_command,
         leave_command,
+        local_packages,
         timeout: c.duration("ACTION_TIMEOUT", Duration::from_secs(1)),
     }
 }

@@ -282,7 +282,7 @@ impl Config {
             .map_or_else(|| PathBuf::from("state"), PathBuf::from);
         let notify = NotifyConfig::check(&mut c);
         let shutdown = ShutdownConfig::check(&mut c);
-        let actions = actions::check(&mut c, http.listen_addr.port());
+        let actions = actions::check(&mut c, http.listen_addr.port(), &watch.free_resource_ids);
         let unmapped = watch.unmapped();
         if shutdown.mode == ShutdownMode::HuaweiApi
             && !unmapped.is_empty()
@@ -408,6 +408,11 @@ impl Config {
     /// The server name of a package: its instance's name when known, else `SERVER_NAME`.
     pub fn server_for(&self, free_resource_id: &str) -> &str {
         self.watch.server_for(free_resource_id)
+    }
+
+    /// Why level 1 does not shut down, if it does not.
+    pub fn no_shutdown(&self) -> Option<crate::actions::NoShutdown> {
+        crate::actions::NoShutdown::of(&self.actions, self.shutdown.mode == ShutdownMode::Off)
     }
 
     /// Settings that are valid but probably unwise, as sentences for the log and `config`.

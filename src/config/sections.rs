@@ -13,6 +13,7 @@ use crate::huawei::Site;
 use crate::level::Thresholds;
 use crate::messages::Lang;
 use crate::policy::Cadence;
+use crate::report::ReportSettings;
 use crate::secret::Secret;
 
 /// Huawei Cloud: credentials, site and endpoints.
@@ -119,6 +120,8 @@ pub struct AlertingConfig {
     pub fallback: FallbackMode,
     #[serde(with = "humantime_serde_compat")]
     pub watchdog_timeout: Duration,
+    /// The reports around each reset and the daily digest.
+    pub reports: ReportSettings,
 }
 
 impl AlertingConfig {
@@ -142,10 +145,20 @@ impl AlertingConfig {
                 "e.g. THRESHOLD_LEVEL_1=200, THRESHOLD_LEVEL_2=300, THRESHOLD_LEVEL_3=500",
             );
         }
+        let reports = ReportSettings {
+            reset_reports: c.boolean("RESET_REPORTS"),
+            digest_at: c.parse_optional(
+                "DAILY_DIGEST_AT",
+                "is not a time of day",
+                crate::report::parse_time_of_day,
+            ),
+            zone: c.choice("REPORT_TIMEZONE", "is not a time zone"),
+        };
         let cadence = Cadence {
             level3_repeat: c.duration("LEVEL3_REPEAT", Duration::from_secs(1)),
             level2_repeat: c.duration("LEVEL2_REPEAT", Duration::from_secs(1)),
-            daily_report: c.boolean("DAILY_REPORT"),
+            // The digest takes the place of the rolling daily report: both would say the same.
+            daily_report: c.boolean("DAILY_REPORT") && reports.digest_at.is_none(),
             // The original's lenient reading: anything else is false, never an error.
             debug: c.given("DEBUG_MODE").is_some_and(original_bool),
         };
@@ -154,6 +167,7 @@ impl AlertingConfig {
             cadence,
             fallback: c.choice("FALLBACK", "is not a fallback mode"),
             watchdog_timeout: c.duration("WATCHDOG_TIMEOUT", Duration::from_secs(1)),
+            reports,
         }
     }
 }

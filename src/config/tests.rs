@@ -361,3 +361,52 @@ fn help_lists_every_variable_by_section_with_its_default() {
     }
     assert!(help.contains("Shutdown and start:"));
 }
+
+#[test]
+fn with_several_packages_the_actions_need_to_know_this_servers_own() {
+    let one = cfg(&[("FREE_RESOURCE_IDS", "a"), ("LEVEL1_ACTIONS", "fence")]).unwrap();
+    assert_eq!(one.actions.local_packages, vec!["a".to_string()]);
+    let e = cfg(&[("FREE_RESOURCE_IDS", "a,b"), ("LEVEL1_ACTIONS", "fence")])
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("LOCAL_FREE_RESOURCE_IDS") && e.contains("the package id(s) of this server"),
+        "{e}"
+    );
+    // Without gentler actions nothing acts on this machine, so nothing is asked.
+    assert!(cfg(&[("FREE_RESOURCE_IDS", "a,b")]).is_ok());
+    let c = cfg(&[
+        ("FREE_RESOURCE_IDS", "a,b"),
+        ("LEVEL1_ACTIONS", "fence"),
+        ("LOCAL_FREE_RESOURCE_IDS", "b"),
+    ])
+    .unwrap();
+    assert!(c.actions.acts_for("b") && !c.actions.acts_for("a"));
+    let e = cfg(&[("FREE_RESOURCE_IDS", "a"), ("LOCAL_FREE_RESOURCE_IDS", "z")])
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("is not a watched package"), "{e}");
+    let none = cfg(&[
+        ("FREE_RESOURCE_IDS", "a,b"),
+        ("LEVEL1_ACTIONS", "fence"),
+        ("LOCAL_FREE_RESOURCE_IDS", "none"),
+    ])
+    .unwrap();
+    assert!(none.actions.local_packages.is_empty());
+}
+
+#[test]
+fn level_1_without_shutdown_says_which_setting_keeps_it_off() {
+    use crate::actions::NoShutdown;
+    assert_eq!(cfg(&[]).unwrap().no_shutdown(), None);
+    assert_eq!(
+        cfg(&[("LEVEL1_ACTIONS", "fence"), ("SHUTDOWN_MODE", "command")])
+            .unwrap()
+            .no_shutdown(),
+        Some(NoShutdown::NotInLevel1Actions)
+    );
+    assert_eq!(
+        cfg(&[("SHUTDOWN_MODE", "off")]).unwrap().no_shutdown(),
+        Some(NoShutdown::ModeOff)
+    );
+}

@@ -509,8 +509,29 @@ pub static VARS: &[Var] = &[
         name: "DAILY_REPORT",
         section: Section::Alerting,
         default: "true",
-        help: "a daily report while the package is above THRESHOLD_LEVEL_3",
+        help: "a daily report while the package is above THRESHOLD_LEVEL_3 (replaced by the digest when DAILY_DIGEST_AT is set)",
         show: |c| c.alerting.cadence.daily_report.to_string(),
+    },
+    Var {
+        name: "RESET_REPORTS",
+        section: Section::Alerting,
+        default: "true",
+        help: "a report about 24 hours before each cycle resets and one after it, on every channel",
+        show: |c| c.alerting.reports.reset_reports.to_string(),
+    },
+    Var {
+        name: "DAILY_DIGEST_AT",
+        section: Section::Alerting,
+        default: "(not set)",
+        help: "a daily digest (the full report) at this local time, HH:MM, e.g. 09:00; replaces DAILY_REPORT",
+        show: |c| c.alerting.reports.digest_at.map_or_else(not_set, |t| t.format("%H:%M").to_string()),
+    },
+    Var {
+        name: "REPORT_TIMEZONE",
+        section: Section::Alerting,
+        default: "local",
+        help: "time zone of DAILY_DIGEST_AT and of the days in reports: local (the system's, TZ), UTC, or an offset such as +08:00",
+        show: |c| c.alerting.reports.zone.as_text(),
     },
     Var {
         name: "SHUTDOWN_MODE",
@@ -567,6 +588,13 @@ pub static VARS: &[Var] = &[
         default: "10m",
         help: "how long a watchdog heartbeat keeps the fallback evaluator quiet",
         show: |c| dur(c.alerting.watchdog_timeout),
+    },
+    Var {
+        name: "MAX_EGRESS_RATE",
+        section: Section::Watch,
+        default: "300mbit",
+        help: "the fastest the server can send (tc units); a faster drop of the remaining traffic is held until the next reading confirms it",
+        show: |c| c.watch.max_egress_rate.clone(),
     },
     Var {
         name: "POLL_FAILURES_BEFORE_ALERT",
@@ -702,6 +730,13 @@ pub static VARS: &[Var] = &[
         default: "(none)",
         help: "what level 3 does: throttle, fence, command; in force at levels 2 and 1 too",
         show: |c| levels_of(c, Level::L3),
+    },
+    Var {
+        name: "LOCAL_FREE_RESOURCE_IDS",
+        section: Section::Actions,
+        default: "(the watched package, when there is one)",
+        help: "the package(s) of the server this program runs on: only their level moves throttle, fence and command here; none for no package",
+        show: |c| if c.actions.local_packages.is_empty() { "(none)".into() } else { c.actions.local_packages.join(",") },
     },
     Var {
         name: "THROTTLE_RATE",

@@ -25,6 +25,9 @@ pub struct WatchConfig {
     #[serde(with = "humantime_serde_compat")]
     pub reading_max_age: Duration,
     pub poll_failures_before_alert: u32,
+    /// `MAX_EGRESS_RATE` as given (tc units), and in bits per second.
+    pub max_egress_rate: String,
+    pub max_egress_bits_per_s: f64,
 }
 
 impl WatchConfig {
@@ -80,6 +83,14 @@ impl WatchConfig {
                 _ => Err("write e.g. 3".to_string()),
             },
         );
+        let (max_egress_rate, max_egress_bits_per_s) = c.parse(
+            "MAX_EGRESS_RATE",
+            "is not a rate",
+            |s| match crate::plausibility::parse_rate(s) {
+                Some(bits) => Ok((s.trim().to_ascii_lowercase(), bits)),
+                None => Err("write a number with a tc unit, e.g. 300mbit or 1gbit (the instance's peak bandwidth, or more)".to_string()),
+            },
+        );
 
         let region = huawei.region.as_deref();
         let project_id = huawei.project_id.as_deref();
@@ -123,6 +134,15 @@ impl WatchConfig {
             poll_interval,
             reading_max_age,
             poll_failures_before_alert,
+            max_egress_rate,
+            max_egress_bits_per_s,
+        }
+    }
+
+    /// What the plausibility judge needs.
+    pub fn plausibility(&self) -> crate::plausibility::Settings {
+        crate::plausibility::Settings {
+            max_egress_bits_per_s: self.max_egress_bits_per_s,
         }
     }
 

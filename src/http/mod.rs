@@ -160,6 +160,7 @@ async fn status(State(s): State<AppState>) -> Response {
                 "memory": st.packages,
                 "shutdown": {
                     "mode": s.config.shutdown.mode,
+                    "at_level_1": s.config.no_shutdown().map_or(json!("shutdown"), |why| json!({"no_shutdown": why})),
                     "dry_run": s.config.shutdown.dry_run,
                     "countdown_running_for": e.guard.running_all(),
                     "countdowns": e.guard.countdowns(),
@@ -172,8 +173,14 @@ async fn status(State(s): State<AppState>) -> Response {
                     "configured": e.enforcer.settings().keys().iter().map(|k| k.id()).collect::<Vec<_>>(),
                     "active": e.enforcer.active().await,
                     "lifted_by_hand": st.actions.lifted_by_hand,
+                    "local_packages": s.config.actions.local_packages,
                 },
                 "muted_until": st.bot.muted_until,
+                "reports": {
+                    "settings": s.config.alerting.reports,
+                    "next": e.upcoming_reports(&st, now),
+                    "sent": st.reports.sent,
+                },
                 "health": st.health,
                 "messages_pending": e.notifier.pending(),
                 "messages_dead": e.notifier.dead(),
@@ -200,7 +207,8 @@ async fn status(State(s): State<AppState>) -> Response {
             "polls": snap.polls,
             "last_poll_at": snap.last_poll_at,
             "last_success_at": snap.last_success_at,
-            "last_error": snap.last_error.as_ref().map(ToString::to_string),
+            // The whole call's error, else the first package's (a refused or held reading too).
+            "last_error": (!snap.up && snap.polls > 0).then(|| snap.problem().to_string()),
         },
         "packages": packages,
     }))

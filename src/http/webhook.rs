@@ -1,10 +1,21 @@
 //! `POST /alertmanager`: the Alertmanager webhook receiver.
 //!
-//! Answers: 200 once the alerts are durably recorded; 400 for a malformed payload
-//! (Alertmanager does not retry it); 401 for a bad or missing token; 403 for a browser's request
-//! without a token (below); 413 past the body limit (set on the route); 503 when recording failed
-//! (Alertmanager retries). Slow work — a shutdown countdown — runs in the background, because each
-//! delivery must finish within Alertmanager's timeout.
+//! Answers follow Alertmanager's retry rules: it retries a webhook only on a 5xx answer (or no
+//! answer), and drops it for good on any 4xx, 429 included. So:
+//! - 200 once the alerts are durably recorded;
+//! - 400 for a malformed payload, 401 for a bad or missing token, 403 for a browser's request
+//!   without a token (below), 413 past the body limit (set on the route): retrying the same
+//!   request cannot help, and Alertmanager drops it;
+//! - 503 with `Retry-After` whenever we could not record the alerts — the outbox or the state
+//!   cannot be written, the state stays locked past [`crate::engine::WEBHOOK_LOCK_WAIT`] under
+//!   load, alerting is not running — so that Alertmanager retries. Never 429: Alertmanager would
+//!   drop the alert.
+//!
+//! Slow work — a shutdown countdown — runs in the background, because each delivery must finish
+//! within Alertmanager's timeout.
+//!
+//! Grafana's webhook contact point sends the same shape (with `orgId`, `state`, `title`); it is
+//! accepted here as it is (see `alertmanager` for what is trusted in it).
 //!
 //! Cross-site requests: without `WEBHOOK_TOKEN` (allowed on loopback only), any web page the
 //! operator opens could make their browser POST a forged alert to `127.0.0.1`. A browser can send
@@ -26,14 +37,24 @@ use chrono::Utc;
 
 use super::AppState;
 use crate::alertmanager::{authorized, Payload};
+use crate::engine::RecordError;
 use crate::metrics::WebhookResult;
 
 /// Largest accepted body. Alertmanager's payloads are a few KiB per alert.
 pub const MAX_BODY: usize = 1024 * 1024;
 
+/// The `Retry-After` of a 503, in seconds. Alertmanager ignores it (it backs off on its own), other
+/// senders may not.
+pub const RETRY_AFTER_SECS: u32 = 10;
+
 fn answer(s: &AppState, status: StatusCode, result: WebhookResult, text: &str) -> Response {
     s.metrics.webhook(result);
-    (status, format!("{text}\n")).into_response()
+    let mut r = (status, format!("{text}\n")).into_response();
+    if status == StatusCode::SERVICE_UNAVAILABLE {
+        r.headers_mut()
+            .insert(header::RETRY_AFTER, RETRY_AFTER_SECS.into());
+    }
+    r
 }
 
 /// Why a token-less request looks like it came from a browser, if it does. Pure.
@@ -130,6 +151,15 @@ pub async fn receive(
             );
             s.metrics.webhook(WebhookResult::Ok);
             (StatusCode::OK, Json(summary)).into_response()
+        }
+        Err(e @ RecordError::Busy(_)) => {
+            tracing::warn!(error = %e, "webhook refused for now");
+            answer(
+                &s,
+                StatusCode::SERVICE_UNAVAILABLE,
+                WebhookResult::Busy,
+                "busy; retry later",
+            )
         }
         Err(e) => {
             tracing::error!(error = %e, "webhook could not be recorded");

@@ -32,6 +32,25 @@ pub enum ReadingError {
     Implausible { field: &'static str, gb: f64 },
     #[error("the answer lists this id {0} times with different figures; none of them is trusted")]
     ConflictingDuplicates(usize),
+    /// Read, but not plausible (see `plausibility`): refused, or held until the next reading.
+    #[error("{0}")]
+    Doubtful(crate::plausibility::Doubt),
+}
+
+impl ReadingError {
+    /// A stable name of the problem, to tell the owner once per distinct problem.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::MissingFromAnswer => "missing_from_answer",
+            Self::MissingField(_) => "missing_field",
+            Self::BadAmount { .. } => "bad_amount",
+            Self::UnknownUnit(_) => "unknown_unit",
+            Self::BadTime { .. } => "bad_time",
+            Self::Implausible { .. } => "implausible_amount",
+            Self::ConflictingDuplicates(_) => "conflicting_duplicates",
+            Self::Doubtful(d) => d.kind(),
+        }
+    }
 }
 
 /// The largest amount, in GB, taken as a real figure (1 PiB; Flexus L packages hold a few TB at

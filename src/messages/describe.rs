@@ -170,6 +170,44 @@ impl Localize for ReadingError {
             E::Implausible { field, gb } => format!("{} is {gb:e} GB, beyond any real package (more than {MAX_PLAUSIBLE_GB} GB)", code(field)),
             E::ConflictingDuplicates(n) if zh => format!("应答中这个 ID 出现了 {n} 次且数字各不相同，都不可信"),
             E::ConflictingDuplicates(n) => format!("the answer lists this id {n} times with different figures; none of them is trusted"),
+            E::Doubtful(d) => d.localize(lang),
+        }
+    }
+}
+
+fn when(t: &chrono::DateTime<chrono::Utc>) -> String {
+    t.format("%Y-%m-%d %H:%M").to_string()
+}
+
+impl Localize for crate::plausibility::Doubt {
+    fn localize(&self, lang: Lang) -> String {
+        use crate::plausibility::Doubt as D;
+        let zh = lang == Lang::Zh;
+        match self {
+            D::ZeroTotal if zh => "流量包总量（original_amount）为 0".into(),
+            D::ZeroTotal => "the package's quota (original_amount) is 0".into(),
+            D::RemainingAboveTotal { remaining_gb, total_gb } if zh => format!("剩余 {remaining_gb:.2} GB 大于总量 {total_gb:.2} GB"),
+            D::RemainingAboveTotal { remaining_gb, total_gb } => format!("remaining {remaining_gb:.2} GB is above the quota {total_gb:.2} GB"),
+            D::EndBeforeStart { start, end } if zh => format!("周期结束（{}）早于开始（{}）", when(end), when(start)),
+            D::EndBeforeStart { start, end } => format!("the cycle ends ({}) before it starts ({})", when(end), when(start)),
+            D::CycleTooShort { start, end } if zh => format!("周期 {} ~ {} 短于 1 小时", when(start), when(end)),
+            D::CycleTooShort { start, end } => format!("the cycle {} ~ {} is shorter than an hour", when(start), when(end)),
+            D::CycleTooLong { start, end } if zh => format!("周期 {} ~ {} 长于 1 年", when(start), when(end)),
+            D::CycleTooLong { start, end } => format!("the cycle {} ~ {} is longer than a year", when(start), when(end)),
+            D::CycleOver { end } if zh => format!("周期已于 {}（UTC）结束", when(end)),
+            D::CycleOver { end } => format!("the cycle ended at {} (UTC)", when(end)),
+            D::CycleNotBegun { start } if zh => format!("周期在 {}（UTC）才开始，尚未开始", when(start)),
+            D::CycleNotBegun { start } => format!("the cycle starts at {} (UTC), in the future", when(start)),
+            D::CycleBackwards { end, accepted_end } if zh => format!("周期结束时间从 {} 倒退到 {}", when(accepted_end), when(end)),
+            D::CycleBackwards { end, accepted_end } => format!("the cycle end moved back from {} to {}", when(accepted_end), when(end)),
+            D::StartMovedEndDidNot { start, accepted_start, end } if zh => format!("周期开始从 {} 变为 {}，结束（{}）却没有变", when(accepted_start), when(start), when(end)),
+            D::StartMovedEndDidNot { start, accepted_start, end } => format!("the cycle start moved from {} to {} but its end ({}) did not", when(accepted_start), when(start), when(end)),
+            D::NewCycleDoesNotFollow { start, end, accepted_end } if zh => format!("新周期（{} ~ {}）没有接在当前周期（{} 结束）之后", start.as_ref().map_or_else(|| "?".into(), when), when(end), when(accepted_end)),
+            D::NewCycleDoesNotFollow { start, end, accepted_end } => format!("a new cycle ({} ~ {}) that does not follow the current one (ending {})", start.as_ref().map_or_else(|| "?".into(), when), when(end), when(accepted_end)),
+            D::FastDrop { from_gb, to_gb, minutes, max_gb } if zh => format!("剩余在 {minutes} 分钟内从 {from_gb:.2} GB 降到 {to_gb:.2} GB，超过实例最多能发送的 {max_gb:.2} GB（MAX_EGRESS_RATE，含账单结算延迟）"),
+            D::FastDrop { from_gb, to_gb, minutes, max_gb } => format!("remaining fell from {from_gb:.2} to {to_gb:.2} GB in {minutes} min, more than the {max_gb:.2} GB the instance can send (MAX_EGRESS_RATE, with the bill's settlement delay)"),
+            D::NearEndAgainstTrend { from_gb, to_gb, end } if zh => format!("临近周期结束（{}），剩余从 {from_gb:.2} GB 变为 {to_gb:.2} GB，与此前的用量趋势不符", when(end)),
+            D::NearEndAgainstTrend { from_gb, to_gb, end } => format!("near the cycle end ({}), remaining moved from {from_gb:.2} to {to_gb:.2} GB, against the trend", when(end)),
         }
     }
 }

@@ -141,9 +141,100 @@ fn variant(m: &Message) -> usize {
         Message::ActionApplied { .. } => 17,
         Message::ActionLifted { .. } => 18,
         Message::ActionFailed { .. } => 19,
+        Message::CycleReport { .. } => 21,
+        Message::ReadingNotUsed { .. } => 22,
+        Message::ReadingUsable { .. } => 23,
+        Message::ActionsLiftedByHand { .. } => 24,
     }
 }
-const VARIANTS: usize = 21;
+const VARIANTS: usize = 25;
+
+/// Reports of every kind, forecast and thing in force, with figures known, stale and unknown.
+fn cycle_reports(lang: Lang) -> Vec<CycleReport> {
+    let zh = lang == Lang::Zh;
+    let f = |stale_secs| ReportFigures {
+        total_gb: 200.0,
+        used_gb: 150.5,
+        remaining_gb: 49.5,
+        read_at: t() - chrono::Duration::hours(30),
+        stale_secs,
+        cycle_start: DateTime::from_timestamp(1_736_265_600, 0),
+        cycle_end: Some(t() + chrono::Duration::hours(23)),
+    };
+    let base = CycleReport {
+        kind: ReportKind::BeforeReset,
+        server: "web-1".into(),
+        free_resource_id: "fr-0a1b2c".into(),
+        package_name: if zh {
+            "Flexus L 流量包"
+        } else {
+            "Flexus L data package"
+        }
+        .into(),
+        at: t(),
+        figures: Some(f(None)),
+        live_remaining_gb: Some(47.25),
+        forecast: ReportForecast::AtReset {
+            remaining_gb: 40.0,
+            gb_per_day: 9.5,
+        },
+        busiest_day: Some((t().date_naive(), 12.25)),
+        in_force: vec![
+            InForce::Action {
+                action: crate::actions::Action::Throttle,
+                level: Level::L2,
+                since: t(),
+                dry_run: false,
+            },
+            InForce::Action {
+                action: crate::actions::Action::Fence,
+                level: Level::L1,
+                since: t(),
+                dry_run: true,
+            },
+            InForce::ShutDown {
+                at: t(),
+                auto_start: true,
+            },
+            InForce::ShutDown {
+                at: t(),
+                auto_start: false,
+            },
+        ],
+        previous: None,
+    };
+    let mut out = Vec::new();
+    for kind in [
+        ReportKind::BeforeReset,
+        ReportKind::AfterReset,
+        ReportKind::Daily,
+        ReportKind::OnRequest,
+    ] {
+        out.push(CycleReport {
+            kind,
+            previous: (kind == ReportKind::AfterReset).then(|| f(None)),
+            ..base.clone()
+        });
+    }
+    out.push(CycleReport {
+        figures: Some(f(Some(30 * 3600))),
+        live_remaining_gb: None,
+        forecast: ReportForecast::RunsOut {
+            at: t(),
+            gb_per_day: 60.0,
+        },
+        in_force: Vec::new(),
+        ..base.clone()
+    });
+    out.push(CycleReport {
+        figures: None,
+        live_remaining_gb: None,
+        forecast: ReportForecast::Unknown,
+        busiest_day: None,
+        ..base
+    });
+    out
+}
 
 /// Outside text (package names, alert summaries) comes in the account's or the operator's
 /// language: Chinese with the Chinese rendering, English with the English one.
@@ -273,6 +364,78 @@ fn reading_errors() -> Vec<crate::huawei::wire::ReadingError> {
         },
         R::ConflictingDuplicates(2),
     ]
+    .into_iter()
+    .chain(doubts().into_iter().map(R::Doubtful))
+    .collect()
+}
+
+/// Every kind of doubt the plausibility judge has.
+fn doubts() -> Vec<crate::plausibility::Doubt> {
+    use crate::plausibility::Doubt as D;
+    let (a, b) = (t() - chrono::Duration::days(30), t());
+    let all = vec![
+        D::ZeroTotal,
+        D::RemainingAboveTotal {
+            remaining_gb: 150.0,
+            total_gb: 100.0,
+        },
+        D::EndBeforeStart { start: b, end: a },
+        D::CycleTooShort { start: a, end: a },
+        D::CycleTooLong {
+            start: a,
+            end: b + chrono::Duration::days(400),
+        },
+        D::CycleOver { end: a },
+        D::CycleNotBegun { start: b },
+        D::CycleBackwards {
+            end: a,
+            accepted_end: b,
+        },
+        D::StartMovedEndDidNot {
+            start: a,
+            accepted_start: a - chrono::Duration::days(30),
+            end: b,
+        },
+        D::NewCycleDoesNotFollow {
+            start: Some(a),
+            end: b,
+            accepted_end: a,
+        },
+        D::NewCycleDoesNotFollow {
+            start: None,
+            end: b,
+            accepted_end: a,
+        },
+        D::FastDrop {
+            from_gb: 1000.0,
+            to_gb: 100.0,
+            minutes: 10,
+            max_gb: 272.4,
+        },
+        D::NearEndAgainstTrend {
+            from_gb: 300.0,
+            to_gb: 100.0,
+            end: b,
+        },
+    ];
+    // Exhaustive: a new kind fails the build here until it has a sample above.
+    for d in &all {
+        match d {
+            D::ZeroTotal
+            | D::RemainingAboveTotal { .. }
+            | D::EndBeforeStart { .. }
+            | D::CycleTooShort { .. }
+            | D::CycleTooLong { .. }
+            | D::CycleOver { .. }
+            | D::CycleNotBegun { .. }
+            | D::CycleBackwards { .. }
+            | D::StartMovedEndDidNot { .. }
+            | D::NewCycleDoesNotFollow { .. }
+            | D::FastDrop { .. }
+            | D::NearEndAgainstTrend { .. } => {}
+        }
+    }
+    all
 }
 
 fn ecs_failures() -> Vec<EcsFailure> {
@@ -396,12 +559,19 @@ fn samples(lang: Lang) -> Vec<Message> {
     let server = || s("web-1");
     let mut out = vec![];
     for level in [Level::L3, Level::L2, Level::L1] {
-        for shutdown_enabled in [true, false] {
-            out.push(Message::Alert {
-                level,
-                facts: facts(lang, None),
-                shutdown_enabled,
-            });
+        for no_shutdown in [
+            None,
+            Some(crate::actions::NoShutdown::ModeOff),
+            Some(crate::actions::NoShutdown::NotInLevel1Actions),
+        ] {
+            for actions in [vec![], vec![Action::Throttle, Action::Fence]] {
+                out.push(Message::Alert {
+                    level,
+                    facts: facts(lang, None),
+                    no_shutdown,
+                    actions,
+                });
+            }
         }
     }
     for (from, to) in [(Level::L2, Level::Ok), (Level::L1, Level::L3)] {
@@ -419,6 +589,9 @@ fn samples(lang: Lang) -> Vec<Message> {
     out.push(Message::Report {
         facts: facts(lang, None),
     });
+    for report in cycle_reports(lang) {
+        out.push(Message::CycleReport { report });
+    }
     let hows = [
         How::Command(s("sudo -n /usr/sbin/shutdown -h now")),
         How::EcsStop { hard: false },
@@ -568,6 +741,19 @@ fn samples(lang: Lang) -> Vec<Message> {
         }
     }
     out.push(Message::MonitoringRecovered { server: server() });
+    for (i, error) in reading_errors().into_iter().enumerate() {
+        out.push(Message::ReadingNotUsed {
+            server: server(),
+            free_resource_id: s("fr-0a1b2c"),
+            error,
+            last_good_gb: (i % 2 == 0).then_some(412.5),
+        });
+    }
+    out.push(Message::ReadingUsable {
+        server: server(),
+        free_resource_id: s("fr-0a1b2c"),
+        remaining_gb: 412.5,
+    });
     for firing in [true, false] {
         out.push(Message::ExternalAlert {
             server: server(),
@@ -600,7 +786,8 @@ fn samples(lang: Lang) -> Vec<Message> {
     out.push(Message::Alert {
         level: Level::L1,
         facts: f,
-        shutdown_enabled: true,
+        no_shutdown: None,
+        actions: vec![],
     });
     out.push(Message::StateReset {
         server: server(),
@@ -684,6 +871,27 @@ fn samples(lang: Lang) -> Vec<Message> {
             });
         }
     }
+    for dry_run in [false, true] {
+        for lifted in [
+            vec![],
+            vec![
+                crate::actions::Key {
+                    action: Action::Fence,
+                    level: Level::L1,
+                },
+                crate::actions::Key {
+                    action: Action::Throttle,
+                    level: Level::L2,
+                },
+            ],
+        ] {
+            out.push(Message::ActionsLiftedByHand {
+                server: server(),
+                lifted,
+                dry_run,
+            });
+        }
+    }
     out
 }
 
@@ -707,9 +915,10 @@ fn reply_variant(r: &BotReply) -> usize {
         BotReply::Unmuted => 14,
         BotReply::MuteUsage => 15,
         BotReply::TooLate { .. } => 16,
+        BotReply::Report { .. } => 17,
     }
 }
-const REPLY_VARIANTS: usize = 17;
+const REPLY_VARIANTS: usize = 18;
 
 fn replies(lang: Lang) -> Vec<BotReply> {
     use crate::forecast::Forecast;
@@ -800,6 +1009,12 @@ fn replies(lang: Lang) -> Vec<BotReply> {
         BotReply::Muted { until: t() },
         BotReply::Unmuted,
         BotReply::MuteUsage,
+        BotReply::Report {
+            reports: cycle_reports(lang),
+        },
+        BotReply::Report {
+            reports: Vec::new(),
+        },
     ]
 }
 

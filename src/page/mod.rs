@@ -18,6 +18,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
+use crate::actions::{Action, ActionSettings, Key, NoShutdown};
 use crate::config::{Config, FallbackMode, ShutdownMode};
 use crate::forecast::{self, Forecast};
 use crate::history::{History, HistoryProblem, Point};
@@ -46,6 +47,10 @@ pub struct Settings {
     pub fallback: FallbackMode,
     pub cadence: Cadence,
     pub forecast: forecast::Settings,
+    /// Why level 1 does not shut down, if it does not.
+    pub no_shutdown: Option<NoShutdown>,
+    /// What each level does on this machine, and for which packages.
+    pub actions: ActionSettings,
 }
 
 impl Settings {
@@ -72,6 +77,8 @@ impl Settings {
                 // A few polls at least, and never less than the default for a normal interval.
                 min_span: (c.watch.poll_interval * 3).min(forecast::Settings::default().min_span),
             },
+            no_shutdown: c.no_shutdown(),
+            actions: c.actions.clone(),
         }
     }
 }
@@ -168,6 +175,23 @@ pub struct PackageView {
     pub last_shutdown: Option<ShutdownRecord>,
     /// When this process last tried to start the instance again (`AUTO_START`).
     pub last_start: Option<DateTime<Utc>>,
+    /// What the gentler actions do for this package.
+    pub actions: PackageActions,
+}
+
+/// The gentler actions (throttle, fence, command) as one package's "what happens next" tells them.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct PackageActions {
+    /// Its level moves this machine's actions (`LOCAL_FREE_RESOURCE_IDS`).
+    pub acts_here: bool,
+    /// Some gentler action is configured at all.
+    pub configured: bool,
+    /// In force now, with since when (the state's record).
+    pub in_force: Vec<(Key, DateTime<Utc>)>,
+    /// Removed with `lift`: off until their level has recovered once.
+    pub lifted_by_hand: Vec<Key>,
+    /// What level 1 puts in force for it (less what was lifted by hand).
+    pub at_level_1: Vec<Action>,
 }
 
 /// Who evaluates readings and sends alerts.
@@ -187,6 +211,8 @@ pub enum InCharge {
 pub struct Program {
     pub dry_run: bool,
     pub shutdown_mode: ShutdownMode,
+    /// Why level 1 does not shut down, if it does not.
+    pub no_shutdown: Option<NoShutdown>,
     pub in_charge: InCharge,
     pub fallback: FallbackMode,
     pub last_heartbeat: Option<DateTime<Utc>>,
@@ -239,6 +265,47 @@ fn chart_points(points: &[Point], reading: Option<&Reading>) -> Vec<Point> {
         .filter(|p| from.is_none_or(|f| p.at() >= f))
         .copied()
         .collect()
+}
+
+/// What the gentler actions do for package `id`, from the settings and the state.
+fn package_actions(s: &ActionSettings, id: &str, state: Option<&State>) -> PackageActions {
+    let acts_here = s.acts_for(id);
+    let configured = !s.keys().is_empty();
+    if !acts_here {
+        return PackageActions {
+            configured,
+            ..PackageActions::default()
+        };
+    }
+    let lifted_by_hand: Vec<Key> = state
+        .map(|st| {
+            st.actions
+                .lifted_by_hand
+                .iter()
+                .filter_map(|k| Key::parse(k))
+                .collect()
+        })
+        .unwrap_or_default();
+    PackageActions {
+        acts_here,
+        configured,
+        in_force: state
+            .map(|st| {
+                st.actions
+                    .active
+                    .iter()
+                    .filter_map(|(k, r)| Some((Key::parse(k)?, r.since)))
+                    .collect()
+            })
+            .unwrap_or_default(),
+        at_level_1: s
+            .at_level(Level::L1)
+            .into_iter()
+            .filter(|k| !lifted_by_hand.contains(k))
+            .map(|k| k.action)
+            .collect(),
+        lifted_by_hand,
+    }
 }
 
 /// Builds the page's view. Pure.
@@ -324,6 +391,7 @@ pub fn build(i: &Inputs<'_>) -> PageView {
                 .map(|h| h.until)
                 .filter(|until| *until > now),
             last_shutdown: alerting.and_then(|a| a.state.shutdowns.get(&id).cloned()),
+            actions: package_actions(&s.actions, &id, alerting.map(|a| &a.state)),
             last_start: alerting.and_then(|a| {
                 a.state
                     .stopped
@@ -365,6 +433,7 @@ pub fn build(i: &Inputs<'_>) -> PageView {
     let program = Program {
         dry_run: s.dry_run,
         shutdown_mode: s.shutdown_mode,
+        no_shutdown: s.no_shutdown,
         in_charge,
         fallback: s.fallback,
         last_heartbeat: i.alerting.and_then(|a| a.state.last_heartbeat),

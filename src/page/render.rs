@@ -8,11 +8,12 @@ use chrono::{DateTime, Local, Utc};
 
 use super::chart::{self, ChartInput};
 use super::{InCharge, PackageView, PageView, Problem, Program};
+use crate::actions::Action;
 use crate::config::{FallbackMode, ShutdownMode};
 use crate::forecast::Forecast;
 use crate::history::HistoryProblem;
 use crate::level::Level;
-use crate::messages::{Lang, Localize};
+use crate::messages::{no_shutdown_text, Lang, Localize};
 
 /// Escapes text for HTML.
 pub fn esc(s: &str) -> String {
@@ -679,7 +680,30 @@ fn next(o: &mut String, r: &R, v: &PageView, p: &PackageView) {
         r.t("接下来会发生什么", "What happens next")
     );
     let _ = write!(o, "<ul>");
-    let shutdown_on = pr.shutdown_mode != ShutdownMode::Off;
+    let acts = &p.actions;
+    let names = |list: &[Action]| {
+        list.iter()
+            .map(|a| action_name(r.lang, *a))
+            .collect::<Vec<_>>()
+            .join(r.t("、", ", "))
+    };
+    let l1_actions = names(&acts.at_level_1);
+    let why_not = pr.no_shutdown.map(|w| no_shutdown_text(r.lang, w));
+    let at_t1 = match (why_not, acts.at_level_1.is_empty(), r.lang) {
+        (None, true, _) => r
+            .t("开始关机倒计时", "the shutdown countdown starts")
+            .to_string(),
+        (None, false, Lang::Zh) => format!("{l1_actions}生效并开始关机倒计时"),
+        (None, false, Lang::En) => {
+            format!("{l1_actions} comes into force and the shutdown countdown starts")
+        }
+        (Some(w), true, Lang::Zh) => format!("只告警（不会自动关机：{w}）"),
+        (Some(w), true, Lang::En) => format!("alerts only (no automatic shutdown: {w})"),
+        (Some(w), false, Lang::Zh) => format!("{l1_actions}生效（不会自动关机：{w}）"),
+        (Some(w), false, Lang::En) => {
+            format!("{l1_actions} comes into force (no automatic shutdown: {w})")
+        }
+    };
     let what = match (p.level, p.countdown.is_some()) {
         (_, true) => Some(r.t(
             "关机倒计时进行中（见页面顶部）；流量回到 1 级阈值以上会自动取消。",
@@ -695,20 +719,24 @@ fn next(o: &mut String, r: &R, v: &PageView, p: &PackageView) {
             Lang::En => format!("Below {} GB: a normal alert, repeated at most every {}.", v.thresholds.t3, r.span(chrono::Duration::from_std(level_repeat(v, Level::L3)).unwrap_or_default())),
         }),
         (Some(Level::L2), _) => Some(match r.lang {
-            Lang::Zh => format!("低于 {} GB：每 {} 提醒一次；低于 {} GB 时{}。", v.thresholds.t2, r.span(chrono::Duration::from_std(level_repeat(v, Level::L2)).unwrap_or_default()), v.thresholds.t1, if shutdown_on { "开始关机倒计时" } else { "只告警（关机已关闭）" }),
-            Lang::En => format!("Below {} GB: reminders every {}; below {} GB {}.", v.thresholds.t2, r.span(chrono::Duration::from_std(level_repeat(v, Level::L2)).unwrap_or_default()), v.thresholds.t1, if shutdown_on { "the shutdown countdown starts" } else { "alerts only (shutdown is off)" }),
+            Lang::Zh => format!("低于 {} GB：每 {} 提醒一次；低于 {} GB 时{at_t1}。", v.thresholds.t2, r.span(chrono::Duration::from_std(level_repeat(v, Level::L2)).unwrap_or_default()), v.thresholds.t1),
+            Lang::En => format!("Below {} GB: reminders every {}; below {} GB {at_t1}.", v.thresholds.t2, r.span(chrono::Duration::from_std(level_repeat(v, Level::L2)).unwrap_or_default()), v.thresholds.t1),
         }),
-        (Some(Level::L1), _) => Some(if !shutdown_on {
-            r.t("低于 1 级阈值，但关机已关闭（SHUTDOWN_MODE=off）：只发告警。", "Below level 1, but shutdown is off (SHUTDOWN_MODE=off): alerts only.").to_string()
-        } else if p.last_shutdown.is_some() {
-            r.t("低于 1 级阈值：本周期已经处理过关机（见下方记录）。", "Below level 1: the shutdown was already handled this cycle (see the record below).").to_string()
-        } else {
-            r.t("低于 1 级阈值：关机守卫会重新读取流量，确认后关机。", "Below level 1: the shutdown guard re-reads the traffic and shuts down if confirmed.").to_string()
+        (Some(Level::L1), _) => Some(match (why_not, acts.at_level_1.is_empty(), r.lang) {
+            (Some(w), true, Lang::Zh) => format!("低于 1 级阈值，但不会自动关机（{w}），也没有其他动作：只发告警，请手动处理。"),
+            (Some(w), true, Lang::En) => format!("Below level 1, but no automatic shutdown ({w}) and no other action: alerts only; act by hand."),
+            (Some(w), false, Lang::Zh) => format!("低于 1 级阈值：{l1_actions}生效；不会自动关机（{w}）。"),
+            (Some(w), false, Lang::En) => format!("Below level 1: {l1_actions} in force; no automatic shutdown ({w})."),
+            (None, _, _) if p.last_shutdown.is_some() => r.t("低于 1 级阈值：本周期已经处理过关机（见下方记录）。", "Below level 1: the shutdown was already handled this cycle (see the record below).").to_string(),
+            (None, true, _) => r.t("低于 1 级阈值：关机守卫会重新读取流量，确认后关机。", "Below level 1: the shutdown guard re-reads the traffic and shuts down if confirmed.").to_string(),
+            (None, false, Lang::Zh) => format!("低于 1 级阈值：{l1_actions}生效；关机守卫会重新读取流量，确认后关机。"),
+            (None, false, Lang::En) => format!("Below level 1: {l1_actions} in force; the shutdown guard re-reads the traffic and shuts down if confirmed."),
         }),
     };
     if let Some(w) = what {
         let _ = write!(o, "<li data-k=\"plan\">{w}</li>");
     }
+    actions_items(o, r, acts);
     if let Some(until) = p.cancelled_until {
         let _ = write!(
             o,
@@ -761,6 +789,89 @@ fn next(o: &mut String, r: &R, v: &PageView, p: &PackageView) {
         );
     }
     let _ = write!(o, "</ul></div>");
+}
+
+/// The gentler actions of one package: what is in force, what was lifted by hand, or that the
+/// package is another server's.
+fn actions_items(o: &mut String, r: &R, a: &super::PackageActions) {
+    if !a.acts_here {
+        if a.configured {
+            let _ = write!(
+                o,
+                "<li data-k=\"actions\">{}</li>",
+                r.t(
+                    "这个流量包属于另一台服务器：限速、封闭入站和自定义命令只按本机自己的流量包（LOCAL_FREE_RESOURCE_IDS）在本机生效。",
+                    "This package is another server's: throttle, fence and command act on this machine only for its own package (LOCAL_FREE_RESOURCE_IDS)."
+                )
+            );
+        }
+        return;
+    }
+    if !a.in_force.is_empty() {
+        let list = a
+            .in_force
+            .iter()
+            .map(|(k, since)| match r.lang {
+                Lang::Zh => format!(
+                    "{}（{} 级，自 {}）",
+                    action_name(r.lang, k.action),
+                    k.level.label(),
+                    r.when(*since)
+                ),
+                Lang::En => format!(
+                    "{} (level {}, since {})",
+                    action_name(r.lang, k.action),
+                    k.level.label(),
+                    r.when(*since)
+                ),
+            })
+            .collect::<Vec<_>>()
+            .join(r.t("、", ", "));
+        let _ = write!(
+            o,
+            "<li data-k=\"actions\">{}{list}{}</li>",
+            r.t("本机已生效：", "In force on this server: "),
+            r.t(
+                "。最新读数显示流量回到该级别以上时自动解除；手动解除：<code>flexus-traffic-monitor lift</code>。",
+                ". Lifted when a fresh reading shows the package back above the level; by hand: <code>flexus-traffic-monitor lift</code>."
+            )
+        );
+    }
+    if !a.lifted_by_hand.is_empty() {
+        let list = a
+            .lifted_by_hand
+            .iter()
+            .map(|k| match r.lang {
+                Lang::Zh => format!(
+                    "{}（{} 级）",
+                    action_name(r.lang, k.action),
+                    k.level.label()
+                ),
+                Lang::En => format!(
+                    "{} (level {})",
+                    action_name(r.lang, k.action),
+                    k.level.label()
+                ),
+            })
+            .collect::<Vec<_>>()
+            .join(r.t("、", ", "));
+        let _ = write!(
+            o,
+            "<li data-k=\"lifted\">{}{list}{}</li>",
+            r.t(
+                "已手动解除（flexus-traffic-monitor lift）：",
+                "Lifted by hand (flexus-traffic-monitor lift): "
+            ),
+            r.t(
+                "；在流量包级别恢复一次之前不会再次施加。",
+                "; off until the package's level has recovered once."
+            )
+        );
+    }
+}
+
+fn action_name(lang: Lang, a: Action) -> &'static str {
+    crate::messages::action_name(lang, a)
 }
 
 fn level_repeat(v: &PageView, l: Level) -> std::time::Duration {

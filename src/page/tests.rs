@@ -21,6 +21,11 @@ fn settings(lang: Lang) -> Settings {
         fallback: FallbackMode::Auto,
         cadence: Cadence::default(),
         forecast: forecast::Settings::default(),
+        no_shutdown: None,
+        actions: ActionSettings {
+            local_packages: vec!["pkg-a".into()],
+            ..ActionSettings::default()
+        },
     }
 }
 
@@ -105,6 +110,74 @@ fn a_healthy_package_has_no_problems_and_a_forecast_before_the_reset() {
     for external in ["<link", "src=\"http", "@import", "url("] {
         assert!(!html.contains(external), "{external}");
     }
+}
+
+#[test]
+fn at_level_1_with_only_the_fence_the_page_promises_no_shutdown_and_shows_what_is_in_force() {
+    use crate::actions::{ActiveRecord, FenceBackend, Installed};
+    use std::collections::BTreeSet;
+    let h = history(550.0, 100.0, DAY);
+    let snap = snapshot(150.0, t(DAY));
+    let mut s = settings(Lang::En);
+    s.actions.levels = BTreeMap::from([
+        (Level::L2, BTreeSet::from([Action::Throttle])),
+        (Level::L1, BTreeSet::from([Action::Fence])),
+    ]);
+    s.no_shutdown = crate::actions::NoShutdown::of(&s.actions, false);
+    let mut state = State::default();
+    state.actions.active.insert(
+        "fence@1".into(),
+        ActiveRecord {
+            since: t(DAY - 60),
+            installed: Installed::Fence {
+                backend: FenceBackend::Nft,
+                ports: vec![22],
+                udp_ports: vec![],
+                ipv6: false,
+            },
+            dry_run: false,
+        },
+    );
+    state.actions.lifted_by_hand.insert("throttle@2".into());
+    let a = AlertingInputs {
+        state,
+        ..AlertingInputs::default()
+    };
+    let page = |s: &Settings, a: &AlertingInputs| {
+        render::html(&build(&Inputs {
+            settings: s,
+            snapshot: &snap,
+            alerting: Some(a),
+            history: &h,
+            history_problems: vec![],
+            now: t(DAY),
+            version: "0.1.0",
+        }))
+    };
+    let html = page(&s, &a);
+    assert!(!html.contains("shuts down if confirmed"), "{html}");
+    assert!(
+        html.contains("Below level 1: fence in force; no automatic shutdown (shutdown is not in LEVEL1_ACTIONS)."),
+        "{html}"
+    );
+    assert!(
+        html.contains("In force on this server: fence (level 1, since"),
+        "{html}"
+    );
+    assert!(
+        html.contains("Lifted by hand (flexus-traffic-monitor lift): throttle (level 2)"),
+        "{html}"
+    );
+    // A package of another server: no promise about this machine's actions.
+    s.actions.local_packages = vec!["pkg-other".into()];
+    let html = page(&s, &a);
+    assert!(html.contains("This package is another server's"), "{html}");
+    assert!(
+        html.contains(
+            "no automatic shutdown (shutdown is not in LEVEL1_ACTIONS) and no other action"
+        ),
+        "{html}"
+    );
 }
 
 #[test]

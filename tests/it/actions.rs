@@ -327,6 +327,8 @@ async fn the_app_applies_on_fresh_readings_only_and_lifts_at_the_reset() {
         ("LEVEL1_ACTIONS", "fence"),
         ("THROTTLE_RATE", RATE),
         ("MESSAGE_LANG", "en"),
+        // Both packages are this server's (a second package bought for the same box).
+        ("LOCAL_FREE_RESOURCE_IDS", "pkg-a,pkg-b"),
     ] {
         env.push((k.into(), v.into()));
     }
@@ -404,6 +406,61 @@ async fn the_app_applies_on_fresh_readings_only_and_lifts_at_the_reset() {
         pending.iter().any(|t| t.contains("throttle lifted")),
         "{pending:#?}"
     );
+}
+
+/// Several servers watched from one: a package of another server at level 1 moves nothing on this
+/// machine (it acts through its own shutdown setting); this server's own package does.
+#[tokio::test(flavor = "multi_thread")]
+async fn only_this_servers_package_moves_its_throttle_and_fence() {
+    use crate::helpers::{base_env, config, FakeBss};
+    use flexus_traffic_monitor::app::{App, Deps};
+
+    let fake = FakeBss::start().await;
+    fake.set_gb("pkg-here", 50.0, 100.0);
+    fake.set_gb("pkg-there", 1.0, 100.0);
+    let mut env = base_env(&fake, &["pkg-here", "pkg-there"]);
+    for (k, v) in [
+        ("LEVEL2_ACTIONS", "throttle"),
+        ("LEVEL1_ACTIONS", "fence,shutdown"),
+        ("LOCAL_FREE_RESOURCE_IDS", "pkg-here"),
+        ("FLEXUS_INSTANCES", "pkg-there:0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0:db-2:ap-southeast-1:0123456789abcdef0123456789abcdef"),
+        ("DRY_RUN", "true"),
+    ] {
+        env.push((k.into(), v.into()));
+    }
+    let cfg = config(&env);
+    let bss = flexus_traffic_monitor::commands::bss_client(&cfg).unwrap();
+    let app = App::build(
+        cfg,
+        Deps {
+            sink: Some(flexus_traffic_monitor::notifier::Sink::Console { stderr: true }),
+            ..Deps::new(bss)
+        },
+    )
+    .await
+    .unwrap();
+    let round = || async {
+        let _ = app.poller.poll_once().await;
+        let snap = app.snapshot.read().await.clone();
+        app.enforcer.after_poll(&snap, Utc::now()).await
+    };
+    assert!(
+        round().await.is_empty(),
+        "another server's package at level 1 must not throttle or fence this machine"
+    );
+    assert!(app.state.snapshot().await.actions.active.is_empty());
+    fake.set_gb("pkg-here", 7.0, 100.0);
+    let done = round().await;
+    assert_eq!(done.len(), 1, "{done:?}");
+    let active: Vec<String> = app
+        .state
+        .snapshot()
+        .await
+        .actions
+        .active
+        .into_keys()
+        .collect();
+    assert_eq!(active, vec!["throttle@2".to_string()]);
 }
 
 /// Every queued message's file, as text (the outbox keeps one file per message and channel).

@@ -79,7 +79,7 @@ async fn success_shows_every_gauge_for_several_packages() {
             "flexus_free_traffic_cycle_end_timestamp_seconds",
             &[&id]
         ),
-        Some(1796659200.0)
+        Some(crate::helpers::fakes::bss::cycle().1.timestamp() as f64)
     );
     assert_eq!(
         metric(&m, "flexus_free_traffic_threshold_gb", &["level=\"1\""]),

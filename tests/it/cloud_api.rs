@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 
-use crate::helpers::fakes::bss::package;
+use crate::helpers::fakes::bss::{cycle_ending_in, in_cycle, next_cycle, package};
 use crate::helpers::fakes::cloud::{FakeCloud, Job};
 use crate::helpers::{
     base_env, bss_and_telegram, config, metric, state_dir, telegram_env, FakeBss, FakeTelegram,
@@ -25,6 +25,8 @@ struct World {
     tg: FakeTelegram,
     cloud: FakeCloud,
     env: Vec<(String, String)>,
+    /// The packages' cycle: it ends in a few minutes.
+    cycle: (chrono::DateTime<chrono::Utc>, chrono::DateTime<chrono::Utc>),
 }
 
 /// Two servers, each with its package; A is low, B is fine.
@@ -33,8 +35,14 @@ async fn world(extra: &[(&str, &str)], mapping: bool) -> World {
     let cloud = FakeCloud::start().await;
     cloud.add_server("sg-a", SRV_A, PROJECT, REGION, PKG_A);
     cloud.add_server("hk-b", SRV_B, PROJECT, REGION, PKG_B);
-    bss.set_gb(PKG_A, 3.0, 100.0);
-    bss.set_gb(PKG_B, 50.0, 100.0);
+    // A cycle that ends in a few minutes, so that the next one may begin during a test.
+    let cycle = cycle_ending_in(8);
+    for (id, gb) in [(PKG_A, 3.0), (PKG_B, 50.0)] {
+        bss.set_entry(
+            id,
+            in_cycle(package(id, json!(gb), json!(100), json!(10)), cycle),
+        );
+    }
     let mut env = base_env(&bss, &[PKG_A, PKG_B]);
     env.extend(telegram_env(&tg));
     for (k, v) in [
@@ -63,15 +71,16 @@ async fn world(extra: &[(&str, &str)], mapping: bool) -> World {
         tg,
         cloud,
         env,
+        cycle,
     }
 }
 
-/// A package entry in a new cycle (a month later), refilled.
-fn new_cycle(id: &str, remaining: f64) -> Value {
-    let mut p = package(id, json!(remaining), json!(100), json!(10));
-    p["start_time"] = json!("2026-12-07T16:00:00Z");
-    p["end_time"] = json!("2027-01-07T16:00:00Z");
-    p
+impl World {
+    /// A package entry in the next cycle, refilled.
+    fn new_cycle(&self, id: &str, remaining: f64) -> Value {
+        let p = package(id, json!(remaining), json!(100), json!(10));
+        in_cycle(p, next_cycle(self.cycle.1))
+    }
 }
 
 async fn step(app: &TestApp) {
@@ -122,7 +131,7 @@ async fn two_servers_one_stopped_then_started_after_the_reset_across_a_restart()
     assert_eq!(w.cloud.actions().len(), 1);
 
     // The cycle resets: the instance this process stopped is started again, and reported.
-    w.bss.set_entry(PKG_A, new_cycle(PKG_A, 100.0));
+    w.bss.set_entry(PKG_A, w.new_cycle(PKG_A, 100.0));
     step(&app).await;
     assert_eq!(
         w.cloud.actions().last().unwrap(),
@@ -145,7 +154,7 @@ async fn two_servers_one_stopped_then_started_after_the_reset_across_a_restart()
 async fn an_instance_stopped_by_hand_is_never_started() {
     let w = world(&[("AUTO_START", "true")], true).await;
     w.cloud.set_status(SRV_B, "SHUTOFF");
-    w.bss.set_entry(PKG_B, new_cycle(PKG_B, 100.0));
+    w.bss.set_entry(PKG_B, w.new_cycle(PKG_B, 100.0));
     w.bss.set_gb(PKG_A, 50.0, 100.0);
     let app = TestApp::spawn_with(&w.env, real()).await;
     step(&app).await;
@@ -295,7 +304,7 @@ async fn one_serve_process_guards_two_servers_through_a_whole_cycle() {
     // The monitor restarts (state survives); the cycle resets while it is up.
     let child = spawn_serve(&env);
     tokio::time::sleep(Duration::from_secs(2)).await;
-    w.bss.set_entry(PKG_A, new_cycle(PKG_A, 100.0));
+    w.bss.set_entry(PKG_A, w.new_cycle(PKG_A, 100.0));
     wait_for_message(&w.tg, "started again").await;
     tokio::time::sleep(Duration::from_secs(2)).await;
     stop(child).await;

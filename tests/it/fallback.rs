@@ -99,14 +99,22 @@ async fn repeated_poll_failures_are_told_once_and_the_recovery_once() {
     }
     assert_eq!(tg.count("monitoring is failing"), 1, "{:?}", tg.texts());
     assert!(
-        tg.texts()[0].contains("3 polls in a row failed"),
+        tg.has(&["monitoring is failing", "3 polls in a row failed"]),
         "{:?}",
         tg.texts()
     );
+    // The package's own problem was told at once, before the generic message, and once.
+    assert!(
+        tg.texts()[0].contains("Reading not used") && tg.texts()[0].contains("FREE_RESOURCE_IDS"),
+        "{:?}",
+        tg.texts()
+    );
+    assert_eq!(tg.count("Reading not used"), 1, "{:?}", tg.texts());
     bss.set_gb(ID, 50.0, 100.0);
     app.poll_and_evaluate().await;
     app.poll_and_evaluate().await;
     assert_eq!(tg.count("monitoring works again"), 1);
+    assert_eq!(tg.count("Readings usable again"), 1);
 }
 
 #[tokio::test]

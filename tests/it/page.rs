@@ -27,12 +27,16 @@ async fn the_page_shows_the_figures_and_the_history_records_every_poll() {
     }
     let (status, html) = get(&app, "/").await;
     assert_eq!(status, 200);
+    let end = crate::helpers::fakes::bss::cycle()
+        .1
+        .format("%Y-%m-%d")
+        .to_string();
     for want in [
         "16.00",
         "100.00 GB",
         "3 级（普通告警）",
         "剩余流量历史",
-        "2026-12-07",
+        &end,
         "test-server",
     ] {
         assert!(html.contains(want), "{want} missing");

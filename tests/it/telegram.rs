@@ -43,13 +43,18 @@ async fn names_with_markdown_characters_are_delivered_as_escaped_html() {
         "{}",
         sent[0].text
     );
+    let (start, end) = crate::helpers::fakes::bss::cycle();
+    let (start, end) = (
+        start.format("%Y-%m-%d %H:%M").to_string(),
+        end.format("%Y-%m-%d %H:%M").to_string(),
+    );
     for want in [
         "100.00 GB",
         "85.00 GB",
         "15.00 GB",
         "Uplink traffic",
-        "2026-11-07 16:00",
-        "2026-12-07 16:00",
+        &start,
+        &end,
         "level 3",
     ] {
         assert!(

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 use flexus_traffic_monitor::config::{Config, RawConfig};
 
 use crate::helpers::alertmanager::payload;
-use crate::helpers::fakes::bss::package;
+use crate::helpers::fakes::bss::{cycle_ending_in, in_cycle, next_cycle, package};
 use crate::helpers::fakes::cloud::FakeCloud;
 use crate::helpers::fakes::telegram::{FakeTelegram, Reply, BOT_USERNAME};
 use crate::helpers::{
@@ -293,13 +293,13 @@ async fn with_no_countdown_cancel_says_so_and_status_shows_every_package_in_chin
 
     tg.push_text(CHAT, OWNER, "/status");
     let s = answer(&tg, "流量状态", 1).await;
-    for want in [
-        ID,
-        "剩余：15.00 GB / 100.00 GB",
-        "3 级",
-        "重置：2026-12-07 16:00",
-        "预测：",
-    ] {
+    let reset = format!(
+        "重置：{}",
+        crate::helpers::fakes::bss::cycle()
+            .1
+            .format("%Y-%m-%d %H:%M")
+    );
+    for want in [ID, "剩余：15.00 GB / 100.00 GB", "3 级", &reset, "预测："] {
         assert!(s.text.contains(want), "{want} missing: {}", s.text);
     }
     tg.push_text(CHAT, OWNER, "/start");
@@ -425,7 +425,20 @@ async fn start_in_huawei_api_mode_follows_the_auto_start_rules() {
     let app = TestApp::spawn_with(&env, Spawn::real_executor()).await;
     tg.push_text(CHAT, OWNER, "/start");
     answer(&tg, "No instance stopped by this program", 1).await;
-    bss.set_gb(ID, 1.0, 100.0);
+    // A cycle that ends in a few minutes, so that the next one may begin during the test.
+    let old_cycle = cycle_ending_in(8);
+    bss.set_entry(
+        ID,
+        in_cycle(
+            package(
+                ID,
+                serde_json::json!(1),
+                serde_json::json!(100),
+                serde_json::json!(10),
+            ),
+            old_cycle,
+        ),
+    );
     app.poll_and_evaluate().await;
     assert_eq!(cloud.status(SRV), "SHUTOFF");
     // Same cycle: not started, whoever asks.
@@ -433,14 +446,13 @@ async fn start_in_huawei_api_mode_follows_the_auto_start_rules() {
     answer(&tg, "Not starting <b>sg-a</b>", 1).await;
     assert_eq!(cloud.actions().len(), 1);
     // A new cycle: started (AUTO_START is off; only the command starts it).
-    let mut p = package(
+    let p = package(
         ID,
         serde_json::json!(100),
         serde_json::json!(100),
         serde_json::json!(10),
     );
-    p["start_time"] = serde_json::json!("2026-12-07T16:00:00Z");
-    p["end_time"] = serde_json::json!("2027-01-07T16:00:00Z");
+    let p = in_cycle(p, next_cycle(old_cycle.1));
     bss.set_entry(ID, p);
     app.poll_and_evaluate().await;
     assert_eq!(cloud.actions().len(), 1, "no automatic start");
@@ -539,5 +551,35 @@ async fn a_button_pressed_once_the_shutdown_is_under_way_says_it_is_too_late() {
         serde_json::json!({}),
         "{status}"
     );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn report_answers_with_the_text_of_the_report_sent_around_the_reset() {
+    let bss = FakeBss::start().await;
+    let tg = FakeTelegram::start().await;
+    let end = chrono::Utc::now() + chrono::Duration::hours(20);
+    bss.set_cycle(ID, 150.0, 200.0, end - chrono::Duration::days(30), end);
+    let app = TestApp::spawn(&env(&bss, &tg, &[("MESSAGE_LANG", "zh")])).await;
+    app.poller.poll_once().await.unwrap();
+    assert_eq!(app.engine.reports(chrono::Utc::now()).await.unwrap(), 1);
+    app.settle().await;
+    let scheduled = answer(&tg, "流量周期即将重置", 1).await;
+    tg.push_text(CHAT, OWNER, "/report");
+    let asked = answer(&tg, "📋 <b>流量报告</b>", 1).await;
+    // The same report: only the heading differs.
+    let body = |t: &str| t.lines().skip(1).map(String::from).collect::<Vec<_>>();
+    assert_eq!(body(&asked.text), body(&scheduled.text));
+    assert!(
+        asked.text.contains("剩余（账单）：<b>150.00 GB</b>"),
+        "{}",
+        asked.text
+    );
+    assert!(
+        asked.text.contains("剩余（实时估算）：未知"),
+        "{}",
+        asked.text
+    );
+    assert_eq!(commands(&app, "report", "ok").await, Some(1.0));
     app.stop().await;
 }

@@ -6,7 +6,22 @@ use serde_json::{json, Value};
 
 use crate::helpers::alertmanager::{alert, deliver, payload, watchdog, FIRING, RESOLVED, TOKEN};
 use crate::helpers::app::webhook_app;
-use crate::helpers::{app_env, bss_and_telegram, metric, Spawn, TestApp, ID};
+use crate::helpers::{app_env, bss_and_telegram, metric, Reply, Spawn, TestApp, ID};
+
+/// `body` (a JSON payload) with the top-level field `key` set to `value`.
+fn with(body: &str, key: &str, value: Value) -> String {
+    let mut v: Value = serde_json::from_str(body).unwrap();
+    v[key] = value;
+    v.to_string()
+}
+
+/// The answer of BSS to a request with wrong credentials (not retried by the client).
+fn bss_refuses() -> Reply {
+    Reply::Json(
+        401,
+        json!({"error_code": "APIGW.0301", "error_msg": "Incorrect IAM authentication information"}),
+    )
+}
 
 #[tokio::test]
 async fn the_captured_firing_payload_starts_the_guard_and_one_shutdown() {
@@ -326,4 +341,302 @@ async fn a_huge_label_gives_one_message_and_many_alerts_a_bounded_number() {
         last.contains("9991 more alerts") && last.contains("A9"),
         "{last}"
     );
+}
+
+/// Alertmanager's `max_alerts` leaves alerts out of a payload and says how many in
+/// `truncatedAlerts`: a resolved alert in such a payload proves nothing (the left-out ones may still
+/// fire). BSS failing meanwhile, it once cancelled a running countdown: a missed shutdown.
+#[tokio::test]
+async fn a_truncated_resolved_payload_never_cancels_a_countdown_without_a_fresh_reading() {
+    let (bss, tg) = bss_and_telegram().await;
+    bss.set_gb(ID, 1.0, 100.0);
+    let app = webhook_app(&bss, &tg, &[("SHUTDOWN_DELAY", "2s")], Spawn::default()).await;
+    // BSS fails: no reading of our own.
+    bss.push(bss_refuses());
+    assert!(app.poller.poll_once().await.is_err());
+    let firing = alert("FlexusFreeTrafficCritical", "firing", Some("1"));
+    assert_eq!(app.deliver(&firing).await.status(), 200);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(app.guard.running().as_deref(), Some(ID));
+    let resolved = with(
+        &alert("FlexusFreeTrafficCritical", "resolved", Some("1")),
+        "truncatedAlerts",
+        json!(4),
+    );
+    assert_eq!(app.deliver(&resolved).await.status(), 200);
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert_eq!(
+        app.guard.running().as_deref(),
+        Some(ID),
+        "the countdown goes on: {:?}",
+        tg.texts()
+    );
+    // BSS answers again at the end of the countdown: the guard's own fresh reading decides.
+    app.settle().await;
+    assert_eq!(app.calls.count(), 1, "{:?}", tg.texts());
+    assert_eq!(tg.count("Shutdown cancelled"), 0, "{:?}", tg.texts());
+    assert_eq!(tg.count("Traffic recovered"), 0, "{:?}", tg.texts());
+}
+
+/// ... while a fresh reading of our own above T1 does cancel it, truncated payload or not; the
+/// throttle/fence actions are never lifted by a payload (only the enforcer's fresh polls do).
+#[tokio::test]
+async fn a_truncated_resolved_payload_cancels_only_on_our_own_fresh_reading() {
+    let (bss, tg) = bss_and_telegram().await;
+    bss.set_gb(ID, 1.0, 100.0);
+    let app = webhook_app(&bss, &tg, &[("SHUTDOWN_DELAY", "3s")], Spawn::default()).await;
+    app.poller.poll_once().await.unwrap();
+    let firing = alert("FlexusFreeTrafficCritical", "firing", Some("1"));
+    assert_eq!(app.deliver(&firing).await.status(), 200);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(app.guard.running().as_deref(), Some(ID));
+    let resolved = with(
+        &alert("FlexusFreeTrafficCritical", "resolved", Some("1")),
+        "truncatedAlerts",
+        json!(4),
+    );
+    // Our reading still at level 1: nothing is cancelled.
+    assert_eq!(app.deliver(&resolved).await.status(), 200);
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert_eq!(app.guard.running().as_deref(), Some(ID));
+    // Our reading above T1 (traffic bought): the reading cancels it.
+    bss.set_gb(ID, 500.0, 1000.0);
+    app.poller.poll_once().await.unwrap();
+    assert_eq!(app.deliver(&resolved).await.status(), 200);
+    app.settle().await;
+    assert_eq!(app.calls.count(), 0);
+    assert_eq!(tg.count("Shutdown cancelled"), 1, "{:?}", tg.texts());
+}
+
+/// A reminder (Alertmanager 0.32+ says `repeat interval elapsed`; 0.25 says nothing and the same
+/// episode arrives again) never restarts a countdown that ended, nor announces the level again as
+/// news. Here BSS fails, so there is no fresh reading of our own.
+#[tokio::test]
+async fn a_reminder_never_restarts_a_countdown_nor_announces_the_level_again() {
+    let (bss, tg) = bss_and_telegram().await;
+    bss.set_gb(ID, 1.0, 100.0);
+    let app = webhook_app(&bss, &tg, &[("SHUTDOWN_DELAY", "0s")], Spawn::default()).await;
+    // The guard's fresh reading fails: the countdown is cancelled.
+    bss.push(bss_refuses());
+    let firing = alert("FlexusFreeTrafficCritical", "firing", Some("1"));
+    assert_eq!(app.deliver(&firing).await.status(), 200);
+    app.settle().await;
+    assert_eq!(tg.count("Shutdown cancelled"), 1, "{:?}", tg.texts());
+    let countdowns = tg.count("Shutdown countdown") + tg.count("shutdown executed");
+    // BSS answers again: a countdown now would shut the server down.
+    for reminder in [
+        with(
+            &firing,
+            "notification_reason",
+            json!("repeat interval elapsed"),
+        ),
+        // Alertmanager 0.25: no reason; the episode (fingerprint, startsAt) is known.
+        firing.clone(),
+    ] {
+        assert_eq!(app.deliver(&reminder).await.status(), 200);
+        app.settle().await;
+    }
+    assert_eq!(app.calls.count(), 0);
+    assert_eq!(
+        tg.count("Shutdown countdown") + tg.count("shutdown executed"),
+        countdowns,
+        "no new countdown: {:?}",
+        tg.texts()
+    );
+    assert_eq!(tg.count("Shutdown cancelled"), 1, "{:?}", tg.texts());
+    assert_eq!(
+        tg.count("Free traffic almost used up"),
+        1,
+        "{:?}",
+        tg.texts()
+    );
+    // News (a new episode: it began firing again later) is judged as before.
+    let news = alert("FlexusFreeTrafficCritical", "firing", Some("1"))
+        .replace("2026-11-28T22:31:02.283733017Z", "2026-11-28T23:31:02Z");
+    let news = with(&news, "notification_reason", json!("new alerts added"));
+    assert_eq!(app.deliver(&news).await.status(), 200);
+    app.settle().await;
+    assert_eq!(app.calls.count(), 1, "{:?}", tg.texts());
+}
+
+/// Alertmanager retries a webhook only on a 5xx answer; any 4xx (429 included) drops the alert for
+/// good. Each failure gets the answer that makes Alertmanager do the right thing.
+#[tokio::test]
+async fn every_answer_follows_alertmanagers_retry_rules() {
+    #[derive(Debug, Clone, Copy)]
+    enum Fault {
+        None,
+        OutboxUnwritable,
+        StateUnwritable,
+        StateLocked,
+    }
+    let (bss, tg) = bss_and_telegram().await;
+    let app = webhook_app(&bss, &tg, &[], Spawn::default()).await;
+    let good = |i: usize| alert(&format!("SomethingElse{i}"), "firing", None);
+    let bearer = crate::helpers::alertmanager::bearer();
+    let big = format!(
+        "{{\"alerts\":[],\"pad\":\"{}\"}}",
+        "x".repeat(2 * 1024 * 1024)
+    );
+    type Case<'a> = (&'a str, Fault, String, Option<&'a str>, u16);
+    let cases: Vec<Case> = vec![
+        ("no token", Fault::None, good(1), None, 401),
+        (
+            "a wrong token",
+            Fault::None,
+            good(2),
+            Some("Bearer wrong-token-0123456789"),
+            401,
+        ),
+        (
+            "not JSON",
+            Fault::None,
+            "{not json".into(),
+            Some(&bearer),
+            400,
+        ),
+        (
+            "no alerts field",
+            Fault::None,
+            r#"{"status":"firing"}"#.into(),
+            Some(&bearer),
+            400,
+        ),
+        (
+            "alerts of the wrong type",
+            Fault::None,
+            r#"{"alerts":"x"}"#.into(),
+            Some(&bearer),
+            400,
+        ),
+        ("a body over 1 MiB", Fault::None, big, Some(&bearer), 413),
+        (
+            "the outbox cannot be written",
+            Fault::OutboxUnwritable,
+            good(3),
+            Some(&bearer),
+            503,
+        ),
+        (
+            "the state cannot be written",
+            Fault::StateUnwritable,
+            good(4),
+            Some(&bearer),
+            503,
+        ),
+        (
+            "the state stays locked (load)",
+            Fault::StateLocked,
+            good(5),
+            Some(&bearer),
+            503,
+        ),
+        ("a good delivery", Fault::None, good(6), Some(&bearer), 200),
+    ];
+    let outbox = app.config.state_dir.join("outbox");
+    let state_file = app.config.state_dir.join("state.json");
+    for (name, fault, body, auth, want) in cases {
+        let mut lock = None;
+        match fault {
+            Fault::None => {}
+            Fault::OutboxUnwritable => {
+                std::fs::rename(&outbox, outbox.with_extension("away")).unwrap();
+                std::fs::write(&outbox, b"").unwrap();
+            }
+            Fault::StateUnwritable => {
+                let _ = std::fs::remove_file(&state_file);
+                std::fs::create_dir(&state_file).unwrap();
+                std::fs::write(state_file.join("keep"), b"x").unwrap();
+            }
+            Fault::StateLocked => lock = Some(app.engine.state.lock().await),
+        }
+        let started = std::time::Instant::now();
+        let r = tokio::time::timeout(Duration::from_secs(10), app.post_webhook(&body, auth))
+            .await
+            .unwrap_or_else(|_| panic!("{name}: no answer within 10 s"));
+        let status = r.status().as_u16();
+        assert_eq!(status, want, "{name}: {:?}", r.text().await);
+        assert_ne!(status, 429, "{name}: Alertmanager would drop it");
+        if status == 503 {
+            assert_eq!(
+                r.headers().get("retry-after").and_then(|v| v.to_str().ok()),
+                Some("10"),
+                "{name}"
+            );
+        }
+        if let Fault::StateLocked = fault {
+            assert!(
+                started.elapsed() < Duration::from_secs(8),
+                "answered within Alertmanager's patience: {:?}",
+                started.elapsed()
+            );
+        }
+        drop(lock);
+        match fault {
+            Fault::OutboxUnwritable => {
+                std::fs::remove_file(&outbox).unwrap();
+                std::fs::rename(outbox.with_extension("away"), &outbox).unwrap();
+            }
+            Fault::StateUnwritable => std::fs::remove_dir_all(&state_file).unwrap(),
+            _ => {}
+        }
+    }
+    let m = app.scrape().await;
+    for (result, n) in [
+        ("unauthorized", 2.0),
+        ("bad_request", 3.0),
+        ("too_large", 1.0),
+        ("unavailable", 2.0),
+        ("busy", 1.0),
+        ("ok", 1.0),
+    ] {
+        assert_eq!(
+            metric(
+                &m,
+                "flexus_webhooks_total",
+                &[&format!("result=\"{result}\"")]
+            ),
+            Some(n),
+            "{result}"
+        );
+    }
+}
+
+/// Grafana's webhook contact point sends an Alertmanager-like payload (`orgId`, `state`, `title`,
+/// version 1). A Grafana-managed rule on our metrics is received like Alertmanager's alerts; the
+/// alerts Grafana sends when the query has no data carry the rule's labels but are no level: they
+/// are forwarded and never ask for a shutdown; and an alert Grafana resolves for a missing series
+/// proves no recovery.
+#[tokio::test]
+async fn grafana_managed_alerts_are_received_and_no_data_never_asks_for_a_shutdown() {
+    const GRAFANA_FIRING: &str = include_str!("../fixtures/grafana-webhook-firing.json");
+    const GRAFANA_NO_DATA: &str = include_str!("../fixtures/grafana-webhook-nodata.json");
+    let (bss, tg) = bss_and_telegram().await;
+    bss.set_gb(ID, 1.0, 100.0);
+    let app = webhook_app(&bss, &tg, &[("SHUTDOWN_DELAY", "2s")], Spawn::default()).await;
+    let r = app.deliver(GRAFANA_NO_DATA).await;
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.json::<Value>().await.unwrap()["shutdown_requests"], 0);
+    app.settle().await;
+    assert_eq!(app.calls.count(), 0, "{:?}", tg.texts());
+    assert_eq!(tg.count("DatasourceNoData"), 1, "{:?}", tg.texts());
+
+    let r = app.deliver(GRAFANA_FIRING).await;
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.json::<Value>().await.unwrap()["shutdown_requests"], 1);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(app.guard.running().as_deref(), Some(ID));
+    // Grafana resolves it because the series went missing (BSS failing, say): not a recovery.
+    let mut resolved: Value = serde_json::from_str(GRAFANA_FIRING).unwrap();
+    resolved["status"] = json!("resolved");
+    resolved["state"] = json!("ok");
+    resolved["alerts"][0]["status"] = json!("resolved");
+    resolved["alerts"][0]["endsAt"] = json!("2026-11-28T23:41:02+01:00");
+    resolved["alerts"][0]["annotations"]["grafana_state_reason"] = json!("MissingSeries");
+    assert_eq!(app.deliver(&resolved.to_string()).await.status(), 200);
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert_eq!(app.guard.running().as_deref(), Some(ID), "{:?}", tg.texts());
+    app.settle().await;
+    assert_eq!(app.calls.count(), 1, "{:?}", tg.texts());
+    assert_eq!(tg.count("Shutdown cancelled"), 0, "{:?}", tg.texts());
 }

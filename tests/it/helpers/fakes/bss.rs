@@ -4,13 +4,14 @@
 
 use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::Router;
+use chrono::{DateTime, Utc};
 use flexus_traffic_monitor::huawei::gateway::{Refused, Signed};
 use serde_json::{json, Value};
 
@@ -52,16 +53,60 @@ pub struct FakeBss {
     inner: Arc<Mutex<Inner>>,
 }
 
-/// A package entry as BSS sends it.
+/// BSS's time format.
+pub fn bss_time(t: DateTime<Utc>) -> String {
+    t.format("%Y-%m-%dT%H:%M:%SZ").to_string()
+}
+
+/// The cycle every package of the fake is in unless a test sets another: it began 20 days
+/// before the test run and ends 10 days after, at 16:00 UTC (midnight in UTC+8, as BSS gives
+/// it). The same for the whole run; the program refuses a cycle that is over or not begun, so a
+/// fixed date would stop working one day.
+pub fn cycle() -> (DateTime<Utc>, DateTime<Utc>) {
+    static CYCLE: OnceLock<(DateTime<Utc>, DateTime<Utc>)> = OnceLock::new();
+    *CYCLE.get_or_init(|| {
+        let day = Utc::now()
+            .date_naive()
+            .and_hms_opt(16, 0, 0)
+            .unwrap()
+            .and_utc();
+        (
+            day - chrono::Duration::days(20),
+            day + chrono::Duration::days(10),
+        )
+    })
+}
+
+/// A 30-day cycle that ends `minutes` from now (to see a reset without waiting a month: the
+/// next cycle may appear within 10 minutes of the end).
+pub fn cycle_ending_in(minutes: i64) -> (DateTime<Utc>, DateTime<Utc>) {
+    let end = Utc::now() + chrono::Duration::minutes(minutes);
+    (end - chrono::Duration::days(30), end)
+}
+
+/// The cycle after one that ends at `end`: it starts there and lasts 30 days.
+pub fn next_cycle(end: DateTime<Utc>) -> (DateTime<Utc>, DateTime<Utc>) {
+    (end, end + chrono::Duration::days(30))
+}
+
+/// `entry` in the cycle `(start, end)`.
+pub fn in_cycle(mut entry: Value, (start, end): (DateTime<Utc>, DateTime<Utc>)) -> Value {
+    entry["start_time"] = json!(bss_time(start));
+    entry["end_time"] = json!(bss_time(end));
+    entry
+}
+
+/// A package entry as BSS sends it, in [`cycle`].
 pub fn package(id: &str, amount: Value, original: Value, measure: Value) -> Value {
+    let (start, end) = cycle();
     json!({
         "free_resource_id": id,
         "free_resource_type_name": "Lightweight BGP data package",
         "quota_reuse_cycle": 4,
         "quota_reuse_cycle_type": 2,
         "usage_type_name": "Uplink traffic",
-        "start_time": "2026-11-07T16:00:00Z",
-        "end_time": "2026-12-07T16:00:00Z",
+        "start_time": bss_time(start),
+        "end_time": bss_time(end),
         "amount": amount,
         "original_amount": original,
         "measure_id": measure,
@@ -82,6 +127,22 @@ impl FakeBss {
     /// Sets (or replaces) a package with a GB amount.
     pub fn set_gb(&self, id: &str, remaining: f64, quota: f64) {
         self.set_entry(id, package(id, json!(remaining), json!(quota), json!(10)));
+    }
+
+    /// Sets (or replaces) a package with a GB amount in the cycle `start` to `end`.
+    pub fn set_cycle(
+        &self,
+        id: &str,
+        remaining: f64,
+        quota: f64,
+        start: chrono::DateTime<chrono::Utc>,
+        end: chrono::DateTime<chrono::Utc>,
+    ) {
+        let mut e = package(id, json!(remaining), json!(quota), json!(10));
+        let at = |t: chrono::DateTime<chrono::Utc>| t.format("%Y-%m-%dT%H:%M:%SZ").to_string();
+        e["start_time"] = json!(at(start));
+        e["end_time"] = json!(at(end));
+        self.set_entry(id, e);
     }
 
     pub fn set_entry(&self, id: &str, entry: Value) {
