@@ -43,6 +43,7 @@
 //!   one more reading, or refused), against the reading accepted before.
 //! - Runtime parts: [`snapshot`] (latest readings, kept through failures for a bounded time),
 //!   [`poller`] (calls BSS on a schedule), [`metrics`] (Prometheus registry and `/metrics`),
+//!   [`process`] (the standard `process_*` figures of this process, from `/proc/self`),
 //!   [`notifier`] (renders messages per channel, queues and delivers them, urgent first), [`shutdown`] (the guard and its
 //!   executors), [`autostart`] (`AUTO_START`), [`engine`] (decisions → durable effects),
 //!   [`bot`] (the Telegram commands: `/status`, `/cancel`, `/resume`, `/start`, `/mute`),
@@ -95,6 +96,7 @@ pub mod page;
 pub mod plausibility;
 pub mod policy;
 pub mod poller;
+pub mod process;
 pub mod reading;
 pub mod report;
 pub mod secret;

@@ -153,15 +153,23 @@ impl Metrics {
             .expect("unique");
         state_writable.set(1);
         let build_info = IntGaugeVec::new(
-            Opts::new("flexus_build_info", "Build information, always 1"),
-            &["version"],
+            Opts::new(
+                "flexus_build_info",
+                "Build information (version, git revision, rustc version, target triple), always 1",
+            ),
+            &["version", "revision", "rustc", "target"],
         )
         .expect("valid");
         registry
             .register(Box::new(build_info.clone()))
             .expect("unique");
         build_info
-            .with_label_values(&[env!("CARGO_PKG_VERSION")])
+            .with_label_values(&[
+                env!("CARGO_PKG_VERSION"),
+                env!("FLEXUS_REVISION"),
+                env!("FLEXUS_RUSTC_VERSION"),
+                env!("FLEXUS_TARGET"),
+            ])
             .set(1);
 
         let actions_active = IntGaugeVec::new(

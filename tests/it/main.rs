@@ -16,6 +16,7 @@ mod dashboard;
 mod docs;
 mod e2e;
 mod email;
+mod exporter;
 mod external;
 mod fallback;
 mod fence;
