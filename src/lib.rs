@@ -43,6 +43,7 @@
 //!   one more reading, or refused), against the reading accepted before.
 //! - Runtime parts: [`snapshot`] (latest readings, kept through failures for a bounded time),
 //!   [`poller`] (calls BSS on a schedule), [`metrics`] (Prometheus registry and `/metrics`),
+//!   [`process`] (the standard `process_*` figures of this process, from `/proc/self`),
 //!   [`notifier`] (renders messages per channel, queues and delivers them, urgent first), [`shutdown`] (the guard and its
 //!   executors), [`autostart`] (`AUTO_START`), [`engine`] (decisions → durable effects),
 //!   [`bot`] (the Telegram commands: `/status`, `/cancel`, `/resume`, `/start`, `/mute`),
@@ -56,6 +57,9 @@
 //!   (inputs → view → HTML, served at `/`).
 //! - [`report`]: the reports a day before each reset and after it, and the daily digest (pure:
 //!   when one is due, what it says); the engine sends them, the bot answers `/report` with them.
+//! - The live meter: [`egress`] (the kernel's byte counters of the public interface, a meter that
+//!   survives restarts and reboots, and the estimate of what is left now, anchored to the bill
+//!   with a learned lag).
 //! - [`envfile`]: `.env` files read the way python-dotenv (the original script's loader) reads them.
 //! - [`logging`]: log format, colour, and escaping of values from outside.
 //! - [`console`]: what commands print on stdout/stderr, never panicking on a closed pipe.
@@ -75,6 +79,7 @@ pub mod commands;
 pub mod config;
 pub mod console;
 pub mod demo;
+pub mod egress;
 pub mod enforcer;
 pub mod engine;
 pub mod envfile;
@@ -95,6 +100,7 @@ pub mod page;
 pub mod plausibility;
 pub mod policy;
 pub mod poller;
+pub mod process;
 pub mod reading;
 pub mod report;
 pub mod secret;

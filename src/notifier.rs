@@ -116,7 +116,8 @@ pub fn meta(m: &Message) -> Meta {
         Message::Recovery { to, facts, .. } => with_facts(Some(*to), facts),
         Message::Report { facts } => with_facts(None, facts),
         Message::CycleReport { report: r } => Meta {
-            kind: kind.clone(),
+            // Which report: `report_before_reset`, `report_after_reset`, `report_daily`.
+            kind: format!("report_{}", r.kind.label()),
             server: r.server.clone(),
             package: Some(json!({
                 "free_resource_id": r.free_resource_id,
@@ -165,6 +166,7 @@ pub fn meta(m: &Message) -> Meta {
         },
         Message::MonitoringFailing { server, .. }
         | Message::MonitoringRecovered { server }
+        | Message::EgressCounterLost { server, .. }
         | Message::ExternalAlert { server, .. }
         | Message::StateReset { server, .. }
         | Message::InstanceStarted { server, .. }

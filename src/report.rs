@@ -368,9 +368,16 @@ fn at_reset(points: &[Point], cur: &CycleFigures, now: DateTime<Utc>) -> ReportF
 /// The report of `i.kind` about one package. Pure.
 pub fn build(i: &Inputs<'_>) -> CycleReport {
     let cur = i.cycles.current.as_ref();
-    let previous = (i.kind == ReportKind::AfterReset)
-        .then(|| i.cycles.last_closed())
-        .flatten();
+    // After a reset (and for `/report` within [`AFTER_RESET_WITHIN`] of one): the ended cycle.
+    let recent_reset = i.cycles.last_closed().filter(|p| {
+        p.cycle_end
+            .is_some_and(|e| i.now.signed_duration_since(e) < chrono_dur(AFTER_RESET_WITHIN))
+    });
+    let previous = match i.kind {
+        ReportKind::AfterReset => i.cycles.last_closed(),
+        ReportKind::OnRequest => recent_reset,
+        ReportKind::BeforeReset | ReportKind::Daily => None,
+    };
     // After a reset the busiest day is the ended cycle's; otherwise this cycle's.
     let busiest = match previous {
         Some(p) => {
@@ -399,8 +406,11 @@ pub fn build(i: &Inputs<'_>) -> CycleReport {
             })
         })
         .collect();
-    if let (Some(rec), Some(c)) = (i.state.shutdowns.get(i.id), cur) {
-        if rec.success && rec.cycle_end.is_some() && rec.cycle_end == c.cycle_end {
+    // A shutdown in this cycle, or after a reset in the cycle that ended (the server may still
+    // be off and wait for a start).
+    let cycle_end = previous.or(cur).and_then(|c| c.cycle_end);
+    if let Some(rec) = i.state.shutdowns.get(i.id) {
+        if rec.success && cycle_end.is_some() && rec.cycle_end == cycle_end {
             in_force.push(InForce::ShutDown {
                 at: rec.at,
                 auto_start: i.auto_start,
@@ -603,6 +613,52 @@ mod tests {
             m.sent.insert(d.key, t(6));
         }
         assert_eq!(next(&m, t(6)), [(ReportKind::Daily, t(25))]);
+    }
+
+    #[test]
+    fn a_shutdown_of_the_ended_cycle_is_named_after_the_reset_and_not_in_the_next_cycle() {
+        let c = cycles(&[fig(3.0, t(0), t(30)), fig(200.0, t(31), t(30 + 720))]);
+        let mut state = State::default();
+        state.shutdowns.insert(
+            "a".into(),
+            crate::state::ShutdownRecord {
+                at: t(1),
+                boot_id: None,
+                cycle_end: Some(t(30)),
+                success: true,
+                outcome: String::new(),
+            },
+        );
+        let report = |kind| {
+            build(&Inputs {
+                kind,
+                id: "a",
+                server: "web-1",
+                cycles: &c,
+                points: &[],
+                state: &state,
+                live_remaining_gb: None,
+                max_age: Duration::from_secs(3600),
+                auto_start: false,
+                offset: utc(),
+                now: t(32),
+            })
+        };
+        assert_eq!(
+            report(ReportKind::AfterReset).in_force,
+            [InForce::ShutDown {
+                at: t(1),
+                auto_start: false
+            }]
+        );
+        assert!(report(ReportKind::BeforeReset).in_force.is_empty());
+        // `/report` a day after the reset still names the ended cycle.
+        assert_eq!(
+            report(ReportKind::OnRequest)
+                .previous
+                .map(|p| p.remaining_gb),
+            Some(3.0)
+        );
     }
 
     #[test]

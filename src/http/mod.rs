@@ -54,6 +54,8 @@ pub fn router(state: AppState) -> Router {
         .route("/metrics", get(metrics))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
+        .route("/-/healthy", get(healthy))
+        .route("/-/ready", get(ready))
         .route("/api/v1/status", get(status))
         .route(
             "/alertmanager",
@@ -83,7 +85,12 @@ async fn metrics(State(s): State<AppState>, headers: HeaderMap) -> Response {
     if let Some(state) = &s.state {
         s.metrics.set_state_writable(state.writable());
     }
-    let body = s.metrics.render_cached(&s.snapshot, &s.config, now).await;
+    let cached = s.metrics.render_cached(&s.snapshot, &s.config, now).await;
+    // The process figures change at every scrape; they follow the cached body.
+    let process = crate::process::render(&crate::process::read());
+    let mut body = Vec::with_capacity(cached.len() + process.len());
+    body.extend_from_slice(&cached);
+    body.extend_from_slice(process.as_bytes());
     (
         [(
             header::CONTENT_TYPE,
@@ -92,6 +99,41 @@ async fn metrics(State(s): State<AppState>, headers: HeaderMap) -> Response {
         body,
     )
         .into_response()
+}
+
+/// `/-/healthy`, as Prometheus and Alertmanager answer it: the process answers.
+async fn healthy() -> &'static str {
+    "Flexus traffic monitor is Healthy.\n"
+}
+
+/// Why the monitor is not ready yet, if it is not: it has no good reading yet, or `STATE_DIR`
+/// cannot be written (its last write failed). Pure.
+pub fn not_ready(has_reading: bool, state_writable: bool) -> Option<&'static str> {
+    if !has_reading {
+        Some("no good reading from BSS yet")
+    } else if !state_writable {
+        Some("STATE_DIR cannot be written (the last write failed)")
+    } else {
+        None
+    }
+}
+
+/// `/-/ready`: 200 once a first good reading arrived and while the state can be written, else
+/// 503 with the reason (what a load balancer or a blackbox probe should see).
+async fn ready(State(s): State<AppState>) -> Response {
+    let has_reading = {
+        let snap = s.snapshot.read().await;
+        snap.last_success_at.is_some() || snap.packages.iter().any(|p| p.reading.is_some())
+    };
+    let writable = s.state.as_ref().is_none_or(|st| st.writable());
+    match not_ready(has_reading, writable) {
+        None => (StatusCode::OK, "Flexus traffic monitor is Ready.\n").into_response(),
+        Some(why) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("not ready: {why}\n"),
+        )
+            .into_response(),
+    }
 }
 
 async fn healthz() -> &'static str {

@@ -4,7 +4,9 @@
 //! runs one countdown at a time per package (so several servers are judged on their own): it warns
 //! on Telegram, waits `SHUTDOWN_DELAY` with reminders, then
 //! takes a **fresh** BSS reading of its own and acts only if that reading succeeded and is still below
-//! T1. A reading at or above T1, a failed poll, a package that cannot be read, or a resolved alert
+//! T1 — by the bill, or by the live estimate built on that fresh bill (see `egress`), which is
+//! never above it: a bill that lags cannot cancel what the server's own counter shows, and a
+//! counter without a fresh bill reading decides nothing. A reading at or above T1, a failed poll, a package that cannot be read, or a resolved alert
 //! cancels it, with a message. It never acts from stored data: nothing at start-up asks it.
 //! After acting it does not act again in the same boot; whether it acts again after a later boot in
 //! the same cycle is `SHUTDOWN_REPEAT_AFTER_BOOT` (default yes, as the original). A failed attempt may
@@ -89,16 +91,21 @@ pub fn blocked_by_record(
     now: DateTime<Utc>,
 ) -> Option<&'static str> {
     let r = record?;
+    // An unknown cycle end (on either side) cannot show that a new cycle began, so it counts as
+    // the same cycle: otherwise a reading without one would let the guard act on every poll.
+    // Readings without a cycle end are refused upstream (`huawei::wire`); this is the second wall.
+    // Ends a second apart are one cycle (see `plausibility::same_cycle`).
+    let same_cycle = crate::plausibility::same_cycle(r.cycle_end, cycle_end);
     if !r.success {
+        // A failure of a past cycle does not hold back the new one.
+        if !same_cycle {
+            return None;
+        }
         let since = now.signed_duration_since(r.at);
         return (since
             < chrono::Duration::from_std(retry_after_failure).unwrap_or(chrono::Duration::MAX))
         .then_some("the last attempt failed recently");
     }
-    // An unknown cycle end (on either side) cannot show that a new cycle began, so it counts as
-    // the same cycle: otherwise a reading without one would let the guard act on every poll.
-    // Readings without a cycle end are refused upstream (`huawei::wire`); this is the second wall.
-    let same_cycle = r.cycle_end.is_none() || cycle_end.is_none() || r.cycle_end == cycle_end;
     let same_boot = r.boot_id.is_some() && r.boot_id.as_deref() == boot_id;
     if same_boot && same_cycle {
         return Some("already acted in this boot");
@@ -411,12 +418,23 @@ impl Guard {
             Ok(results) => match results.into_iter().find(|(i, _)| *i == id) {
                 None => (FreshReading::NotPolled, None),
                 Some((_, Err(e))) => (FreshReading::Unusable(e), None),
-                Some((_, Ok(r))) => (
-                    FreshReading::Read {
-                        remaining_gb: r.remaining_gb,
-                    },
-                    Some(r),
-                ),
+                Some((_, Ok(r))) => {
+                    // The fresh bill, and the estimate built on it: a bill that still lags must
+                    // not cancel what the live counter justifies (never the other way round: the
+                    // estimate is never above the bill).
+                    let estimate = self
+                        .inner
+                        .poller
+                        .live()
+                        .and_then(|l| l.estimate(&r, Utc::now()));
+                    let remaining_gb = estimate
+                        .as_ref()
+                        .map_or(r.remaining_gb, |e| e.remaining_gb.min(r.remaining_gb));
+                    if let Some(e) = &estimate {
+                        tracing::info!(free_resource_id = %id, bill_gb = r.remaining_gb, estimate_gb = e.remaining_gb, "shutdown guard: fresh bill and live estimate");
+                    }
+                    (FreshReading::Read { remaining_gb }, Some(r))
+                }
             },
         };
         let cancelled = if cancel.is_cancelled() {
@@ -609,6 +627,28 @@ mod tests {
         // A failure may be retried after the cooldown only.
         assert!(blocked_by_record(
             Some(&rec(false, "b1", 99_999, 9_000)),
+            Some("b1"),
+            cycle,
+            true,
+            h,
+            now
+        )
+        .is_some());
+        // A failure of a past cycle does not hold back the new cycle.
+        assert_eq!(
+            blocked_by_record(
+                Some(&rec(false, "b1", 50_000, 9_000)),
+                Some("b1"),
+                cycle,
+                true,
+                h,
+                now
+            ),
+            None
+        );
+        // Ends a second apart are one cycle.
+        assert!(blocked_by_record(
+            Some(&rec(true, "b1", 99_998, 9_000)),
             Some("b1"),
             cycle,
             true,

@@ -1,0 +1,109 @@
+//! The exporter as Prometheus-world tools expect it: `/-/healthy`, `/-/ready`, build identity,
+//! the standard `process_*` metrics, and `promtool check metrics` on the whole exposition.
+
+use crate::helpers::alertmanager::alert;
+use crate::helpers::app::webhook_app;
+use crate::helpers::process::tool;
+use crate::helpers::{bss_and_telegram, metric, Reply, Spawn, ID};
+
+async fn get(url: &str) -> (u16, String) {
+    let r = reqwest::get(url).await.unwrap();
+    (r.status().as_u16(), r.text().await.unwrap())
+}
+
+/// Runs `promtool check metrics` on `text`; returns its complaints other than the abbreviated-unit
+/// lint on the `_gb` names (kept on purpose, see the README).
+pub fn promtool_complaints(text: &str) -> Option<Vec<String>> {
+    let promtool = tool("promtool")?;
+    use std::io::Write;
+    let mut child = std::process::Command::new(promtool)
+        .args(["check", "metrics"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(text.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    let said = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    Some(
+        said.lines()
+            .filter(|l| !l.trim().is_empty())
+            .filter(|l| !(l.contains("_gb") && l.contains("abbreviated units")))
+            .map(str::to_string)
+            .collect(),
+    )
+}
+
+#[tokio::test]
+async fn healthy_answers_at_once_and_ready_waits_for_a_good_reading_and_a_writable_state() {
+    let (bss, tg) = bss_and_telegram().await;
+    bss.set_gb(ID, 150.0, 1000.0);
+    let app = webhook_app(&bss, &tg, &[], Spawn::default()).await;
+    let base = &app.base_url;
+    assert_eq!(get(&format!("{base}/-/healthy")).await.0, 200);
+    let (code, why) = get(&format!("{base}/-/ready")).await;
+    assert_eq!(code, 503);
+    assert!(why.contains("no good reading"), "{why}");
+    // A failed poll is no good reading.
+    bss.push(Reply::Raw(500, "text/plain", "down".into()));
+    bss.push(Reply::Raw(500, "text/plain", "down".into()));
+    bss.push(Reply::Raw(500, "text/plain", "down".into()));
+    assert!(app.poller.poll_once().await.is_err());
+    assert_eq!(get(&format!("{base}/-/ready")).await.0, 503);
+    app.poller.poll_once().await.unwrap();
+    assert_eq!(get(&format!("{base}/-/ready")).await.0, 200);
+    // STATE_DIR turns unwritable: the next write fails, and the monitor is not ready.
+    let state_file = app.config.state_dir.join("state.json");
+    let _ = std::fs::remove_file(&state_file);
+    std::fs::create_dir(&state_file).unwrap();
+    std::fs::write(state_file.join("keep"), b"x").unwrap();
+    let r = app
+        .deliver(&alert("FlexusFreeTrafficLow", "firing", Some("3")))
+        .await;
+    assert_eq!(r.status(), 503);
+    let (code, why) = get(&format!("{base}/-/ready")).await;
+    assert_eq!(code, 503);
+    assert!(why.contains("STATE_DIR"), "{why}");
+    assert_eq!(get(&format!("{base}/-/healthy")).await.0, 200);
+}
+
+#[tokio::test]
+async fn metrics_carry_build_identity_and_process_figures_and_pass_promtool() {
+    let (bss, tg) = bss_and_telegram().await;
+    bss.set_gb(ID, 150.0, 1000.0);
+    let app = webhook_app(&bss, &tg, &[], Spawn::default()).await;
+    app.poller.poll_once().await.unwrap();
+    let m = app.scrape().await;
+    let info = m
+        .lines()
+        .find(|l| l.starts_with("flexus_build_info{"))
+        .unwrap_or_else(|| panic!("{m}"));
+    for label in ["version=\"", "revision=\"", "rustc=\"1.", "target=\""] {
+        assert!(info.contains(label), "{info}");
+    }
+    assert!(info.contains("linux"), "the target triple: {info}");
+    assert!(info.ends_with(" 1"), "{info}");
+    assert!(metric(&m, "process_cpu_seconds_total", &[]).unwrap() >= 0.0);
+    assert!(metric(&m, "process_resident_memory_bytes", &[]).unwrap() > 1e6);
+    assert!(metric(&m, "process_open_fds", &[]).unwrap() >= 3.0);
+    assert!(metric(&m, "process_max_fds", &[]).unwrap() >= 64.0);
+    let started = metric(&m, "process_start_time_seconds", &[]).unwrap();
+    let now = chrono::Utc::now().timestamp() as f64;
+    assert!(
+        started <= now + 1.0 && started > now - 86_400.0,
+        "{started}"
+    );
+    if let Some(complaints) = promtool_complaints(&m) {
+        assert!(complaints.is_empty(), "{complaints:#?}\n{m}");
+    }
+}
