@@ -18,6 +18,7 @@ use tokio_util::sync::CancellationToken;
 use crate::autostart::AutoStarter;
 use crate::bot::Bot;
 use crate::config::{Config, ShutdownMode};
+use crate::egress::live::{self, Live};
 use crate::enforcer::Enforcer;
 use crate::engine::Engine;
 use crate::fallback;
@@ -25,6 +26,7 @@ use crate::history::{self, HistoryStore};
 use crate::http::{self, AppState};
 use crate::huawei::bss::BssClient;
 use crate::huawei::ecs::EcsFactory;
+use crate::messages::Message;
 use crate::metrics::Metrics;
 use crate::notifier::{Notifier, Sink};
 use crate::poller::Poller;
@@ -55,6 +57,8 @@ pub struct Deps {
     pub history_limits: Option<history::Limits>,
     /// Run the actions' commands (tc, nft, ...) inside this network namespace (tests).
     pub netns: Option<String>,
+    /// Where the kernel's `/sys` and `/proc` are (tests point them at a fake or a namespace).
+    pub egress_roots: Option<crate::egress::counter::Roots>,
 }
 
 impl Deps {
@@ -68,6 +72,7 @@ impl Deps {
             boot_id: None,
             history_limits: None,
             netns: None,
+            egress_roots: None,
         }
     }
 }
@@ -118,6 +123,8 @@ pub struct App {
     pub engine: Arc<Engine>,
     /// Throttle, fence and command actions.
     pub enforcer: Arc<Enforcer>,
+    /// The server's own egress counter, when it is on and anchored to a package.
+    pub live: Option<Arc<Live>>,
     /// Set once the first poll finished (successfully or not).
     pub ready: Arc<AtomicBool>,
     /// Whether the fallback evaluator is in charge.
@@ -268,15 +275,6 @@ impl App {
             .unwrap_or_else(|| history::Limits::for_poll_interval(config.watch.poll_interval));
         let history = Arc::new(HistoryStore::open(&config.state_dir, limits));
         let state = Arc::new(StateCell::new(store, state));
-        let poller = Poller::new(
-            deps.bss
-                .observed(metrics.observer(crate::metrics::SOURCE_BSS)),
-            config.watch.free_resource_ids.clone(),
-            snapshot.clone(),
-            metrics.clone(),
-        )
-        .with_history(history.clone())
-        .with_judge(state.clone(), config.watch.plausibility());
         let clients = match deps.sink {
             Some(s) => vec![s],
             None => clients(&config)?,
@@ -296,6 +294,42 @@ impl App {
                 )
             })?,
         );
+        let live = config.watch.egress_package().map(|package| {
+            let notifier = notifier.clone();
+            let server = config.server_for(package).to_string();
+            Arc::new(Live::open(
+                live::Settings {
+                    interface: config.watch.egress.interface.clone(),
+                    interval: config.watch.egress.interval,
+                    default_lag: config.watch.egress.default_lag,
+                    package: package.to_string(),
+                    thresholds: config.alerting.thresholds,
+                    roots: deps.egress_roots.clone().unwrap_or_default(),
+                    state_dir: config.state_dir.clone(),
+                },
+                Box::new(move |e| {
+                    let m = Message::EgressCounterLost {
+                        server: server.clone(),
+                        error: e.to_string(),
+                    };
+                    if let Err(e) = notifier.enqueue(&m) {
+                        tracing::error!(error = %e, "cannot queue the egress counter message");
+                    }
+                }),
+            ))
+        });
+        let mut poller = Poller::new(
+            deps.bss
+                .observed(metrics.observer(crate::metrics::SOURCE_BSS)),
+            config.watch.free_resource_ids.clone(),
+            snapshot.clone(),
+            metrics.clone(),
+        )
+        .with_history(history.clone())
+        .with_judge(state.clone(), config.watch.plausibility());
+        if let Some(l) = &live {
+            poller = poller.with_live(l.clone());
+        }
         let settings = GuardSettings {
             // `LEVEL1_ACTIONS` without shutdown turns the guard off as `SHUTDOWN_MODE=off` does.
             enabled: config.shutdown.mode != ShutdownMode::Off && config.actions.shuts_down(),
@@ -375,6 +409,7 @@ impl App {
             guard,
             engine,
             enforcer,
+            live,
             ready: Arc::new(AtomicBool::new(false)),
             fallback_active: Arc::new(AtomicBool::new(false)),
             corrupt,
@@ -455,10 +490,12 @@ impl App {
                 self.poller.subscribe(),
                 self.metrics.clone(),
                 self.fallback_active.clone(),
+                self.live.as_ref().map(|l| l.subscribe()),
                 stopping.clone(),
             ));
             self.tasks.spawn(self.enforcer.clone().run(
                 self.poller.subscribe(),
+                self.live.as_ref().map(|l| l.subscribe()),
                 self.snapshot.clone(),
                 stopping.clone(),
             ));
@@ -481,6 +518,13 @@ impl App {
                 }
                 Err(e) => tracing::error!(error = %e, "cannot start the Telegram command bot"),
             }
+        }
+        if let Some(live) = &self.live {
+            self.tasks.spawn(crate::poller::run_live(
+                live.clone(),
+                self.snapshot.clone(),
+                stopping.clone(),
+            ));
         }
         if loops.poll {
             self.tasks.spawn(

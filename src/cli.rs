@@ -40,6 +40,10 @@ pub enum Command {
         /// Print JSON instead of a table.
         #[arg(long)]
         json: bool,
+        /// Print the messages on standard error instead of sending them to Telegram or any
+        /// channel (to try a configuration without waking anyone).
+        #[arg(long)]
+        no_send: bool,
     },
     /// List the account's free resource packages and print a ready FREE_RESOURCE_IDS= line.
     Discover {

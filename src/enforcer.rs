@@ -50,16 +50,14 @@ pub fn level_of(
     let max_age = chrono::Duration::from_std(max_age).unwrap_or(chrono::Duration::MAX);
     let mut worst = Level::Ok;
     for id in ids {
-        let r = snap
-            .packages
-            .iter()
-            .find(|p| &p.free_resource_id == id)?
-            .reading
-            .as_ref()?;
+        let p = snap.packages.iter().find(|p| &p.free_resource_id == id)?;
+        let r = p.reading.as_ref()?;
         if now.signed_duration_since(r.read_at) > max_age {
             return None;
         }
-        worst = worst.max(Level::of(r.remaining_gb, thresholds));
+        // The bill, or the estimate built on it when lower (see `egress`).
+        let gb = p.judged_gb().unwrap_or(r.remaining_gb);
+        worst = worst.max(Level::of(gb, thresholds));
     }
     Some(worst)
 }
@@ -410,10 +408,12 @@ impl Enforcer {
         Some(report)
     }
 
-    /// Reconciles after every poll until `cancel` fires.
+    /// Reconciles after every poll, and when the live estimate changes level (`live`), until
+    /// `cancel` fires.
     pub async fn run(
         self: Arc<Self>,
         mut polled: tokio::sync::watch::Receiver<u64>,
+        mut live: Option<tokio::sync::watch::Receiver<u64>>,
         snapshot: SharedSnapshot,
         cancel: CancellationToken,
     ) {
@@ -432,6 +432,7 @@ impl Enforcer {
                         return;
                     }
                 }
+                Some(Ok(())) = async { match live.as_mut() { Some(l) => Some(l.changed().await), None => None } } => {}
             }
             let snap = snapshot.read().await.clone();
             self.after_poll(&snap, Utc::now()).await;

@@ -138,10 +138,9 @@ pub struct Engine {
 }
 
 /// The live estimate of a package's remaining traffic (the bill minus the egress it has not seen
-/// yet), when the snapshot holds one. The reports show "unknown" until it does: this is where
-/// the live estimate plugs in.
-fn live_remaining_gb(_snap: &Snapshot, _id: &str) -> Option<f64> {
-    None
+/// yet), when the snapshot holds one built on the reading it holds (see `egress`).
+fn live_remaining_gb(snap: &Snapshot, id: &str) -> Option<f64> {
+    snap.estimate(id).map(|e| e.remaining_gb)
 }
 
 /// Effects collected while deciding, carried out after the state is saved.
@@ -291,11 +290,15 @@ impl Engine {
         let mut next = guard.clone();
         let mut fx = Effects::default();
         for r in snap.fresh(now, self.config.watch.reading_max_age) {
-            let level = Level::of(r.remaining_gb, &self.config.alerting.thresholds);
+            // The bill, or the estimate built on it when lower: it can only bring a level sooner.
+            let gb = snap
+                .judged_gb(&r.free_resource_id)
+                .unwrap_or(r.remaining_gb);
+            let level = Level::of(gb, &self.config.alerting.thresholds);
             let mem = next.packages.entry(r.free_resource_id.clone()).or_default();
             let previous = mem.level;
             let mut decisions = mem.observe(level, now, &self.config.alerting.cadence);
-            decisions.extend(cancel_on_reading(level, r.remaining_gb));
+            decisions.extend(cancel_on_reading(level, gb));
             let decisions = self.gate(
                 &mut next,
                 &r.free_resource_id,
@@ -304,7 +307,9 @@ impl Engine {
                 now,
                 &mut fx,
             );
-            self.apply(decisions, &self.facts(r), &next, &mut fx);
+            let mut facts = self.facts(r);
+            facts.estimate_gb = snap.estimate(&r.free_resource_id).map(|e| e.remaining_gb);
+            self.apply(decisions, &facts, &next, &mut fx);
         }
         self.record(guard, next, fx, "fallback").await
     }
@@ -442,8 +447,10 @@ impl Engine {
                     level,
                 } => {
                     let reading = self.fresh_reading(&snap, &id, now);
-                    let current = reading
-                        .map(|r| Level::of(r.remaining_gb, &self.config.alerting.thresholds));
+                    let current = reading.map(|r| {
+                        let gb = snap.judged_gb(&id).unwrap_or(r.remaining_gb);
+                        Level::of(gb, &self.config.alerting.thresholds)
+                    });
                     let facts = match reading {
                         Some(r) => self.facts(r),
                         None => Facts {

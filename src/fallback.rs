@@ -87,6 +87,7 @@ pub async fn run(
     mut polled: watch::Receiver<u64>,
     metrics: Arc<Metrics>,
     active_flag: Arc<AtomicBool>,
+    mut live: Option<watch::Receiver<u64>>,
     cancel: CancellationToken,
 ) {
     let cfg = engine.config.clone();
@@ -95,6 +96,7 @@ pub async fn run(
         .clamp(Duration::from_millis(200), Duration::from_secs(30));
     let mut was_active: Option<bool> = None;
     loop {
+        let mut live_now = false;
         let polled_now = tokio::select! {
             _ = cancel.cancelled() => return,
             r = polled.changed() => {
@@ -102,6 +104,11 @@ pub async fn run(
                     return;
                 }
                 true
+            }
+            // The live estimate crossed a level between polls: judge now, not at the next poll.
+            Some(Ok(())) = async { match live.as_mut() { Some(l) => Some(l.changed().await), None => None } } => {
+                live_now = true;
+                false
             }
             _ = tokio::time::sleep(tick) => false,
         };
@@ -142,7 +149,7 @@ pub async fn run(
             }
         }
         // Judge on every poll while in charge, and at once when taking over.
-        if active && (polled_now || changed) {
+        if active && (polled_now || live_now || changed) {
             if let Err(e) = engine.evaluate(now).await {
                 tracing::error!(error = %e, "fallback evaluation could not be recorded");
             }

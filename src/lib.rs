@@ -57,6 +57,9 @@
 //!   (inputs → view → HTML, served at `/`).
 //! - [`report`]: the reports a day before each reset and after it, and the daily digest (pure:
 //!   when one is due, what it says); the engine sends them, the bot answers `/report` with them.
+//! - The live meter: [`egress`] (the kernel's byte counters of the public interface, a meter that
+//!   survives restarts and reboots, and the estimate of what is left now, anchored to the bill
+//!   with a learned lag).
 //! - [`envfile`]: `.env` files read the way python-dotenv (the original script's loader) reads them.
 //! - [`logging`]: log format, colour, and escaping of values from outside.
 //! - [`console`]: what commands print on stdout/stderr, never panicking on a closed pipe.
@@ -76,6 +79,7 @@ pub mod commands;
 pub mod config;
 pub mod console;
 pub mod demo;
+pub mod egress;
 pub mod enforcer;
 pub mod engine;
 pub mod envfile;

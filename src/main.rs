@@ -43,7 +43,13 @@ async fn main() -> ExitCode {
     }
     match cli.command {
         Command::Serve => commands::serve::run(config).await,
-        Command::Check { json } => commands::check::run(config, json).await,
+        Command::Check { json, no_send } => {
+            let mut config = config;
+            if no_send {
+                config.notify.print_only();
+            }
+            commands::check::run(config, json).await
+        }
         Command::Discover { json } => commands::discover::run(config, json).await,
         Command::Demo { speed } => commands::demo::run(config, speed).await,
         Command::NotifyTest => commands::notify_test::run(config).await,

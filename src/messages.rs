@@ -69,6 +69,8 @@ pub struct Facts {
     pub total_gb: Option<f64>,
     pub used_gb: Option<f64>,
     pub remaining_gb: Option<f64>,
+    /// What is left now by the server's own counter (see `egress`), when known.
+    pub estimate_gb: Option<f64>,
     pub cycle_start: Option<DateTime<Utc>>,
     pub cycle_end: Option<DateTime<Utc>>,
     /// Extra text from an alert (its summary), when figures of our own are missing.
@@ -86,6 +88,7 @@ impl Facts {
             total_gb: Some(r.total_gb),
             used_gb: Some(r.used_gb()),
             remaining_gb: Some(r.remaining_gb),
+            estimate_gb: None,
             cycle_start: r.cycle_start,
             cycle_end: r.cycle_end,
             note: None,
@@ -167,6 +170,11 @@ pub enum Message {
     },
     MonitoringRecovered {
         server: String,
+    },
+    /// The server's own egress counter cannot be read: decisions go by the bill alone.
+    EgressCounterLost {
+        server: String,
+        error: String,
     },
     /// A generic alert from Alertmanager (stale data, forecast, ...).
     ExternalAlert {
@@ -401,11 +409,20 @@ impl Text {
             ),
             format!("{}{}", self.t("总量：", "Quota: "), gb(f.total_gb)),
             format!("{}{}", self.t("已用：", "Used: "), gb(f.used_gb)),
-            format!(
-                "{}<b>{}</b>",
-                self.t("剩余：", "Remaining: "),
-                gb(f.remaining_gb)
-            ),
+            match f.estimate_gb.filter(|e| Some(*e) != f.remaining_gb) {
+                None => format!(
+                    "{}<b>{}</b>",
+                    self.t("剩余：", "Remaining: "),
+                    gb(f.remaining_gb)
+                ),
+                Some(now) => format!(
+                    "{}{} · {}<b>{}</b>",
+                    self.t("剩余（账单）：", "Remaining (bill): "),
+                    gb(f.remaining_gb),
+                    self.t("本机计数估算现在约 ", "now ≈ "),
+                    gb(Some(now))
+                ),
+            },
             format!(
                 "{}{} ~ {} (UTC)",
                 self.t("周期：", "Cycle: "),
@@ -555,6 +572,17 @@ pub fn render(m: &Message, lang: Lang, th: &Thresholds) -> String {
             Lang::Zh => format!("✅ <b>{}</b> 流量监控已恢复。", escape(server)),
             Lang::En => format!("✅ <b>{}</b> traffic monitoring works again.", escape(server)),
         },
+        Message::EgressCounterLost { server, error } => format!(
+            "⚠️ <b>{}</b>\n{}<b>{}</b>\n{}\n{}",
+            x.t("无法读取本机出站流量计数器", "This server's egress counter cannot be read"),
+            x.t("服务器：", "Server: "),
+            escape(server),
+            outside_text(lang, &escape(error)),
+            x.t(
+                "在恢复之前，只按账单的读数判断（账单有延迟，实时估算暂停）。",
+                "Until it can be read again, decisions go by the bill alone (the bill lags; the live estimate is paused)."
+            )
+        ),
         Message::ExternalAlert { server, alertname, firing, summary } => format!(
             "{} <b>{}</b> {}\n{}<b>{}</b>\n{}",
             if *firing { "⚠️" } else { "✅" },
@@ -1043,6 +1071,7 @@ mod tests {
             total_gb: Some(1200.0),
             used_gb: Some(346.734),
             remaining_gb: Some(853.266),
+            estimate_gb: None,
             cycle_start: DateTime::from_timestamp(1_736_265_600, 0),
             cycle_end: DateTime::from_timestamp(1_738_944_000, 0),
             note: None,

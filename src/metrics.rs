@@ -21,6 +21,8 @@ use crate::snapshot::{SharedSnapshot, Snapshot};
 /// A rendered `/metrics` body and what it was rendered from.
 struct Cached {
     polls: u64,
+    /// Live meter samples published (the estimate changes between polls).
+    samples: u64,
     version: u64,
     /// When the first reading shown expires (then the body must drop it).
     valid_until: Option<DateTime<Utc>>,
@@ -80,6 +82,16 @@ pub struct Metrics {
     source_duration: GaugeVec,
     /// Calls by source, API and answer (`200`, `429`, `timeout`, `error`).
     source_requests: IntCounterVec,
+    /// The live meter (see `egress`).
+    estimate_gb: GaugeVec,
+    bill_changed: GaugeVec,
+    egress_bytes: IntCounterVec,
+    ingress_bytes: IntCounterVec,
+    /// What the byte counters above were last brought to (tx, rx) and for which interface.
+    egress_shown: Mutex<(String, u64, u64)>,
+    bill_lag: Gauge,
+    bill_lag_learned: IntGauge,
+    egress_up: IntGauge,
 }
 
 /// The self-metrics' source of the ECS client (stop, start, status).
@@ -197,6 +209,23 @@ impl Metrics {
             .register(Box::new(actions_active.clone()))
             .expect("unique");
 
+        let bill_lag = Gauge::new("flexus_bill_lag_seconds", "How late the bill is, in seconds: learned from the egress counter, or EGRESS_BILL_LAG until learned").expect("valid");
+        registry
+            .register(Box::new(bill_lag.clone()))
+            .expect("unique");
+        let bill_lag_learned = IntGauge::new(
+            "flexus_bill_lag_learned",
+            "1 once the bill's lag was learned from the data, 0 while the default is used",
+        )
+        .expect("valid");
+        registry
+            .register(Box::new(bill_lag_learned.clone()))
+            .expect("unique");
+        let egress_up = IntGauge::new("flexus_egress_counter_up", "1 while this server's egress counter can be read, 0 when it cannot (decisions go by the bill alone)").expect("valid");
+        registry
+            .register(Box::new(egress_up.clone()))
+            .expect("unique");
+
         let source = &["source"];
         Self {
             source_up: labelled(r, IntGaugeVec::new(Opts::new("flexus_source_up", "1 when the last call to this source (bss, ecs, or a notification channel) succeeded, else 0"), source)),
@@ -204,6 +233,14 @@ impl Metrics {
             source_duration: gauge_vec(r, "flexus_source_duration_seconds", "How long the last call to this source took, seconds", source),
             source_requests: labelled(r, IntCounterVec::new(Opts::new("flexus_source_requests_total", "Calls to a source by API and answer (HTTP status, timeout, error); every retry counts"), &["source", "api", "code"])),
             actions_active,
+            estimate_gb: gauge_vec(r, "flexus_free_traffic_estimate_remaining_gb", "Remaining free traffic now, GB: the bill minus the egress it has not seen yet (egress in GB of 10^9 bytes); never above flexus_free_traffic_remaining_gb", PACKAGE_LABELS),
+            bill_changed: gauge_vec(r, "flexus_free_traffic_bill_change_timestamp_seconds", "Unix time the bill's remaining figure last changed (time() minus it is the age of the last bill change)", PACKAGE_LABELS),
+            egress_bytes: labelled(r, IntCounterVec::new(Opts::new("flexus_egress_bytes_total", "Bytes this server sent through the public interface, counted across restarts and reboots"), &["interface"])),
+            ingress_bytes: labelled(r, IntCounterVec::new(Opts::new("flexus_ingress_bytes_total", "Bytes this server received through the public interface (not billed on Flexus L; for information)"), &["interface"])),
+            egress_shown: Mutex::new((String::new(), 0, 0)),
+            bill_lag,
+            bill_lag_learned,
+            egress_up,
             remaining_gb: gauge_vec(r, "flexus_free_traffic_remaining_gb", "Remaining free traffic in this cycle, GB (1 GB = 1024 MB) as BSS reports it", PACKAGE_LABELS),
             remaining_bytes: gauge_vec(r, "flexus_free_traffic_remaining_bytes", "Remaining free traffic in this cycle, bytes (GB x 1024^3)", PACKAGE_LABELS),
             total_gb: gauge_vec(r, "flexus_free_traffic_total_gb", "Free traffic quota per cycle, GB", PACKAGE_LABELS),
@@ -246,6 +283,7 @@ impl Metrics {
             let cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
             if let Some(c) = cache.as_ref() {
                 if c.polls == snap.polls
+                    && c.samples == snap.live_samples
                     && c.version == version
                     && c.valid_until.is_none_or(|t| now < t)
                 {
@@ -266,6 +304,7 @@ impl Metrics {
         let body = Bytes::from(self.render(&snap, config, now));
         *self.cache.lock().unwrap_or_else(|p| p.into_inner()) = Some(Cached {
             polls: snap.polls,
+            samples: snap.live_samples,
             version,
             valid_until,
             body: body.clone(),
@@ -323,6 +362,8 @@ impl Metrics {
             &self.cycle_start,
             &self.cycle_end,
             &self.reading_ts,
+            &self.estimate_gb,
+            &self.bill_changed,
         ] {
             g.reset();
         }
@@ -351,6 +392,42 @@ impl Metrics {
                 self.cycle_end
                     .with_label_values(&labels)
                     .set(t.timestamp() as f64);
+            }
+            if let Some(e) = snapshot.estimate(&r.free_resource_id) {
+                self.estimate_gb
+                    .with_label_values(&labels)
+                    .set(e.remaining_gb.min(r.remaining_gb));
+            }
+            if let Some(l) = snapshot
+                .live
+                .as_ref()
+                .filter(|l| l.package == r.free_resource_id)
+            {
+                if let Some(t) = l.bill_changed_at {
+                    self.bill_changed
+                        .with_label_values(&labels)
+                        .set(t.timestamp() as f64);
+                }
+            }
+        }
+        if let Some(l) = &snapshot.live {
+            self.bill_lag.set(l.lag.value.as_secs_f64());
+            self.bill_lag_learned.set(i64::from(l.lag.learned));
+            self.egress_up.set(i64::from(l.problem.is_none()));
+            if let Some(i) = &l.interface {
+                let mut shown = self.egress_shown.lock().unwrap_or_else(|p| p.into_inner());
+                if shown.0 != *i {
+                    // Another interface: its counter starts from what the meter holds now.
+                    *shown = (i.clone(), 0, 0);
+                }
+                self.egress_bytes
+                    .with_label_values(&[i])
+                    .inc_by(l.tx_bytes.saturating_sub(shown.1));
+                self.ingress_bytes
+                    .with_label_values(&[i])
+                    .inc_by(l.rx_bytes.saturating_sub(shown.2));
+                shown.1 = shown.1.max(l.tx_bytes);
+                shown.2 = shown.2.max(l.rx_bytes);
             }
         }
         let t = &config.alerting.thresholds;

@@ -166,6 +166,7 @@ pub fn meta(m: &Message) -> Meta {
         },
         Message::MonitoringFailing { server, .. }
         | Message::MonitoringRecovered { server }
+        | Message::EgressCounterLost { server, .. }
         | Message::ExternalAlert { server, .. }
         | Message::StateReset { server, .. }
         | Message::InstanceStarted { server, .. }

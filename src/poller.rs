@@ -18,6 +18,7 @@ use chrono::Utc;
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
+use crate::egress::live::Live;
 use crate::history::HistoryStore;
 use crate::huawei::bss::{BssClient, PackageResults};
 use crate::huawei::wire::ReadingError;
@@ -36,6 +37,7 @@ pub struct Poller {
     metrics: Arc<Metrics>,
     polled: watch::Sender<u64>,
     history: Option<Arc<HistoryStore>>,
+    live: Option<Arc<Live>>,
     judge: Option<(Arc<StateCell>, Settings)>,
 }
 
@@ -54,6 +56,7 @@ impl Poller {
             metrics,
             polled,
             history: None,
+            live: None,
             judge: None,
         }
     }
@@ -99,6 +102,17 @@ impl Poller {
         self
     }
 
+    /// Anchors the live meter to every accepted reading, and refreshes its estimate after each poll.
+    pub fn with_live(mut self, live: Arc<Live>) -> Self {
+        self.live = Some(live);
+        self
+    }
+
+    /// The live meter, when there is one.
+    pub fn live(&self) -> Option<&Arc<Live>> {
+        self.live.as_ref()
+    }
+
     /// A receiver that changes after every poll (its value counts the polls).
     pub fn subscribe(&self) -> watch::Receiver<u64> {
         self.polled.subscribe()
@@ -139,6 +153,22 @@ impl Poller {
         }
         let now = Utc::now();
         self.snapshot.write().await.apply(&outcome, now);
+        if let Some(live) = &self.live {
+            // The readings the snapshot holds are the accepted ones.
+            let held = self
+                .snapshot
+                .read()
+                .await
+                .packages
+                .iter()
+                .find(|p| p.free_resource_id == live.package())
+                .and_then(|p| p.reading.clone());
+            if let Some(r) = held {
+                live.observe_bill(&r);
+            }
+            live.sample(now);
+            publish_live(live, &self.snapshot, now).await;
+        }
         if let (Some(history), Ok(results)) = (&self.history, &outcome) {
             history.record_readings(results.iter().filter_map(|(_, r)| r.as_ref().ok()), now);
         }
@@ -163,6 +193,44 @@ impl Poller {
             }
         }
     }
+}
+
+/// Puts the live meter's estimate of its package and its view into the snapshot, and tells the
+/// meter the level of the judged figure (which wakes the evaluator when it changed).
+pub async fn publish_live(live: &Live, snapshot: &SharedSnapshot, now: chrono::DateTime<Utc>) {
+    let mut snap = snapshot.write().await;
+    snap.live = Some(live.view(now));
+    snap.live_samples += 1;
+    let Some(p) = snap
+        .packages
+        .iter_mut()
+        .find(|p| p.free_resource_id == live.package())
+    else {
+        return;
+    };
+    p.estimate = p.reading.as_ref().and_then(|r| live.estimate(r, now));
+    let level = p
+        .judged_gb()
+        .map(|gb| crate::level::Level::of(gb, live.thresholds()));
+    drop(snap);
+    live.note_level(level);
+}
+
+/// Reads the counter every `EGRESS_SAMPLE_INTERVAL` until `cancel` fires, publishing into the
+/// snapshot; saves the meter on stop.
+pub async fn run_live(live: Arc<Live>, snapshot: SharedSnapshot, cancel: CancellationToken) {
+    let mut tick = tokio::time::interval(live.interval());
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = cancel.cancelled() => break,
+            _ = tick.tick() => {}
+        }
+        let now = Utc::now();
+        live.sample(now);
+        publish_live(&live, &snapshot, now).await;
+    }
+    live.save();
 }
 
 /// How long to wait after `outcome`: [`CONFIRM_AFTER`] (at most `interval`) when it held a

@@ -399,8 +399,11 @@ pub fn build(i: &Inputs<'_>) -> CycleReport {
             })
         })
         .collect();
-    if let (Some(rec), Some(c)) = (i.state.shutdowns.get(i.id), cur) {
-        if rec.success && rec.cycle_end.is_some() && rec.cycle_end == c.cycle_end {
+    // A shutdown in this cycle, or after a reset in the cycle that ended (the server may still
+    // be off and wait for a start).
+    let cycle_end = previous.or(cur).and_then(|c| c.cycle_end);
+    if let Some(rec) = i.state.shutdowns.get(i.id) {
+        if rec.success && cycle_end.is_some() && rec.cycle_end == cycle_end {
             in_force.push(InForce::ShutDown {
                 at: rec.at,
                 auto_start: i.auto_start,
@@ -603,6 +606,45 @@ mod tests {
             m.sent.insert(d.key, t(6));
         }
         assert_eq!(next(&m, t(6)), [(ReportKind::Daily, t(25))]);
+    }
+
+    #[test]
+    fn a_shutdown_of_the_ended_cycle_is_named_after_the_reset_and_not_in_the_next_cycle() {
+        let c = cycles(&[fig(3.0, t(0), t(30)), fig(200.0, t(31), t(30 + 720))]);
+        let mut state = State::default();
+        state.shutdowns.insert(
+            "a".into(),
+            crate::state::ShutdownRecord {
+                at: t(1),
+                boot_id: None,
+                cycle_end: Some(t(30)),
+                success: true,
+                outcome: String::new(),
+            },
+        );
+        let report = |kind| {
+            build(&Inputs {
+                kind,
+                id: "a",
+                server: "web-1",
+                cycles: &c,
+                points: &[],
+                state: &state,
+                live_remaining_gb: None,
+                max_age: Duration::from_secs(3600),
+                auto_start: false,
+                offset: utc(),
+                now: t(32),
+            })
+        };
+        assert_eq!(
+            report(ReportKind::AfterReset).in_force,
+            [InForce::ShutDown {
+                at: t(1),
+                auto_start: false
+            }]
+        );
+        assert!(report(ReportKind::OnRequest).in_force.is_empty());
     }
 
     #[test]

@@ -10,6 +10,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use tokio::sync::RwLock;
 
+use crate::egress::Estimate;
 use crate::huawei::bss::{PackageResults, PollProblem};
 use crate::huawei::wire::ReadingError;
 use crate::huawei::HuaweiError;
@@ -24,6 +25,28 @@ pub struct PackageState {
     /// Why the last poll could not read this package, if it could not.
     #[serde(serialize_with = "crate::logging::opt_as_text")]
     pub error: Option<ReadingError>,
+    /// What is left now by the server's own counter, built on `reading` (see `egress`).
+    pub estimate: Option<Estimate>,
+}
+
+impl PackageState {
+    /// The estimate, when it was built on the reading held now.
+    pub fn current_estimate(&self) -> Option<&Estimate> {
+        let r = self.reading.as_ref()?;
+        self.estimate
+            .as_ref()
+            .filter(|e| e.bill_read_at == r.read_at)
+    }
+
+    /// What decisions go by: the bill's figure, or the estimate built on it when that is lower
+    /// (it never is higher). `None` without a reading: a counter alone decides nothing.
+    pub fn judged_gb(&self) -> Option<f64> {
+        let bill = self.reading.as_ref()?.remaining_gb;
+        Some(
+            self.current_estimate()
+                .map_or(bill, |e| e.remaining_gb.min(bill)),
+        )
+    }
 }
 
 impl Snapshot {
@@ -63,6 +86,10 @@ pub struct Snapshot {
     pub last_error_is_configuration: bool,
     /// True when the last poll read every package.
     pub up: bool,
+    /// The server's own egress counter, when it is on (see `egress`).
+    pub live: Option<crate::egress::live::View>,
+    /// How many live samples were published (renders of `/metrics` follow it).
+    pub live_samples: u64,
 }
 
 /// The snapshot shared between the poller and its readers.
@@ -126,6 +153,22 @@ impl Snapshot {
                 self.last_error_is_configuration = e.is_configuration();
             }
         }
+    }
+
+    /// What decisions go by for package `id` (see [`PackageState::judged_gb`]).
+    pub fn judged_gb(&self, id: &str) -> Option<f64> {
+        self.packages
+            .iter()
+            .find(|p| p.free_resource_id == id)?
+            .judged_gb()
+    }
+
+    /// The estimate built on package `id`'s reading, when there is one.
+    pub fn estimate(&self, id: &str) -> Option<&Estimate> {
+        self.packages
+            .iter()
+            .find(|p| p.free_resource_id == id)?
+            .current_estimate()
     }
 
     /// Readings no older than `max_age` at `now`.

@@ -30,6 +30,25 @@ pub struct ChannelSettings {
 }
 
 impl ChannelSettings {
+    /// No channel configured.
+    pub fn none(pushplus_api_url: Url) -> Self {
+        Self {
+            webhook_url: None,
+            webhook_secret: None,
+            feishu_webhook_url: None,
+            feishu_secret: None,
+            dingtalk_webhook_url: None,
+            dingtalk_secret: None,
+            wecom_webhook_url: None,
+            serverchan_sendkey: None,
+            serverchan_api_url: None,
+            pushplus_token: None,
+            pushplus_api_url,
+            bark_url: None,
+            email: None,
+        }
+    }
+
     /// Names of the channels configured (Telegram not included).
     pub fn configured(&self) -> Vec<&'static str> {
         [

@@ -280,6 +280,14 @@ impl NotifyConfig {
     pub fn telegram_enabled(&self) -> bool {
         self.telegram.bot_token.is_some() && self.telegram.chat_id.is_some()
     }
+
+    /// Turns every channel off, so messages are only printed (`check --no-send`, which the
+    /// installer runs: trying a configuration must not flood the owner's chats).
+    pub fn print_only(&mut self) {
+        self.telegram.bot_token = None;
+        self.telegram.commands = false;
+        self.channels = super::ChannelSettings::none(self.channels.pushplus_api_url.clone());
+    }
 }
 
 /// How the server is stopped, and started again.

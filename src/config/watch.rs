@@ -28,6 +28,21 @@ pub struct WatchConfig {
     /// `MAX_EGRESS_RATE` as given (tc units), and in bits per second.
     pub max_egress_rate: String,
     pub max_egress_bits_per_s: f64,
+    /// The server's own egress counter (`EGRESS_*`).
+    pub egress: EgressConfig,
+}
+
+/// The live meter: which counter, how often, and which package's bill it is anchored to.
+#[derive(Debug, Clone, Serialize)]
+pub struct EgressConfig {
+    pub enabled: bool,
+    pub interface: Option<String>,
+    #[serde(with = "humantime_serde_compat")]
+    pub interval: Duration,
+    #[serde(with = "humantime_serde_compat")]
+    pub default_lag: Duration,
+    /// The package the counter belongs to; `None` when it cannot be told (then no estimate).
+    pub package: Option<String>,
 }
 
 impl WatchConfig {
@@ -127,7 +142,9 @@ impl WatchConfig {
                 _ => c.error("ECS_SERVER_ID", server_id, "needs HUAWEICLOUD_REGION and HUAWEICLOUD_PROJECT_ID too", "set both (the region, e.g. ap-southeast-1, and its project id from My Credentials)"),
             }
         }
+        let egress = EgressConfig::check(c, &free_resource_ids);
         Self {
+            egress,
             free_resource_ids,
             server_name,
             targets,
@@ -144,6 +161,14 @@ impl WatchConfig {
         crate::plausibility::Settings {
             max_egress_bits_per_s: self.max_egress_bits_per_s,
         }
+    }
+
+    /// The package whose bill the counter is anchored to, when the counter is on.
+    pub fn egress_package(&self) -> Option<&str> {
+        self.egress
+            .package
+            .as_deref()
+            .filter(|_| self.egress.enabled)
     }
 
     /// The watched packages no instance is known for.
@@ -192,5 +217,61 @@ fn parse_instance(
             Target { name: name.to_string(), server_id: server.to_string(), region: r.to_string(), project_id: p.to_string() },
         )),
         _ => Err("has no region and project id (give them in the entry, or set HUAWEICLOUD_REGION and HUAWEICLOUD_PROJECT_ID)"),
+    }
+}
+
+impl EgressConfig {
+    fn check(c: &mut Checker, ids: &[String]) -> Self {
+        let enabled = c.parse("EGRESS_COUNTER", "is not on or off", |s| {
+            super::validate::parse_bool(s).ok_or_else(|| "write on or off".to_string())
+        });
+        let interface = c.parse_optional("EGRESS_INTERFACE", "is not an interface name", |s| {
+            if s.len() > 15 || s.contains('/') || s.contains(char::is_whitespace) {
+                Err("write the name `ip route show default` prints after `dev`, e.g. eth0".to_string())
+            } else if crate::egress::counter::excluded(s) {
+                Err("name the public interface: lo, docker*, veth* and br-* carry no billed traffic".to_string())
+            } else {
+                Ok(s.to_string())
+            }
+        });
+        let interval = c.duration("EGRESS_SAMPLE_INTERVAL", Duration::from_millis(100));
+        if interval > Duration::from_secs(2) {
+            c.error(
+                "EGRESS_SAMPLE_INTERVAL",
+                &humantime::format_duration(interval).to_string(),
+                "is longer than 2s: the counter would be read too seldom to act close to the threshold",
+                "use 2s or less (default 2s)",
+            );
+        }
+        let default_lag = c.duration("EGRESS_BILL_LAG", Duration::ZERO);
+        if default_lag > crate::egress::estimate::MAX_LAG {
+            c.error(
+                "EGRESS_BILL_LAG",
+                &humantime::format_duration(default_lag).to_string(),
+                "is longer than 6h, the longest lag believed",
+                "use 6h or less (default 2h)",
+            );
+        }
+        let package = match c.given("EGRESS_PACKAGE") {
+            Some(p) if ids.iter().any(|i| i == p) => Some(p.to_string()),
+            Some(p) => {
+                c.error(
+                    "EGRESS_PACKAGE",
+                    p,
+                    "is not a watched package",
+                    "name one of FREE_RESOURCE_IDS (the package of this server)",
+                );
+                None
+            }
+            None if ids.len() == 1 => ids.first().cloned(),
+            None => None,
+        };
+        Self {
+            enabled,
+            interface,
+            interval: interval.min(Duration::from_secs(2)),
+            default_lag: default_lag.min(crate::egress::estimate::MAX_LAG),
+            package,
+        }
     }
 }

@@ -145,9 +145,10 @@ fn variant(m: &Message) -> usize {
         Message::ReadingNotUsed { .. } => 22,
         Message::ReadingUsable { .. } => 23,
         Message::ActionsLiftedByHand { .. } => 24,
+        Message::EgressCounterLost { .. } => 25,
     }
 }
-const VARIANTS: usize = 25;
+const VARIANTS: usize = 26;
 
 /// Reports of every kind, forecast and thing in force, with figures known, stale and unknown.
 fn cycle_reports(lang: Lang) -> Vec<CycleReport> {
@@ -253,6 +254,7 @@ fn facts(lang: Lang, note: Option<&str>) -> Facts {
         total_gb: Some(1200.0),
         used_gb: Some(1187.5),
         remaining_gb: Some(12.5),
+        estimate_gb: None,
         cycle_start: DateTime::from_timestamp(1_736_265_600, 0),
         cycle_end: DateTime::from_timestamp(1_738_944_000, 0),
         note: note.map(String::from),
@@ -589,6 +591,16 @@ fn samples(lang: Lang) -> Vec<Message> {
     out.push(Message::Report {
         facts: facts(lang, None),
     });
+    // With the live estimate next to the bill.
+    out.push(Message::Alert {
+        level: Level::L1,
+        facts: Facts {
+            estimate_gb: Some(3.25),
+            ..facts(lang, None)
+        },
+        no_shutdown: None,
+        actions: vec![],
+    });
     for report in cycle_reports(lang) {
         out.push(Message::CycleReport { report });
     }
@@ -741,6 +753,10 @@ fn samples(lang: Lang) -> Vec<Message> {
         }
     }
     out.push(Message::MonitoringRecovered { server: server() });
+    out.push(Message::EgressCounterLost {
+        server: server(),
+        error: s("cannot read the counters of interface eth0: entity not found"),
+    });
     for (i, error) in reading_errors().into_iter().enumerate() {
         out.push(Message::ReadingNotUsed {
             server: server(),

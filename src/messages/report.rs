@@ -386,12 +386,19 @@ pub fn render_report(r: &CycleReport, lang: Lang) -> String {
             list.join(t(lang, "；", "; "))
         ));
         let end = f.and_then(|f| f.cycle_end);
-        lines.push(match lang {
-            Lang::Zh => format!(
+        lines.push(match (lang, r.kind) {
+            (Lang::Zh, ReportKind::AfterReset) => {
+                "  解除时间：流量已重置，最新读数确认流量恢复后解除".to_string()
+            }
+            (Lang::En, ReportKind::AfterReset) => {
+                "  Lifts: the cycle has reset; lifted once a fresh reading shows the traffic back"
+                    .to_string()
+            }
+            (Lang::Zh, _) => format!(
                 "  解除时间：流量重置后（{}），最新读数确认流量恢复时",
                 utc(lang, end)
             ),
-            Lang::En => format!(
+            (Lang::En, _) => format!(
                 "  Lifts: at the reset ({}), once a fresh reading shows the traffic back",
                 utc(lang, end)
             ),

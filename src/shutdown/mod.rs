@@ -4,7 +4,9 @@
 //! runs one countdown at a time per package (so several servers are judged on their own): it warns
 //! on Telegram, waits `SHUTDOWN_DELAY` with reminders, then
 //! takes a **fresh** BSS reading of its own and acts only if that reading succeeded and is still below
-//! T1. A reading at or above T1, a failed poll, a package that cannot be read, or a resolved alert
+//! T1 — by the bill, or by the live estimate built on that fresh bill (see `egress`), which is
+//! never above it: a bill that lags cannot cancel what the server's own counter shows, and a
+//! counter without a fresh bill reading decides nothing. A reading at or above T1, a failed poll, a package that cannot be read, or a resolved alert
 //! cancels it, with a message. It never acts from stored data: nothing at start-up asks it.
 //! After acting it does not act again in the same boot; whether it acts again after a later boot in
 //! the same cycle is `SHUTDOWN_REPEAT_AFTER_BOOT` (default yes, as the original). A failed attempt may
@@ -411,12 +413,23 @@ impl Guard {
             Ok(results) => match results.into_iter().find(|(i, _)| *i == id) {
                 None => (FreshReading::NotPolled, None),
                 Some((_, Err(e))) => (FreshReading::Unusable(e), None),
-                Some((_, Ok(r))) => (
-                    FreshReading::Read {
-                        remaining_gb: r.remaining_gb,
-                    },
-                    Some(r),
-                ),
+                Some((_, Ok(r))) => {
+                    // The fresh bill, and the estimate built on it: a bill that still lags must
+                    // not cancel what the live counter justifies (never the other way round: the
+                    // estimate is never above the bill).
+                    let estimate = self
+                        .inner
+                        .poller
+                        .live()
+                        .and_then(|l| l.estimate(&r, Utc::now()));
+                    let remaining_gb = estimate
+                        .as_ref()
+                        .map_or(r.remaining_gb, |e| e.remaining_gb.min(r.remaining_gb));
+                    if let Some(e) = &estimate {
+                        tracing::info!(free_resource_id = %id, bill_gb = r.remaining_gb, estimate_gb = e.remaining_gb, "shutdown guard: fresh bill and live estimate");
+                    }
+                    (FreshReading::Read { remaining_gb }, Some(r))
+                }
             },
         };
         let cancelled = if cancel.is_cancelled() {

@@ -359,6 +359,13 @@ async fn migrating_the_old_env_runs_config_and_a_dry_run_check() {
     }
     let server = ReleaseServer::start().await;
     let root = state_dir("root");
+    std::fs::create_dir_all(under(&root, "/usr/sbin")).unwrap();
+    std::fs::write(under(&root, "/usr/sbin/cron"), "#!/bin/sh\n").unwrap();
+    std::fs::set_permissions(
+        under(&root, "/usr/sbin/cron"),
+        std::fs::Permissions::from_mode(0o755),
+    )
+    .unwrap();
     let fake = FakeBss::start().await;
     fake.set_gb(ID, 853.27, 1200.0);
     // The Python script's .env, with the test's fake cloud as its endpoint.
@@ -522,8 +529,334 @@ async fn a_rerun_upgrades_the_binary_and_keeps_the_env_then_uninstall_keeps_stat
     assert_eq!(std::fs::read_to_string(&env_file).unwrap(), edited);
     assert!(state_file.exists(), "state is kept");
 
+    // The cron line's log goes with --purge.
+    let log = under(&root, "/var/log/flexus-traffic-monitor.log");
+    std::fs::create_dir_all(log.parent().unwrap()).unwrap();
+    std::fs::write(&log, "check ran\n").unwrap();
     let purged = install(&server, &root, &["--uninstall", "--purge"]).await;
     assert!(purged.status.success(), "{}", output_text(&purged));
+    assert!(!log.exists(), "the log is left after --purge");
     assert!(!under(&root, "/etc/flexus-traffic-monitor").exists());
     assert!(!under(&root, "/var/lib/flexus-traffic-monitor").exists());
+}
+
+// ---- a first run without surprises ----
+
+/// The installer as `sh` runs it, with `args`, `env` added and the FTM_* variables removed.
+fn installer(args: &[&str], env: &[(&str, &str)]) -> Command {
+    let mut c = Command::new(posix_sh());
+    c.arg(repo().join("scripts/install.sh")).args(args);
+    for var in [
+        "FTM_VERSION",
+        "FTM_BASE_URL",
+        "FTM_INIT",
+        "FTM_ARCH",
+        "FTM_LIBC",
+        "FTM_ROOT",
+        "DESTDIR",
+        "SUDO_USER",
+    ] {
+        c.env_remove(var);
+    }
+    for (k, v) in env {
+        c.env(k, v);
+    }
+    c
+}
+
+/// A server that accepts connections and never answers: a download from it hangs.
+fn hanging_server() -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for s in listener.incoming() {
+            held.push(s);
+        }
+    });
+    format!("http://{addr}/releases")
+}
+
+/// Processes whose command line contains `needle` (the hanging download).
+fn processes_with(needle: &str) -> Vec<String> {
+    let mut found = Vec::new();
+    for e in std::fs::read_dir("/proc").unwrap().flatten() {
+        if let Ok(cmd) = std::fs::read(e.path().join("cmdline")) {
+            let cmd = String::from_utf8_lossy(&cmd).replace('\0', " ");
+            if cmd.contains(needle) && !cmd.contains("install.sh") {
+                found.push(cmd);
+            }
+        }
+    }
+    found
+}
+
+#[tokio::test]
+async fn a_signal_during_the_download_removes_the_temporary_files_and_stops_the_download() {
+    if !can_download() {
+        return;
+    }
+    for signal in ["HUP", "INT", "TERM"] {
+        let base = hanging_server();
+        let tmp = state_dir("tmp");
+        let root = state_dir("root");
+        let mut child = installer(
+            &[
+                "--root",
+                root.to_str().unwrap(),
+                "--base-url",
+                &base,
+                "--version",
+                VERSION,
+            ],
+            &[("TMPDIR", tmp.to_str().unwrap())],
+        )
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+        // Wait for the download to hang.
+        for _ in 0..100 {
+            if !processes_with(&base).is_empty() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        assert!(!processes_with(&base).is_empty(), "the download started");
+        assert!(std::fs::read_dir(&tmp).unwrap().next().is_some());
+        let pid = child.id().to_string();
+        assert!(Command::new("kill")
+            .args([&format!("-{signal}"), &pid])
+            .status()
+            .unwrap()
+            .success());
+        let mut ended = false;
+        for _ in 0..100 {
+            if child.try_wait().unwrap().is_some() {
+                ended = true;
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        if !ended {
+            let _ = child.kill();
+        }
+        assert!(ended, "SIG{signal}: the installer did not end");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        assert_eq!(
+            processes_with(&base),
+            Vec::<String>::new(),
+            "SIG{signal}: the download outlived the installer"
+        );
+        assert_eq!(
+            tree(&tmp),
+            Vec::<String>::new(),
+            "SIG{signal}: left in TMPDIR"
+        );
+    }
+
+    // `| head`: the output closed while it downloads; the next line it writes ends it cleanly.
+    let server = ReleaseServer::start().await;
+    let tmp = state_dir("tmp");
+    let root = state_dir("root");
+    let mut child = installer(
+        &[
+            "--root",
+            root.to_str().unwrap(),
+            "--base-url",
+            &server.base_url,
+            "--no-check",
+        ],
+        &[("TMPDIR", tmp.to_str().unwrap())],
+    )
+    .stdout(Stdio::piped())
+    .stderr(Stdio::null())
+    .spawn()
+    .unwrap();
+    // Reads the first byte of the output, then closes it, as `| head -c 1` does.
+    let mut out = child.stdout.take().unwrap();
+    let status = tokio::task::spawn_blocking(move || {
+        let mut first = [0u8; 1];
+        std::io::Read::read_exact(&mut out, &mut first).unwrap();
+        drop(out);
+        child.wait().unwrap()
+    })
+    .await
+    .unwrap();
+    assert!(!status.success());
+    assert_eq!(tree(&tmp), Vec::<String>::new(), "SIGPIPE: left in TMPDIR");
+}
+
+#[tokio::test]
+async fn the_install_check_below_level_1_sends_nothing_waits_for_nothing_and_says_the_next_run_acts(
+) {
+    if !can_download() {
+        return;
+    }
+    let server = ReleaseServer::start().await;
+    let root = state_dir("root");
+    std::fs::create_dir_all(under(&root, "/usr/sbin")).unwrap();
+    std::fs::write(under(&root, "/usr/sbin/cron"), "#!/bin/sh\n").unwrap();
+    std::fs::set_permissions(
+        under(&root, "/usr/sbin/cron"),
+        std::fs::Permissions::from_mode(0o755),
+    )
+    .unwrap();
+    let fake = FakeBss::start().await;
+    fake.set_gb(ID, 3.0, 1200.0);
+    let tg = crate::helpers::FakeTelegram::start().await;
+    let old = state_dir("old-script").join(".env");
+    let lines: String = base_env(&fake, &[ID])
+        .into_iter()
+        .chain(crate::helpers::telegram_env(&tg))
+        .filter(|(k, _)| k != "STATE_DIR")
+        .map(|(k, v)| format!("{k}={v}\n"))
+        .collect();
+    std::fs::write(&old, &lines).unwrap();
+    let started = std::time::Instant::now();
+    let out = install(
+        &server,
+        &root,
+        &["--version", VERSION, "--migrate", old.to_str().unwrap()],
+    )
+    .await;
+    let said = output_text(&out);
+    assert!(out.status.success(), "{said}");
+    assert!(
+        started.elapsed() < Duration::from_secs(30),
+        "the install-time check waited {:?}",
+        started.elapsed()
+    );
+    assert_eq!(tg.sent().len(), 0, "the installer's check sent messages");
+    assert!(said.contains("check: ok"), "{said}");
+    assert!(said.contains("below THRESHOLD_LEVEL_1"), "{said}");
+    assert!(said.contains("will really act"), "{said}");
+    assert!(said.contains("cron runs 'check' every hour"), "{said}");
+}
+
+#[tokio::test]
+async fn the_next_step_follows_the_outcome_of_the_check() {
+    if !can_download() {
+        return;
+    }
+    let server = ReleaseServer::start().await;
+    // A valid configuration whose cloud cannot be reached (exit 2): not "edit the env".
+    let root = state_dir("root");
+    let fake = FakeBss::start().await;
+    let old = state_dir("old-script").join(".env");
+    let lines: String = base_env(&fake, &[ID])
+        .into_iter()
+        .filter(|(k, _)| k != "STATE_DIR")
+        .map(|(k, v)| match k.as_str() {
+            "HUAWEICLOUD_BSS_ENDPOINT" => format!("{k}=http://127.0.0.1:1\n"),
+            _ => format!("{k}={v}\n"),
+        })
+        .collect();
+    std::fs::write(&old, &lines).unwrap();
+    let out = install(
+        &server,
+        &root,
+        &["--version", VERSION, "--migrate", old.to_str().unwrap()],
+    )
+    .await;
+    let said = output_text(&out);
+    assert!(out.status.success(), "{said}");
+    assert!(
+        !said.contains("edit /etc/flexus-traffic-monitor/env"),
+        "{said}"
+    );
+    assert!(said.contains("reaches Huawei Cloud"), "{said}");
+    // No cron daemon in this root: said, and not "cron runs check every hour".
+    assert!(said.contains("no cron daemon"), "{said}");
+    assert!(!said.contains("cron runs 'check' every hour"), "{said}");
+
+    // --no-check: nothing is known about the configuration.
+    let out = install(&server, &root, &["--no-check", "--init", "none"]).await;
+    let said = output_text(&out);
+    assert!(!said.contains("  1. edit "), "{said}");
+    assert!(said.contains("if not done yet"), "{said}");
+}
+
+#[tokio::test]
+async fn small_things_a_newcomer_reads() {
+    if !can_download() {
+        return;
+    }
+    let server = ReleaseServer::start().await;
+    let root = state_dir("root");
+    // systemd in a root where it does not run: enabled by its link, and the text makes sense.
+    let out = install(&server, &root, &["--init", "systemd", "--no-check"]).await;
+    let said = output_text(&out);
+    assert!(out.status.success(), "{said}");
+    assert!(!said.contains("root is )"), "{said}");
+    assert!(said.contains("installing below"), "{said}");
+    assert!(under(
+        &root,
+        "/etc/systemd/system/multi-user.target.wants/flexus-traffic-monitor.service"
+    )
+    .symlink_metadata()
+    .is_ok());
+    // The Debian maintainer scripts are not installed with the deploy files.
+    assert!(under(
+        &root,
+        "/usr/local/share/flexus-traffic-monitor/deploy/prometheus"
+    )
+    .is_dir());
+    assert!(!under(
+        &root,
+        "/usr/local/share/flexus-traffic-monitor/deploy/debian"
+    )
+    .exists());
+    // The same version again is a reinstall, not an upgrade.
+    let out = install(&server, &root, &["--init", "systemd", "--no-check"]).await;
+    let said = output_text(&out);
+    assert!(said.contains("reinstalled"), "{said}");
+    assert!(!said.contains("upgraded:"), "{said}");
+
+    // --help through `curl … | sh -s -- --help`: the options, not "see the README".
+    let script = std::fs::read(repo().join("scripts/install.sh")).unwrap();
+    let mut c = Command::new(posix_sh())
+        .args(["-s", "--", "--help"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::io::Write::write_all(&mut c.stdin.take().unwrap(), &script).unwrap();
+    let help = String::from_utf8_lossy(&c.wait_with_output().unwrap().stdout).to_string();
+    assert!(
+        help.contains("--base-url") && help.contains("--purge"),
+        "{help}"
+    );
+
+    // sudo dropped an exported FTM_BASE_URL: the error names it and the working form.
+    let mut c = installer(
+        &["--root", root.to_str().unwrap()],
+        &[
+            ("SUDO_USER", "someone"),
+            ("https_proxy", "http://127.0.0.1:1"),
+            ("HTTPS_PROXY", "http://127.0.0.1:1"),
+            ("no_proxy", ""),
+            ("NO_PROXY", ""),
+        ],
+    );
+    let out = tokio::task::spawn_blocking(move || c.output().unwrap())
+        .await
+        .unwrap();
+    let said = output_text(&out);
+    assert!(!out.status.success(), "{said}");
+    assert!(
+        said.contains("sudo") && said.contains("sh -s -- --base-url"),
+        "{said}"
+    );
+
+    // The Debian package's one-line description is a whole sentence (cargo-deb cuts at a colon).
+    let toml = std::fs::read_to_string(repo().join("Cargo.toml")).unwrap();
+    let description = toml
+        .lines()
+        .find_map(|l| l.strip_prefix("description = \""))
+        .unwrap();
+    assert!(
+        !description.contains(':') && description.len() <= 80,
+        "{description}"
+    );
 }

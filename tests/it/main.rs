@@ -26,6 +26,7 @@ mod http_limits;
 mod install;
 mod lifecycle;
 mod lift;
+mod live;
 mod logs;
 mod page;
 mod reports;

@@ -60,6 +60,8 @@ pub struct Spawn {
     pub boot_id: Option<String>,
     /// Start the notifier and fallback evaluator in the background.
     pub background: bool,
+    /// Read the egress counter from this fake `/sys` and `/proc`.
+    pub egress_roots: Option<flexus_traffic_monitor::egress::counter::Roots>,
 }
 
 impl Spawn {
@@ -124,6 +126,7 @@ impl TestApp {
                 lock_wait: std::time::Duration::from_secs(5),
                 executor,
                 boot_id: Some(opts.boot_id.unwrap_or_else(|| "boot-1".into())),
+                egress_roots: opts.egress_roots,
                 ..Deps::new(bss)
             },
         )

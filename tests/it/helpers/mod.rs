@@ -76,6 +76,8 @@ pub fn base_env(bss: &FakeBss, ids: &[&str]) -> Vec<(String, String)> {
         ("THRESHOLD_LEVEL_2".into(), "10".into()),
         ("THRESHOLD_LEVEL_3".into(), "20".into()),
         ("HTTP_TIMEOUT".into(), "2s".into()),
+        // The machine's own counter is not the fake BSS's traffic; the live tests turn it on.
+        ("EGRESS_COUNTER".into(), "off".into()),
     ];
     v.push(("STATE_DIR".into(), state_dir("state").display().to_string()));
     v
