@@ -81,9 +81,10 @@ pub struct Metrics {
     ingress_bytes: IntCounterVec,
     /// What the byte counters above were last brought to (tx, rx) and for which interface.
     egress_shown: Mutex<(String, u64, u64)>,
-    bill_lag: Gauge,
-    bill_lag_learned: IntGauge,
-    egress_up: IntGauge,
+    /// The three below have no labels; they are vectors so that they are absent without a meter.
+    bill_lag: GaugeVec,
+    bill_lag_learned: GaugeVec,
+    egress_up: GaugeVec,
 }
 
 fn gauge_vec(registry: &Registry, name: &str, help: &str, labels: &[&str]) -> GaugeVec {
@@ -196,22 +197,14 @@ impl Metrics {
             .register(Box::new(actions_active.clone()))
             .expect("unique");
 
-        let bill_lag = Gauge::new("flexus_bill_lag_seconds", "How late the bill is, in seconds: learned from the egress counter, or EGRESS_BILL_LAG until learned").expect("valid");
-        registry
-            .register(Box::new(bill_lag.clone()))
-            .expect("unique");
-        let bill_lag_learned = IntGauge::new(
+        let bill_lag = gauge_vec(r, "flexus_bill_lag_seconds", "How late the bill is, in seconds: learned from the egress counter, or EGRESS_BILL_LAG until learned", &[]);
+        let bill_lag_learned = gauge_vec(
+            r,
             "flexus_bill_lag_learned",
             "1 once the bill's lag was learned from the data, 0 while the default is used",
-        )
-        .expect("valid");
-        registry
-            .register(Box::new(bill_lag_learned.clone()))
-            .expect("unique");
-        let egress_up = IntGauge::new("flexus_egress_counter_up", "1 while this server's egress counter can be read, 0 when it cannot (decisions go by the bill alone)").expect("valid");
-        registry
-            .register(Box::new(egress_up.clone()))
-            .expect("unique");
+            &[],
+        );
+        let egress_up = gauge_vec(r, "flexus_egress_up", "1 while this server's egress counter can be read, 0 when it cannot (decisions go by the bill alone)", &[]);
 
         Self {
             actions_active,
@@ -346,6 +339,9 @@ impl Metrics {
             &self.reading_ts,
             &self.estimate_gb,
             &self.bill_changed,
+            &self.bill_lag,
+            &self.bill_lag_learned,
+            &self.egress_up,
         ] {
             g.reset();
         }
@@ -393,9 +389,15 @@ impl Metrics {
             }
         }
         if let Some(l) = &snapshot.live {
-            self.bill_lag.set(l.lag.value.as_secs_f64());
-            self.bill_lag_learned.set(i64::from(l.lag.learned));
-            self.egress_up.set(i64::from(l.problem.is_none()));
+            self.bill_lag
+                .with_label_values(&[] as &[&str])
+                .set(l.lag.value.as_secs_f64());
+            self.bill_lag_learned
+                .with_label_values(&[] as &[&str])
+                .set(f64::from(u8::from(l.lag.learned)));
+            self.egress_up
+                .with_label_values(&[] as &[&str])
+                .set(f64::from(u8::from(l.problem.is_none())));
             if let Some(i) = &l.interface {
                 let mut shown = self.egress_shown.lock().unwrap_or_else(|p| p.into_inner());
                 if shown.0 != *i {

@@ -368,9 +368,16 @@ fn at_reset(points: &[Point], cur: &CycleFigures, now: DateTime<Utc>) -> ReportF
 /// The report of `i.kind` about one package. Pure.
 pub fn build(i: &Inputs<'_>) -> CycleReport {
     let cur = i.cycles.current.as_ref();
-    let previous = (i.kind == ReportKind::AfterReset)
-        .then(|| i.cycles.last_closed())
-        .flatten();
+    // After a reset (and for `/report` within [`AFTER_RESET_WITHIN`] of one): the ended cycle.
+    let recent_reset = i.cycles.last_closed().filter(|p| {
+        p.cycle_end
+            .is_some_and(|e| i.now.signed_duration_since(e) < chrono_dur(AFTER_RESET_WITHIN))
+    });
+    let previous = match i.kind {
+        ReportKind::AfterReset => i.cycles.last_closed(),
+        ReportKind::OnRequest => recent_reset,
+        ReportKind::BeforeReset | ReportKind::Daily => None,
+    };
     // After a reset the busiest day is the ended cycle's; otherwise this cycle's.
     let busiest = match previous {
         Some(p) => {
@@ -644,7 +651,14 @@ mod tests {
                 auto_start: false
             }]
         );
-        assert!(report(ReportKind::OnRequest).in_force.is_empty());
+        assert!(report(ReportKind::BeforeReset).in_force.is_empty());
+        // `/report` a day after the reset still names the ended cycle.
+        assert_eq!(
+            report(ReportKind::OnRequest)
+                .previous
+                .map(|p| p.remaining_gb),
+            Some(3.0)
+        );
     }
 
     #[test]

@@ -386,11 +386,9 @@ pub fn render_report(r: &CycleReport, lang: Lang) -> String {
             list.join(t(lang, "；", "; "))
         ));
         let end = f.and_then(|f| f.cycle_end);
-        lines.push(match (lang, r.kind) {
-            (Lang::Zh, ReportKind::AfterReset) => {
-                "  解除时间：流量已重置，最新读数确认流量恢复后解除".to_string()
-            }
-            (Lang::En, ReportKind::AfterReset) => {
+        lines.push(match (lang, r.previous.is_some()) {
+            (Lang::Zh, true) => "  解除时间：流量已重置，最新读数确认流量恢复后解除".to_string(),
+            (Lang::En, true) => {
                 "  Lifts: the cycle has reset; lifted once a fresh reading shows the traffic back"
                     .to_string()
             }

@@ -101,7 +101,7 @@ async fn a_vanished_counter_falls_back_to_the_bill_and_says_so_once() {
         None,
         "no estimate without the counter"
     );
-    assert_eq!(app.metric("flexus_egress_counter_up", &[]).await, Some(0.0));
+    assert_eq!(app.metric("flexus_egress_up", &[]).await, Some(0.0));
     assert_eq!(
         tg.count("egress counter cannot be read"),
         1,

@@ -206,6 +206,46 @@ async fn two_check_runs_on_one_state_directory_send_the_report_once() {
 }
 
 #[tokio::test]
+async fn the_live_estimate_is_in_the_report_when_the_server_counts_its_egress() {
+    use flexus_traffic_monitor::egress::counter::{fake, Counters};
+    const GB: u64 = 1_000_000_000;
+    let (bss, tg) = bss_and_telegram().await;
+    let dir = crate::helpers::state_dir("sys");
+    fake::set_default_route(&dir, "eth0");
+    fake::set_boot(&dir, "boot-a");
+    let sent = |tx| fake::set(&dir, "eth0", Counters { tx, rx: 0 });
+    sent(5 * GB);
+    cycle(&bss, 150.0, Utc::now() + Duration::hours(20));
+    let app = fallback_app(
+        &bss,
+        &tg,
+        &[("EGRESS_COUNTER", "on"), ("EGRESS_BILL_LAG", "1h")],
+        Spawn {
+            egress_roots: Some(fake::roots(&dir)),
+            ..Spawn::default()
+        },
+    )
+    .await;
+    app.poll_and_evaluate().await;
+    // 12 GB leave the server; the bill has not seen them yet.
+    sent(17 * GB);
+    app.poll_and_evaluate().await;
+    let live = app
+        .metric("flexus_free_traffic_estimate_remaining_gb", &[])
+        .await
+        .unwrap();
+    assert!(live < 150.0, "{live}");
+    assert_eq!(app.engine.reports(Utc::now()).await.unwrap(), 1);
+    app.settle().await;
+    let r = texts_with(&tg, BEFORE).pop().unwrap();
+    assert!(
+        line(&r, "Remaining (live estimate):").contains(&format!("{live:.2} GB")),
+        "{live}: {r}"
+    );
+    assert!(line(&r, "Remaining (bill):").contains("150.00 GB"), "{r}");
+}
+
+#[tokio::test]
 async fn a_figure_that_is_not_known_reads_unknown_never_zero() {
     let (bss, tg) = bss_and_telegram().await;
     // No cycle start from BSS, one reading only (no rate, no busiest day), no live estimate.
