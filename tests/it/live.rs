@@ -62,6 +62,16 @@ async fn the_estimate_starts_the_countdown_the_lagging_bill_would_not_and_the_fr
     assert_eq!(app.calls.count(), 1, "{:?}", tg.texts());
     assert_eq!(tg.count("cancelled"), 0, "{:?}", tg.texts());
     assert!(tg.count("now ≈") >= 1, "{:?}", tg.texts());
+    let status = app.status().await;
+    let p = &status["packages"][0];
+    assert_eq!(p["reading"]["remaining_gb"], 100.0);
+    assert!(
+        (p["estimate"]["remaining_gb"].as_f64().unwrap() - 3.0).abs() < 1e-6,
+        "{p}"
+    );
+    assert_eq!(p["level"], "1", "{p}");
+    assert_eq!(status["egress"]["interface"], "eth0", "{status}");
+    assert_eq!(status["egress"]["tx_bytes"], 97 * GB, "{status}");
     app.stop().await;
 }
 
