@@ -11,7 +11,6 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use anyhow::Context;
 use tokio::sync::RwLock;
 use tokio_util::sync::CancellationToken;
 
@@ -104,6 +103,10 @@ pub enum BuildError {
     /// `STATE_DIR` cannot be used: exit code 4.
     #[error(transparent)]
     State(#[from] StoreError),
+    /// The outbox in `STATE_DIR` cannot be used (a file where a directory belongs, no
+    /// permission): exit code 4 as well.
+    #[error("STATE_DIR={dir}: cannot use the outbox ({error}); fix: make {dir}/outbox a directory the service can write (move away whatever file is in its place)")]
+    Outbox { dir: String, error: std::io::Error },
     #[error("{0:#}")]
     Other(#[from] anyhow::Error),
 }
@@ -287,11 +290,9 @@ impl App {
                 config.notify.lang,
                 config.alerting.thresholds,
             )
-            .with_context(|| {
-                format!(
-                    "STATE_DIR={}: cannot create the outbox directory",
-                    config.state_dir.display()
-                )
+            .map_err(|error| BuildError::Outbox {
+                dir: config.state_dir.display().to_string(),
+                error,
             })?,
         );
         let live = config.watch.egress_package().map(|package| {

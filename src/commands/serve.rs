@@ -58,7 +58,7 @@ pub async fn run(mut config: Config) -> ExitCode {
 pub fn build_error(e: &BuildError) -> ExitCode {
     crate::logging::print_error(&e.to_string());
     match e {
-        BuildError::State(_) => ExitCode::from(super::EXIT_STATE),
+        BuildError::State(_) | BuildError::Outbox { .. } => ExitCode::from(super::EXIT_STATE),
         BuildError::Other(_) => ExitCode::from(super::EXIT_CONFIG),
     }
 }

@@ -266,3 +266,28 @@ async fn check_exits_5_when_the_shutdown_it_ran_failed() {
     assert!(stderr.contains("exit status 3"), "{stderr}");
     assert_eq!(std::fs::read_to_string(&marker).unwrap(), "shutdown \n");
 }
+
+/// An outbox that cannot be used (a file where its directory belongs, or where its dead-letter
+/// directory belongs) is an unusable `STATE_DIR`: `serve` and `check` exit 4, not 1 ("configuration
+/// error"), as the README's exit codes say.
+#[tokio::test]
+async fn an_unusable_outbox_is_an_unusable_state_dir() {
+    let fake = FakeBss::start().await;
+    fake.set_gb(ID, 50.0, 100.0);
+    for (name, make) in [("outbox-file", "outbox"), ("dead-file", "outbox/dead")] {
+        let dir = state_dir(name);
+        let mut env = base_env(&fake, &[ID]);
+        env.retain(|(k, _)| k != "STATE_DIR");
+        env.push(("STATE_DIR".into(), dir.display().to_string()));
+        if let Some((parent, _)) = make.rsplit_once('/') {
+            std::fs::create_dir_all(dir.join(parent)).unwrap();
+        }
+        std::fs::write(dir.join(make), b"not a directory").unwrap();
+        for args in [&["check"][..], &["serve"][..]] {
+            let out = run(&env, args).await;
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            assert_eq!(out.status.code(), Some(4), "{make}, {args:?}: {stderr}");
+            assert!(stderr.contains("STATE_DIR="), "{stderr}");
+        }
+    }
+}
