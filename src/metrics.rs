@@ -201,7 +201,7 @@ impl Metrics {
         let actions_active = IntGaugeVec::new(
             Opts::new(
                 "flexus_actions_active",
-                "1 while an action of a level (throttle, fence, command) is in force, else 0",
+                "1 while an action of a level (shutdown, throttle, fence, command) is in force, else 0",
             ),
             &["action", "level"],
         )
@@ -362,6 +362,20 @@ impl Metrics {
             &self.egress_up,
         ] {
             g.reset();
+        }
+        // `shutdown` is in force (the guard acts) while a fresh reading is below level 1 and level 1
+        // shuts down; configured but not reached, it shows 0 like the other actions.
+        if config.actions.shuts_down() {
+            let below = snapshot
+                .fresh(now, config.watch.reading_max_age)
+                .iter()
+                .any(|r| {
+                    crate::level::Level::of(r.remaining_gb, &config.alerting.thresholds)
+                        == crate::level::Level::L1
+                });
+            self.actions_active
+                .with_label_values(&["shutdown", "1"])
+                .set(i64::from(below && config.no_shutdown().is_none()));
         }
         for r in snapshot.fresh(now, config.watch.reading_max_age) {
             let labels = [

@@ -449,6 +449,11 @@ async fn only_this_servers_package_moves_its_throttle_and_fence() {
         "another server's package at level 1 must not throttle or fence this machine"
     );
     assert!(app.state.snapshot().await.actions.active.is_empty());
+    // The shutdown, which acts for every package, is in force (and shown as such).
+    let snap = app.snapshot.read().await.clone();
+    let text = app.metrics.render(&snap, &app.config, Utc::now());
+    assert_eq!(active_gauge(&text, "shutdown", "1"), Some(1.0), "{text}");
+    assert_eq!(active_gauge(&text, "fence", "1"), Some(0.0), "{text}");
     fake.set_gb("pkg-here", 7.0, 100.0);
     let done = round().await;
     assert_eq!(done.len(), 1, "{done:?}");
