@@ -256,6 +256,31 @@ impl Engine {
         )
     }
 
+    /// Before a reading is judged: the package's alert memory follows the reading's cycle (a
+    /// memory of a past cycle starts afresh), and a `/cancel` confirmed before the cycle began
+    /// ends with it, and says so.
+    fn enter_cycle(&self, next: &mut State, r: &Reading, fx: &mut Effects) {
+        let id = &r.free_resource_id;
+        let mem = next.packages.entry(id.clone()).or_default();
+        let forgot = mem.enter_cycle(r.cycle_start, r.cycle_end);
+        if forgot {
+            tracing::info!(free_resource_id = %id, cycle_end = ?r.cycle_end, "a new cycle: its alerts start from a fresh memory");
+        }
+        let past_hold = next
+            .bot
+            .holds
+            .get(id)
+            .is_some_and(|h| forgot || r.cycle_start.is_some_and(|start| h.at < start));
+        if past_hold {
+            next.bot.holds.remove(id);
+            fx.messages.push(Message::ShutdownResumed {
+                server: self.config.server_for(id).to_string(),
+                free_resource_id: id.clone(),
+                why: crate::policy::HoldEnd::LevelChanged,
+            });
+        }
+    }
+
     /// Queues the messages, saves `next`, then hands requests to the guard.
     async fn record(
         &self,
@@ -295,6 +320,7 @@ impl Engine {
                 .judged_gb(&r.free_resource_id)
                 .unwrap_or(r.remaining_gb);
             let level = Level::of(gb, &self.config.alerting.thresholds);
+            self.enter_cycle(&mut next, r, &mut fx);
             let mem = next.packages.entry(r.free_resource_id.clone()).or_default();
             let previous = mem.level;
             let mut decisions = mem.observe(level, now, &self.config.alerting.cadence);
@@ -478,6 +504,9 @@ impl Engine {
                         && (says_reminder || next.recent_alerts.contains_key(&episode));
                     next.recent_alerts.insert(episode, now);
                     let cadence = &self.config.alerting.cadence;
+                    if let Some(r) = reading {
+                        self.enter_cycle(&mut next, r, &mut fx);
+                    }
                     let mem: &mut PackageMemory = next.packages.entry(id.clone()).or_default();
                     let previous = mem.level;
                     let decisions = if reminder {

@@ -61,6 +61,10 @@ pub struct PackageMemory {
     /// When the last daily report was sent.
     #[serde(default)]
     pub last_report: Option<DateTime<Utc>>,
+    /// The end of the cycle this memory belongs to (`None` in memories saved before it was kept):
+    /// see [`PackageMemory::enter_cycle`].
+    #[serde(default)]
+    pub cycle_end: Option<DateTime<Utc>>,
 }
 
 /// What the policy decided.
@@ -285,6 +289,37 @@ fn repeat_of(level: Level, c: &Cadence) -> Duration {
 }
 
 impl PackageMemory {
+    /// Makes this the memory of the cycle `start ~ end` of a reading, before the reading is
+    /// observed: a memory of another cycle is forgotten, so that nothing told in a past cycle
+    /// silences (or turns into a recovery) what the new one must tell. A memory without a cycle
+    /// (saved by an older version) belongs to a past cycle when everything it remembers happened
+    /// before `start`; otherwise it is kept. Returns whether it was forgotten. Pure.
+    pub fn enter_cycle(
+        &mut self,
+        start: Option<DateTime<Utc>>,
+        end: Option<DateTime<Utc>>,
+    ) -> bool {
+        let Some(end) = end else { return false };
+        let past = match self.cycle_end {
+            Some(mine) => !crate::plausibility::same_cycle(Some(mine), Some(end)),
+            None => start.is_some_and(|s| self.latest().is_some_and(|t| t < s)),
+        };
+        if past {
+            *self = Self::default();
+        }
+        self.cycle_end = Some(end);
+        past
+    }
+
+    /// When anything remembered happened last.
+    fn latest(&self) -> Option<DateTime<Utc>> {
+        self.last_alert
+            .values()
+            .copied()
+            .chain(self.last_report)
+            .max()
+    }
+
     fn alert(&mut self, level: Level, now: DateTime<Utc>, out: &mut Vec<Decision>) {
         self.last_alert.insert(level.label().to_string(), now);
         out.push(Decision::Alert(level));
@@ -688,6 +723,109 @@ mod tests {
             vec![Alert(L1)]
         );
         assert_eq!(fresh.level, Some(L1));
+    }
+
+    /// One simulated cycle: readings every 6 hours over 30 days, the remaining falling from the
+    /// quota to `last`; the program sees them from `seen_from` hours into the cycle (later when
+    /// it was stopped over the reset), and the thresholds are raised halfway when `edit`.
+    struct SimCycle {
+        last: f64,
+        seen_from: i64,
+        edit: bool,
+    }
+
+    /// The level of the `step`-th reading of a cycle, and when it is read.
+    fn sim_level(c: &SimCycle, step: i64) -> Level {
+        let remaining = 1000.0 - (1000.0 - c.last) * step as f64 / 119.0;
+        let t = if c.edit && step >= 60 {
+            crate::level::Thresholds {
+                t1: 250.0,
+                t2: 400.0,
+                t3: 700.0,
+            }
+        } else {
+            crate::level::Thresholds::default()
+        };
+        Level::of(remaining, &t)
+    }
+
+    #[test]
+    fn thirty_six_cycles_each_alert_exactly_as_a_fresh_cycle_would() {
+        let c = Cadence::default();
+        const D: i64 = 24 * H;
+        let lasts = [900.0, 450.0, 280.0, 150.0, 50.0, 600.0];
+        let mut memory = PackageMemory::default();
+        let (mut live, mut stopped, mut edited, mut alerts) = (0, 0, 0, 0);
+        for k in 0..36_i64 {
+            let start = k * 30 * D;
+            let end = start + 30 * D;
+            // Every third cycle began while the program was stopped: it sees it from day 20 on,
+            // when the package may already be at level 2 or 1.
+            let was_stopped = k % 3 == 1;
+            let cycle = SimCycle {
+                last: lasts[(k % 6) as usize],
+                seen_from: if was_stopped { 20 * 24 } else { 0 },
+                edit: k % 4 == 2,
+            };
+            if was_stopped {
+                stopped += 1;
+            } else {
+                live += 1;
+            }
+            edited += usize::from(cycle.edit);
+            // A state file of an older version: the memory does not know its cycle.
+            if k == 7 || k == 20 {
+                memory.cycle_end = None;
+            }
+            let mut fresh = PackageMemory::default();
+            for step in 0..120 {
+                let hours = step * 6;
+                if hours < cycle.seen_from {
+                    continue;
+                }
+                let now = t(start + hours * H);
+                let level = sim_level(&cycle, step);
+                memory.enter_cycle(Some(t(start)), Some(t(end)));
+                let got = memory.observe(level, now, &c);
+                let want = fresh.observe(level, now, &c);
+                assert_eq!(got, want, "cycle {k}, step {step} ({level:?})");
+                alerts += got.iter().filter(|d| matches!(d, Alert(_))).count();
+            }
+        }
+        assert_eq!((live, stopped, edited), (24, 12, 9));
+        assert!(alerts > 36, "{alerts}");
+    }
+
+    #[test]
+    fn a_memory_follows_its_cycle_and_an_old_one_without_a_cycle_is_judged_by_its_times() {
+        let c = Cadence::default();
+        let mut m = PackageMemory::default();
+        m.enter_cycle(Some(t(0)), Some(t(30 * 24 * H)));
+        m.observe(L1, t(29 * 24 * H), &c);
+        // The reset happened while stopped; the first reading of the new cycle is at level 2.
+        let next = (Some(t(30 * 24 * H)), Some(t(60 * 24 * H)));
+        assert!(m.enter_cycle(next.0, next.1));
+        assert_eq!(m.observe(L2, t(50 * 24 * H), &c), vec![Alert(L2)]);
+        // The same cycle, its end a second off: the memory is kept.
+        assert!(!m.enter_cycle(next.0, Some(t(60 * 24 * H + 1))));
+        assert_eq!(m.level, Some(L2));
+        // A memory of an older version (no cycle): kept when it told something in this cycle ...
+        let mut old = PackageMemory::default();
+        old.observe(L2, t(40 * 24 * H), &c);
+        assert!(!old.enter_cycle(next.0, next.1));
+        assert_eq!(old.level, Some(L2));
+        // ... forgotten when all it remembers is older than the cycle.
+        let mut old = PackageMemory::default();
+        old.observe(L1, t(29 * 24 * H), &c);
+        assert!(old.enter_cycle(next.0, next.1));
+        assert_eq!(old.level, None);
+        // A reading without a cycle end changes nothing.
+        assert!(!old.enter_cycle(None, None));
+        // Old state files load.
+        let loaded: PackageMemory =
+            serde_json::from_str(r#"{"level":"2","last_alert":{"2":"2027-01-01T00:00:00Z"}}"#)
+                .unwrap();
+        assert_eq!((loaded.level, loaded.cycle_end), (Some(L2), None));
     }
 
     #[test]

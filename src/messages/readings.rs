@@ -47,8 +47,8 @@ pub fn not_used(
     });
     out.push('\n');
     out.push_str(&match (lang, held) {
-        (Lang::Zh, true) => "这可能是一次偶发错误：在下一次读数（约 1 分钟后）确认之前不据此做任何操作；若得到确认，告警和自动关机将随之进行。".to_string(),
-        (Lang::En, true) => "It may be a glitch: nothing is done on it until the next reading (in about a minute) confirms it; if it does, alerts and the automatic shutdown follow it.".to_string(),
+        (Lang::Zh, true) => "这可能是一次偶发错误：在下一次读数确认之前不据此做任何操作（作为服务运行时约 1 分钟后重新读取）；若得到确认，告警和自动关机将随之进行。".to_string(),
+        (Lang::En, true) => "It may be a glitch: nothing is done on it until the next reading confirms it (read about a minute later when running as a service); if it does, alerts and the automatic shutdown follow it.".to_string(),
         (Lang::Zh, false) => format!("在得到可用读数之前，这个流量包不会有任何自动操作：不会自动关机，不会限速或隔离。{}", last.unwrap_or_default()),
         (Lang::En, false) => format!("Until a usable reading arrives, nothing automatic happens for this package: no automatic shutdown, no throttle or fence.{}", last.unwrap_or_default()),
     });

@@ -278,6 +278,7 @@ fn a_countdown_shows_its_seconds_and_the_last_alert_its_repeat() {
             level: Some(Level::L1),
             last_alert: [("1".to_string(), t(-60))].into(),
             last_report: None,
+            cycle_end: None,
         },
     );
     let a = AlertingInputs {
@@ -385,6 +386,7 @@ fn every_page_state_is_written_in_one_language() {
                 level: Some(Level::L1),
                 last_alert: [("1".to_string(), t(DAY - 60))].into(),
                 last_report: None,
+                cycle_end: None,
             },
         );
         let a = AlertingInputs {

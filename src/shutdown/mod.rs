@@ -91,16 +91,21 @@ pub fn blocked_by_record(
     now: DateTime<Utc>,
 ) -> Option<&'static str> {
     let r = record?;
+    // An unknown cycle end (on either side) cannot show that a new cycle began, so it counts as
+    // the same cycle: otherwise a reading without one would let the guard act on every poll.
+    // Readings without a cycle end are refused upstream (`huawei::wire`); this is the second wall.
+    // Ends a second apart are one cycle (see `plausibility::same_cycle`).
+    let same_cycle = crate::plausibility::same_cycle(r.cycle_end, cycle_end);
     if !r.success {
+        // A failure of a past cycle does not hold back the new one.
+        if !same_cycle {
+            return None;
+        }
         let since = now.signed_duration_since(r.at);
         return (since
             < chrono::Duration::from_std(retry_after_failure).unwrap_or(chrono::Duration::MAX))
         .then_some("the last attempt failed recently");
     }
-    // An unknown cycle end (on either side) cannot show that a new cycle began, so it counts as
-    // the same cycle: otherwise a reading without one would let the guard act on every poll.
-    // Readings without a cycle end are refused upstream (`huawei::wire`); this is the second wall.
-    let same_cycle = r.cycle_end.is_none() || cycle_end.is_none() || r.cycle_end == cycle_end;
     let same_boot = r.boot_id.is_some() && r.boot_id.as_deref() == boot_id;
     if same_boot && same_cycle {
         return Some("already acted in this boot");
@@ -622,6 +627,28 @@ mod tests {
         // A failure may be retried after the cooldown only.
         assert!(blocked_by_record(
             Some(&rec(false, "b1", 99_999, 9_000)),
+            Some("b1"),
+            cycle,
+            true,
+            h,
+            now
+        )
+        .is_some());
+        // A failure of a past cycle does not hold back the new cycle.
+        assert_eq!(
+            blocked_by_record(
+                Some(&rec(false, "b1", 50_000, 9_000)),
+                Some("b1"),
+                cycle,
+                true,
+                h,
+                now
+            ),
+            None
+        );
+        // Ends a second apart are one cycle.
+        assert!(blocked_by_record(
+            Some(&rec(true, "b1", 99_998, 9_000)),
             Some("b1"),
             cycle,
             true,

@@ -327,7 +327,8 @@ async fn one_serve_process_guards_two_servers_through_a_whole_cycle() {
         "Free traffic almost used up",
         "Shutdown countdown",
         "shutdown executed",
-        "Traffic recovered",
+        // A reset starts the alert memory afresh: the reset is told, not a "recovery".
+        "Traffic cycle has reset",
         "started again",
     ] {
         assert!(

@@ -23,6 +23,7 @@ mod fence;
 mod first_run;
 mod ha_pair;
 mod http_limits;
+mod implausible;
 mod install;
 mod lifecycle;
 mod lift;
