@@ -145,6 +145,7 @@ pub fn ecs_factory(config: &Config) -> anyhow::Result<EcsFactory> {
         credentials: config.credentials()?,
         endpoint: config.huawei.ecs_endpoint.clone(),
         timeout: config.http_timeout,
+        observer: None,
     })
 }
 
@@ -152,10 +153,16 @@ pub fn ecs_factory(config: &Config) -> anyhow::Result<EcsFactory> {
 ///
 /// # Errors
 /// When `huawei-api` is asked for without credentials.
-pub fn executor(config: &Config) -> anyhow::Result<Box<dyn Executor>> {
+pub fn executor(
+    config: &Config,
+    observer: Option<crate::huawei::transport::CallObserver>,
+) -> anyhow::Result<Box<dyn Executor>> {
     let real: Box<dyn Executor> = match config.shutdown.mode {
         ShutdownMode::HuaweiApi => Box::new(HuaweiApiExecutor {
-            ecs: ecs_factory(config)?,
+            ecs: EcsFactory {
+                observer,
+                ..ecs_factory(config)?
+            },
             hard: config.shutdown.ecs_hard_stop,
             hard_after: config.shutdown.ecs_hard_stop_after,
             job_timeout: config.shutdown.ecs_job_timeout,
@@ -312,7 +319,8 @@ impl App {
             ))
         });
         let mut poller = Poller::new(
-            deps.bss,
+            deps.bss
+                .observed(metrics.observer(crate::metrics::SOURCE_BSS)),
             config.watch.free_resource_ids.clone(),
             snapshot.clone(),
             metrics.clone(),
@@ -336,7 +344,7 @@ impl App {
         };
         let executor = match deps.executor {
             Some(e) => e,
-            None => executor(&config)?,
+            None => executor(&config, Some(metrics.observer(crate::metrics::SOURCE_ECS)))?,
         };
         let guard = Guard::new(
             settings,
@@ -352,7 +360,10 @@ impl App {
             config.notify.telegram.commands && config.shutdown.mode == ShutdownMode::HuaweiApi;
         let starter = if config.shutdown.auto_start || bot_starts {
             Some(Arc::new(AutoStarter::new(
-                ecs_factory(&config)?,
+                EcsFactory {
+                    observer: Some(metrics.observer(crate::metrics::SOURCE_ECS)),
+                    ..ecs_factory(&config)?
+                },
                 config.shutdown.ecs_job_timeout,
                 config.alerting.cadence.level2_repeat,
                 config.alerting.thresholds.t1,

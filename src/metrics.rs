@@ -74,6 +74,14 @@ pub struct Metrics {
     state_writable: IntGauge,
     /// 1 for each gentler action in force (`throttle`, `fence`, `command`), by level.
     actions_active: IntGaugeVec,
+    /// Per source (`bss`, `ecs`, each channel): whether its last call succeeded.
+    source_up: IntGaugeVec,
+    /// Per source: Unix time of its last successful call.
+    source_last_success: GaugeVec,
+    /// Per source: how long its last call took.
+    source_duration: GaugeVec,
+    /// Calls by source, API and answer (`200`, `429`, `timeout`, `error`).
+    source_requests: IntCounterVec,
     /// The live meter (see `egress`).
     estimate_gb: GaugeVec,
     bill_changed: GaugeVec,
@@ -86,6 +94,11 @@ pub struct Metrics {
     bill_lag_learned: GaugeVec,
     egress_up: GaugeVec,
 }
+
+/// The self-metrics' source of the ECS client (stop, start, status).
+pub const SOURCE_ECS: &str = "ecs";
+/// The self-metrics' source of the BSS client (readings).
+pub const SOURCE_BSS: &str = "bss";
 
 fn gauge_vec(registry: &Registry, name: &str, help: &str, labels: &[&str]) -> GaugeVec {
     let g = GaugeVec::new(Opts::new(name, help), labels).expect("metric names are valid");
@@ -206,7 +219,12 @@ impl Metrics {
         );
         let egress_up = gauge_vec(r, "flexus_egress_up", "1 while this server's egress counter can be read, 0 when it cannot (decisions go by the bill alone)", &[]);
 
+        let source = &["source"];
         Self {
+            source_up: labelled(r, IntGaugeVec::new(Opts::new("flexus_source_up", "1 when the last call to this source (bss, ecs, or a notification channel) succeeded, else 0"), source)),
+            source_last_success: gauge_vec(r, "flexus_source_last_success_timestamp_seconds", "Unix time of the last successful call to this source", source),
+            source_duration: gauge_vec(r, "flexus_source_duration_seconds", "How long the last call to this source took, seconds", source),
+            source_requests: labelled(r, IntCounterVec::new(Opts::new("flexus_source_requests_total", "Calls to a source by API and answer (HTTP status, timeout, error); every retry counts"), &["source", "api", "code"])),
             actions_active,
             estimate_gb: gauge_vec(r, "flexus_free_traffic_estimate_remaining_gb", "Remaining free traffic now, GB: the bill minus the egress it has not seen yet (egress in GB of 10^9 bytes); never above flexus_free_traffic_remaining_gb", PACKAGE_LABELS),
             bill_changed: gauge_vec(r, "flexus_free_traffic_bill_change_timestamp_seconds", "Unix time the bill's remaining figure last changed (time() minus it is the age of the last bill change)", PACKAGE_LABELS),
@@ -640,6 +658,36 @@ impl Metrics {
     pub fn webhook(&self, r: WebhookResult) {
         self.webhooks.with_label_values(&[r.label()]).inc();
         self.changed();
+    }
+
+    /// Records one call to `source` (node_exporter's `node_scrape_collector_*` in spirit).
+    pub fn source_call(&self, source: &str, api: &str, code: &str, seconds: f64, ok: bool) {
+        self.source_requests
+            .with_label_values(&[source, api, code])
+            .inc();
+        self.source_up
+            .with_label_values(&[source])
+            .set(i64::from(ok));
+        self.source_duration
+            .with_label_values(&[source])
+            .set(seconds);
+        if ok {
+            self.source_last_success
+                .with_label_values(&[source])
+                .set(Utc::now().timestamp_millis() as f64 / 1000.0);
+        }
+        self.changed();
+    }
+
+    /// An observer for a Huawei Cloud client that records its calls as `source`.
+    pub fn observer(
+        self: &std::sync::Arc<Self>,
+        source: &'static str,
+    ) -> crate::huawei::transport::CallObserver {
+        let m = self.clone();
+        std::sync::Arc::new(move |c: &crate::huawei::transport::CallRecord<'_>| {
+            m.source_call(source, c.api, &c.code, c.seconds, c.ok);
+        })
     }
 
     /// Counts a poll: `success`, or the error's kind.

@@ -239,6 +239,28 @@ pub struct Lane {
 }
 
 impl Lane {
+    /// Sends one part, recording the call in the channel's source self-metrics (the console is
+    /// not a source).
+    async fn send(&self, part: &Part<'_>) -> Result<(), Failure> {
+        let started = Instant::now();
+        let answer = self.client.send_raw(part).await;
+        let code = match &answer {
+            Ok(a) => a.status.to_string(),
+            Err(_) => "error".to_string(),
+        };
+        let result = answer.and_then(|a| self.client.classify(&a));
+        if self.name() != crate::metrics::CONSOLE_CHANNEL {
+            self.metrics.source_call(
+                self.name(),
+                "send",
+                &code,
+                started.elapsed().as_secs_f64(),
+                result.is_ok(),
+            );
+        }
+        result
+    }
+
     fn count(&self, result: NotificationResult) {
         self.metrics.notification(self.client.name(), result);
     }
@@ -366,7 +388,7 @@ impl Lane {
                         queued_at: q.created_at,
                     }
                 }
-                let mut result = self.client.send(&part(&id, &q)).await;
+                let mut result = self.send(&part(&id, &q)).await;
                 if let Err(Failure::Reformat(d)) = &result {
                     // Escaping should prevent this; if the service still cannot parse, the same
                     // words as plain text are better than no message.
@@ -374,7 +396,7 @@ impl Lane {
                     q.plain = true;
                     q.text = render::plain(&q.text);
                     let _ = self.outbox.update(&path, &q);
-                    result = self.client.send(&part(&id, &q)).await;
+                    result = self.send(&part(&id, &q)).await;
                 }
                 match result {
                     Ok(()) => {

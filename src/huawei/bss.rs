@@ -75,6 +75,13 @@ impl BssClient {
         Self { client, domain_id }
     }
 
+    /// The same client, telling `observer` of every call (the `bss` source's self-metrics).
+    #[must_use]
+    pub fn observed(mut self, observer: crate::huawei::transport::CallObserver) -> Self {
+        self.client = self.client.observed(observer);
+        self
+    }
+
     fn headers(&self) -> Vec<(String, String)> {
         let mut h = vec![("Content-Type".to_string(), "application/json".to_string())];
         if let Some(id) = &self.domain_id {
@@ -85,10 +92,12 @@ impl BssClient {
 
     async fn post<T: serde::de::DeserializeOwned>(
         &self,
+        api: &'static str,
         path: &str,
         body: &serde_json::Value,
     ) -> Result<T, HuaweiError> {
         let req = ApiRequest {
+            api,
             method: Method::POST,
             path: path.to_string(),
             query: Vec::new(),
@@ -115,6 +124,7 @@ impl BssClient {
         for batch in ids.chunks(MAX_IDS_PER_CALL) {
             let answer: UsagesResponse = self
                 .post(
+                    "ListFreeResourceUsages",
                     "/v2/payments/free-resources/usages/details/query",
                     &serde_json::json!({ "free_resource_ids": batch }),
                 )
@@ -141,6 +151,7 @@ impl BssClient {
         loop {
             let answer: InfosResponse = self
                 .post(
+                    "ListFreeResourceInfos",
                     "/v3/payments/free-resources/query",
                     &serde_json::json!({ "limit": LIMIT, "offset": offset }),
                 )

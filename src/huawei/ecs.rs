@@ -16,12 +16,24 @@ use super::Site;
 use crate::target::Target;
 
 /// Builds ECS clients for instances in any region and project.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct EcsFactory {
     pub credentials: Credentials,
     /// Base URL; `{region}` is replaced by the instance's region.
     pub endpoint: String,
     pub timeout: Duration,
+    /// Told of every call (the `ecs` source's self-metrics).
+    pub observer: Option<super::transport::CallObserver>,
+}
+
+impl std::fmt::Debug for EcsFactory {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EcsFactory")
+            .field("credentials", &self.credentials)
+            .field("endpoint", &self.endpoint)
+            .field("timeout", &self.timeout)
+            .finish()
+    }
 }
 
 impl EcsFactory {
@@ -40,6 +52,10 @@ impl EcsFactory {
             self.timeout,
             RetryPolicy::default(),
         )?;
+        let client = match &self.observer {
+            Some(o) => client.observed(o.clone()),
+            None => client,
+        };
         Ok(EcsClient::new(client, target.project_id.clone()))
     }
 }
@@ -214,8 +230,15 @@ impl EcsClient {
         Self { client, project_id }
     }
 
-    fn request(&self, method: Method, path: String, body: Option<&Value>) -> ApiRequest {
+    fn request(
+        &self,
+        api: &'static str,
+        method: Method,
+        path: String,
+        body: Option<&Value>,
+    ) -> ApiRequest {
         ApiRequest {
+            api,
             method,
             path,
             query: Vec::new(),
@@ -242,8 +265,9 @@ impl EcsClient {
         })
     }
 
-    async fn action(&self, body: Value) -> Result<String, HuaweiError> {
+    async fn action(&self, api: &'static str, body: Value) -> Result<String, HuaweiError> {
         let req = self.request(
+            api,
             Method::POST,
             format!("/v1/{}/cloudservers/action", self.project_id),
             Some(&body),
@@ -265,8 +289,11 @@ impl EcsClient {
     /// The API's error.
     pub async fn stop(&self, server_id: &str, hard: bool) -> Result<String, HuaweiError> {
         let kind = if hard { "HARD" } else { "SOFT" };
-        self.action(json!({ "os-stop": { "type": kind, "servers": [{ "id": server_id }] } }))
-            .await
+        self.action(
+            "BatchStopServers",
+            json!({ "os-stop": { "type": kind, "servers": [{ "id": server_id }] } }),
+        )
+        .await
     }
 
     /// Starts `os-start` and returns the job id.
@@ -274,8 +301,11 @@ impl EcsClient {
     /// # Errors
     /// The API's error.
     pub async fn start(&self, server_id: &str) -> Result<String, HuaweiError> {
-        self.action(json!({ "os-start": { "servers": [{ "id": server_id }] } }))
-            .await
+        self.action(
+            "BatchStartServers",
+            json!({ "os-start": { "servers": [{ "id": server_id }] } }),
+        )
+        .await
     }
 
     /// The status of a job (`SUCCESS`, `RUNNING`, `INIT`, `FAIL`) and its failure reason.
@@ -284,6 +314,7 @@ impl EcsClient {
     /// The API's error.
     pub async fn job(&self, job_id: &str) -> Result<(String, Option<String>), HuaweiError> {
         let req = self.request(
+            "ShowJob",
             Method::GET,
             format!("/v1/{}/jobs/{job_id}", self.project_id),
             None,
@@ -304,6 +335,7 @@ impl EcsClient {
     /// The API's error.
     pub async fn server_status(&self, server_id: &str) -> Result<ServerStatus, HuaweiError> {
         let req = self.request(
+            "ShowServer",
             Method::GET,
             format!("/v1/{}/cloudservers/{server_id}", self.project_id),
             None,

@@ -91,6 +91,7 @@ impl RmsClient {
                 query.push(("marker".to_string(), m.clone()));
             }
             let req = ApiRequest {
+                api: "ListAllResources",
                 method: Method::GET,
                 path: format!(
                     "/v1/resource-manager/domains/{}/all-resources",

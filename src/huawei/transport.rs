@@ -59,9 +59,26 @@ pub struct Credentials {
     pub secret_key: Secret,
 }
 
+/// What one HTTP attempt to Huawei Cloud gave, for the self-metrics of a source.
+#[derive(Debug, Clone)]
+pub struct CallRecord<'a> {
+    /// The API's name as Huawei's docs give it (`ListFreeResourceUsages`, ...).
+    pub api: &'a str,
+    /// The HTTP status, or `timeout` / `error` when there was no answer.
+    pub code: String,
+    pub seconds: f64,
+    /// Whether the call succeeded (a 2xx answer Huawei did not mark as an error).
+    pub ok: bool,
+}
+
+/// Told of every attempt a client makes (the metrics module counts them per source).
+pub type CallObserver = std::sync::Arc<dyn Fn(&CallRecord<'_>) + Send + Sync>;
+
 /// One request to make.
 #[derive(Debug, Clone)]
 pub struct ApiRequest {
+    /// The API's name, for metrics (`ListFreeResourceUsages`, `BatchStopServers`, ...).
+    pub api: &'static str,
     pub method: reqwest::Method,
     pub path: String,
     pub query: Vec<(String, String)>,
@@ -79,7 +96,7 @@ pub struct ApiResponse {
 }
 
 /// A client that signs and sends requests to one Huawei Cloud endpoint.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct SignedClient {
     http: reqwest::Client,
     base: Url,
@@ -87,6 +104,19 @@ pub struct SignedClient {
     site: Site,
     timeout: Duration,
     retry: RetryPolicy,
+    observer: Option<CallObserver>,
+}
+
+impl std::fmt::Debug for SignedClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SignedClient")
+            .field("base", &self.base.as_str())
+            .field("credentials", &self.credentials)
+            .field("site", &self.site)
+            .field("timeout", &self.timeout)
+            .field("observed", &self.observer.is_some())
+            .finish()
+    }
 }
 
 impl SignedClient {
@@ -117,7 +147,15 @@ impl SignedClient {
             site,
             timeout,
             retry,
+            observer: None,
         })
+    }
+
+    /// The same client, telling `observer` of every attempt.
+    #[must_use]
+    pub fn observed(mut self, observer: CallObserver) -> Self {
+        self.observer = Some(observer);
+        self
     }
 
     /// Sends a request, retrying throttling and server errors.
@@ -127,7 +165,23 @@ impl SignedClient {
     pub async fn send(&self, req: &ApiRequest) -> Result<ApiResponse, HuaweiError> {
         let mut attempt = 1;
         loop {
-            match self.send_once(req).await {
+            let started = std::time::Instant::now();
+            let mut status = None;
+            let result = self.send_once(req, &mut status).await;
+            if let Some(observe) = &self.observer {
+                let code = match (status, &result) {
+                    (Some(s), _) => s.to_string(),
+                    (None, Err((HuaweiError::Timeout(_), _))) => "timeout".into(),
+                    (None, _) => "error".into(),
+                };
+                observe(&CallRecord {
+                    api: req.api,
+                    code,
+                    seconds: started.elapsed().as_secs_f64(),
+                    ok: result.is_ok(),
+                });
+            }
+            match result {
                 Ok(resp) => return Ok(resp),
                 Err((e, retry_after)) if e.is_retryable() && attempt < self.retry.max_attempts => {
                     let wait = self.retry.delay(attempt, retry_after);
@@ -149,9 +203,11 @@ impl SignedClient {
         }
     }
 
+    /// One attempt; `answered` is set to the HTTP status once there is one.
     async fn send_once(
         &self,
         req: &ApiRequest,
+        answered: &mut Option<u16>,
     ) -> Result<ApiResponse, (HuaweiError, Option<Duration>)> {
         let host = self.host();
         let path = format!("{}{}", self.base.path().trim_end_matches('/'), req.path);
@@ -221,6 +277,7 @@ impl SignedClient {
             Err(e) => return Err((HuaweiError::Transport(error_chain(&e.without_url())), None)),
         };
         let status = resp.status().as_u16();
+        *answered = Some(status);
         let request_id = resp
             .headers()
             .get("x-request-id")

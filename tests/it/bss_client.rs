@@ -341,6 +341,7 @@ async fn the_sent_url_carries_exactly_the_signed_query() {
     )
     .unwrap();
     let req = ApiRequest {
+        api: "ListFreeResourceUsages",
         method: reqwest::Method::GET,
         path: "/v2/bills/customer-bills/free-resources-usage-records".into(),
         query: vec![

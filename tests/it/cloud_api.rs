@@ -123,6 +123,19 @@ async fn two_servers_one_stopped_then_started_after_the_reset_across_a_restart()
         metric(&m, "flexus_free_traffic_remaining_gb", &["server=\"hk-b\""]),
         Some(50.0)
     );
+    // The ECS calls are counted as the `ecs` source's.
+    for api in ["BatchStopServers", "ShowJob"] {
+        let n = metric(
+            &m,
+            "flexus_source_requests_total",
+            &["source=\"ecs\"", &format!("api=\"{api}\""), "code=\"200\""],
+        );
+        assert!(n >= Some(1.0), "{api}: {n:?}");
+    }
+    assert_eq!(
+        metric(&m, "flexus_source_up", &["source=\"ecs\""]),
+        Some(1.0)
+    );
     app.stop().await;
 
     // A restart in the same cycle: the instance is already off; nothing more is done.
