@@ -23,7 +23,7 @@ pub async fn run(mut config: Config) -> ExitCode {
         crate::logging::print_error(&format!("{e:#}"));
         return ExitCode::from(super::EXIT_CONFIG);
     }
-    let listener = match tokio::net::TcpListener::bind(config.http.listen_addr).await {
+    let listener = match crate::http::server::bind(config.http.listen_addr) {
         Ok(l) => l,
         Err(e) => {
             crate::logging::print_error(&format!("LISTEN_ADDR={}: cannot listen: {e}; fix: choose a free port or stop the other process", config.http.listen_addr));
@@ -80,7 +80,7 @@ pub fn exit_code(result: std::io::Result<()>) -> ExitCode {
 /// Waits for SIGINT or SIGTERM. SIGHUP (a closed terminal, or `systemctl reload` habits) is
 /// ignored with a warning instead of ending the process: the configuration is read once at
 /// start, and a guard that dies on a stray hang-up protects nothing.
-async fn wait_for_signal() {
+pub(super) async fn wait_for_signal() {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{signal, SignalKind};
