@@ -279,6 +279,8 @@ async fn an_unusable_outbox_is_an_unusable_state_dir() {
         let mut env = base_env(&fake, &[ID]);
         env.retain(|(k, _)| k != "STATE_DIR");
         env.push(("STATE_DIR".into(), dir.display().to_string()));
+        // A port of its own: the default one may be taken by another test's program.
+        env.push(("LISTEN_ADDR".into(), format!("127.0.0.1:{}", free_port())));
         if let Some((parent, _)) = make.rsplit_once('/') {
             std::fs::create_dir_all(dir.join(parent)).unwrap();
         }
