@@ -1,6 +1,7 @@
 //! The kernel's byte counters of one network interface, and which interface is the public one.
 //!
-//! Reads `<sys>/class/net/<if>/statistics/{tx,rx}_bytes` (64-bit on every kernel since 2.6.36) and
+//! Reads `<sys>/class/net/<if>/statistics/{tx,rx}_bytes` (64-bit on every kernel since 2.6.36; the
+//! same counters from `<proc>/net/dev` where sysfs does not show the interface) and
 //! chooses the interface by the default route in `<proc>/net/route`, never by whether the card
 //! looks physical: a cloud server's NIC is virtual too. The roots are parameters so that tests
 //! read a fake `/sys` and `/proc`. It keeps no state; counting across restarts is `meter`'s job.
@@ -117,7 +118,29 @@ fn read_one(path: &Path, interface: &str) -> Result<u64, CounterError> {
     })
 }
 
-/// Reads the counters of `interface`.
+/// The counters of `interface` in the text of `/proc/net/dev`, if it is listed. Pure.
+pub fn proc_net_dev(text: &str, interface: &str) -> Option<Counters> {
+    text.lines().find_map(|line| {
+        let (name, rest) = line.split_once(':')?;
+        if name.trim() != interface {
+            return None;
+        }
+        // receive: bytes packets errs drop fifo frame compressed multicast; transmit: bytes ...
+        let f: Vec<u64> = rest
+            .split_whitespace()
+            .map(str::parse)
+            .collect::<Result<_, _>>()
+            .ok()?;
+        Some(Counters {
+            rx: *f.first()?,
+            tx: *f.get(8)?,
+        })
+    })
+}
+
+/// Reads the counters of `interface` from `/sys/class/net`, or from `/proc/net/dev` where sysfs
+/// does not show it (a sysfs mounted for another network namespace; both read the same kernel
+/// counters).
 ///
 /// # Errors
 /// When the interface is gone or its files do not hold numbers.
@@ -127,6 +150,14 @@ pub fn read(roots: &Roots, interface: &str) -> Result<Counters, CounterError> {
         .join("class/net")
         .join(interface)
         .join("statistics");
+    if !dir.exists() {
+        if let Some(c) = std::fs::read_to_string(roots.proc.join("net/dev"))
+            .ok()
+            .and_then(|t| proc_net_dev(&t, interface))
+        {
+            return Ok(c);
+        }
+    }
     Ok(Counters {
         tx: read_one(&dir.join("tx_bytes"), interface)?,
         rx: read_one(&dir.join("rx_bytes"), interface)?,
@@ -228,6 +259,26 @@ mod tests {
             choose_interface(Some("veth0"), &roots),
             Err(CounterError::Excluded("veth0".into()))
         );
+    }
+
+    #[test]
+    fn proc_net_dev_gives_the_same_counters() {
+        let text = "Inter-|   Receive |  Transmit\n face |bytes packets|bytes packets\n    \
+            lo: 100 1 0 0 0 0 0 0 100 1 0 0 0 0 0 0\n  \
+            eth0: 5000 40 0 0 0 0 0 0 987654321 30 0 0 0 0 0 0\n";
+        assert_eq!(
+            proc_net_dev(text, "eth0"),
+            Some(Counters {
+                tx: 987_654_321,
+                rx: 5000
+            })
+        );
+        assert_eq!(proc_net_dev(text, "eth1"), None);
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("proc/net")).unwrap();
+        std::fs::write(dir.path().join("proc/net/dev"), text).unwrap();
+        let roots = fake::roots(dir.path());
+        assert_eq!(read(&roots, "eth0").unwrap().tx, 987_654_321);
     }
 
     #[test]

@@ -222,7 +222,9 @@ async fn status(State(s): State<AppState>) -> Response {
                 "server": s.config.server_for(&p.free_resource_id),
                 "reading": reading,
                 "used_gb": reading.map(|r| r.used_gb()),
-                "level": reading.map(|r| Level::of(r.remaining_gb, &s.config.alerting.thresholds).label()),
+                // The level decisions go by: the bill, or the live estimate built on it when lower.
+                "level": reading.map(|r| Level::of(p.judged_gb().unwrap_or(r.remaining_gb), &s.config.alerting.thresholds).label()),
+                "estimate": p.current_estimate().filter(|_| is_fresh),
                 "stale": p.reading.is_some() && !is_fresh,
                 "error": p.error.as_ref().map(ToString::to_string),
             })
@@ -290,5 +292,7 @@ async fn status(State(s): State<AppState>) -> Response {
             "last_error": (!snap.up && snap.polls > 0).then(|| snap.problem().to_string()),
         },
         "packages": packages,
+        // The server's own egress counter (absent when EGRESS_COUNTER=off or no package is its).
+        "egress": snap.live,
     }))
 }

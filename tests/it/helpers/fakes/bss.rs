@@ -28,8 +28,32 @@ pub enum Reply {
     Stall(Duration),
 }
 
+/// A package whose remaining amount follows what really crossed an interface, late by `lag`
+/// (the way Huawei deducts a package's traffic some time after it was sent).
+struct Deduct {
+    id: String,
+    quota_gb: f64,
+    lag: Duration,
+    /// The counter when the cycle began, and its samples since, oldest first.
+    start: u64,
+    samples: VecDeque<(std::time::Instant, u64)>,
+}
+
+impl Deduct {
+    /// The remaining amount in GB of 1024³ bytes (BSS's GB) as the bill shows it now.
+    fn remaining_gb(&self) -> f64 {
+        let seen_until = std::time::Instant::now().checked_sub(self.lag);
+        let seen = seen_until
+            .and_then(|t| self.samples.iter().rev().find(|(at, _)| *at <= t))
+            .map_or(self.start, |(_, b)| *b);
+        self.quota_gb - seen.saturating_sub(self.start) as f64 / (1u64 << 30) as f64
+    }
+}
+
 #[derive(Default)]
 struct Inner {
+    /// A package that deducts real traffic, when set.
+    deduct: Option<Deduct>,
     /// Package entries by id, as BSS would list them.
     packages: HashMap<String, Value>,
     /// Answers used before the normal one, first in first out.
@@ -153,6 +177,45 @@ impl FakeBss {
             .insert(id.to_string(), entry);
     }
 
+    /// Makes package `id` deduct from `quota_gb` what `read` (a byte counter) shows was sent,
+    /// `lag` late: sampled every 20 ms by a thread that ends with the fake.
+    pub fn deduct_from(
+        &self,
+        id: &str,
+        quota_gb: f64,
+        lag: Duration,
+        read: impl Fn() -> Option<u64> + Send + 'static,
+    ) {
+        let start = read().expect("the counter can be read when the cycle begins");
+        self.set_gb(id, quota_gb, quota_gb);
+        self.inner.lock().unwrap().deduct = Some(Deduct {
+            id: id.to_string(),
+            quota_gb,
+            lag,
+            start,
+            samples: VecDeque::new(),
+        });
+        let weak = Arc::downgrade(&self.inner);
+        std::thread::spawn(move || {
+            while let Some(inner) = weak.upgrade() {
+                if let Some(bytes) = read() {
+                    if let Some(d) = inner.lock().unwrap().deduct.as_mut() {
+                        let now = std::time::Instant::now();
+                        d.samples.push_back((now, bytes));
+                        // Keep what the lag needs, and a little more.
+                        while d.samples.front().is_some_and(|(at, _)| {
+                            now.duration_since(*at) > d.lag * 2 + Duration::from_secs(5)
+                        }) {
+                            d.samples.pop_front();
+                        }
+                    }
+                }
+                drop(inner);
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        });
+    }
+
     pub fn remove(&self, id: &str) {
         self.inner.lock().unwrap().packages.remove(id);
     }
@@ -271,6 +334,12 @@ async fn handle(
                 .collect();
             if ids.len() > 100 {
                 return error(400, "CBC.0100", "free_resource_ids: at most 100");
+            }
+            if let Some(d) = &g.deduct {
+                let remaining = d.remaining_gb();
+                if let Some(e) = g.packages.get_mut(&d.id) {
+                    e["amount"] = json!(remaining);
+                }
             }
             let entries: Vec<Value> = ids
                 .iter()
