@@ -18,6 +18,7 @@ use serde_json::json;
 
 use crate::huawei::gateway::{GatewayKeys, Refused, Signed};
 use crate::level::Thresholds;
+use crate::messages::Lang;
 
 pub const DEMO_AK: &str = "DEMO-ACCESS-KEY";
 pub const DEMO_SK: &str = "demo-secret-key";
@@ -69,6 +70,8 @@ impl Scenario {
 
 struct Cloud {
     scenario: Scenario,
+    /// The language the names are given in (BSS answers in the console's language).
+    lang: Lang,
     started: Instant,
     speed: f64,
     cycle_start: DateTime<Utc>,
@@ -91,10 +94,11 @@ impl DemoCloud {
     ///
     /// # Errors
     /// When no port can be bound.
-    pub async fn start(scenario: Scenario, speed: f64) -> std::io::Result<Self> {
+    pub async fn start(scenario: Scenario, speed: f64, lang: Lang) -> std::io::Result<Self> {
         let now = Utc::now();
         let cloud = Arc::new(Cloud {
             scenario,
+            lang,
             started: Instant::now(),
             speed,
             cycle_start: now - chrono::Duration::days(20),
@@ -139,10 +143,16 @@ async fn handle(
             cloud.cycle_start + chrono::Duration::days(30),
         )
     };
+    // The package and traffic type named in the page's language, as a console in that language
+    // shows them (the demo page in Chinese should not carry English names).
+    let (package, usage) = match cloud.lang {
+        Lang::Zh => ("Flexus L 轻量 BGP 流量包（演示）", "上行流量"),
+        Lang::En => ("Lightweight BGP data package (demo)", "Uplink traffic"),
+    };
     let entry = json!({
         "free_resource_id": DEMO_PACKAGE,
-        "free_resource_type_name": "Lightweight BGP data package (demo)",
-        "usage_type_name": "Uplink traffic",
+        "free_resource_type_name": package,
+        "usage_type_name": usage,
         "quota_reuse_cycle": 4,
         "quota_reuse_cycle_type": 2,
         "start_time": start.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
@@ -156,7 +166,7 @@ async fn handle(
         "/v2/payments/free-resources/usages/details/query" => Json(json!({ "free_resources": [entry] })).into_response(),
         "/v3/payments/free-resources/query" => Json(json!({
             "total_count": 1,
-            "free_resource_packages": [{ "product_name": "Lightweight BGP data package (demo)", "service_type_code": "hws.service.type.hcss", "region_code": "demo-region", "status": 1, "free_resources": [entry] }]
+            "free_resource_packages": [{ "product_name": package, "service_type_code": "hws.service.type.hcss", "region_code": "demo-region", "status": 1, "free_resources": [entry] }]
         }))
         .into_response(),
         _ => (StatusCode::NOT_FOUND, Json(json!({"error_code": "APIGW.0101", "error_msg": "The API does not exist"}))).into_response(),

@@ -21,7 +21,7 @@ pub async fn run(mut config: Config, speed: f64) -> ExitCode {
         1.0
     };
     let scenario = Scenario::for_thresholds(&config.alerting.thresholds);
-    let cloud = match DemoCloud::start(scenario, speed).await {
+    let cloud = match DemoCloud::start(scenario, speed, config.notify.lang).await {
         Ok(c) => c,
         Err(e) => {
             crate::errln!("cannot start the demo cloud on 127.0.0.1: {e}");
@@ -150,7 +150,14 @@ pub async fn run(mut config: Config, speed: f64) -> ExitCode {
             }
         })
     };
+    // Ctrl-C or SIGTERM ends the demo like its own end does, so the temporary state is removed.
+    let on_signal = cancel.clone();
+    let signals = tokio::spawn(async move {
+        super::serve::wait_for_signal().await;
+        on_signal.cancel();
+    });
     let code = super::serve::exit_code(stack.run_until_stopped(listener, cancel).await);
+    signals.abort();
     let _ = narrator.await;
     drop(state);
     code

@@ -80,7 +80,7 @@ pub fn exit_code(result: std::io::Result<()>) -> ExitCode {
 /// Waits for SIGINT or SIGTERM. SIGHUP (a closed terminal, or `systemctl reload` habits) is
 /// ignored with a warning instead of ending the process: the configuration is read once at
 /// start, and a guard that dies on a stray hang-up protects nothing.
-async fn wait_for_signal() {
+pub(super) async fn wait_for_signal() {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{signal, SignalKind};

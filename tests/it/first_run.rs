@@ -198,3 +198,90 @@ fn channel_urls_that_cannot_work_are_refused_naming_the_variable() {
     );
     assert!(!said.contains("0123456789abcdef"), "{said}");
 }
+
+/// Starts the demo on a free port and returns it with its state directory and page address.
+fn start_demo(lang: &str) -> (std::process::Child, String, String) {
+    use std::io::BufRead;
+    let port = crate::helpers::free_port();
+    let mut child = command(&env(&[
+        ("MESSAGE_LANG", lang),
+        ("LISTEN_ADDR", &format!("127.0.0.1:{port}")),
+    ]))
+    .arg("demo")
+    .stdout(Stdio::piped())
+    .stderr(Stdio::null())
+    .spawn()
+    .unwrap();
+    let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut state = None;
+    let mut page = None;
+    for line in lines.by_ref() {
+        let line = line.unwrap();
+        if let Some(rest) = line.trim().strip_prefix("state:") {
+            state = rest.split_whitespace().next().map(str::to_string);
+        }
+        if let Some(at) = line.find("http://") {
+            page.get_or_insert_with(|| line[at..].split_whitespace().next().unwrap().to_string());
+        }
+        if state.is_some() {
+            break;
+        }
+    }
+    // Keep reading so the demo never blocks on a full pipe.
+    std::thread::spawn(move || for _ in lines {});
+    (
+        child,
+        state.expect("the demo names its state"),
+        page.unwrap(),
+    )
+}
+
+#[tokio::test]
+async fn the_demo_removes_its_state_on_ctrl_c_and_sigterm() {
+    for signal in ["INT", "TERM"] {
+        let (mut child, state, _) = tokio::task::spawn_blocking(|| start_demo("en"))
+            .await
+            .unwrap();
+        assert!(std::path::Path::new(&state).is_dir());
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+        assert!(std::process::Command::new("kill")
+            .args([&format!("-{signal}"), &child.id().to_string()])
+            .status()
+            .unwrap()
+            .success());
+        let status = tokio::task::spawn_blocking(move || child.wait().unwrap())
+            .await
+            .unwrap();
+        assert!(
+            !std::path::Path::new(&state).exists(),
+            "SIG{signal} ({status}) left {state}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn the_demo_names_its_package_in_the_language_of_the_page() {
+    let (mut child, _, page) = tokio::task::spawn_blocking(|| start_demo("zh"))
+        .await
+        .unwrap();
+    let mut html = String::new();
+    for _ in 0..50 {
+        html = reqwest::get(&page)
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap_or_default();
+        if html.contains("BGP") {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(
+        !html.contains("Lightweight BGP data package") && !html.contains("Uplink traffic"),
+        "English names on the Chinese page: {html}"
+    );
+    assert!(html.contains("上行流量"), "{html}");
+}
