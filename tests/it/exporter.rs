@@ -272,3 +272,78 @@ async fn a_status_token_protects_the_page_and_the_read_apis_only() {
         .await;
     assert_eq!(r.status(), 200);
 }
+
+/// The exact `/metrics` exposition for a handful of fixed BSS answers (a package at each level, a
+/// malformed entry, a package BSS does not list), kept as a fixture so that a renamed metric or
+/// label, a changed type or help text cannot slip through; and checked by `promtool check
+/// metrics`. After an intended change, regenerate it with `UPDATE_GOLDEN=1 cargo test golden`.
+/// Build identity (revision, compiler, target) is written as placeholders.
+#[tokio::test]
+async fn the_exposition_for_fixed_bss_answers_matches_the_golden_file() {
+    use flexus_traffic_monitor::huawei::wire::{readings_for, UsagesResponse};
+    use flexus_traffic_monitor::metrics::Metrics;
+    use flexus_traffic_monitor::snapshot::Snapshot;
+    const GOLDEN: &str = "tests/fixtures/metrics-golden.prom";
+    let ids = [ID, "pkg-level-2", "pkg-malformed", "pkg-missing"];
+    let bss = crate::helpers::FakeBss::start().await;
+    let config = crate::helpers::config(&crate::helpers::base_env(&bss, &ids));
+    let answer: UsagesResponse = serde_json::from_value(serde_json::json!({"free_resources": [
+        {"free_resource_id": ID, "free_resource_type_name": "Lightweight BGP data package",
+         "usage_type_name": "Uplink traffic", "start_time": "2026-11-07T16:00:00Z",
+         "end_time": "2026-12-07T16:00:00Z", "amount": 853.27, "original_amount": 1200,
+         "measure_id": 10},
+        {"free_resource_id": "pkg-level-2", "free_resource_type_name": "Lightweight BGP data package",
+         "usage_type_name": "", "start_time": "2026-11-07T16:00:00Z",
+         "end_time": "2026-12-07T16:00:00Z", "amount": 8192, "original_amount": 204800,
+         "measure_id": 11},
+        {"free_resource_id": "pkg-malformed", "start_time": "2026-11-07T16:00:00Z",
+         "end_time": "2026-12-07T16:00:00Z", "original_amount": 1200, "measure_id": 10}
+    ]}))
+    .unwrap();
+    let now = chrono::DateTime::parse_from_rfc3339("2026-12-01T08:00:00Z")
+        .unwrap()
+        .with_timezone(&chrono::Utc);
+    let ids: Vec<String> = ids.iter().map(|s| s.to_string()).collect();
+    let results = readings_for(&ids, answer.free_resources.as_deref().unwrap(), now);
+    let mut snap = Snapshot::new(&ids);
+    snap.apply(&Ok(results), now);
+    let text = Metrics::new().render(&snap, &config, now);
+    let text: String = text
+        .lines()
+        .map(|l| {
+            if l.starts_with("flexus_build_info{") {
+                format!(
+                    "flexus_build_info{{revision=\"REVISION\",rustc=\"RUSTC\",target=\"TARGET\",version=\"{}\"}} 1",
+                    env!("CARGO_PKG_VERSION")
+                )
+            } else {
+                l.to_string()
+            }
+        })
+        .map(|l| l + "\n")
+        .collect();
+    assert!(
+        !text.contains("pkg-malformed\",usage_type"),
+        "a malformed entry is no reading:\n{text}"
+    );
+    if std::env::var_os("UPDATE_GOLDEN").is_some() {
+        std::fs::write(GOLDEN, &text).unwrap();
+    }
+    let golden = std::fs::read_to_string(GOLDEN).unwrap();
+    if golden != text {
+        let first = golden
+            .lines()
+            .zip(text.lines())
+            .position(|(a, b)| a != b)
+            .unwrap_or(golden.lines().count().min(text.lines().count()));
+        panic!(
+            "/metrics differs from {GOLDEN} at line {}:\n golden: {:?}\n now:    {:?}\n(regenerate with UPDATE_GOLDEN=1 after an intended change)",
+            first + 1,
+            golden.lines().nth(first),
+            text.lines().nth(first)
+        );
+    }
+    if let Some(complaints) = promtool_complaints(&golden) {
+        assert!(complaints.is_empty(), "{complaints:#?}");
+    }
+}
