@@ -23,7 +23,7 @@ pub async fn run(mut config: Config) -> ExitCode {
         crate::logging::print_error(&format!("{e:#}"));
         return ExitCode::from(super::EXIT_CONFIG);
     }
-    let listener = match tokio::net::TcpListener::bind(config.http.listen_addr).await {
+    let listener = match crate::http::server::bind(config.http.listen_addr) {
         Ok(l) => l,
         Err(e) => {
             crate::logging::print_error(&format!("LISTEN_ADDR={}: cannot listen: {e}; fix: choose a free port or stop the other process", config.http.listen_addr));

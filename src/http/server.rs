@@ -6,8 +6,20 @@
 //! happened while they were held. This module bounds what the HTTP side can take, so the guard's
 //! own sockets and files stay available whatever clients do:
 //!
-//! - at most [`Limits::max_connections`] connections at a time: the next one is accepted only when
-//!   one closes (meanwhile new connections wait in the kernel's backlog and cost us nothing);
+//! - at most [`Limits::max_connections`] connections at a time. The listener keeps accepting; at
+//!   the limit a new connection takes the slot of the oldest one that is not serving a request
+//!   (idle between requests, or never used: still sending its headers, however slowly), which is
+//!   closed — as nginx and hyper-based servers do. Waiting for a slot instead (the first design)
+//!   let idle and slow clients hold every slot until their header timeout while new requests sat
+//!   in the kernel's backlog, then were dropped and retried after 1, 3, 7, 15, 31 s: a Prometheus
+//!   scrape failed and an Alertmanager webhook came a minute late with 1,000 idle connections
+//!   held. A connection keeps its slot for `GRACE` after it is accepted (time for its request to
+//!   arrive), so clients that reconnect as fast as they are closed cannot take a slot from a
+//!   request on its way. Only when every slot serves a request does the next connection wait;
+//! - sockets still closing count too (at most `CLOSING_HEADROOM` beyond the limit), so the file
+//!   descriptors the guard needs stay free however fast clients come and go;
+//! - the listen backlog is [`BACKLOG`] (the kernel caps it at `net.core.somaxconn`), so a burst
+//!   of connections waits to be accepted rather than being dropped;
 //! - a connection must send a request's headers within [`Limits::header_read_timeout`], counted
 //!   from when the server starts waiting for them: this closes connections that never send a
 //!   request, that drip headers slowly, and idle keep-alive connections between requests
@@ -17,11 +29,13 @@
 //!
 //! HTTP/1.1 only (Prometheus, Alertmanager and browsers all speak it). It does not know the routes.
 
+use std::collections::BTreeMap;
 use std::convert::Infallible;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::pin::Pin;
-use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
@@ -49,6 +63,104 @@ pub struct Limits {
     pub body_timeout: Duration,
 }
 
+/// How long a new connection keeps its slot before it may be closed for a newer one, unused: time
+/// for a client to send its request (on loopback it arrives within a millisecond). Bounds how fast
+/// clients that reconnect at once can churn the slots.
+const GRACE: Duration = Duration::from_millis(25);
+
+/// Sockets beyond [`Limits::max_connections`] that may still be closing (their slot already went to
+/// a newer connection).
+const CLOSING_HEADROOM: usize = 64;
+
+/// The listen backlog: connections the kernel holds until the program accepts them.
+pub const BACKLOG: u32 = 4096;
+
+/// Binds `addr` with [`BACKLOG`] (tokio's `TcpListener::bind` takes the platform's 128).
+///
+/// # Errors
+/// When the address cannot be bound.
+pub fn bind(addr: SocketAddr) -> std::io::Result<TcpListener> {
+    let socket = if addr.is_ipv4() {
+        tokio::net::TcpSocket::new_v4()?
+    } else {
+        tokio::net::TcpSocket::new_v6()?
+    };
+    socket.set_reuseaddr(true)?;
+    socket.bind(addr)?;
+    socket.listen(BACKLOG)
+}
+
+/// One open connection, as the listener sees it.
+struct Open {
+    /// Requests being served now (0: idle or never used, so it may be closed to admit another).
+    serving: AtomicUsize,
+    /// Closes it.
+    close: CancellationToken,
+    /// When it was accepted.
+    accepted: tokio::time::Instant,
+    /// Its slot, while it has one. Closing it hands the slot straight to the connection that
+    /// takes its place, so the listener never waits for a closed connection's task to end.
+    slot: Mutex<Option<OwnedSemaphorePermit>>,
+}
+
+/// Every open connection, oldest first (ids grow).
+#[derive(Default)]
+struct Registry {
+    next: AtomicU64,
+    open: Mutex<BTreeMap<u64, Arc<Open>>>,
+}
+
+impl Registry {
+    fn add(&self, slot: OwnedSemaphorePermit) -> (u64, Arc<Open>) {
+        let id = self.next.fetch_add(1, Ordering::Relaxed);
+        let open = Arc::new(Open {
+            serving: AtomicUsize::new(0),
+            close: CancellationToken::new(),
+            accepted: tokio::time::Instant::now(),
+            slot: Mutex::new(Some(slot)),
+        });
+        self.lock().insert(id, open.clone());
+        (id, open)
+    }
+
+    /// Forgets a connection that ended, freeing its slot if it still had one.
+    fn remove(&self, id: u64, open: &Open) {
+        self.lock().remove(&id);
+        drop(lock(&open.slot).take());
+    }
+
+    /// Closes the oldest connection that serves no request and takes its slot. `Err(None)`
+    /// when every connection serves one; `Err(Some(wait))` when the oldest idle one was accepted
+    /// less than [`GRACE`] ago: it may be a client whose request is on its way, so it gets the
+    /// rest of its grace first.
+    fn close_oldest_idle(&self) -> Result<OwnedSemaphorePermit, Option<Duration>> {
+        let mut open = self.lock();
+        let (id, o) = open
+            .iter()
+            .find(|(_, o)| o.serving.load(Ordering::Acquire) == 0)
+            .ok_or(None)?;
+        let age = o.accepted.elapsed();
+        if age < GRACE {
+            return Err(Some(GRACE - age));
+        }
+        let id = *id;
+        let o = open.remove(&id).ok_or(None)?;
+        o.close.cancel();
+        let slot = lock(&o.slot).take();
+        slot.ok_or(None)
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, BTreeMap<u64, Arc<Open>>> {
+        lock(&self.open)
+    }
+}
+
+/// A panic while holding one of these locks cannot leave its value inconsistent (single inserts,
+/// removes and takes), so a poisoned lock is used as it is.
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
 /// The limits the program runs with (documented in the README's reliability section).
 pub const LIMITS: Limits = Limits {
     max_connections: 256,
@@ -69,16 +181,21 @@ pub async fn serve_with(
     limits: Limits,
 ) -> std::io::Result<()> {
     let slots = Arc::new(Semaphore::new(limits.max_connections));
+    // Sockets, counting those closed for a newer connection whose task has not ended yet: the
+    // file descriptors the HTTP side may hold whatever the pace of clients.
+    let sockets = Arc::new(Semaphore::new(limits.max_connections + CLOSING_HEADROOM));
+    let registry = Arc::new(Registry::default());
     let connections = TaskTracker::new();
     loop {
-        // A slot first, then accept: beyond the limit, connections wait in the backlog.
-        let permit = tokio::select! {
-            p = slots.clone().acquire_owned() => match p {
+        let socket = tokio::select! {
+            p = sockets.clone().acquire_owned() => match p {
                 Ok(p) => p,
                 Err(_) => break,
             },
             () = cancel.cancelled() => break,
         };
+        // Accept as soon as a socket may be held, so that the backlog drains whatever the
+        // clients do.
         let (stream, peer) = tokio::select! {
             r = listener.accept() => match r {
                 Ok(accepted) => accepted,
@@ -92,14 +209,34 @@ pub async fn serve_with(
             },
             () = cancel.cancelled() => break,
         };
-        connections.spawn(connection(
-            stream,
-            peer,
-            app.clone(),
-            permit,
-            cancel.clone(),
-            limits,
-        ));
+        // Then a slot: free, or taken from the oldest idle connection, or (every connection
+        // serving a request) the first to come free.
+        let permit = loop {
+            if let Ok(p) = slots.clone().try_acquire_owned() {
+                break Some(p);
+            }
+            let wait = match registry.close_oldest_idle() {
+                Ok(p) => break Some(p),
+                Err(Some(grace)) => grace,
+                // Every connection serves a request: the first to come free.
+                Err(None) => Duration::MAX,
+            };
+            tokio::select! {
+                p = slots.clone().acquire_owned() => break p.ok(),
+                () = tokio::time::sleep(wait.min(Duration::from_secs(3600))) => {}
+                () = cancel.cancelled() => break None,
+            }
+        };
+        let Some(permit) = permit else { break };
+        let (id, open) = registry.add(permit);
+        let registry = registry.clone();
+        let cancel = cancel.clone();
+        let app = app.clone();
+        connections.spawn(async move {
+            connection(stream, peer, app, open.clone(), cancel, limits).await;
+            registry.remove(id, &open);
+            drop(socket);
+        });
     }
     drop(listener);
     connections.close();
@@ -116,20 +253,42 @@ fn is_connection_error(e: &std::io::Error) -> bool {
     )
 }
 
+/// Counts a request as being served until dropped (the response is ready, or the request failed).
+struct Serving(Arc<Open>);
+
+impl Serving {
+    fn start(open: &Arc<Open>) -> Self {
+        open.serving.fetch_add(1, Ordering::AcqRel);
+        Self(open.clone())
+    }
+}
+
+impl Drop for Serving {
+    fn drop(&mut self) {
+        self.0.serving.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
 async fn connection(
     stream: TcpStream,
     peer: SocketAddr,
     app: Router,
-    _slot: OwnedSemaphorePermit,
+    open: Arc<Open>,
     cancel: CancellationToken,
     limits: Limits,
 ) {
+    let counted = open.clone();
     let service = hyper::service::service_fn(move |req: Request<Incoming>| {
+        let serving = Serving::start(&counted);
         let mut app = app.clone();
         let deadline = tokio::time::sleep(limits.body_timeout);
         let mut req = req.map(|body| Body::new(DeadlineBody::new(Body::new(body), deadline)));
         req.extensions_mut().insert(ConnectInfo(peer));
-        async move { Ok::<_, Infallible>(app.call(req).await.unwrap_or_else(|e| match e {})) }
+        async move {
+            let response = app.call(req).await.unwrap_or_else(|e| match e {});
+            drop(serving);
+            Ok::<_, Infallible>(response)
+        }
     });
     let conn = hyper::server::conn::http1::Builder::new()
         .timer(TokioTimer::new())
@@ -140,6 +299,14 @@ async fn connection(
         r = conn.as_mut() => {
             if let Err(e) = r {
                 tracing::debug!(%peer, error = %e, "http: connection ended");
+            }
+        }
+        // Its slot went to a newer connection: it serves nothing, so it is simply closed (a
+        // request that began in the meantime is finished first).
+        () = open.close.cancelled() => {
+            if open.serving.load(Ordering::Acquire) > 0 {
+                conn.as_mut().graceful_shutdown();
+                let _ = conn.await;
             }
         }
         () = cancel.cancelled() => {

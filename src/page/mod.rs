@@ -159,7 +159,9 @@ pub struct PackageView {
     /// The last reading, even when stale (then `stale` is set and the page says so).
     pub reading: Option<Reading>,
     pub stale: bool,
-    /// From a fresh reading only.
+    /// What is left now by the server's own counter, built on a fresh reading (see `egress`).
+    pub estimate: Option<crate::egress::Estimate>,
+    /// From a fresh reading only: the bill, or the estimate built on it when lower.
     pub level: Option<Level>,
     pub forecast: Forecast,
     /// The points of the chart: the current and the previous cycle.
@@ -347,7 +349,11 @@ pub fn build(i: &Inputs<'_>) -> PageView {
             });
         }
         let fresh = p.reading.as_ref().filter(|_| !stale);
-        let level = fresh.map(|r| Level::of(r.remaining_gb, &s.thresholds));
+        let estimate = fresh.and_then(|_| p.current_estimate().cloned());
+        let level = fresh.map(|r| {
+            let gb = p.judged_gb().unwrap_or(r.remaining_gb);
+            Level::of(gb, &s.thresholds)
+        });
         let points = i.history.points(&id);
         let forecast = match fresh {
             Some(r) => forecast::forecast(
@@ -380,6 +386,7 @@ pub fn build(i: &Inputs<'_>) -> PageView {
             history: chart_points(points, p.reading.as_ref()),
             reading: p.reading.clone(),
             stale,
+            estimate,
             level,
             forecast,
             last_alert,

@@ -449,6 +449,19 @@ fn package(o: &mut String, r: &R, v: &PageView, p: &PackageView) {
             None => r.t("数据过期", "stale").to_string(),
         }
     );
+    if let Some(e) = &p.estimate {
+        // "bill 412 GB, read 14:00 · now ≈ 398 GB": both figures and the gap.
+        let _ = write!(
+            o,
+            "<p class=\"live\" data-k=\"live\">{} {} GB{} {} · <b>{} <span class=\"num\" data-k=\"estimate\">{}</span> GB</b></p>",
+            r.t("账单", "bill"),
+            gb(e.bill_gb),
+            r.t("，读取于", ", read"),
+            r.time(e.bill_read_at),
+            r.t("现在约", "now ≈"),
+            gb(e.remaining_gb)
+        );
+    }
     let pct = |g: f64| {
         if x.total_gb > 0.0 {
             (g / x.total_gb * 100.0).clamp(0.0, 100.0)

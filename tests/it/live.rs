@@ -72,6 +72,17 @@ async fn the_estimate_starts_the_countdown_the_lagging_bill_would_not_and_the_fr
     assert_eq!(p["level"], "1", "{p}");
     assert_eq!(status["egress"]["interface"], "eth0", "{status}");
     assert_eq!(status["egress"]["tx_bytes"], 97 * GB, "{status}");
+    let page = crate::helpers::get_text(&format!("{}/", app.base_url)).await;
+    let live = page
+        .split("data-k=\"live\">")
+        .nth(1)
+        .and_then(|p| p.split("</p>").next())
+        .unwrap_or_else(|| panic!("no live line on the page"));
+    assert!(live.starts_with("bill 100"), "{live}");
+    assert!(
+        live.contains("now ≈ <span class=\"num\" data-k=\"estimate\">3"),
+        "{live}"
+    );
     app.stop().await;
 }
 
