@@ -189,3 +189,86 @@ async fn every_source_reports_up_last_success_duration_and_calls_by_api_and_code
         Some(1.0)
     );
 }
+
+#[tokio::test]
+async fn the_summary_is_one_small_object_per_package_with_null_for_unknown() {
+    let (bss, tg) = bss_and_telegram().await;
+    bss.set_gb(ID, 150.0, 1000.0);
+    let app = webhook_app(&bss, &tg, &[], Spawn::default()).await;
+    let url = format!("{}/api/v1/summary", app.base_url);
+    let before = crate::helpers::get_json(&url).await;
+    let p = &before["packages"][0];
+    assert_eq!(p["free_resource_id"], ID);
+    for key in ["remaining_gb", "total_gb", "level", "reset_at", "forecast"] {
+        assert!(p[key].is_null(), "{key} unknown is null, never 0: {p}");
+    }
+    assert_eq!(p["action"], "none", "alerting runs and nothing is in force");
+    app.poller.poll_once().await.unwrap();
+    let one = crate::helpers::get_json(&format!("{url}?package={ID}")).await;
+    assert_eq!(one["remaining_gb"], 150.0, "{one}");
+    assert_eq!(one["total_gb"], 1000.0);
+    assert_eq!(one["remaining_percent"], 15.0);
+    let status = app.status().await;
+    assert_eq!(one["level"], status["packages"][0]["level"]);
+    assert!(one["reset_at"].is_string(), "{one}");
+    assert!(one["read_at"].is_string(), "{one}");
+    assert!(one["countdown_until"].is_null());
+    let r = reqwest::get(format!("{url}?package=nope")).await.unwrap();
+    assert_eq!(r.status(), 404);
+}
+
+#[tokio::test]
+async fn a_status_token_protects_the_page_and_the_read_apis_only() {
+    const READ_TOKEN: &str = "read-only-token-0123456789";
+    let (bss, tg) = bss_and_telegram().await;
+    bss.set_gb(ID, 150.0, 1000.0);
+    let app = webhook_app(&bss, &tg, &[("STATUS_TOKEN", READ_TOKEN)], Spawn::default()).await;
+    app.poller.poll_once().await.unwrap();
+    let client = reqwest::Client::new();
+    let base = &app.base_url;
+    for path in ["/", "/api/v1/status", "/api/v1/history", "/api/v1/summary"] {
+        let url = format!("{base}{path}");
+        let r = client.get(&url).send().await.unwrap();
+        assert_eq!(r.status(), 401, "{path}");
+        let challenge = r.headers()["www-authenticate"]
+            .to_str()
+            .unwrap()
+            .to_string();
+        assert!(challenge.starts_with("Basic "), "{challenge}");
+        let body = r.text().await.unwrap();
+        assert!(
+            !body.contains(READ_TOKEN) && body.contains("STATUS_TOKEN"),
+            "{body}"
+        );
+        let wrong = client
+            .get(&url)
+            .bearer_auth("wrong-token-0123456789")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(wrong.status(), 401, "{path}");
+        let bearer = client
+            .get(&url)
+            .bearer_auth(READ_TOKEN)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(bearer.status(), 200, "{path}");
+        let browser = client
+            .get(&url)
+            .basic_auth("anyone", Some(READ_TOKEN))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(browser.status(), 200, "{path}");
+    }
+    for path in ["/metrics", "/healthz", "/-/healthy", "/-/ready"] {
+        let r = client.get(format!("{base}{path}")).send().await.unwrap();
+        assert_eq!(r.status(), 200, "{path} stays open");
+    }
+    // The webhook keeps its own token.
+    let r = app
+        .deliver(&alert("FlexusFreeTrafficLow", "firing", Some("3")))
+        .await;
+    assert_eq!(r.status(), 200);
+}
