@@ -74,7 +74,8 @@ struct Cloud {
     lang: Lang,
     started: Instant,
     speed: f64,
-    cycle_start: DateTime<Utc>,
+    /// The end of the first cycle (the start of the next).
+    cycle_end: DateTime<Utc>,
 }
 
 impl Cloud {
@@ -101,7 +102,15 @@ impl DemoCloud {
             lang,
             started: Instant::now(),
             speed,
-            cycle_start: now - chrono::Duration::days(20),
+            // The first cycle ends a few minutes after the simulated reset comes: the program
+            // takes a new cycle only from about ten minutes before the current one ends (see
+            // `plausibility`), and holds readings against the trend in its last five minutes.
+            cycle_end: now
+                + chrono::Duration::from_std(
+                    scenario.reset_at.div_f64(speed.max(f64::MIN_POSITIVE)),
+                )
+                .unwrap_or(chrono::Duration::zero())
+                + chrono::Duration::minutes(6),
         });
         let app = Router::new().fallback(handle).with_state(cloud.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
@@ -134,13 +143,13 @@ async fn handle(
     let s = cloud.scenario;
     let (start, end) = if elapsed >= s.reset_at {
         (
-            cloud.cycle_start + chrono::Duration::days(30),
-            cloud.cycle_start + chrono::Duration::days(60),
+            cloud.cycle_end,
+            cloud.cycle_end + chrono::Duration::days(30),
         )
     } else {
         (
-            cloud.cycle_start,
-            cloud.cycle_start + chrono::Duration::days(30),
+            cloud.cycle_end - chrono::Duration::days(30),
+            cloud.cycle_end,
         )
     };
     // The package and traffic type named in the page's language, as a console in that language

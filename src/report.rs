@@ -4,7 +4,8 @@
 //! state). The engine asks [`due`] after every poll, queues the reports in the outbox and saves
 //! their keys in the state in one step (decide on a copy, queue, save), so a report is sent once:
 //! after a restart, or by a second process on the same `STATE_DIR` (which waits for the state's
-//! lock and then sees the key), it is not sent again. A report whose time passed while the
+//! lock and then sees the key), it is not sent again. Only a crash between queueing and saving can
+//! repeat one (never lose one), as for every message of the engine. A report whose time passed while the
 //! program was down is sent when it comes back, as long as it still makes sense: the one before
 //! a reset until the reset, the one after it for [`AFTER_RESET_WITHIN`], the digest until the
 //! local day ends.

@@ -142,7 +142,7 @@ pub async fn run(mut config: Config, speed: f64) -> ExitCode {
                 }
                 if cloud.elapsed() >= end && guard.running().is_none() {
                     crate::outln!("\nDemo finished: the package went through every level, the guard ran a dry-run shutdown");
-                    crate::outln!("after re-checking, and the new cycle sent a recovery message. For a real server, see README.md:");
+                    crate::outln!("after re-checking, and the new cycle was told with its first report. For a real server, see README.md:");
                     crate::outln!("put your keys in .env, then run `flexus-traffic-monitor check` from cron or `serve` under systemd.");
                     cancel.cancel();
                     return;

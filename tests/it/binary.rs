@@ -365,7 +365,8 @@ async fn demo_runs_every_level_with_a_dry_run_shutdown_and_no_account() {
         "Free traffic almost used up",
         "dry run",
         "would run",
-        "Traffic recovered",
+        // The reset starts the alert memory afresh: the reset is told, then the new cycle's report.
+        "Traffic cycle has reset",
         "Demo finished",
         "/metrics",
     ] {
