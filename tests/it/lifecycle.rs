@@ -112,10 +112,14 @@ async fn a_state_dir_that_turns_unwritable_is_reported_on_metrics_and_status() {
     let gone = dir.with_extension("gone");
     std::fs::rename(&dir, &gone).unwrap();
     std::fs::write(&dir, b"").unwrap();
-    bss.remove(ID); // a failed read: a change to record, without a message yet
+    // A new reading: the reading acted on is a change to record (see `plausibility`).
+    bss.set_gb(ID, 49.0, 100.0);
+    let _ = app.poller.poll_once().await;
+    assert_eq!(app.metric("flexus_state_writable", &[]).await, Some(0.0));
+    // A failed read: its message cannot be queued either.
+    bss.remove(ID);
     let _ = app.poller.poll_once().await;
     assert!(app.engine.poll_health().await.is_err());
-    assert_eq!(app.metric("flexus_state_writable", &[]).await, Some(0.0));
     let status = app.status().await;
     assert_eq!(status["state"]["writable"], false, "{status}");
     drop(app);
