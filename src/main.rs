@@ -27,7 +27,7 @@ async fn main() -> ExitCode {
     }
     let config = match Config::from_env() {
         Ok(c) => c,
-        Err(e) => return commands::config_error(&e),
+        Err(e) => return commands::config_problems(&e, source.as_deref(), commands::env_lang()),
     };
     let demo = matches!(cli.command, Command::Demo { .. });
     flexus_traffic_monitor::logging::init(config.log_format, config.alerting.cadence.debug, demo);

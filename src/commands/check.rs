@@ -10,11 +10,13 @@ use serde_json::json;
 use crate::app::{App, Deps};
 use crate::config::Config;
 use crate::level::Level;
+use crate::messages::{to_plain, Lang, Localize};
 use crate::shutdown::Outcome;
 
 pub async fn run(mut config: Config, json_out: bool) -> ExitCode {
+    let lang = config.notify.lang;
     if let Err(e) = config.require_polling() {
-        return super::config_error(&e);
+        return super::config_problems(&e, None, config.notify.lang);
     }
     let bss = match super::bss_client(&config) {
         Ok(b) => b,
@@ -43,7 +45,8 @@ pub async fn run(mut config: Config, json_out: bool) -> ExitCode {
         tracing::error!(error = %e, "cannot record monitoring health");
     }
     if let Err(e) = stack.engine.evaluate(Utc::now()).await {
-        crate::logging::print_error(&format!("error: cannot record the evaluation: {e}"));
+        tracing::error!(error = %e, "cannot record the evaluation");
+        crate::logging::print_error(super::say::not_recorded(lang));
         return ExitCode::from(super::EXIT_STATE);
     }
     if let Err(e) = stack.engine.reports(Utc::now()).await {
@@ -57,10 +60,7 @@ pub async fn run(mut config: Config, json_out: bool) -> ExitCode {
     stack.engine.wait_auto_start().await;
     let pass = stack.notifier.flush(Duration::from_secs(30)).await;
     if pass.remaining > 0 {
-        crate::logging::print_error(&format!(
-            "note: {} message(s) could not be delivered yet; they stay queued for the next run",
-            pass.remaining
-        ));
+        crate::logging::print_error(&super::say::undelivered(lang, pass.remaining));
     }
     let shutdown_failed = stack
         .guard
@@ -79,7 +79,13 @@ pub async fn run(mut config: Config, json_out: bool) -> ExitCode {
                     json!({ "ok": false, "error": e.to_string(), "error_kind": e.kind() })
                 );
             } else {
-                crate::logging::print_error(&format!("error: {e}"));
+                // English keeps the whole chain (it is the log's language); Chinese describes the
+                // kind, and the log line above holds the raw detail.
+                let what = match lang {
+                    Lang::En => e.to_string(),
+                    Lang::Zh => to_plain(&e.localize(lang)),
+                };
+                crate::logging::print_error(&super::say::poll_failed(lang, &what));
             }
             return ExitCode::from(super::EXIT_POLL_FAILED);
         }
@@ -117,7 +123,10 @@ pub async fn run(mut config: Config, json_out: bool) -> ExitCode {
                 ],
                 Err(e) => vec![
                     id.clone(),
-                    format!("ERROR: {e}"),
+                    match lang {
+                        Lang::En => format!("ERROR: {e}"),
+                        Lang::Zh => format!("错误：{}", to_plain(&e.localize(lang))),
+                    },
                     String::new(),
                     String::new(),
                     String::new(),

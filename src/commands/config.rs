@@ -5,19 +5,22 @@
 //!
 //! What needs the reader comes first: the problems (on standard error, naming the env file read
 //! and where to fix them), then the warnings, then the ~90 settings, then one line recalling the
-//! verdict, so that neither `config | head` nor a scrolled terminal hides a problem.
+//! verdict, so that neither `config | head` nor a scrolled terminal hides a problem. Headings and
+//! verdicts follow `MESSAGE_LANG` ([`super::say`]).
 
 use std::path::Path;
 use std::process::ExitCode;
 
-use crate::config::{unknown_variables, Config, ConfigErrors};
+use super::say;
+use crate::config::{unknown_variables, Config};
 
 /// `source` is the env file that was read (none when the environment alone configures it).
 pub fn run(json: bool, source: Option<&Path>) -> ExitCode {
     let config = match Config::from_env() {
         Ok(c) => c,
-        Err(e) => return problems(&e, source),
+        Err(e) => return super::config_problems(&e, source, super::env_lang()),
     };
+    let lang = config.notify.lang;
     let names: Vec<String> = std::env::vars_os()
         .filter_map(|(k, _)| k.into_string().ok())
         .collect();
@@ -25,11 +28,11 @@ pub fn run(json: bool, source: Option<&Path>) -> ExitCode {
     warnings.extend(config.warnings());
     let verdict = config.require_for_serve();
     if let Err(e) = &verdict {
-        crate::errln!("{}", e.in_file(source));
+        crate::errln!("{}", e.render(source, lang));
     }
     if json {
         for w in &warnings {
-            crate::errln!("warning: {w}");
+            crate::errln!("{}{w}", say::warning(lang));
         }
         crate::outln!(
             "{}",
@@ -37,37 +40,20 @@ pub fn run(json: bool, source: Option<&Path>) -> ExitCode {
         );
     } else {
         for w in &warnings {
-            crate::outln!("warning: {w}\n");
+            crate::outln!("{}{w}\n", say::warning(lang));
         }
-        match source {
-            Some(f) => crate::outln!("# settings in effect (read from {})", f.display()),
-            None => crate::outln!("# settings in effect (from the environment; no env file read)"),
-        }
+        crate::outln!("{}", say::settings_heading(lang, source));
         for (var, value) in config.effective() {
             crate::outln!("{var}={value}");
         }
     }
-    match verdict {
-        Ok(()) => {
-            if !json {
-                crate::outln!("\nconfiguration is valid: `serve` and `check` accept it");
-            }
-            ExitCode::SUCCESS
-        }
-        Err(e) => {
-            if !json {
-                crate::outln!(
-                    "\nconfiguration is not valid: {} problem{} listed above",
-                    e.0.len(),
-                    if e.0.len() == 1 { "" } else { "s" }
-                );
-            }
-            ExitCode::from(super::EXIT_CONFIG)
-        }
+    let problems = verdict.as_ref().map_or_else(|e| e.0.len(), |()| 0);
+    if !json {
+        crate::outln!("\n{}", say::verdict(lang, problems));
     }
-}
-
-fn problems(e: &ConfigErrors, source: Option<&Path>) -> ExitCode {
-    crate::errln!("{}", e.in_file(source));
-    ExitCode::from(super::EXIT_CONFIG)
+    if problems == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(super::EXIT_CONFIG)
+    }
 }

@@ -7,14 +7,16 @@ pub mod demo;
 pub mod discover;
 pub mod lift;
 pub mod notify_test;
+pub mod say;
 pub mod serve;
 
 use std::process::ExitCode;
 
-use crate::config::{Config, ShutdownMode};
+use crate::config::{Config, ConfigErrors, ShutdownMode};
 use crate::huawei::bss::BssClient;
 use crate::huawei::rms::RmsClient;
 use crate::huawei::transport::{RetryPolicy, SignedClient};
+use crate::messages::Lang;
 use crate::target::Target;
 
 /// Exit code for configuration errors.
@@ -95,6 +97,21 @@ pub async fn resolve_targets(config: &mut Config) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// The language of what the commands print: `MESSAGE_LANG` as the messages read it (Chinese
+/// by default), also when the configuration is too broken to be read whole.
+pub fn env_lang() -> Lang {
+    std::env::var("MESSAGE_LANG")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(Lang::Zh)
+}
+
+/// Prints configuration problems in `lang` (naming the env file read) and returns their exit code.
+pub fn config_problems(e: &ConfigErrors, source: Option<&std::path::Path>, lang: Lang) -> ExitCode {
+    crate::errln!("{}", e.render(source, lang));
+    ExitCode::from(EXIT_CONFIG)
 }
 
 /// Prints a configuration error and returns its exit code.

@@ -19,7 +19,7 @@ pub async fn run(config: Config) -> ExitCode {
         }
     };
     if clients.iter().all(|c| matches!(c, Client::Console { .. })) {
-        crate::errln!("no notification channel is configured; fix: set TELEGRAM_BOT_TOKEN and TELEGRAM_CHAT_ID (the token from @BotFather, the chat id from @userinfobot or getUpdates), or a channel such as FEISHU_WEBHOOK_URL, DINGTALK_WEBHOOK_URL, WECOM_WEBHOOK_URL, SERVERCHAN_SENDKEY, PUSHPLUS_TOKEN, BARK_URL, NOTIFY_WEBHOOK_URL or SMTP_HOST in .env");
+        crate::errln!("{}", super::say::no_channel(config.notify.lang));
         return ExitCode::from(super::EXIT_CONFIG);
     }
     let message = Message::Test {

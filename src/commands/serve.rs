@@ -13,7 +13,7 @@ use crate::config::Config;
 
 pub async fn run(mut config: Config) -> ExitCode {
     if let Err(e) = config.require_for_serve() {
-        return super::config_error(&e);
+        return super::config_problems(&e, None, config.notify.lang);
     }
     let bss = match super::bss_client(&config) {
         Ok(b) => b,

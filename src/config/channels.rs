@@ -5,6 +5,7 @@ use serde::Serialize;
 use url::Url;
 
 use super::validate::Checker;
+use super::ConfigError;
 use crate::secret::Secret;
 
 /// The validated channel settings (part of the notify section).
@@ -152,7 +153,7 @@ fn public_url(s: &str) -> Result<Url, String> {
 /// addresses: DingTalk `…/robot/send?access_token=T`, WeCom `…/cgi-bin/webhook/send?key=K`, Bark
 /// `https://api.day.app/DEVICE_KEY`, Feishu/Lark `…/open-apis/bot/v2/hook/HOOK_ID`. Without them
 /// every send fails (and is retried forever); refusing here names the variable at once.
-pub(super) fn missing_part(var: &str, url: &url::Url) -> Option<(&'static str, &'static str)> {
+pub(super) fn missing_part(var: &str, url: &url::Url) -> Option<[&'static str; 4]> {
     let query = |key: &str| {
         url.query_pairs()
             .any(|(k, v)| k == key && !v.trim().is_empty())
@@ -164,28 +165,36 @@ pub(super) fn missing_part(var: &str, url: &url::Url) -> Option<(&'static str, &
         .filter(|s| !s.is_empty())
         .collect();
     match var {
-        "DINGTALK_WEBHOOK_URL" if !query("access_token") => Some((
+        "DINGTALK_WEBHOOK_URL" if !query("access_token") => Some([
             "has no access_token (the robot's token in the query)",
             "copy the robot's whole Webhook address from the DingTalk group settings: https://oapi.dingtalk.com/robot/send?access_token=...",
-        )),
-        "WECOM_WEBHOOK_URL" if !query("key") => Some((
+            "缺少 access_token（机器人的令牌，在地址的查询参数中）",
+            "从钉钉群设置中复制机器人完整的 Webhook 地址：https://oapi.dingtalk.com/robot/send?access_token=...",
+        ]),
+        "WECOM_WEBHOOK_URL" if !query("key") => Some([
             "has no key (the robot's key in the query)",
             "copy the robot's whole Webhook address from the WeCom group: https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=...",
-        )),
-        "BARK_URL" if segments.is_empty() => Some((
+            "缺少 key（机器人的密钥，在地址的查询参数中）",
+            "从企业微信群中复制机器人完整的 Webhook 地址：https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=...",
+        ]),
+        "BARK_URL" if segments.is_empty() => Some([
             "has no device key (the path after the server)",
             "copy the address the Bark app shows, with the device key: https://api.day.app/YOUR_DEVICE_KEY",
-        )),
+            "缺少设备 key（服务器地址后面的路径）",
+            "复制 Bark 应用中显示的带设备 key 的地址：https://api.day.app/设备key",
+        ]),
         "FEISHU_WEBHOOK_URL"
             if segments
                 .iter()
                 .position(|s| *s == "hook")
                 .is_none_or(|i| i + 1 >= segments.len()) =>
         {
-            Some((
+            Some([
                 "has no hook id (the part after /hook/)",
                 "copy the bot's whole webhook address from the Feishu group: https://open.feishu.cn/open-apis/bot/v2/hook/...",
-            ))
+                "缺少 hook ID（/hook/ 后面的部分）",
+                "从飞书群中复制机器人完整的 webhook 地址：https://open.feishu.cn/open-apis/bot/v2/hook/...",
+            ])
         }
         _ => None,
     }
@@ -195,8 +204,8 @@ pub(super) fn missing_part(var: &str, url: &url::Url) -> Option<(&'static str, &
 fn secret_url(c: &mut Checker, var: &str, example: &str) -> Option<Secret> {
     let s = c.given(var)?;
     if let Ok(url) = public_url(s) {
-        if let Some((problem, fix)) = missing_part(var, &url) {
-            c.error(var, "[redacted]", problem, fix);
+        if let Some([problem, fix, problem_zh, fix_zh]) = missing_part(var, &url) {
+            c.error_zh(ConfigError::new(var, "[redacted]", problem, fix).zh(problem_zh, fix_zh));
             return None;
         }
         Some(Secret::new(s))

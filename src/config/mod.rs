@@ -167,6 +167,9 @@ pub struct ConfigError {
     pub value: String,
     pub problem: String,
     pub fix: String,
+    /// The problem and the fix in Chinese, where written (`MESSAGE_LANG=zh`, the default); the
+    /// others are shown in English.
+    pub zh: Option<(String, String)>,
 }
 
 impl ConfigError {
@@ -181,7 +184,15 @@ impl ConfigError {
             value: value.into(),
             problem: problem.into(),
             fix: fix.into(),
+            zh: None,
         }
+    }
+
+    /// The same mistake with its problem and fix in Chinese.
+    #[must_use]
+    pub fn zh(mut self, problem: impl Into<String>, fix: impl Into<String>) -> Self {
+        self.zh = Some((problem.into(), fix.into()));
+        self
     }
 }
 
@@ -221,25 +232,45 @@ impl fmt::Display for ConfigErrors {
 impl std::error::Error for ConfigErrors {}
 
 impl ConfigErrors {
-    /// The problems as [`fmt::Display`] writes them, with the file they were read from named in
-    /// the heading and in each fix that says ".env" (an installed service reads
-    /// `/etc/flexus-traffic-monitor/env`, so ".env" would send the user to the wrong file).
-    pub fn in_file(&self, source: Option<&std::path::Path>) -> String {
-        let Some(file) = source else {
-            return self.to_string();
+    /// The problems for a person, in `lang`, with the file they were read from named in the
+    /// heading and in each fix that says ".env" (an installed service reads
+    /// `/etc/flexus-traffic-monitor/env`, so ".env" would send the user to the wrong file). A
+    /// problem without a Chinese text is shown in English.
+    pub fn render(&self, source: Option<&std::path::Path>, lang: crate::messages::Lang) -> String {
+        let zh = lang == crate::messages::Lang::Zh;
+        let n = self.0.len();
+        let file = source.map(|f| f.display().to_string());
+        let mut out = match (&file, zh) {
+            (Some(f), true) => format!("配置有误（{n} 处问题），读取自 {f}：\n"),
+            (None, true) => format!("配置有误（{n} 处问题）：\n"),
+            (Some(f), false) => format!(
+                "invalid configuration in {f} ({n} problem{}):\n",
+                if n == 1 { "" } else { "s" }
+            ),
+            (None, false) => format!(
+                "invalid configuration ({n} problem{}):\n",
+                if n == 1 { "" } else { "s" }
+            ),
         };
-        let file = file.display().to_string();
-        let mut out = format!(
-            "invalid configuration in {file} ({} problem{}):\n",
-            self.0.len(),
-            if self.0.len() == 1 { "" } else { "s" }
-        );
         for e in &self.0 {
-            let e = ConfigError {
-                fix: e.fix.replace(" .env", &format!(" {file}")),
-                ..e.clone()
+            let (problem, fix) = match (&e.zh, zh) {
+                (Some((p, f)), true) => (p.as_str(), f.as_str()),
+                _ => (e.problem.as_str(), e.fix.as_str()),
             };
-            out.push_str(&format!("  - {e}\n"));
+            let fix = match &file {
+                Some(f) => fix.replace(" .env", &format!(" {f}")),
+                None => fix.to_string(),
+            };
+            let name = if e.value.is_empty() {
+                e.variable.clone()
+            } else {
+                format!("{}={:?}", e.variable, e.value)
+            };
+            if zh {
+                out.push_str(&format!("  - {name}：{problem}；改法：{fix}\n"));
+            } else {
+                out.push_str(&format!("  - {name}: {problem}; fix: {fix}\n"));
+            }
         }
         out
     }
@@ -327,20 +358,29 @@ impl Config {
     pub fn credentials(&self) -> Result<crate::huawei::transport::Credentials, ConfigErrors> {
         let mut errors = Vec::new();
         if self.huawei.access_key.is_none() {
-            errors.push(ConfigError::new(
-                "HUAWEICLOUD_SDK_AK",
-                "",
-                "is not set",
-                "put your Access Key ID in .env (it needs BSS ReadonlyAccess)",
-            ));
+            errors.push(
+                ConfigError::new(
+                    "HUAWEICLOUD_SDK_AK",
+                    "",
+                    "is not set",
+                    "put your Access Key ID in .env (it needs BSS ReadonlyAccess)",
+                )
+                .zh(
+                    "未设置",
+                    "在 .env 中填写访问密钥 ID（AK，该 IAM 用户需要 BSS ReadonlyAccess 权限）",
+                ),
+            );
         }
         if self.huawei.secret_key.is_none() {
-            errors.push(ConfigError::new(
-                "HUAWEICLOUD_SDK_SK",
-                "",
-                "is not set",
-                "put your Secret Access Key in .env",
-            ));
+            errors.push(
+                ConfigError::new(
+                    "HUAWEICLOUD_SDK_SK",
+                    "",
+                    "is not set",
+                    "put your Secret Access Key in .env",
+                )
+                .zh("未设置", "在 .env 中填写秘密访问密钥（SK）"),
+            );
         }
         match (&self.huawei.access_key, &self.huawei.secret_key) {
             (Some(ak), Some(sk)) => Ok(crate::huawei::transport::Credentials {
@@ -361,7 +401,7 @@ impl Config {
             Err(e) => e.0,
         };
         if self.watch.free_resource_ids.is_empty() {
-            errors.push(ConfigError::new("FREE_RESOURCE_IDS", "", "is not set", "list your traffic package ids, comma-separated; `flexus-traffic-monitor discover` prints a ready line"));
+            errors.push(ConfigError::new("FREE_RESOURCE_IDS", "", "is not set", "list your traffic package ids, comma-separated; `flexus-traffic-monitor discover` prints a ready line").zh("未设置", "填写流量包 ID，多个用逗号分隔；`flexus-traffic-monitor discover` 会打印现成的一行"));
         }
         if errors.is_empty() {
             Ok(())
@@ -381,6 +421,9 @@ impl Config {
                 "",
                 format!("is required because LISTEN_ADDR={} is reachable from other machines (anyone could post alerts)", self.http.listen_addr),
                 "set WEBHOOK_TOKEN to a long random value and give Alertmanager the same token, or listen on 127.0.0.1",
+            ).zh(
+                format!("必须设置：LISTEN_ADDR={} 可从其他机器访问（任何人都能提交告警）", self.http.listen_addr),
+                "把 WEBHOOK_TOKEN 设为一个足够长的随机值，并在 Alertmanager 中配置同一令牌；或只监听 127.0.0.1",
             )]));
         }
         Ok(())

@@ -351,6 +351,8 @@ impl ShutdownConfig {
 pub struct HttpConfig {
     pub listen_addr: SocketAddr,
     pub webhook_token: Option<Secret>,
+    /// When set, the page and the read APIs ask for it (Bearer, or as the Basic password).
+    pub status_token: Option<Secret>,
 }
 
 impl HttpConfig {
@@ -372,9 +374,19 @@ impl HttpConfig {
                 "use a long random value, e.g. `openssl rand -hex 24`",
             );
         }
+        let status_token = c.secret("STATUS_TOKEN");
+        if status_token.as_ref().is_some_and(|t| t.expose().len() < 16) {
+            c.error(
+                "STATUS_TOKEN",
+                "[redacted]",
+                "is shorter than 16 characters",
+                "use a long random value, e.g. `openssl rand -hex 24`",
+            );
+        }
         Self {
             listen_addr,
             webhook_token,
+            status_token,
         }
     }
 }

@@ -410,3 +410,61 @@ fn level_1_without_shutdown_says_which_setting_keeps_it_off() {
         Some(NoShutdown::ModeOff)
     );
 }
+
+/// The mistakes a newcomer meets first, in Chinese (the default language), pass the same language
+/// check as the messages; in English they hold no Chinese. The file read is named in the fixes.
+#[test]
+fn a_newcomers_configuration_problems_are_in_the_message_language() {
+    use crate::messages::lang_check::{english_runs, has_cjk};
+    let mut errors = cfg(&[]).unwrap().require_for_serve().unwrap_err().0;
+    errors.extend(
+        cfg(&[
+            ("HUAWEICLOUD_SDK_AK", "ak"),
+            ("HUAWEICLOUD_SDK_SK", "sk"),
+            ("FREE_RESOURCE_IDS", "pkg"),
+            ("LISTEN_ADDR", "0.0.0.0:9184"),
+        ])
+        .unwrap()
+        .require_for_serve()
+        .unwrap_err()
+        .0,
+    );
+    errors.extend(
+        cfg(&[
+            (
+                "DINGTALK_WEBHOOK_URL",
+                "https://oapi.dingtalk.com/robot/send",
+            ),
+            (
+                "WECOM_WEBHOOK_URL",
+                "https://qyapi.weixin.qq.com/cgi-bin/webhook/send",
+            ),
+            ("BARK_URL", "https://api.day.app/"),
+            (
+                "FEISHU_WEBHOOK_URL",
+                "https://open.feishu.cn/open-apis/bot/v2/hook/",
+            ),
+        ])
+        .unwrap_err()
+        .0,
+    );
+    assert_eq!(errors.len(), 8, "{errors:?}");
+    let all = ConfigErrors(errors);
+    let file = std::path::Path::new("/etc/flexus-traffic-monitor/env");
+    for source in [Some(file), None] {
+        let zh = all.render(source, Lang::Zh);
+        assert!(
+            english_runs(&zh).is_empty(),
+            "{zh}\n{:?}",
+            english_runs(&zh)
+        );
+        let en = all.render(source, Lang::En);
+        assert!(!has_cjk(&en), "{en}");
+    }
+    let zh = all.render(Some(file), Lang::Zh);
+    assert!(
+        zh.contains("在 /etc/flexus-traffic-monitor/env 中填写"),
+        "{zh}"
+    );
+    assert!(!zh.contains(".env"), "{zh}");
+}

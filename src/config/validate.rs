@@ -65,6 +65,11 @@ impl<'a> Checker<'a> {
         }
     }
 
+    /// Records a mistake with its problem and fix in Chinese too.
+    pub fn error_zh(&mut self, error: ConfigError) {
+        self.errors.push(error);
+    }
+
     /// Records a mistake.
     pub fn error(
         &mut self,

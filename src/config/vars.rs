@@ -320,6 +320,13 @@ pub static VARS: &[Var] = &[
         show: |c| sec(&c.http.webhook_token),
     },
     Var {
+        name: "STATUS_TOKEN",
+        section: Section::Http,
+        default: "(not set)",
+        help: "read-only token the status page and the read APIs (/api/v1/*) ask for when set",
+        show: |c| sec(&c.http.status_token),
+    },
+    Var {
         name: "TELEGRAM_API_URL",
         section: Section::Notify,
         default: "https://api.telegram.org",

@@ -6,6 +6,7 @@
 
 pub mod page;
 pub mod server;
+pub mod summary;
 pub mod webhook;
 
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -46,17 +47,25 @@ pub struct AppState {
     pub history: Arc<crate::history::HistoryStore>,
 }
 
-/// The router with every route.
+/// The router with every route. The page and the read APIs ask for `STATUS_TOKEN` when it is
+/// set; `/metrics`, the health checks and the webhook (its own token) do not.
 pub fn router(state: AppState) -> Router {
-    Router::new()
+    let read = Router::new()
         .route("/", get(page::page))
         .route("/api/v1/history", get(page::history))
+        .route("/api/v1/status", get(status))
+        .route("/api/v1/summary", get(summary::summary))
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            status_token,
+        ));
+    Router::new()
+        .merge(read)
         .route("/metrics", get(metrics))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/-/healthy", get(healthy))
         .route("/-/ready", get(ready))
-        .route("/api/v1/status", get(status))
         .route(
             "/alertmanager",
             post(webhook::receive).layer(DefaultBodyLimit::max(webhook::MAX_BODY)),
@@ -99,6 +108,34 @@ async fn metrics(State(s): State<AppState>, headers: HeaderMap) -> Response {
         body,
     )
         .into_response()
+}
+
+/// Lets a request through when `STATUS_TOKEN` is unset or the request carries it (`Bearer`, or
+/// as the Basic password, so that a browser's login prompt works); else 401 with a Basic
+/// challenge.
+async fn status_token(
+    State(s): State<AppState>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    if let Some(token) = &s.config.http.status_token {
+        let auth = req
+            .headers()
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok());
+        if !crate::alertmanager::authorized(auth, token.expose()) {
+            return (
+                StatusCode::UNAUTHORIZED,
+                [(
+                    header::WWW_AUTHENTICATE,
+                    "Basic realm=\"flexus-traffic-monitor\", charset=\"UTF-8\"",
+                )],
+                "STATUS_TOKEN is set: send it as a Bearer token, or as the password (any user name)\n",
+            )
+                .into_response();
+        }
+    }
+    next.run(req).await
 }
 
 /// `/-/healthy`, as Prometheus and Alertmanager answer it: the process answers.

@@ -93,6 +93,33 @@ fn prometheus_config_and_rules_pass_promtool_and_their_tests() {
             "{name} has no rule test"
         );
     }
+    // Every rule links its runbook, a section of both READMEs.
+    let readme = std::fs::read_to_string(deploy_dir("../README.md")).unwrap();
+    let readme_zh = std::fs::read_to_string(deploy_dir("../README.zh-CN.md")).unwrap();
+    let mut current = None;
+    let mut linked = Vec::new();
+    for l in rules.lines() {
+        if let Some(name) = l.trim().strip_prefix("- alert: ") {
+            current = Some(name.to_string());
+        }
+        if let Some(url) = l.trim().strip_prefix("runbook_url: ") {
+            let name = current.clone().unwrap();
+            let anchor = format!("#runbook-{}", name.to_lowercase());
+            assert!(url.trim_matches('\'').ends_with(&anchor), "{name}: {url}");
+            for r in [&readme, &readme_zh] {
+                assert!(
+                    r.contains(&format!("#### Runbook: {name}\n")),
+                    "{name}: no runbook section"
+                );
+            }
+            linked.push(name);
+        }
+    }
+    let names: Vec<&str> = rules
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("- alert: "))
+        .collect();
+    assert_eq!(linked, names, "every alert has a runbook_url");
 }
 
 #[test]

@@ -285,3 +285,38 @@ async fn the_demo_names_its_package_in_the_language_of_the_page() {
     );
     assert!(html.contains("上行流量"), "{html}");
 }
+
+#[tokio::test]
+async fn check_and_config_speak_chinese_by_default_and_english_with_message_lang_en() {
+    let fake = FakeBss::start().await;
+    let mut vars: Vec<(String, String)> = base_env(&fake, &[ID])
+        .into_iter()
+        .filter(|(k, _)| k != "HUAWEICLOUD_BSS_ENDPOINT")
+        .collect();
+    vars.push((
+        "HUAWEICLOUD_BSS_ENDPOINT".into(),
+        "http://127.0.0.1:1".into(),
+    ));
+    let out = crate::helpers::process::run(&vars, &["check"]).await;
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    let last = err.trim_end().lines().last().unwrap_or_default();
+    assert!(last.starts_with("错误："), "{err}");
+    assert!(!last.contains("network error"), "{err}");
+    vars.push(("MESSAGE_LANG".into(), "en".into()));
+    let out = crate::helpers::process::run(&vars, &["check"]).await;
+    let err = String::from_utf8_lossy(&out.stderr);
+    let last = err.trim_end().lines().last().unwrap_or_default();
+    assert!(last.starts_with("error: "), "{err}");
+
+    let out = command(&[]).arg("config").output().unwrap();
+    let said = output_text(&out);
+    assert!(
+        said.contains("配置有误") && said.contains("改法") && said.contains("配置无效"),
+        "{said}"
+    );
+    assert!(
+        !String::from_utf8_lossy(&out.stderr).contains("is not set"),
+        "{said}"
+    );
+}

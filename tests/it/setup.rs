@@ -121,6 +121,7 @@ fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
 #[test]
 fn config_refuses_what_serve_refuses_and_says_valid_only_when_serve_would_start() {
     let ok = [
+        ("MESSAGE_LANG", "en"),
         ("HUAWEICLOUD_SDK_AK", "ak"),
         ("HUAWEICLOUD_SDK_SK", "sk"),
         ("FREE_RESOURCE_IDS", "pkg"),
@@ -136,7 +137,10 @@ fn config_refuses_what_serve_refuses_and_says_valid_only_when_serve_would_start(
         assert!(!String::from_utf8_lossy(&out.stdout).contains("is valid"));
     }
     // No key: every missing variable at once, not "valid, but ...", and a non-zero exit.
-    let out = command(&[]).arg("config").output().unwrap();
+    let out = command(&env(&[("MESSAGE_LANG", "en")]))
+        .arg("config")
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(1));
     let text = output_text(&out);
     assert!(
