@@ -8,7 +8,7 @@ use crate::helpers::fakes::cloud::FakeCloud;
 use crate::helpers::process::{run, spawn_serve, stop, wait_for_message};
 use crate::helpers::{
     app_env, base_env, bss_and_telegram, free_port, marker_script, state_dir, vars, FakeBss,
-    FakeTelegram, Spawn, TestApp, ID,
+    FakeTelegram, Reply, Spawn, TestApp, ID,
 };
 const SRV: &str = "72a270de-665a-4f46-8d64-24ad6edccdd1";
 const PROJECT: &str = "fedcba9876543210fedcba9876543210";
@@ -112,14 +112,12 @@ async fn a_state_dir_that_turns_unwritable_is_reported_on_metrics_and_status() {
     let gone = dir.with_extension("gone");
     std::fs::rename(&dir, &gone).unwrap();
     std::fs::write(&dir, b"").unwrap();
-    // A new reading: the reading acted on is a change to record (see `plausibility`).
-    bss.set_gb(ID, 49.0, 100.0);
-    let _ = app.poller.poll_once().await;
-    assert_eq!(app.metric("flexus_state_writable", &[]).await, Some(0.0));
-    // A failed read: its message cannot be queued either.
-    bss.remove(ID);
+    // A failed poll: a change to record (the failure count), without a message yet. (A package
+    // missing from the answer is told at once, and that message would fail first, in the outbox.)
+    bss.push(Reply::Raw(200, "application/json", "not json".into()));
     let _ = app.poller.poll_once().await;
     assert!(app.engine.poll_health().await.is_err());
+    assert_eq!(app.metric("flexus_state_writable", &[]).await, Some(0.0));
     let status = app.status().await;
     assert_eq!(status["state"]["writable"], false, "{status}");
     drop(app);
