@@ -350,8 +350,21 @@ impl Engine {
         let guard = self.state.lock().await;
         let mut next = guard.clone();
         let mut fx = Effects::default();
+        let now = Utc::now();
+        // BSS still answering the ended cycle shortly after the reset is not a failure to tell
+        // yet (see `plausibility::ROLLOVER_GRACE`): such a poll is not counted either way.
+        let rolling_over = !snap.up
+            && snap.last_error.is_none()
+            && snap.packages.iter().any(|p| p.error.is_some())
+            && snap.packages.iter().all(|p| match &p.error {
+                None => true,
+                Some(crate::huawei::wire::ReadingError::Doubtful(d)) => !d.tell_now(now),
+                Some(_) => false,
+            });
         let h = &mut next.health;
-        if snap.up {
+        if rolling_over {
+            // Neither a failure nor a success: the count stays as it is.
+        } else if snap.up {
             if h.alerted {
                 fx.messages.push(Message::MonitoringRecovered {
                     server: self.config.watch.server_name.clone(),
@@ -375,7 +388,7 @@ impl Engine {
                 h.alerted = true;
             }
         }
-        self.tell_reading_problems(&snap, &mut next, Utc::now(), &mut fx);
+        self.tell_reading_problems(&snap, &mut next, now, &mut fx);
         self.record(guard, next, fx, "health").await
     }
 

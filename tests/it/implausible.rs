@@ -417,3 +417,39 @@ async fn a_reset_while_stopped_with_level_2_at_the_first_reading_alerts_level_2(
         app.stop().await;
     }
 }
+
+#[tokio::test]
+async fn the_ended_cycle_answered_just_after_the_reset_is_refused_quietly_until_it_lasts() {
+    let (bss, tg) = bss_and_telegram().await;
+    let (app, shutdown, _) = guarded_app(&bss, &tg, "en").await;
+    // BSS still answers the cycle that ended ten minutes ago, nearly used up.
+    let ended = Utc::now() - Duration::minutes(10);
+    bss.set_entry(
+        ID,
+        in_cycle(gb(1.0, 100.0), (ended - Duration::days(30), ended)),
+    );
+    for _ in 0..4 {
+        step(&app).await;
+    }
+    assert!(!shutdown.exists());
+    assert!(tg.sent().is_empty(), "{:#?}", tg.texts());
+    let status = app.status().await;
+    assert!(
+        status["packages"][0]["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("cycle ended")),
+        "{status}"
+    );
+    // Still the ended cycle hours later: now the owner is told, once.
+    let long_ago = Utc::now() - Duration::hours(4);
+    bss.set_entry(
+        ID,
+        in_cycle(gb(1.0, 100.0), (long_ago - Duration::days(30), long_ago)),
+    );
+    step(&app).await;
+    step(&app).await;
+    assert_eq!(tg.count("Reading not used"), 1, "{:#?}", tg.texts());
+    assert!(tg.has(&["the cycle ended at"]), "{:#?}", tg.texts());
+    assert!(!shutdown.exists());
+    app.stop().await;
+}
