@@ -769,6 +769,9 @@ pub enum BotReply {
     },
     Unmuted,
     MuteUsage,
+    /// A button pressed by a user or in a chat that may not command: answered (so the client
+    /// stops spinning, as the Bot API asks of every callback), nothing done.
+    NotAllowed,
     /// `/report`: the report of every watched package.
     Report {
         reports: Vec<CycleReport>,
@@ -923,6 +926,7 @@ pub fn render_reply(r: &BotReply, lang: Lang, th: &Thresholds) -> String {
             Lang::En => format!("🔕 Repeats muted until {} (UTC). Entering a level, the shutdown countdown and shutdown messages still come. /mute off ends it.", date(Some(*until))),
         },
         BotReply::Unmuted => x.t("🔔 重复提醒已恢复。", "🔔 Repeats are sent again.").to_string(),
+        BotReply::NotAllowed => x.t("你无权使用此按钮，未执行任何操作。", "You may not use this button; nothing was done.").to_string(),
         BotReply::MuteUsage => x.t("用法：/mute 6h（最长 7 天），或 /mute off。", "Usage: /mute 6h (at most 7 days), or /mute off.").to_string(),
         BotReply::Report { reports } if reports.is_empty() => x.t("尚无读数。", "No reading yet.").to_string(),
         BotReply::Report { reports } => reports.iter().map(|r| render_report(r, lang)).collect::<Vec<_>>().join("\n\n"),

@@ -300,6 +300,8 @@ impl Bot {
                 "Telegram button press from another chat or user ignored"
             );
             self.metrics.telegram_command(LABEL, "ignored");
+            // Every callback gets an answer (Bot API, answerCallbackQuery), or the client spins.
+            self.answer_press(&cb.id, &BotReply::NotAllowed).await;
             return;
         }
         let now = Utc::now();
@@ -319,6 +321,18 @@ impl Bot {
         }
         self.metrics
             .telegram_command(LABEL, result_label(&answered));
+    }
+
+    /// Answers a button press with `reply` (plain text: a callback answer has no markup).
+    async fn answer_press(&self, id: &str, reply: &BotReply) {
+        let text = to_plain(&render_reply(
+            reply,
+            self.config.notify.lang,
+            &self.config.alerting.thresholds,
+        ));
+        if let Err(e) = self.client.answer_callback(id, &text).await {
+            tracing::warn!(error = %e, "cannot answer a Telegram button press");
+        }
     }
 
     /// What a command from an allowed sender does and answers.

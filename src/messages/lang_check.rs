@@ -932,9 +932,10 @@ fn reply_variant(r: &BotReply) -> usize {
         BotReply::MuteUsage => 15,
         BotReply::TooLate { .. } => 16,
         BotReply::Report { .. } => 17,
+        BotReply::NotAllowed => 18,
     }
 }
-const REPLY_VARIANTS: usize = 18;
+const REPLY_VARIANTS: usize = 19;
 
 fn replies(lang: Lang) -> Vec<BotReply> {
     use crate::forecast::Forecast;
@@ -1025,6 +1026,7 @@ fn replies(lang: Lang) -> Vec<BotReply> {
         BotReply::Muted { until: t() },
         BotReply::Unmuted,
         BotReply::MuteUsage,
+        BotReply::NotAllowed,
         BotReply::Report {
             reports: cycle_reports(lang),
         },
