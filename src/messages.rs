@@ -1011,6 +1011,64 @@ fn installed_action(i: &Installed) -> Action {
     }
 }
 
+/// Cuts one long line of Telegram HTML into parts of at most `max` characters, never inside a tag
+/// or an entity (`&amp;`); tags open at a cut are closed there and opened again in the next part,
+/// so each part parses on its own.
+fn cut_line(line: &str, max: usize) -> Vec<String> {
+    // The line as units: a whole tag, a whole entity, or one character.
+    let mut units: Vec<String> = Vec::new();
+    let mut token = String::new();
+    for ch in line.chars() {
+        if token.is_empty() && ch != '<' && ch != '&' {
+            units.push(ch.to_string());
+            continue;
+        }
+        token.push(ch);
+        let done = (token.starts_with('<') && ch == '>')
+            || (token.starts_with('&') && (ch == ';' || token.chars().count() > 10));
+        if done {
+            units.push(std::mem::take(&mut token));
+        }
+    }
+    if !token.is_empty() {
+        units.push(token);
+    }
+    let closing = |open: &[(String, String)]| -> String {
+        open.iter().rev().map(|(n, _)| format!("</{n}>")).collect()
+    };
+    let mut parts = Vec::new();
+    let mut open: Vec<(String, String)> = Vec::new(); // (name, opening tag)
+    let mut cur = String::new();
+    let mut cur_len = 0;
+    for unit in units {
+        let unit_len = unit.chars().count();
+        let mut after = open.clone();
+        if let Some(name) = unit.strip_prefix("</") {
+            let name = name.trim_end_matches('>').trim();
+            if let Some(at) = after.iter().rposition(|(n, _)| n == name) {
+                after.remove(at);
+            }
+        } else if unit.starts_with('<') {
+            let name: String = unit[1..]
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric())
+                .collect();
+            after.push((name, unit.clone()));
+        }
+        if cur_len > 0 && cur_len + unit_len + closing(&after).chars().count() > max {
+            cur.push_str(&closing(&open));
+            parts.push(std::mem::take(&mut cur));
+            cur = open.iter().map(|(_, t)| t.as_str()).collect();
+            cur_len = cur.chars().count();
+        }
+        cur.push_str(&unit);
+        cur_len += unit_len;
+        open = after;
+    }
+    parts.push(cur);
+    parts
+}
+
 /// Splits a message into parts of at most `max` characters, on line boundaries where possible
 /// (Telegram's limit is 4096 characters).
 pub fn split(text: &str, max: usize) -> Vec<String> {
@@ -1028,12 +1086,13 @@ pub fn split(text: &str, max: usize) -> Vec<String> {
             );
             len = 0;
         }
-        // A single line longer than `max` is cut on character boundaries.
-        while line_len > max {
-            let head: String = line.chars().take(max).collect();
-            line = line.chars().skip(max).collect();
-            line_len -= max;
-            parts.push(head);
+        // A single line longer than `max` is cut where no tag or entity is open, each part
+        // closing the tags still open and the next opening them again.
+        if line_len > max {
+            let mut pieces = cut_line(&line, max);
+            line = pieces.pop().unwrap_or_default();
+            line_len = line.chars().count();
+            parts.extend(pieces);
         }
         current.push_str(&line);
         len += line_len;
@@ -1205,6 +1264,42 @@ mod tests {
         assert!(s.contains("my_server*1 &lt;b&gt;"), "{s}");
         assert!(!s.contains("my_server*1 <b>"));
         assert!(to_plain(&s).contains("my_server*1 <b>"));
+    }
+
+    #[test]
+    fn a_long_line_is_cut_outside_tags_and_entities_and_each_part_closes_its_tags() {
+        let line = format!(
+            "<b>{}</b> <code>{}</code>",
+            "a&amp;b ".repeat(700),
+            "x&lt;y ".repeat(700)
+        );
+        let parts = split(&line, 4096);
+        assert!(parts.len() >= 3, "{}", parts.len());
+        for p in &parts {
+            assert!(p.chars().count() <= 4096, "{}", p.chars().count());
+            // Every part parses alone: tags balanced, no entity cut.
+            for tag in ["b", "code"] {
+                assert_eq!(
+                    p.matches(&format!("<{tag}>")).count(),
+                    p.matches(&format!("</{tag}>")).count(),
+                    "{tag} in {p}"
+                );
+            }
+            let cut_entity = p
+                .rsplit('&')
+                .next()
+                .is_some_and(|tail| p.contains('&') && !tail.contains(';'));
+            assert!(!cut_entity, "an entity cut at the end of {p}");
+        }
+        assert_eq!(
+            to_plain(
+                &parts
+                    .concat()
+                    .replace("</b><b>", "")
+                    .replace("</code><code>", "")
+            ),
+            to_plain(&line)
+        );
     }
 
     #[test]
