@@ -1048,8 +1048,8 @@ fn cut_line(line: &str, max: usize) -> Vec<String> {
             if let Some(at) = after.iter().rposition(|(n, _)| n == name) {
                 after.remove(at);
             }
-        } else if unit.starts_with('<') {
-            let name: String = unit[1..]
+        } else if let Some(tag) = unit.strip_prefix('<') {
+            let name: String = tag
                 .chars()
                 .take_while(|c| c.is_ascii_alphanumeric())
                 .collect();
