@@ -468,3 +468,29 @@ fn a_newcomers_configuration_problems_are_in_the_message_language() {
     );
     assert!(!zh.contains(".env"), "{zh}");
 }
+
+#[test]
+fn the_live_counter_follows_this_servers_own_package() {
+    let one = cfg(&[("FREE_RESOURCE_IDS", "a")]).unwrap();
+    assert_eq!(one.watch.egress_package(), Some("a"));
+    // A monitor that runs on none of the watched servers counts nobody's traffic.
+    let elsewhere = cfg(&[
+        ("FREE_RESOURCE_IDS", "a"),
+        ("LOCAL_FREE_RESOURCE_IDS", "none"),
+    ])
+    .unwrap();
+    assert_eq!(elsewhere.watch.egress_package(), None);
+    let local = cfg(&[
+        ("FREE_RESOURCE_IDS", "a,b"),
+        ("LOCAL_FREE_RESOURCE_IDS", "b"),
+    ])
+    .unwrap();
+    assert_eq!(local.watch.egress_package(), Some("b"));
+    let named = cfg(&[
+        ("FREE_RESOURCE_IDS", "a,b"),
+        ("LOCAL_FREE_RESOURCE_IDS", "none"),
+        ("EGRESS_PACKAGE", "a"),
+    ])
+    .unwrap();
+    assert_eq!(named.watch.egress_package(), Some("a"));
+}

@@ -263,8 +263,25 @@ impl EgressConfig {
                 );
                 None
             }
-            None if ids.len() == 1 => ids.first().cloned(),
-            None => None,
+            // The counter is this machine's: without EGRESS_PACKAGE it follows the package the
+            // actions call this server's own (LOCAL_FREE_RESOURCE_IDS), so a monitor that runs
+            // elsewhere (`none`) never subtracts its own traffic from another server's bill.
+            None => match c.given("LOCAL_FREE_RESOURCE_IDS").map(str::trim) {
+                Some(l) if l.eq_ignore_ascii_case("none") => None,
+                Some(l) => {
+                    let local: Vec<&str> = l
+                        .split(',')
+                        .map(str::trim)
+                        .filter(|s| !s.is_empty())
+                        .collect();
+                    match local.as_slice() {
+                        [one] if ids.iter().any(|i| i == one) => Some(one.to_string()),
+                        _ => None,
+                    }
+                }
+                None if ids.len() == 1 => ids.first().cloned(),
+                None => None,
+            },
         };
         Self {
             enabled,
