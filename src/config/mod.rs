@@ -25,6 +25,7 @@ mod sections;
 mod unknown;
 mod validate;
 pub mod vars;
+mod vars_zh;
 mod watch;
 
 pub use channels::ChannelSettings;
