@@ -30,6 +30,8 @@ pub struct WatchConfig {
     pub max_egress_bits_per_s: f64,
     /// The server's own egress counter (`EGRESS_*`).
     pub egress: EgressConfig,
+    /// The EIPs read live through Cloud Eye (`CLOUDEYE_*`).
+    pub cloudeye: super::CloudEyeConfig,
 }
 
 /// The live meter: which counter, how often, and which package's bill it is anchored to.
@@ -142,9 +144,12 @@ impl WatchConfig {
                 _ => c.error("ECS_SERVER_ID", server_id, "needs HUAWEICLOUD_REGION and HUAWEICLOUD_PROJECT_ID too", "set both (the region, e.g. ap-southeast-1, and its project id from My Credentials)"),
             }
         }
-        let egress = EgressConfig::check(c, &free_resource_ids);
+        let cloudeye =
+            super::CloudEyeConfig::check(c, huawei, &free_resource_ids, &targets);
+        let egress = EgressConfig::check(c, &free_resource_ids, &cloudeye);
         Self {
             egress,
+            cloudeye,
             free_resource_ids,
             server_name,
             targets,
@@ -221,7 +226,7 @@ fn parse_instance(
 }
 
 impl EgressConfig {
-    fn check(c: &mut Checker, ids: &[String]) -> Self {
+    fn check(c: &mut Checker, ids: &[String], cloudeye: &super::CloudEyeConfig) -> Self {
         let enabled = c.parse("EGRESS_COUNTER", "is not on or off", |s| {
             super::validate::parse_bool(s).ok_or_else(|| "write on or off".to_string())
         });
@@ -253,6 +258,15 @@ impl EgressConfig {
             );
         }
         let package = match c.given("EGRESS_PACKAGE") {
+            Some(p) if cloudeye.covers(p) => {
+                c.error(
+                    "EGRESS_PACKAGE",
+                    p,
+                    "is read through Cloud Eye (CLOUDEYE_EIPS): another server's traffic",
+                    "name the package of the server this program runs on, or take it out of CLOUDEYE_EIPS",
+                );
+                None
+            }
             Some(p) if ids.iter().any(|i| i == p) => Some(p.to_string()),
             Some(p) => {
                 c.error(
@@ -283,6 +297,8 @@ impl EgressConfig {
                 None => None,
             },
         };
+        // A package read through Cloud Eye is another server's: this machine's counter is not it.
+        let package = package.filter(|p| c.given("EGRESS_PACKAGE").is_some() || !cloudeye.covers(p));
         Self {
             enabled,
             interface,

@@ -11,6 +11,7 @@ mod binary;
 mod browser;
 mod bss_client;
 mod channels;
+mod cloudeye;
 mod cloud_api;
 mod dashboard;
 mod docs;
