@@ -21,9 +21,9 @@ use tokio_util::sync::CancellationToken;
 use crate::egress::live::Live;
 use crate::egress::offbox::CloudEye;
 use crate::egress::Estimate;
-use crate::huawei::ces::CesFactory;
 use crate::history::HistoryStore;
 use crate::huawei::bss::{BssClient, PackageResults};
+use crate::huawei::ces::CesFactory;
 use crate::huawei::wire::ReadingError;
 use crate::huawei::HuaweiError;
 use crate::metrics::Metrics;
@@ -132,7 +132,11 @@ impl Poller {
 
     /// The estimate built on the bill reading `r` by whichever live source counts its package
     /// (the server's own counter, or Cloud Eye), when one does.
-    pub fn estimate(&self, r: &crate::reading::Reading, now: chrono::DateTime<Utc>) -> Option<Estimate> {
+    pub fn estimate(
+        &self,
+        r: &crate::reading::Reading,
+        now: chrono::DateTime<Utc>,
+    ) -> Option<Estimate> {
         self.live
             .as_ref()
             .and_then(|l| l.estimate(r, now))
@@ -313,8 +317,7 @@ pub async fn run_cloudeye(
     snapshot: SharedSnapshot,
     cancel: CancellationToken,
 ) {
-    let mut next: Vec<tokio::time::Instant> =
-        vec![tokio::time::Instant::now(); ce.eips().len()];
+    let mut next: Vec<tokio::time::Instant> = vec![tokio::time::Instant::now(); ce.eips().len()];
     loop {
         let Some((i, at)) = next.iter().copied().enumerate().min_by_key(|(_, t)| *t) else {
             return;

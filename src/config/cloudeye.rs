@@ -31,14 +31,15 @@ impl CloudEyeConfig {
         targets: &BTreeMap<String, Target>,
     ) -> Self {
         let interval = c.duration("CLOUDEYE_INTERVAL", Duration::from_millis(100));
-        let endpoint = c.parse(
-            "HUAWEICLOUD_CES_ENDPOINT",
-            "is not an http(s) URL",
-            |s| match Url::parse(&s.replace("{region}", "region")) {
-                Ok(u) if matches!(u.scheme(), "http" | "https") => Ok(s.to_string()),
-                _ => Err("unset it to use https://ces.{region}.myhuaweicloud.com".to_string()),
-            },
-        );
+        let endpoint =
+            c.parse(
+                "HUAWEICLOUD_CES_ENDPOINT",
+                "is not an http(s) URL",
+                |s| match Url::parse(&s.replace("{region}", "region")) {
+                    Ok(u) if matches!(u.scheme(), "http" | "https") => Ok(s.to_string()),
+                    _ => Err("unset it to use https://ces.{region}.myhuaweicloud.com".to_string()),
+                },
+            );
         let mut eips: Vec<Eip> = Vec::new();
         if let Some(list) = c.given("CLOUDEYE_EIPS") {
             for entry in list.split(',').map(str::trim).filter(|e| !e.is_empty()) {

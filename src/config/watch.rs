@@ -144,8 +144,7 @@ impl WatchConfig {
                 _ => c.error("ECS_SERVER_ID", server_id, "needs HUAWEICLOUD_REGION and HUAWEICLOUD_PROJECT_ID too", "set both (the region, e.g. ap-southeast-1, and its project id from My Credentials)"),
             }
         }
-        let cloudeye =
-            super::CloudEyeConfig::check(c, huawei, &free_resource_ids, &targets);
+        let cloudeye = super::CloudEyeConfig::check(c, huawei, &free_resource_ids, &targets);
         let egress = EgressConfig::check(c, &free_resource_ids, &cloudeye);
         Self {
             egress,
@@ -298,7 +297,8 @@ impl EgressConfig {
             },
         };
         // A package read through Cloud Eye is another server's: this machine's counter is not it.
-        let package = package.filter(|p| c.given("EGRESS_PACKAGE").is_some() || !cloudeye.covers(p));
+        let package =
+            package.filter(|p| c.given("EGRESS_PACKAGE").is_some() || !cloudeye.covers(p));
         Self {
             enabled,
             interface,

@@ -113,13 +113,7 @@ impl Series {
                 m.observe(&name, None, Counters::default(), *at, keep);
             }
             total = total.saturating_add(*bytes);
-            m.observe(
-                &name,
-                None,
-                Counters { tx: total, rx: 0 },
-                *at + step,
-                keep,
-            );
+            m.observe(&name, None, Counters { tx: total, rx: 0 }, *at + step, keep);
         }
         m
     }
@@ -155,7 +149,7 @@ mod tests {
     fn a_point_that_cannot_be_believed_refuses_the_whole_answer() {
         let good = p(0, Some(1000.0), Some("B"));
         assert_eq!(
-            accept(&[good.clone()], MIN, t(100)).unwrap(),
+            accept(std::slice::from_ref(&good), MIN, t(100)).unwrap(),
             vec![(t(0), 1000)]
         );
         for bad in [

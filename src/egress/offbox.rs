@@ -140,7 +140,7 @@ impl CloudEye {
 
     /// Where the next query of `package` starts: ten minutes before the last minute held (Cloud
     /// Eye may fill a late minute in), or as far back as the history is kept.
-    fn from_for(&self, package: &str, now: DateTime<Utc>) -> DateTime<Utc> {
+    fn query_start(&self, package: &str, now: DateTime<Utc>) -> DateTime<Utc> {
         let oldest = now - keep();
         self.lock()
             .get(package)
@@ -151,7 +151,7 @@ impl CloudEye {
     /// Reads `eip` from Cloud Eye with `client` (in spans of at most [`MAX_SPAN`]) and folds the
     /// answer in. Returns the wait before the next read.
     pub async fn read(&self, client: &CesClient, eip: &Eip, now: DateTime<Utc>) -> Duration {
-        let mut from = self.from_for(&eip.package, now);
+        let mut from = self.query_start(&eip.package, now);
         let span = chrono::Duration::from_std(MAX_SPAN).unwrap_or_default();
         let mut points: Vec<Datapoint> = Vec::new();
         let mut result = Ok(());
@@ -183,12 +183,10 @@ impl CloudEye {
         let Some(t) = tracks.get_mut(package) else {
             return interval;
         };
-        let accepted = answer
-            .map_err(|e| (e.kind(), e.to_string()))
-            .and_then(|p| {
-                cloudeye::accept(&p, RAW_PERIOD, now)
-                    .map_err(|why| ("bad_response", format!("Cloud Eye answer refused: {why}")))
-            });
+        let accepted = answer.map_err(|e| (e.kind(), e.to_string())).and_then(|p| {
+            cloudeye::accept(&p, RAW_PERIOD, now)
+                .map_err(|why| ("bad_response", format!("Cloud Eye answer refused: {why}")))
+        });
         match accepted {
             Ok(points) => {
                 t.series.merge(&points);

@@ -124,7 +124,10 @@ fn ces_error(body: &[u8]) -> (Option<String>, Option<String>) {
         return (None, None);
     };
     let text = |v: &serde_json::Value| v.as_str().map(str::to_string);
-    let inner = v.get("details").filter(|d| d.is_object()).or_else(|| v.get("message").filter(|m| m.is_object()));
+    let inner = v
+        .get("details")
+        .filter(|d| d.is_object())
+        .or_else(|| v.get("message").filter(|m| m.is_object()));
     let code = inner.and_then(|d| d.get("code")).and_then(text);
     let msg = inner
         .and_then(|d| d.get("details"))

@@ -15,7 +15,12 @@ use crate::helpers::{bss_and_telegram, FakeBss, FakeTelegram, Spawn, TestApp, ID
 const EIP: &str = "3773b058-5b4f-4366-9035-9bbd9964714a";
 const GB: f64 = 1e9;
 
-async fn ce_app(bss: &FakeBss, tg: &FakeTelegram, ces: &FakeCes, extra: &[(&str, &str)]) -> TestApp {
+async fn ce_app(
+    bss: &FakeBss,
+    tg: &FakeTelegram,
+    ces: &FakeCes,
+    extra: &[(&str, &str)],
+) -> TestApp {
     let url = ces.url();
     let eips = format!("{ID}:{EIP}:ap-southeast-1:0123456789abcdef0123456789abcdef");
     let mut env = vec![
@@ -29,7 +34,8 @@ async fn ce_app(bss: &FakeBss, tg: &FakeTelegram, ces: &FakeCes, extra: &[(&str,
 }
 
 async fn estimate(app: &TestApp) -> Option<f64> {
-    app.metric("flexus_free_traffic_estimate_remaining_gb", &[]).await
+    app.metric("flexus_free_traffic_estimate_remaining_gb", &[])
+        .await
 }
 
 /// Waits until the source holds `minutes` minutes of the EIP.
@@ -50,29 +56,51 @@ async fn the_eips_cloud_eye_traffic_starts_the_countdown_the_lagging_bill_would_
     let ces = FakeCes::start().await;
     let now = Utc::now();
     // 98 GB left the EIP in the last half hour; the bill (100 GB left, T1 5 GB) has not seen it.
-    ces.sent_between(EIP, now - chrono::Duration::minutes(30), now - chrono::Duration::minutes(2), 98.0 * GB);
+    ces.sent_between(
+        EIP,
+        now - chrono::Duration::minutes(30),
+        now - chrono::Duration::minutes(2),
+        98.0 * GB,
+    );
     bss.set_gb(ID, 100.0, 1000.0);
     let app = ce_app(&bss, &tg, &ces, &[]).await;
     held(&app, 28).await;
     app.poll_and_evaluate().await;
     let e = estimate(&app).await.unwrap();
     assert!((e - 2.0).abs() < 1e-6, "{e}");
-    assert_eq!(app.metric("flexus_free_traffic_remaining_gb", &[]).await, Some(100.0));
+    assert_eq!(
+        app.metric("flexus_free_traffic_remaining_gb", &[]).await,
+        Some(100.0)
+    );
     // The countdown's fresh check (a fresh bill, still 100 GB, and the estimate on it) kept it.
     assert_eq!(app.calls.count(), 1, "{:?}", tg.texts());
     assert_eq!(tg.count("cancelled"), 0, "{:?}", tg.texts());
     let status = app.status().await;
     assert_eq!(status["packages"][0]["level"], "1", "{status}");
     assert_eq!(status["cloudeye"][0]["publicip_id"], EIP);
-    assert_eq!(status["cloudeye"][0]["tx_bytes"], 98_000_000_000u64, "{status}");
+    assert_eq!(
+        status["cloudeye"][0]["tx_bytes"], 98_000_000_000u64,
+        "{status}"
+    );
     // Every call was signed and seen by the `cloudeye` source's self-metrics.
     assert!(ces.requests() >= 1);
     assert_eq!(ces.bad_signatures(), 0);
     let ok = app
-        .metric("flexus_source_requests_total", &["source=\"cloudeye\"", "api=\"ShowMetricData\"", "code=\"200\""])
+        .metric(
+            "flexus_source_requests_total",
+            &[
+                "source=\"cloudeye\"",
+                "api=\"ShowMetricData\"",
+                "code=\"200\"",
+            ],
+        )
         .await;
     assert!(ok >= Some(1.0), "{ok:?}");
-    assert_eq!(app.metric("flexus_source_up", &["source=\"cloudeye\""]).await, Some(1.0));
+    assert_eq!(
+        app.metric("flexus_source_up", &["source=\"cloudeye\""])
+            .await,
+        Some(1.0)
+    );
     app.stop().await;
 }
 
@@ -83,8 +111,14 @@ async fn the_estimate_is_never_above_the_bill_and_a_new_cycle_re_anchors_it() {
     let now = Utc::now();
     // 50 GB left 40 to 20 minutes ago; the bill, in a cycle that ends in a few seconds, has not
     // seen them.
-    ces.sent_between(EIP, now - chrono::Duration::minutes(40), now - chrono::Duration::minutes(20), 50.0 * GB);
-    let end = now.duration_trunc(chrono::Duration::seconds(1)).unwrap() + chrono::Duration::seconds(3);
+    ces.sent_between(
+        EIP,
+        now - chrono::Duration::minutes(40),
+        now - chrono::Duration::minutes(20),
+        50.0 * GB,
+    );
+    let end =
+        now.duration_trunc(chrono::Duration::seconds(1)).unwrap() + chrono::Duration::seconds(3);
     bss.set_cycle(ID, 900.0, 1000.0, end - chrono::Duration::days(30), end);
     let app = ce_app(&bss, &tg, &ces, &[]).await;
     held(&app, 20).await;
@@ -97,8 +131,15 @@ async fn the_estimate_is_never_above_the_bill_and_a_new_cycle_re_anchors_it() {
     tokio::time::sleep(wait + Duration::from_millis(300)).await;
     bss.set_cycle(ID, 1000.0, 1000.0, end, end + chrono::Duration::days(31));
     app.poll_and_evaluate().await;
-    assert_eq!(app.metric("flexus_free_traffic_remaining_gb", &[]).await, Some(1000.0));
-    assert_eq!(estimate(&app).await, Some(1000.0), "re-anchored on the new cycle");
+    assert_eq!(
+        app.metric("flexus_free_traffic_remaining_gb", &[]).await,
+        Some(1000.0)
+    );
+    assert_eq!(
+        estimate(&app).await,
+        Some(1000.0),
+        "re-anchored on the new cycle"
+    );
     assert_eq!(app.calls.count(), 0);
     app.stop().await;
 }
@@ -108,9 +149,20 @@ async fn a_throttled_failing_or_garbage_cloud_eye_answer_changes_nothing_and_is_
     let (bss, tg) = bss_and_telegram().await;
     let ces = FakeCes::start().await;
     let now = Utc::now();
-    ces.sent_between(EIP, now - chrono::Duration::minutes(20), now - chrono::Duration::minutes(10), 40.0 * GB);
+    ces.sent_between(
+        EIP,
+        now - chrono::Duration::minutes(20),
+        now - chrono::Duration::minutes(10),
+        40.0 * GB,
+    );
     bss.set_gb(ID, 500.0, 1000.0);
-    let app = ce_app(&bss, &tg, &ces, &[("HTTP_TIMEOUT", "1s"), ("CLOUDEYE_INTERVAL", "100ms")]).await;
+    let app = ce_app(
+        &bss,
+        &tg,
+        &ces,
+        &[("HTTP_TIMEOUT", "1s"), ("CLOUDEYE_INTERVAL", "100ms")],
+    )
+    .await;
     held(&app, 10).await;
     app.poll_and_evaluate().await;
     let before = estimate(&app).await.unwrap();
@@ -132,7 +184,10 @@ async fn a_throttled_failing_or_garbage_cloud_eye_answer_changes_nothing_and_is_
     ces.push(Reply::Json(200, serde_json::json!({"datapoints": [
         {"sum": 1e18, "timestamp": (now - chrono::Duration::minutes(5)).timestamp_millis(), "unit": "B"}
     ], "metric_name": "up_stream"})));
-    ces.push(Reply::Json(200, serde_json::json!({"metric_name": "up_stream"})));
+    ces.push(Reply::Json(
+        200,
+        serde_json::json!({"metric_name": "up_stream"}),
+    ));
     ces.push(Reply::Stall(Duration::from_secs(3)));
     for _ in 0..200 {
         if ces.scripted_left() == 0 {
@@ -140,17 +195,26 @@ async fn a_throttled_failing_or_garbage_cloud_eye_answer_changes_nothing_and_is_
         }
         app.poll_and_evaluate().await;
         let e = estimate(&app).await.unwrap();
-        assert!((e - before).abs() < 1e-6, "the estimate moved to {e} on a bad answer");
+        assert!(
+            (e - before).abs() < 1e-6,
+            "the estimate moved to {e} on a bad answer"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     assert_eq!(ces.scripted_left(), 0);
     let view = app.status().await["cloudeye"][0].clone();
     assert!(view["failures"].as_u64() >= Some(3), "{view}");
-    assert!(ces.queries().iter().all(|q| q.contains("period=1") && q.contains("filter=sum")));
+    assert!(ces
+        .queries()
+        .iter()
+        .all(|q| q.contains("period=1") && q.contains("filter=sum")));
     // The waits between reads grew: after three failed reads the next came at least 8 × 100 ms later.
     let arrivals = ces.arrivals()[start..].to_vec();
     let gaps: Vec<Duration> = arrivals.windows(2).map(|w| w[1] - w[0]).collect();
-    assert!(gaps.iter().any(|g| *g >= Duration::from_millis(800)), "{gaps:?}");
+    assert!(
+        gaps.iter().any(|g| *g >= Duration::from_millis(800)),
+        "{gaps:?}"
+    );
     // Once Cloud Eye answers again, new minutes count.
     ces.sent(EIP, now - chrono::Duration::minutes(3), 10.0 * GB);
     held(&app, 11).await;
@@ -159,7 +223,12 @@ async fn a_throttled_failing_or_garbage_cloud_eye_answer_changes_nothing_and_is_
     assert!((after - 450.0).abs() < 1e-6, "{after}");
     assert_eq!(ces.bad_signatures(), 0);
     assert!(
-        app.metric("flexus_source_requests_total", &["source=\"cloudeye\"", "code=\"429\""]).await >= Some(3.0)
+        app.metric(
+            "flexus_source_requests_total",
+            &["source=\"cloudeye\"", "code=\"429\""]
+        )
+        .await
+            >= Some(3.0)
     );
     app.stop().await;
 }

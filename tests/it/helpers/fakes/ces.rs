@@ -163,7 +163,13 @@ async fn handle(
     };
     let signed = match signed {
         Ok(s) if ok => s,
-        Ok(_) => return error(401, "APIGW.0301", "Incorrect IAM authentication information: unsigned header"),
+        Ok(_) => {
+            return error(
+                401,
+                "APIGW.0301",
+                "Incorrect IAM authentication information: unsigned header",
+            )
+        }
         Err(r) => return error(401, "APIGW.0301", &r.message()),
     };
     match scripted {
@@ -183,12 +189,17 @@ async fn handle(
     if !signed.is_signed("x-project-id") || signed.header("x-project-id") != Some(project) {
         return error(400, "ces.0003", "The tenant ID is left blank or incorrect.");
     }
-    let q: HashMap<String, String> = url::form_urlencoded::parse(uri.query().unwrap_or("").as_bytes())
-        .into_owned()
-        .collect();
+    let q: HashMap<String, String> =
+        url::form_urlencoded::parse(uri.query().unwrap_or("").as_bytes())
+            .into_owned()
+            .collect();
     let get = |k: &str| q.get(k).map(String::as_str);
     if get("namespace") != Some("SYS.VPC") || get("metric_name") != Some("up_stream") {
-        return error(400, "ces.0014", "Some content in message body is not correct");
+        return error(
+            400,
+            "ces.0014",
+            "Some content in message body is not correct",
+        );
     }
     let Some(("publicip_id", eip)) = get("dim.0").and_then(|d| d.split_once(',')) else {
         return error(400, "ces.0014", "dim.0 must be publicip_id,<id>");
@@ -200,8 +211,14 @@ async fn handle(
         return error(400, "ces.0014", "from and to are UNIX timestamps in ms");
     };
     if from >= to
-        || !matches!(get("period"), Some("1" | "300" | "1200" | "3600" | "14400" | "86400"))
-        || !matches!(get("filter"), Some("average" | "max" | "min" | "sum" | "variance"))
+        || !matches!(
+            get("period"),
+            Some("1" | "300" | "1200" | "3600" | "14400" | "86400")
+        )
+        || !matches!(
+            get("filter"),
+            Some("average" | "max" | "min" | "sum" | "variance")
+        )
     {
         return error(400, "ces.0014", "bad from/to, period or filter");
     }
