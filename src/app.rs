@@ -105,7 +105,7 @@ pub enum BuildError {
     State(#[from] StoreError),
     /// The outbox in `STATE_DIR` cannot be used (a file where a directory belongs, no
     /// permission): exit code 4 as well.
-    #[error("STATE_DIR={dir}: cannot use the outbox ({error}); fix: make {dir}/outbox a directory the service can write (move away whatever file is in its place)")]
+    #[error("STATE_DIR={dir}: cannot use the outbox ({error}); fix: make {dir}/outbox a directory the service can write, holding a directory dead and a file sent.log (move away whatever is in their place)")]
     Outbox { dir: String, error: std::io::Error },
     #[error("{0:#}")]
     Other(#[from] anyhow::Error),
