@@ -20,6 +20,7 @@ use crate::reading::Reading;
 mod describe;
 #[cfg(test)]
 pub(crate) mod lang_check;
+pub mod language;
 mod readings;
 mod report;
 

@@ -11,7 +11,7 @@
 //! under systemd (for `shutdown`), so "packets of uid 0" would be most of the machine, and marking
 //! by cgroup needs nftables and cgroup v2 paths known at load time. SSH's egress is sshd's replies,
 //! whose *source* port is the SSH port — exact. The program's own egress is HTTPS requests to a
-//! handful of API hosts (BSS, ECS, RMS, Telegram, or the proxy), resolved when throttling starts:
+//! handful of API hosts (BSS, ECS, Telegram, or the proxy; see [`super::addresses`]):
 //! exact for us, and other traffic to those same hosts is negligible. TBF was rejected: it has no
 //! classes, so SSH could not be kept out of the limit.
 //!
