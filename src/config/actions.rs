@@ -30,18 +30,19 @@ fn port_list(s: &str) -> Result<Vec<u16>, Said> {
 fn allow_list(s: &str) -> Result<(Vec<u16>, Vec<u16>), Said> {
     let (mut tcp, mut udp) = (Vec::new(), Vec::new());
     for entry in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-        let (list, port) =
-            match entry.to_ascii_lowercase().split_once('/') {
-                None => (&mut tcp, entry.to_string()),
-                Some(("tcp", p)) => (&mut tcp, p.to_string()),
-                Some(("udp", p)) => (&mut udp, p.to_string()),
-                Some(_) => return Err(Said::from((
+        let (list, port) = match entry.to_ascii_lowercase().split_once('/') {
+            None => (&mut tcp, entry.to_string()),
+            Some(("tcp", p)) => (&mut tcp, p.to_string()),
+            Some(("udp", p)) => (&mut udp, p.to_string()),
+            Some(_) => {
+                return Err(Said::from((
                     format!(
                         "`{entry}` is not a port; write 443 or tcp/443 for TCP, udp/51820 for UDP"
                     ),
                     format!("`{entry}` 不是端口；TCP 写 443 或 tcp/443，UDP 写 udp/51820"),
-                ))),
-            };
+                )))
+            }
+        };
         match port.trim().parse::<u16>() {
             Ok(n) if n > 0 => list.push(n),
             _ => {
