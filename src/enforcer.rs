@@ -25,8 +25,9 @@ use tokio_util::sync::CancellationToken;
 
 use crate::actions::addresses::{system_resolver, ApiAddresses, Resolver};
 use crate::actions::plan::{lift_everything, plan, ChangeKind, Inputs};
-use crate::actions::reconcile::{execute, record, Done};
+use crate::actions::reconcile::{execute, outcome_record, record, Done};
 use crate::actions::runner::Runner;
+use crate::actions::throttle::FAIR_QUEUE;
 use crate::actions::{Action, ActionSettings, ActionsState, Installed, Key};
 use crate::config::{Config, ShutdownMode};
 use crate::level::{Level, Thresholds};
@@ -310,9 +311,23 @@ impl Enforcer {
         for (c, d) in &results {
             record(&mut next.actions, c, d, now, self.dry_run);
             let (action, lvl) = (c.key.action, c.key.level);
+            let installed = outcome_record(c, d, self.dry_run);
+            if let (
+                Done::Applied(_),
+                Some(Installed::Throttle {
+                    interface,
+                    queue: Some(q),
+                    ..
+                }),
+            ) = (d, &installed)
+            {
+                if q != FAIR_QUEUE {
+                    tracing::warn!(interface = %interface, queue = %q, "this kernel has no fq_codel: the throttled traffic shares one {q} queue instead (less fair: a big download delays the other connections more)");
+                }
+            }
             match (c.kind, d) {
                 (ChangeKind::Apply, Done::Applied(lines)) => {
-                    if let Some(installed) = &c.record {
+                    if let Some(installed) = &installed {
                         messages.push(Message::ActionApplied {
                             server: self.server.clone(),
                             level: lvl,

@@ -308,6 +308,10 @@ pub enum Installed {
         ports: Vec<u16>,
         /// Our own API endpoints (address, port) kept out of the limit.
         endpoints: Vec<(IpAddr, u16)>,
+        /// The fair queue inside the limit that the kernel took (`fq_codel`, else `sfq`, else
+        /// `pfifo`); unknown before it ran and under `DRY_RUN`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        queue: Option<String>,
     },
     Fence {
         backend: FenceBackend,

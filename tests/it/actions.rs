@@ -382,6 +382,15 @@ async fn the_app_applies_on_fresh_readings_only_and_lifts_at_the_reset() {
     assert_eq!(active_gauge(&text, "fence", "1"), Some(0.0));
     let st = app.state.snapshot().await;
     assert!(st.actions.active.contains_key("throttle@2"), "{st:?}");
+    // The kernel's fair queue, as `tc` took it, is recorded and shown (kernels without the
+    // fq_codel or sfq modules, as in some VMs, take pfifo).
+    let recorded = serde_json::to_value(&st.actions.active["throttle@2"].installed).unwrap();
+    let queue = recorded["queue"].as_str().unwrap_or_default().to_string();
+    assert!(
+        ["fq_codel", "sfq", "pfifo"].contains(&queue.as_str()),
+        "{recorded}"
+    );
+    eprintln!("this kernel's fair queue: {queue}");
     let active = app.enforcer.active().await;
     assert_eq!((active[0].action, active[0].level), ("throttle", "2"));
     // The same level again: nothing runs (no duplicate rules, no second message).
@@ -406,6 +415,11 @@ async fn the_app_applies_on_fresh_readings_only_and_lifts_at_the_reset() {
         pending.iter().any(|t| t.contains("throttle lifted")),
         "{pending:#?}"
     );
+    // Without fq_codel, the message says which queue the kernel took instead.
+    let said = pending
+        .iter()
+        .any(|t| t.contains("no fq_codel") && t.contains(&format!("a {queue} queue")));
+    assert_eq!(said, queue != "fq_codel", "{queue}: {pending:#?}");
 }
 
 /// Several servers watched from one: a package of another server at level 1 moves nothing on this
