@@ -19,6 +19,7 @@
 
 mod actions;
 mod channels;
+mod cloudeye;
 mod email;
 mod raw;
 mod sections;
@@ -29,6 +30,7 @@ mod vars_zh;
 mod watch;
 
 pub use channels::ChannelSettings;
+pub use cloudeye::CloudEyeConfig;
 pub use email::{EmailSettings, SmtpTls};
 pub use raw::RawConfig;
 pub use sections::{

@@ -750,6 +750,14 @@ fn samples(lang: Lang) -> Vec<Message> {
             rate: s("1mbit"),
             ports: vec![22, 9184],
             endpoints: vec![],
+            queue: None,
+        },
+        Installed::Throttle {
+            interface: s("eth0"),
+            rate: s("1mbit"),
+            ports: vec![22, 9184],
+            endpoints: vec![],
+            queue: Some(s("pfifo")),
         },
         Installed::Fence {
             backend: crate::actions::FenceBackend::Nft,
