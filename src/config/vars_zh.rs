@@ -52,6 +52,7 @@ pub fn help(name: &str) -> Option<&'static str> {
         "HUAWEICLOUD_REGION" => "ECS_SERVER_ID 所在的区域，例如 ap-southeast-1",
         "HUAWEICLOUD_PROJECT_ID" => "该区域的项目 ID",
         "HUAWEICLOUD_ECS_ENDPOINT" => "ECS 地址；{region} 会替换为实例所在区域",
+        "HUAWEICLOUD_CES_ENDPOINT" => "云监控（Cloud Eye）地址；{region} 会替换为 EIP 所在区域",
         "HUAWEICLOUD_RMS_ENDPOINT" => "RMS 地址（按资源包查找实例）",
         "FREE_RESOURCE_IDS" => "要监控的流量包 ID，用逗号分隔（`discover` 会打印）",
         "SERVER_NAME" => "显示在每条消息和指标的 server 标签中",
@@ -61,6 +62,8 @@ pub fn help(name: &str) -> Option<&'static str> {
         "EGRESS_SAMPLE_INTERVAL" => "读取计数器的间隔（最多 2s；一级的余量是它乘以峰值速率）",
         "EGRESS_BILL_LAG" => "从数据中学到账单延迟之前，假定的账单延迟（最多 6h）",
         "EGRESS_PACKAGE" => "监控多个资源包时，计数器锚定到哪个资源包的账单",
+        "CLOUDEYE_EIPS" => "通过 API 保护的服务器：从云监控实时读取其 EIP 的出流量，PACKAGE_ID:PUBLICIP_ID[:REGION:PROJECT_ID],...",
+        "CLOUDEYE_INTERVAL" => "每个 EIP 读取云监控的间隔（原始数据每分钟一个点；被限流后更长）",
         "READING_MAX_AGE" => "查询失败后，上一次有效读数保留这么久",
         "MAX_EGRESS_RATE" => "服务器最快的发送速率（tc 单位）；剩余流量下降得更快时，等下一次读数确认后才采信",
         "POLL_FAILURES_BEFORE_ALERT" => "连续失败多少次查询后发送消息",
@@ -137,4 +140,23 @@ pub fn help(name: &str) -> Option<&'static str> {
         "STATE_DIR" => "状态、发件箱和锁所在的目录；不要用临时目录",
         _ => return None,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::vars::VARS;
+
+    /// A new variable needs its line for the Chinese `--help` here (the default language).
+    #[test]
+    fn every_variable_has_its_chinese_help_line() {
+        let missing: Vec<&str> = VARS
+            .iter()
+            .filter(|v| super::help(v.name).is_none())
+            .map(|v| v.name)
+            .collect();
+        assert!(
+            missing.is_empty(),
+            "add a Chinese line to config/vars_zh.rs for {missing:?}"
+        );
+    }
 }
