@@ -353,13 +353,16 @@ pub struct HttpConfig {
     pub webhook_token: Option<Secret>,
     /// When set, the page and the read APIs ask for it (Bearer, or as the Basic password).
     pub status_token: Option<Secret>,
+    /// The web configuration file (exporter-toolkit format): TLS, basic auth, response headers.
+    /// Read and checked by `serve` (see [`crate::webconfig`]), not here.
+    pub web_config_file: Option<std::path::PathBuf>,
 }
 
 impl HttpConfig {
     pub(super) fn check(c: &mut Checker) -> Self {
         let listen_addr = c.parse("LISTEN_ADDR", "is not an address:port", |s| {
             s.parse::<SocketAddr>().map_err(|_| {
-                "write e.g. 127.0.0.1:9184 (or 0.0.0.0:9184 with WEBHOOK_TOKEN set)".to_string()
+                "write e.g. 127.0.0.1:9184 (or 0.0.0.0:9184 with WEBHOOK_TOKEN and a WEB_CONFIG_FILE with TLS and basic_auth_users)".to_string()
             })
         });
         let webhook_token = c.secret("WEBHOOK_TOKEN");
@@ -383,10 +386,12 @@ impl HttpConfig {
                 "use a long random value, e.g. `openssl rand -hex 24`",
             );
         }
+        let web_config_file = c.text("WEB_CONFIG_FILE").map(std::path::PathBuf::from);
         Self {
             listen_addr,
             webhook_token,
             status_token,
+            web_config_file,
         }
     }
 }
