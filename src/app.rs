@@ -58,6 +58,8 @@ pub struct Deps {
     pub netns: Option<String>,
     /// Where the kernel's `/sys` and `/proc` are (tests point them at a fake or a namespace).
     pub egress_roots: Option<crate::egress::counter::Roots>,
+    /// Replace the resolver of our API hosts (tests count its calls, or make it hang).
+    pub resolver: Option<crate::actions::addresses::Resolver>,
 }
 
 impl Deps {
@@ -72,6 +74,7 @@ impl Deps {
             history_limits: None,
             netns: None,
             egress_roots: None,
+            resolver: None,
         }
     }
 }
@@ -105,7 +108,7 @@ pub enum BuildError {
     State(#[from] StoreError),
     /// The outbox in `STATE_DIR` cannot be used (a file where a directory belongs, no
     /// permission): exit code 4 as well.
-    #[error("STATE_DIR={dir}: cannot use the outbox ({error}); fix: make {dir}/outbox a directory the service can write (move away whatever file is in its place)")]
+    #[error("STATE_DIR={dir}: cannot use the outbox ({error}); fix: make {dir}/outbox a directory the service can write, holding a directory dead and a file sent.log (move away whatever is in their place)")]
     Outbox { dir: String, error: std::io::Error },
     #[error("{0:#}")]
     Other(#[from] anyhow::Error),
@@ -379,13 +382,17 @@ impl App {
             None
         };
         let autostart = starter.clone().filter(|_| config.shutdown.auto_start);
-        let enforcer = Arc::new(Enforcer::new(
+        let mut enforcer = Enforcer::new(
             &config,
             state.clone(),
             notifier.clone(),
             metrics.clone(),
             deps.netns,
-        ));
+        );
+        if let Some(resolver) = deps.resolver {
+            enforcer = enforcer.with_resolver(resolver);
+        }
+        let enforcer = Arc::new(enforcer);
         let engine = Arc::new(Engine {
             history: history.clone(),
             enforcer: enforcer.clone(),
