@@ -19,6 +19,7 @@
 
 mod actions;
 mod channels;
+mod cloudeye;
 mod email;
 mod raw;
 mod sections;
@@ -28,6 +29,7 @@ pub mod vars;
 mod watch;
 
 pub use channels::ChannelSettings;
+pub use cloudeye::CloudEyeConfig;
 pub use email::{EmailSettings, SmtpTls};
 pub use raw::RawConfig;
 pub use sections::{
