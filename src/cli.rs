@@ -63,7 +63,15 @@ type ZhCommand = (
 );
 
 const ZH_COMMANDS: &[ZhCommand] = &[
-    ("serve", "运行守护进程：查询、/metrics、/alertmanager、兜底评估", None, &[]),
+    (
+        "serve",
+        "运行守护进程：查询、/metrics、/alertmanager、兜底评估",
+        None,
+        &[(
+            "web_config_file",
+            "Web 配置文件（Prometheus exporter-toolkit 格式：TLS、基本认证、响应头），与 node_exporter 的同名参数相同；优先于 WEB_CONFIG_FILE",
+        )],
+    ),
     (
         "check",
         "查询一次，打印读数后退出（可直接替代原脚本的 cron 任务）",
@@ -93,6 +101,12 @@ const ZH_COMMANDS: &[ZhCommand] = &[
         &[("speed", "把场景加快这么多倍")],
     ),
     (
+        "hash-password",
+        "打印密码的 bcrypt 哈希，用于 Web 配置文件中的 basic_auth_users（在终端上输入两次，否则读取标准输入的第一行）",
+        None,
+        &[("cost", "bcrypt 代价，4 到 31；为 10 时每次登录校验约 70 毫秒")],
+    ),
+    (
         "config",
         "检查并打印生效的配置（秘密已隐去）",
         None,
@@ -118,13 +132,20 @@ fn in_chinese(cmd: clap::Command) -> clap::Command {
                 .help_heading("选项")
         });
     for (name, about, long_about, flags) in ZH_COMMANDS {
+        // A command or flag renamed since keeps its English text rather than panicking here (a
+        // unit test asks every command and flag for its Chinese text).
+        if cmd.find_subcommand(name).is_none() {
+            continue;
+        }
         cmd = cmd.mut_subcommand(*name, |mut s| {
             s = s.about(*about).help_template(template);
             if let Some(long) = long_about {
                 s = s.long_about(*long);
             }
             for (flag, help) in *flags {
-                s = s.mut_arg(*flag, |a| a.help(*help).help_heading("选项"));
+                if s.get_arguments().any(|a| a.get_id() == flag) {
+                    s = s.mut_arg(*flag, |a| a.help(*help).help_heading("选项"));
+                }
             }
             s
         });
@@ -134,8 +155,13 @@ fn in_chinese(cmd: clap::Command) -> clap::Command {
         .mut_arg("help", help_flag)
         .mut_arg("version", |a| a.help("打印版本").help_heading("选项"))
         .mut_subcommand("help", |s| s.about("打印本帮助，或指定子命令的帮助"));
-    for (name, ..) in ZH_COMMANDS {
-        cmd = cmd.mut_subcommand(*name, |s| s.mut_arg("help", help_flag));
+    let names: Vec<String> = cmd
+        .get_subcommands()
+        .filter(|s| s.get_name() != "help")
+        .map(|s| s.get_name().to_string())
+        .collect();
+    for name in names {
+        cmd = cmd.mut_subcommand(name, |s| s.mut_arg("help", help_flag));
     }
     cmd
 }
@@ -197,4 +223,40 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every command and every flag of the command line has its Chinese text (the default
+    /// language of `--help`): a new one without it fails here, not in front of a user.
+    #[test]
+    fn every_command_and_flag_has_its_chinese_help() {
+        let english = Cli::command();
+        for sub in english.get_subcommands() {
+            let zh = ZH_COMMANDS
+                .iter()
+                .find(|(name, ..)| *name == sub.get_name());
+            let Some((_, _, _, flags)) = zh else {
+                panic!(
+                    "add the command {} to ZH_COMMANDS in cli.rs",
+                    sub.get_name()
+                );
+            };
+            for arg in sub.get_arguments() {
+                let id = arg.get_id().as_str();
+                if id == "env_file" || arg.is_global_set() {
+                    continue;
+                }
+                assert!(
+                    flags.iter().any(|(flag, _)| *flag == id),
+                    "add the flag {id} of {} to ZH_COMMANDS in cli.rs",
+                    sub.get_name()
+                );
+            }
+        }
+        command(Lang::Zh).debug_assert();
+        command(Lang::En).debug_assert();
+    }
 }

@@ -137,6 +137,7 @@ pub fn help(name: &str) -> Option<&'static str> {
         "ACTION_TIMEOUT" => "每个 tc、nft、iptables 或动作命令超过这个时长就停止",
         "HTTP_TIMEOUT" => "每次对外 HTTP 调用的超时",
         "LOG_FORMAT" => "text（按行；只在终端上着色，设置 NO_COLOR 时从不着色）或 json（每行一个对象）",
+        "WEB_CONFIG_FILE" => "Web 配置文件（exporter-toolkit 格式：TLS、基本认证、响应头）；serve --web.config.file 优先于它",
         "STATE_DIR" => "状态、发件箱和锁所在的目录；不要用临时目录",
         _ => return None,
     })

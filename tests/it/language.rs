@@ -7,6 +7,7 @@
 use std::process::Output;
 
 use flexus_traffic_monitor::messages::language::{english_runs, has_cjk};
+use flexus_traffic_monitor::messages::Lang;
 
 use crate::helpers::process::{output_text, run};
 use crate::helpers::{base_env, bss_and_telegram, state_dir, telegram_env, vars, ID};
