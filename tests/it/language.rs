@@ -81,15 +81,12 @@ async fn help_of_the_binary_and_of_every_command_follows_message_lang() {
             let out = speaks(&[], args, lang).await;
             assert!(out.status.success(), "{args:?}");
         }
-        for command in [
-            "serve",
-            "check",
-            "discover",
-            "lift",
-            "notify-test",
-            "demo",
-            "config",
-        ] {
+        let commands: Vec<String> = flexus_traffic_monitor::cli::command(Lang::En)
+            .get_subcommands()
+            .map(|c| c.get_name().to_string())
+            .collect();
+        assert!(commands.len() >= 8, "{commands:?}");
+        for command in &commands {
             for flag in ["--help", "-h"] {
                 let out = speaks(&[], &[command, flag], lang).await;
                 assert!(out.status.success(), "{command} {flag}");
