@@ -38,4 +38,5 @@ mod signer_vectors;
 mod telegram;
 mod telegram_bot;
 mod timings;
+mod webconfig;
 mod webhook;
