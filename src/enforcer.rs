@@ -23,11 +23,13 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use tokio_util::sync::CancellationToken;
 
+use crate::actions::addresses::{system_resolver, ApiAddresses, Resolver};
 use crate::actions::plan::{lift_everything, plan, ChangeKind, Inputs};
-use crate::actions::reconcile::{execute, record, Done};
+use crate::actions::reconcile::{execute, outcome_record, record, Done};
 use crate::actions::runner::Runner;
-use crate::actions::{ActionSettings, ActionsState, Installed, Key};
-use crate::config::Config;
+use crate::actions::throttle::FAIR_QUEUE;
+use crate::actions::{Action, ActionSettings, ActionsState, Installed, Key};
+use crate::config::{Config, ShutdownMode};
 use crate::level::{Level, Thresholds};
 use crate::messages::Message;
 use crate::metrics::Metrics;
@@ -62,26 +64,28 @@ pub fn level_of(
     Some(worst)
 }
 
-/// Our own API hosts (host, port), kept out of the throttle: BSS, RMS, ECS of every region,
-/// Telegram, and the proxy when one is set.
-fn api_hosts(config: &Config) -> Vec<(String, u16)> {
-    let mut urls = vec![
-        config.huawei.bss_endpoint.clone(),
-        config.huawei.rms_endpoint.clone(),
-        config.notify.telegram.api_url.clone(),
-    ];
-    let mut regions: Vec<String> = config
-        .watch
-        .targets
-        .values()
-        .map(|t| t.region.clone())
-        .collect();
-    regions.extend(config.huawei.region.clone());
-    regions.sort();
-    regions.dedup();
-    for r in regions {
-        if let Ok(u) = url::Url::parse(&config.huawei.ecs_endpoint.replace("{region}", &r)) {
-            urls.push(u);
+/// Our own API hosts (host, port) that this process calls while it runs, kept out of the
+/// throttle: BSS, ECS of every region with `SHUTDOWN_MODE=huawei-api`, Telegram when it is set
+/// up, and the proxy when one is set. RMS is called only at start, so it is not among them.
+pub fn api_hosts(config: &Config) -> Vec<(String, u16)> {
+    let mut urls = vec![config.huawei.bss_endpoint.clone()];
+    if config.notify.telegram.bot_token.is_some() {
+        urls.push(config.notify.telegram.api_url.clone());
+    }
+    if config.shutdown.mode == ShutdownMode::HuaweiApi {
+        let mut regions: Vec<String> = config
+            .watch
+            .targets
+            .values()
+            .map(|t| t.region.clone())
+            .collect();
+        regions.extend(config.huawei.region.clone());
+        regions.sort();
+        regions.dedup();
+        for r in regions {
+            if let Ok(u) = url::Url::parse(&config.huawei.ecs_endpoint.replace("{region}", &r)) {
+                urls.push(u);
+            }
         }
     }
     for var in ["HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy"] {
@@ -156,7 +160,8 @@ pub struct Enforcer {
     ids: Vec<String>,
     max_age: Duration,
     retry_after: Duration,
-    hosts: Vec<(String, u16)>,
+    /// Our own API addresses, looked up only when a throttle is to be installed.
+    addresses: ApiAddresses,
     dry_run: bool,
     /// Set once this process made sure the recorded actions are in place.
     restored: AtomicBool,
@@ -182,7 +187,7 @@ impl Enforcer {
                 timeout: settings.timeout,
                 dry_run,
             },
-            hosts: api_hosts(config),
+            addresses: ApiAddresses::new(api_hosts(config), system_resolver()),
             settings,
             state,
             notifier,
@@ -196,6 +201,13 @@ impl Enforcer {
             restored: AtomicBool::new(false),
             busy: tokio::sync::Mutex::new(()),
         }
+    }
+
+    /// With another resolver of the API hosts (tests count its calls, or make it hang).
+    #[must_use]
+    pub fn with_resolver(mut self, resolver: Resolver) -> Self {
+        self.addresses = ApiAddresses::new(self.addresses.hosts().to_vec(), resolver);
+        self
     }
 
     /// The settings.
@@ -253,9 +265,21 @@ impl Enforcer {
         {
             return Vec::new();
         }
+        // The API addresses matter only to a throttle this level asks for: the fence and the
+        // lifts never wait for a resolver.
+        let throttling = self
+            .settings
+            .at_level(level)
+            .iter()
+            .any(|k| k.action == Action::Throttle);
+        let endpoints = if throttling {
+            self.addresses.get().await
+        } else {
+            Vec::new()
+        };
         let machine = self
             .runner
-            .machine(self.settings.fence_backend, &self.hosts)
+            .machine(self.settings.fence_backend, endpoints)
             .await;
         let p = plan(&Inputs {
             level,
@@ -287,9 +311,23 @@ impl Enforcer {
         for (c, d) in &results {
             record(&mut next.actions, c, d, now, self.dry_run);
             let (action, lvl) = (c.key.action, c.key.level);
+            let installed = outcome_record(c, d, self.dry_run);
+            if let (
+                Done::Applied(_),
+                Some(Installed::Throttle {
+                    interface,
+                    queue: Some(q),
+                    ..
+                }),
+            ) = (d, &installed)
+            {
+                if q != FAIR_QUEUE {
+                    tracing::warn!(interface = %interface, queue = %q, "this kernel has no fq_codel: the throttled traffic shares one {q} queue instead (less fair: a big download delays the other connections more)");
+                }
+            }
             match (c.kind, d) {
                 (ChangeKind::Apply, Done::Applied(lines)) => {
-                    if let Some(installed) = &c.record {
+                    if let Some(installed) = &installed {
                         messages.push(Message::ActionApplied {
                             server: self.server.clone(),
                             level: lvl,
@@ -347,7 +385,10 @@ impl Enforcer {
     pub async fn lift_all(&self) -> LiftReport {
         let _one = self.busy.lock().await;
         let current = self.state.snapshot().await.actions;
-        let machine = self.runner.machine(self.settings.fence_backend, &[]).await;
+        let machine = self
+            .runner
+            .machine(self.settings.fence_backend, Vec::new())
+            .await;
         let mut report = LiftReport::default();
         let groups = lift_everything(
             &current,

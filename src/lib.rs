@@ -59,7 +59,8 @@
 //!   when one is due, what it says); the engine sends them, the bot answers `/report` with them.
 //! - The live meter: [`egress`] (the kernel's byte counters of the public interface, a meter that
 //!   survives restarts and reboots, and the estimate of what is left now, anchored to the bill
-//!   with a learned lag).
+//!   with a learned lag; for servers guarded through the API, their EIP's minutes from Huawei
+//!   Cloud Eye, anchored the same way).
 //! - [`envfile`]: `.env` files read the way python-dotenv (the original script's loader) reads them.
 //! - [`logging`]: log format, colour, and escaping of values from outside.
 //! - [`console`]: what commands print on stdout/stderr, never panicking on a closed pipe.

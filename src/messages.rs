@@ -20,6 +20,7 @@ use crate::reading::Reading;
 mod describe;
 #[cfg(test)]
 pub(crate) mod lang_check;
+pub mod language;
 mod readings;
 mod report;
 
@@ -966,13 +967,13 @@ pub fn action_name(lang: Lang, a: Action) -> &'static str {
 
 fn installed_text(lang: Lang, i: &Installed) -> String {
     match (lang, i) {
-        (Lang::Zh, Installed::Throttle { interface, rate, ports: p, .. }) => format!(
-            "网卡 <code>{}</code> 的出站流量已限速为 <b>{}</b>；端口 {}（SSH 和本程序的监听端口）发出的流量和本程序的 API 调用不限速。",
-            escape(interface), escape(rate), ports(p)
+        (Lang::Zh, Installed::Throttle { interface, rate, ports: p, queue, .. }) => format!(
+            "网卡 <code>{}</code> 的出站流量已限速为 <b>{}</b>；端口 {}（SSH 和本程序的监听端口）发出的流量和本程序的 API 调用不限速。{}",
+            escape(interface), escape(rate), ports(p), queue_note(lang, queue.as_deref())
         ),
-        (Lang::En, Installed::Throttle { interface, rate, ports: p, .. }) => format!(
-            "Egress on <code>{}</code> is limited to <b>{}</b>; traffic from ports {} (SSH and this program's listen port) and this program's API calls are not limited.",
-            escape(interface), escape(rate), ports(p)
+        (Lang::En, Installed::Throttle { interface, rate, ports: p, queue, .. }) => format!(
+            "Egress on <code>{}</code> is limited to <b>{}</b>; traffic from ports {} (SSH and this program's listen port) and this program's API calls are not limited.{}",
+            escape(interface), escape(rate), ports(p), queue_note(lang, queue.as_deref())
         ),
         (Lang::Zh, Installed::Fence { backend, ports: p, udp_ports, .. }) => format!(
             "新的入站连接已被丢弃（{}），只保留 TCP 端口 {}{}；已打开的连接（包括 SSH 会话）、本机发起的连接、本机回环和 ping 不受影响。",
@@ -988,6 +989,18 @@ fn installed_text(lang: Lang, i: &Installed) -> String {
         ),
         (Lang::Zh, Installed::Command { .. }) => "已运行进入命令（ACTION_ENTER_COMMAND）。".into(),
         (Lang::En, Installed::Command { .. }) => "The enter command (ACTION_ENTER_COMMAND) ran.".into(),
+    }
+}
+
+/// What the throttle's fair queue fell back to, when the kernel has no `fq_codel` (empty
+/// otherwise, and when it is unknown).
+fn queue_note(lang: Lang, queue: Option<&str>) -> String {
+    match queue {
+        Some(q) if q != crate::actions::throttle::FAIR_QUEUE => match lang {
+            Lang::Zh => format!("本机内核没有 fq_codel，限速内的流量改用 <code>{}</code> 队列，公平性较差：一个大下载会更多地拖慢其他连接。", escape(q)),
+            Lang::En => format!(" This kernel has no fq_codel: the limited traffic shares a <code>{}</code> queue instead, which is less fair (a big download delays the other connections more).", escape(q)),
+        },
+        _ => String::new(),
     }
 }
 
@@ -1345,10 +1358,41 @@ mod action_message_tests {
                 rate: "1mbit".into(),
                 ports: vec![22, 9184],
                 endpoints: vec![],
+                queue: None,
             },
             undo: vec!["tc qdisc del dev eth0 root handle f7f1:".into()],
             would_run: vec!["tc qdisc add dev eth0 root handle f7f1: htb default 20".into()],
             dry_run,
+        }
+    }
+
+    #[test]
+    fn a_throttle_without_fq_codel_says_which_queue_the_kernel_took() {
+        let th = Thresholds::default();
+        let with = |queue: Option<&str>| {
+            let mut m = applied(false);
+            if let Message::ActionApplied {
+                installed: Installed::Throttle { queue: q, .. },
+                ..
+            } = &mut m
+            {
+                *q = queue.map(str::to_string);
+            }
+            m
+        };
+        let en = render(&with(Some("sfq")), Lang::En, &th);
+        assert!(
+            en.contains("no fq_codel") && en.contains("<code>sfq</code>"),
+            "{en}"
+        );
+        let zh = render(&with(Some("pfifo")), Lang::Zh, &th);
+        assert!(
+            zh.contains("fq_codel") && zh.contains("<code>pfifo</code>"),
+            "{zh}"
+        );
+        for fine in [Some("fq_codel"), None] {
+            let en = render(&with(fine), Lang::En, &th);
+            assert!(!en.contains("no fq_codel"), "{en}");
         }
     }
 

@@ -108,13 +108,19 @@ impl Outbox {
     /// Opens (creating) `dir`.
     ///
     /// # Errors
-    /// When the directory or its sent log cannot be created.
+    /// When the directory or its sent log cannot be created; the error names the path in the way.
     pub fn open(dir: &Path) -> io::Result<Self> {
-        fs::create_dir_all(dir.join("dead"))?;
+        let at = |path: PathBuf| {
+            move |e: io::Error| io::Error::new(e.kind(), format!("{}: {e}", path.display()))
+        };
+        let dead = dir.join("dead");
+        fs::create_dir_all(&dead).map_err(at(dead))?;
+        let log = dir.join(SENT_LOG);
         let sent_log = OpenOptions::new()
             .create(true)
             .append(true)
-            .open(dir.join(SENT_LOG))?;
+            .open(&log)
+            .map_err(at(log))?;
         Ok(Self {
             dir: dir.to_path_buf(),
             seq: AtomicU64::new(0),

@@ -126,9 +126,13 @@ impl std::str::FromStr for Zone {
 ///
 /// # Errors
 /// When it is not a time of day.
-pub fn parse_time_of_day(s: &str) -> Result<NaiveTime, String> {
-    NaiveTime::parse_from_str(s.trim(), "%H:%M")
-        .map_err(|_| "write a time of day as HH:MM, e.g. 09:00".to_string())
+pub fn parse_time_of_day(s: &str) -> Result<NaiveTime, (&'static str, &'static str)> {
+    NaiveTime::parse_from_str(s.trim(), "%H:%M").map_err(|_| {
+        (
+            "write a time of day as HH:MM, e.g. 09:00",
+            "写成 HH:MM 形式的时刻，例如 09:00",
+        )
+    })
 }
 
 /// When reports are sent.

@@ -8,6 +8,8 @@
 //! - [`throttle`] and [`fence`] build the exact argv of installing and removing each action;
 //! - [`plan`] decides, from a fresh level and what the state says is in force, which actions to
 //!   apply, restore, update or lift — no I/O, unit-tested;
+//! - [`addresses`] keeps the addresses of our own API hosts (kept out of the throttle), looked up
+//!   once and refreshed hourly, not at every poll;
 //! - [`runner`] runs a plan's commands (with timeouts, optionally inside a network namespace, or
 //!   only prints them under `DRY_RUN`);
 //! - [`reconcile`] is the glue: after each poll it plans, runs, records in the state store,
@@ -19,6 +21,7 @@
 //! delete a root qdisc with another handle), the nft table `inet flexus_traffic_monitor`, the
 //! iptables chain `FLEXUS_FENCE`.
 
+pub mod addresses;
 pub mod error;
 pub mod fence;
 pub mod plan;
@@ -305,6 +308,10 @@ pub enum Installed {
         ports: Vec<u16>,
         /// Our own API endpoints (address, port) kept out of the limit.
         endpoints: Vec<(IpAddr, u16)>,
+        /// The fair queue inside the limit that the kernel took (`fq_codel`, else `sfq`, else
+        /// `pfifo`); unknown before it ran and under `DRY_RUN`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        queue: Option<String>,
     },
     Fence {
         backend: FenceBackend,

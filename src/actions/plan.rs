@@ -117,6 +117,7 @@ pub fn installation(key: Key, installed: &Installed, enter: &[String]) -> Vec<St
             rate,
             ports,
             endpoints,
+            ..
         } => throttle::install(interface, rate, ports, endpoints),
         Installed::Fence {
             backend,
@@ -152,6 +153,7 @@ fn wanted(key: Key, s: &ActionSettings, m: &Machine) -> Result<Installed, Action
                 rate: s.throttle_rate.clone(),
                 ports: s.unthrottled_ports(),
                 endpoints: m.endpoints.clone(),
+                queue: None,
             })
         }
         Action::Fence => {
@@ -180,12 +182,14 @@ fn update_of(recorded: &Installed, wanted: &Installed) -> Option<Installed> {
                 rate: rr,
                 ports: rp,
                 endpoints: re,
+                ..
             },
             Installed::Throttle {
                 interface: wi,
                 rate: wr,
                 ports: wp,
                 endpoints: we,
+                ..
             },
         ) => {
             let new_endpoints = we.iter().any(|e| !re.contains(e));
@@ -201,6 +205,7 @@ fn update_of(recorded: &Installed, wanted: &Installed) -> Option<Installed> {
                 rate: wr.clone(),
                 ports: wp.clone(),
                 endpoints: all.into_iter().take(64).collect(),
+                queue: None,
             })
         }
         (Installed::Fence { .. }, Installed::Fence { .. }) if recorded != wanted => {

@@ -1,7 +1,7 @@
 //! Runs the planner's commands: each with a timeout, no shell, standard input only when the step
 //! has a script; optionally inside a network namespace (`ip netns exec NAME ...`, used by the
 //! tests); under `DRY_RUN` it prints each command instead of running it. Also reads what the
-//! planner needs to know about the machine (default route, API addresses, firewall programs).
+//! planner needs to know about the machine (default route, firewall programs).
 
 use std::net::IpAddr;
 use std::process::Stdio;
@@ -181,24 +181,13 @@ impl Runner {
         Err(ActionError::NoDefaultRoute)
     }
 
-    /// What the planner needs to know. `hosts` are our own API endpoints (host, port).
-    pub async fn machine(&self, choice: FenceBackendChoice, hosts: &[(String, u16)]) -> Machine {
-        let mut endpoints: Vec<(IpAddr, u16)> = Vec::new();
-        for (host, port) in hosts {
-            let lookup = tokio::net::lookup_host((host.as_str(), *port));
-            match tokio::time::timeout(Duration::from_secs(5), lookup).await {
-                Ok(Ok(addrs)) => {
-                    for a in addrs {
-                        if !endpoints.contains(&(a.ip(), a.port())) {
-                            endpoints.push((a.ip(), a.port()));
-                        }
-                    }
-                }
-                _ => {
-                    tracing::warn!(host = %host, "cannot resolve an API host; its calls may be throttled")
-                }
-            }
-        }
+    /// What the planner needs to know. `endpoints` are the addresses of our own API hosts (see
+    /// [`super::addresses`]; none when no throttle is to be installed).
+    pub async fn machine(
+        &self,
+        choice: FenceBackendChoice,
+        endpoints: Vec<(IpAddr, u16)>,
+    ) -> Machine {
         let nft = self.has("nft");
         let ipt = self.has("iptables");
         let fence_backend = match choice {

@@ -11,7 +11,7 @@
 //! under systemd (for `shutdown`), so "packets of uid 0" would be most of the machine, and marking
 //! by cgroup needs nftables and cgroup v2 paths known at load time. SSH's egress is sshd's replies,
 //! whose *source* port is the SSH port — exact. The program's own egress is HTTPS requests to a
-//! handful of API hosts (BSS, ECS, RMS, Telegram, or the proxy), resolved when throttling starts:
+//! handful of API hosts (BSS, ECS, Telegram, or the proxy; see [`super::addresses`]):
 //! exact for us, and other traffic to those same hosts is negligible. TBF was rejected: it has no
 //! classes, so SSH could not be kept out of the limit.
 //!
@@ -138,6 +138,23 @@ pub fn install(
     steps
 }
 
+/// The fair queue the kernel took, from the command lines that ran (the leaf queue's line is
+/// the alternative that worked: `fq_codel`, `sfq` or `pfifo`). Pure.
+pub fn leaf_queue(lines: &[String]) -> Option<String> {
+    lines.iter().find_map(|line| {
+        let words: Vec<&str> = line.split_whitespace().collect();
+        let leaf = words
+            .windows(4)
+            .any(|w| w == ["parent", "f7f1:20", "handle", "f7f2:"]);
+        let at = words.iter().position(|w| *w == "f7f2:")?;
+        leaf.then(|| words.get(at + 1).map(|q| (*q).to_string()))
+            .flatten()
+    })
+}
+
+/// The fair queue the throttle promises.
+pub const FAIR_QUEUE: &str = "fq_codel";
+
 /// The command that removes our throttle (and nothing else) from `interface`. It fails harmlessly
 /// when ours is not there (after a reboot, or lifted by hand).
 pub fn remove(interface: &str) -> Vec<Step> {
@@ -201,6 +218,16 @@ mod tests {
         assert!(!lines
             .iter()
             .any(|l| l.contains("replace") || l.contains(" change ")));
+    }
+
+    #[test]
+    fn the_leaf_queue_is_read_from_the_line_that_ran() {
+        let lines: Vec<String> = vec![
+            "tc qdisc add dev eth0 root handle f7f1: htb default 20".into(),
+            "tc qdisc add dev eth0 parent f7f1:20 handle f7f2: sfq perturb 10".into(),
+        ];
+        assert_eq!(leaf_queue(&lines).as_deref(), Some("sfq"));
+        assert_eq!(leaf_queue(&lines[..1]), None);
     }
 
     #[test]

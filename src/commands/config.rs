@@ -12,7 +12,7 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use super::say;
-use crate::config::{unknown_variables, Config};
+use crate::config::{unknown_variables_in, Config};
 
 /// `source` is the env file that was read (none when the environment alone configures it).
 pub fn run(json: bool, source: Option<&Path>) -> ExitCode {
@@ -24,8 +24,8 @@ pub fn run(json: bool, source: Option<&Path>) -> ExitCode {
     let names: Vec<String> = std::env::vars_os()
         .filter_map(|(k, _)| k.into_string().ok())
         .collect();
-    let mut warnings = unknown_variables(names.iter().map(String::as_str));
-    warnings.extend(config.warnings());
+    let mut warnings = unknown_variables_in(names.iter().map(String::as_str), lang);
+    warnings.extend(config.warnings_in(lang));
     let verdict = config.require_for_serve();
     if let Err(e) = &verdict {
         crate::errln!("{}", e.render(source, lang));

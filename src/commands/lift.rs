@@ -104,7 +104,9 @@ pub async fn run(config: Config) -> ExitCode {
                 timeout: config.actions.timeout,
                 dry_run,
             };
-            let machine = runner.machine(config.actions.fence_backend, &[]).await;
+            let machine = runner
+                .machine(config.actions.fence_backend, Vec::new())
+                .await;
             let mut report = LiftReport::default();
             for (_, steps) in lift_everything(
                 &ActionsState::default(),

@@ -75,7 +75,7 @@ pub fn no_channel(lang: Lang) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::messages::lang_check::{english_runs, has_cjk};
+    use crate::messages::language::{english_runs, has_cjk};
 
     /// Every text above, in `lang`, with realistic values.
     fn samples(lang: Lang) -> Vec<String> {

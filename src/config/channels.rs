@@ -4,7 +4,7 @@
 use serde::Serialize;
 use url::Url;
 
-use super::validate::Checker;
+use super::validate::{Checker, Said};
 use super::ConfigError;
 use crate::secret::Secret;
 
@@ -91,14 +91,17 @@ impl ChannelSettings {
             serverchan_sendkey: c.secret("SERVERCHAN_SENDKEY"),
             serverchan_api_url: c.parse_optional(
                 "SERVERCHAN_API_URL",
-                "is not an http(s) base URL",
+                ("is not an http(s) base URL", "不是 http(s) 基础地址"),
                 public_url,
             ),
             pushplus_token: c.secret("PUSHPLUS_TOKEN"),
             pushplus_api_url: c.http_url(
                 "PUSHPLUS_API_URL",
-                "is not an http(s) base URL",
-                "unset it to use https://www.pushplus.plus",
+                ("is not an http(s) base URL", "不是 http(s) 基础地址"),
+                (
+                    "unset it to use https://www.pushplus.plus",
+                    "删除它以使用 https://www.pushplus.plus",
+                ),
             ),
             bark_url: secret_url(c, "BARK_URL", "https://api.day.app/YOUR_DEVICE_KEY"),
             email: super::email::check(c),
@@ -107,11 +110,19 @@ impl ChannelSettings {
             if let Err(why) =
                 crate::channels::serverchan::send_url(k.expose(), s.serverchan_api_url.as_ref())
             {
+                let why_zh = match why.as_str() {
+                    "has characters a SendKey cannot have" => "含有 SendKey 中不可能出现的字符",
+                    "starts with sctp but has no uid" => "以 sctp 开头却没有 uid",
+                    _ => "不是有效的 SendKey",
+                };
                 c.error(
                     "SERVERCHAN_SENDKEY",
                     "[redacted]",
-                    why,
-                    "copy the SendKey from the ServerChan SendKey page",
+                    (why, why_zh),
+                    (
+                        "copy the SendKey from the ServerChan SendKey page",
+                        "从 Server酱 的 SendKey 页面复制 SendKey",
+                    ),
                 );
             }
         }
@@ -132,8 +143,14 @@ impl ChannelSettings {
                 c.error(
                     var,
                     "[redacted]",
-                    format!("is set but {url_var} is not"),
-                    format!("set {url_var} too, or unset {var}"),
+                    (
+                        format!("is set but {url_var} is not"),
+                        format!("已设置，但 {url_var} 没有设置"),
+                    ),
+                    (
+                        format!("set {url_var} too, or unset {var}"),
+                        format!("同时设置 {url_var}，或删除 {var}"),
+                    ),
                 );
             }
         }
@@ -141,11 +158,16 @@ impl ChannelSettings {
     }
 }
 
-fn public_url(s: &str) -> Result<Url, String> {
+fn public_url(s: &str) -> Result<Url, Said> {
     Url::parse(s)
         .ok()
         .filter(|u| matches!(u.scheme(), "http" | "https") && u.host_str().is_some())
-        .ok_or_else(|| "unset it to use the service's own address".to_string())
+        .ok_or_else(|| {
+            Said::from((
+                "unset it to use the service's own address",
+                "删除它以使用服务自己的地址",
+            ))
+        })
 }
 
 /// What a channel URL lacks that the service needs (a key, a token, a hook id), as the problem
@@ -213,8 +235,11 @@ fn secret_url(c: &mut Checker, var: &str, example: &str) -> Option<Secret> {
         c.error(
             var,
             "[redacted]",
-            "is not an http(s) URL",
-            format!("paste the whole URL the service shows, e.g. {example}"),
+            ("is not an http(s) URL", "不是 http(s) 地址"),
+            (
+                format!("paste the whole URL the service shows, e.g. {example}"),
+                format!("粘贴服务显示的完整地址，例如 {example}"),
+            ),
         );
         None
     }

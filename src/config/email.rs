@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use lettre::message::Mailbox;
 
-use super::validate::Checker;
+use super::validate::{Checker, Said};
 pub use crate::channels::email::{Settings as EmailSettings, SmtpTls};
 
 /// The variables of the email channel that mean nothing without `SMTP_HOST`.
@@ -28,17 +28,23 @@ pub fn is_loopback(host: &str) -> bool {
     h.eq_ignore_ascii_case("localhost") || h.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
 }
 
-fn check_host(s: &str) -> Result<String, String> {
+fn check_host(s: &str) -> Result<String, Said> {
     let bare = s.trim_start_matches('[').trim_end_matches(']');
     if s.contains("://") || s.contains('/') || s.contains('@') || s.chars().any(char::is_whitespace)
     {
-        return Err("give the server's host name only, e.g. smtp.qq.com or smtp.gmail.com".into());
+        return Err(Said::from((
+            "give the server's host name only, e.g. smtp.qq.com or smtp.gmail.com",
+            "只写服务器主机名，例如 smtp.qq.com 或 smtp.gmail.com",
+        )));
     }
     if bare.parse::<IpAddr>().is_ok() {
         return Ok(bare.to_string());
     }
     if s.contains(':') {
-        return Err("give the host name only and put the port in SMTP_PORT".into());
+        return Err(Said::from((
+            "give the host name only and put the port in SMTP_PORT",
+            "只写主机名，端口写在 SMTP_PORT 中",
+        )));
     }
     let label_ok = |l: &str| {
         !l.is_empty()
@@ -48,16 +54,19 @@ fn check_host(s: &str) -> Result<String, String> {
             && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
     };
     if s.len() > 253 || !s.trim_end_matches('.').split('.').all(label_ok) {
-        return Err("give a host name such as smtp.qq.com (letters, digits, dots and dashes) or an IP address".into());
+        return Err(Said::from(("give a host name such as smtp.qq.com (letters, digits, dots and dashes) or an IP address", "写 smtp.qq.com 这样的主机名（字母、数字、点和连字符）或 IP 地址")));
     }
     Ok(s.to_string())
 }
 
-fn mailbox(s: &str) -> Result<String, String> {
+fn mailbox(s: &str) -> Result<String, Said> {
     Mailbox::from_str(s.trim())
         .map(|m| m.to_string())
         .map_err(|_| {
-            "write an address such as alerts@example.com or Name <alerts@example.com>".into()
+            Said::from((
+                "write an address such as alerts@example.com or Name <alerts@example.com>",
+                "写 alerts@example.com 或 Name <alerts@example.com> 这样的地址",
+            ))
         })
 }
 
@@ -70,8 +79,8 @@ fn match_port(c: &mut Checker, tls: SmtpTls, tls_given: bool, port: Option<u16>)
             c.error(
                 "SMTP_TLS",
                 "starttls",
-                "does not work with SMTP_PORT=465, where the server expects TLS from the first byte",
-                "set SMTP_TLS=tls for port 465 (SSL/TLS), or SMTP_PORT=587 for starttls",
+                ("does not work with SMTP_PORT=465, where the server expects TLS from the first byte", "与 SMTP_PORT=465 不配：该端口从第一个字节起就要求 TLS"),
+                ("set SMTP_TLS=tls for port 465 (SSL/TLS), or SMTP_PORT=587 for starttls", "端口 465（SSL/TLS）请设 SMTP_TLS=tls；用 starttls 则设 SMTP_PORT=587"),
             );
             tls
         }
@@ -79,8 +88,14 @@ fn match_port(c: &mut Checker, tls: SmtpTls, tls_given: bool, port: Option<u16>)
             c.error(
                 "SMTP_TLS",
                 "tls",
-                format!("does not work with SMTP_PORT={p}, where the server starts in clear text and offers STARTTLS"),
-                format!("set SMTP_TLS=starttls for port {p}, or SMTP_PORT=465 for tls"),
+                (
+                    format!("does not work with SMTP_PORT={p}, where the server starts in clear text and offers STARTTLS"),
+                    format!("与 SMTP_PORT={p} 不配：该端口先以明文开始，再提供 STARTTLS"),
+                ),
+                (
+                    format!("set SMTP_TLS=starttls for port {p}, or SMTP_PORT=465 for tls"),
+                    format!("端口 {p} 请设 SMTP_TLS=starttls；用 tls 则设 SMTP_PORT=465"),
+                ),
             );
             tls
         }
@@ -91,12 +106,18 @@ fn match_port(c: &mut Checker, tls: SmtpTls, tls_given: bool, port: Option<u16>)
 /// Reads and checks the email variables; `None` while `SMTP_HOST` is unset or on a mistake.
 pub(super) fn check(c: &mut Checker) -> Option<EmailSettings> {
     // Checked even while email is off, so that a typo shows before it matters.
-    let tls: SmtpTls = c.choice("SMTP_TLS", "is not an SMTP encryption mode");
+    let tls: SmtpTls = c.choice(
+        "SMTP_TLS",
+        ("is not an SMTP encryption mode", "不是 SMTP 加密方式"),
+    );
     let tls_given = c.given("SMTP_TLS").is_some();
     let timeout = c.duration("SMTP_TIMEOUT", Duration::from_secs(1));
-    let port = c.parse_optional("SMTP_PORT", "is not a port", |s| {
+    let port = c.parse_optional("SMTP_PORT", ("is not a port", "不是端口"), |s| {
         s.parse::<u16>().ok().filter(|p| *p > 0).ok_or_else(|| {
-            "use a port number such as 587 (starttls) or 465 (tls), or unset it".to_string()
+            Said::from((
+                "use a port number such as 587 (starttls) or 465 (tls), or unset it",
+                "写端口号，例如 587（starttls）或 465（tls），或删除它",
+            ))
         })
     });
     let Some(host_raw) = c.given("SMTP_HOST") else {
@@ -110,8 +131,11 @@ pub(super) fn check(c: &mut Checker) -> Option<EmailSettings> {
                 c.error(
                         var,
                         shown,
-                        "is set but SMTP_HOST is not (email is off)",
-                        format!("set SMTP_HOST to your mail provider's SMTP server, e.g. smtp.qq.com, or unset {var}"),
+                        ("is set but SMTP_HOST is not (email is off)", "已设置，但 SMTP_HOST 没有设置（邮件未启用）"),
+                        (
+                            format!("set SMTP_HOST to your mail provider's SMTP server, e.g. smtp.qq.com, or unset {var}"),
+                            format!("把 SMTP_HOST 设为邮箱服务商的 SMTP 服务器，例如 smtp.qq.com；或删除 {var}"),
+                        ),
                     );
             }
         }
@@ -120,7 +144,12 @@ pub(super) fn check(c: &mut Checker) -> Option<EmailSettings> {
     let host = match check_host(host_raw) {
         Ok(h) => h,
         Err(fix) => {
-            c.error("SMTP_HOST", host_raw, "is not a host name", fix);
+            c.error(
+                "SMTP_HOST",
+                host_raw,
+                ("is not a host name", "不是主机名"),
+                fix,
+            );
             return None;
         }
     };
@@ -128,8 +157,11 @@ pub(super) fn check(c: &mut Checker) -> Option<EmailSettings> {
         c.error(
                 "SMTP_TLS",
                 "none",
-                format!("would send the password and every message in clear text to {host}"),
-                "use starttls (port 587) or tls (port 465); none is allowed only for a relay on this machine (SMTP_HOST=127.0.0.1, ::1 or localhost)",
+                (
+                    format!("would send the password and every message in clear text to {host}"),
+                    format!("会把密码和每条消息以明文发给 {host}"),
+                ),
+                ("use starttls (port 587) or tls (port 465); none is allowed only for a relay on this machine (SMTP_HOST=127.0.0.1, ::1 or localhost)", "用 starttls（端口 587）或 tls（端口 465）；none 只允许用于本机的中继（SMTP_HOST=127.0.0.1、::1 或 localhost）"),
             );
     }
     let tls = match_port(c, tls, tls_given, port);
@@ -140,27 +172,34 @@ pub(super) fn check(c: &mut Checker) -> Option<EmailSettings> {
             (Some(u), None) => c.error(
                 "SMTP_PASSWORD",
                 "",
-                format!("is not set but SMTP_USERNAME={u} is"),
-                "set the password (many providers want an app password or authorisation code), or unset SMTP_USERNAME for a relay without login",
+                (
+                    format!("is not set but SMTP_USERNAME={u} is"),
+                    format!("没有设置，但设置了 SMTP_USERNAME={u}"),
+                ),
+                ("set the password (many providers want an app password or authorisation code), or unset SMTP_USERNAME for a relay without login", "设置密码（很多邮箱要求应用专用密码或授权码），或对无需登录的中继删除 SMTP_USERNAME"),
             ),
             (None, Some(_)) => c.error(
                 "SMTP_USERNAME",
                 "",
-                "is not set but SMTP_PASSWORD is",
-                "set the login name (usually your email address), or unset SMTP_PASSWORD",
+                ("is not set but SMTP_PASSWORD is", "没有设置，但设置了 SMTP_PASSWORD"),
+                ("set the login name (usually your email address), or unset SMTP_PASSWORD", "设置登录名（通常是你的邮箱地址），或删除 SMTP_PASSWORD"),
             ),
             _ => {}
         }
     let from = match c.given("SMTP_FROM") {
-        Some(_) => c.parse_optional("SMTP_FROM", "is not an email address", mailbox),
+        Some(_) => c.parse_optional(
+            "SMTP_FROM",
+            ("is not an email address", "不是邮箱地址"),
+            mailbox,
+        ),
         None => match username.as_deref().map(mailbox) {
             Some(Ok(m)) => Some(m),
             _ => {
                 c.error(
                         "SMTP_FROM",
                         "",
-                        "is not set (and SMTP_USERNAME is not an address)",
-                        "set the sender address, e.g. SMTP_FROM=alerts@example.com (most providers want the login's own address)",
+                        ("is not set (and SMTP_USERNAME is not an address)", "没有设置（SMTP_USERNAME 也不是邮箱地址）"),
+                        ("set the sender address, e.g. SMTP_FROM=alerts@example.com (most providers want the login's own address)", "设置发件地址，例如 SMTP_FROM=alerts@example.com（多数邮箱要求与登录账号相同）"),
                     );
                 None
             }
@@ -171,8 +210,8 @@ pub(super) fn check(c: &mut Checker) -> Option<EmailSettings> {
             c.error(
                     "SMTP_TO",
                     "",
-                    "is not set, so email has no recipient",
-                    "set the address(es) to send to, comma-separated, e.g. SMTP_TO=me@example.com,ops@example.com",
+                    ("is not set, so email has no recipient", "没有设置，邮件没有收件人"),
+                    ("set the address(es) to send to, comma-separated, e.g. SMTP_TO=me@example.com,ops@example.com", "设置收件地址，多个用逗号分隔，例如 SMTP_TO=me@example.com,ops@example.com"),
                 );
             None
         }
@@ -187,8 +226,14 @@ pub(super) fn check(c: &mut Checker) -> Option<EmailSettings> {
                         c.error(
                             "SMTP_TO",
                             list,
-                            format!("{item:?} is not an email address"),
-                            format!("{fix}; separate several with commas"),
+                            (
+                                format!("{item:?} is not an email address"),
+                                format!("{item:?} 不是邮箱地址"),
+                            ),
+                            (
+                                format!("{}; separate several with commas", fix.en),
+                                format!("{}；多个地址用逗号分隔", fix.zh.unwrap_or(fix.en.clone())),
+                            ),
                         );
                     }
                 }
@@ -197,8 +242,11 @@ pub(super) fn check(c: &mut Checker) -> Option<EmailSettings> {
                 c.error(
                     "SMTP_TO",
                     list,
-                    "has no address",
-                    "set the address(es) to send to, comma-separated",
+                    ("has no address", "没有地址"),
+                    (
+                        "set the address(es) to send to, comma-separated",
+                        "设置收件地址，多个用逗号分隔",
+                    ),
                 );
             }
             (ok && !out.is_empty()).then_some(out)
@@ -208,7 +256,20 @@ pub(super) fn check(c: &mut Checker) -> Option<EmailSettings> {
     if let Some(path) = &ca_file {
         // Read now, so that `config` finds what `serve` would refuse.
         if let Err((problem, fix)) = crate::channels::email::ca_file(path) {
-            c.error("SMTP_CA_FILE", &path.display().to_string(), problem, fix);
+            let (problem_zh, fix_zh) = if problem.starts_with("cannot be read") {
+                ("无法读取".to_string(), "给出可读的 PEM 文件，或删除它")
+            } else {
+                (
+                    "不是有效的 PEM 证书文件".to_string(),
+                    "给出中继的 PEM 格式 CA 证书（-----BEGIN CERTIFICATE-----），或删除它",
+                )
+            };
+            c.error(
+                "SMTP_CA_FILE",
+                &path.display().to_string(),
+                (problem, problem_zh),
+                (fix, fix_zh),
+            );
         }
     }
     Some(EmailSettings {

@@ -20,6 +20,7 @@
 pub mod accounts;
 mod actions;
 mod channels;
+mod cloudeye;
 mod email;
 mod raw;
 mod sections;
@@ -30,13 +31,14 @@ mod watch;
 
 pub use accounts::Account;
 pub use channels::ChannelSettings;
+pub use cloudeye::CloudEyeConfig;
 pub use email::{EmailSettings, SmtpTls};
 pub use raw::RawConfig;
 pub use sections::{
     AlertingConfig, HttpConfig, HuaweiConfig, NotifyConfig, ShutdownConfig, TelegramConfig,
 };
-pub use unknown::unknown_variables;
-pub use validate::{parse_bool, parse_duration, Checker};
+pub use unknown::{unknown_variables, unknown_variables_in};
+pub use validate::{parse_bool, parse_duration, Checker, Choice, Said};
 pub use watch::WatchConfig;
 
 use std::fmt;
@@ -141,6 +143,35 @@ impl FromStr for StopType {
             _ => Err("use SOFT (OS shutdown, default) or HARD (power off)"),
         }
     }
+}
+
+impl Choice for ShutdownMode {
+    const ZH_FIX: &'static str = "可选 command（默认）、huawei-api 或 off";
+}
+impl Choice for FallbackMode {
+    const ZH_FIX: &'static str = "可选 auto（默认）、always 或 never";
+}
+impl Choice for StopType {
+    const ZH_FIX: &'static str = "可选 SOFT（操作系统关机，默认）或 HARD（强制断电）";
+}
+impl Choice for crate::logging::LogFormat {
+    const ZH_FIX: &'static str = "可选 text（默认）或 json（每行一个 JSON 对象）";
+}
+impl Choice for crate::messages::Lang {
+    const ZH_FIX: &'static str = "可选 zh（中文，默认）或 en（英文）";
+}
+impl Choice for crate::actions::FenceBackendChoice {
+    const ZH_FIX: &'static str = "可选 auto、nft 或 iptables";
+}
+impl Choice for crate::huawei::Site {
+    const ZH_FIX: &'static str = "可选 cn（中国站）、intl（国际站）或 eu（欧洲站）";
+}
+impl Choice for crate::report::Zone {
+    const ZH_FIX: &'static str = "写 local（系统时区）、UTC，或 +08:00 这样的偏移";
+}
+impl Choice for SmtpTls {
+    const ZH_FIX: &'static str =
+        "可选 starttls（端口 587）、tls（隐式 TLS，端口 465）或 none（仅限本机的中继）";
 }
 
 /// The validated configuration, in sections (see [`vars::VARS`] for which variable goes where).
@@ -335,7 +366,7 @@ impl Config {
         }
         let alerting = AlertingConfig::check(&mut c);
         let http_timeout = c.duration("HTTP_TIMEOUT", Duration::from_millis(100));
-        let log_format = c.choice("LOG_FORMAT", "is not a log format");
+        let log_format = c.choice("LOG_FORMAT", ("is not a log format", "不是日志格式"));
         let http = HttpConfig::check(&mut c);
         let state_dir = c
             .given("STATE_DIR")
@@ -401,19 +432,31 @@ impl Config {
                 && !unmapped.is_empty()
                 && (a.huawei.domain_id.is_none() || !a.name.is_empty())
             {
-                let rms = if a.name.is_empty() {
-                    format!(
-                        ", or {} to find them through RMS",
-                        a.var("HUAWEICLOUD_SDK_DOMAIN_ID")
+                let (rms, rms_zh) = if a.name.is_empty() {
+                    let d = a.var("HUAWEICLOUD_SDK_DOMAIN_ID");
+                    (
+                        format!(", or {d} to find them through RMS"),
+                        format!("，或设置 {d} 以便通过 RMS 查找"),
                     )
                 } else {
-                    String::new()
+                    (String::new(), String::new())
                 };
+                let (id, project, list) = (
+                    a.var("ECS_SERVER_ID"),
+                    a.var("HUAWEICLOUD_PROJECT_ID"),
+                    a.var("FLEXUS_INSTANCES"),
+                );
                 c.error(
-                    &a.var("ECS_SERVER_ID"),
+                    &id,
                     "",
-                    format!("is needed with SHUTDOWN_MODE=huawei-api: no instance is known for {}", unmapped.join(", ")),
-                    format!("set {}, HUAWEICLOUD_REGION and {}, or {}{rms} (`discover` prints the lines)", a.var("ECS_SERVER_ID"), a.var("HUAWEICLOUD_PROJECT_ID"), a.var("FLEXUS_INSTANCES")),
+                    (
+                        format!("is needed with SHUTDOWN_MODE=huawei-api: no instance is known for {}", unmapped.join(", ")),
+                        format!("SHUTDOWN_MODE=huawei-api 时必须设置：不知道 {} 属于哪台实例", unmapped.join("、")),
+                    ),
+                    (
+                        format!("set {id}, HUAWEICLOUD_REGION and {project}, or {list}{rms} (`discover` prints the lines)"),
+                        format!("设置 {id}、HUAWEICLOUD_REGION 和 {project}，或 {list}{rms_zh}（`discover` 会打印这几行）"),
+                    ),
                 );
             }
         }
@@ -625,17 +668,37 @@ impl Config {
         }
     }
 
-    /// Settings that are valid but probably unwise, as sentences for the log and `config`.
+    /// Settings that are valid but probably unwise, as sentences for the log (in English).
     pub fn warnings(&self) -> Vec<String> {
-        let mut w = Vec::new();
+        self.warnings_in(crate::messages::Lang::En)
+    }
+
+    /// [`Self::warnings`] for a person, in `lang` (`config` prints them). A warning written in
+    /// English only is shown in English.
+    pub fn warnings_in(&self, lang: crate::messages::Lang) -> Vec<String> {
+        let zh = lang == crate::messages::Lang::Zh;
+        self.warnings_said()
+            .into_iter()
+            .map(|w| match (zh, w.zh) {
+                (true, Some(text)) => text,
+                _ => w.en,
+            })
+            .collect()
+    }
+
+    fn warnings_said(&self) -> Vec<Said> {
+        let mut w: Vec<Said> = Vec::new();
         if validate::in_temp_dir(&self.state_dir) {
-            w.push(format!(
+            w.push(Said::from((format!(
                 "STATE_DIR={} is inside the temp directory, which many systems wipe at reboot (alert cadence and shutdown records would be lost); use a persistent directory such as /var/lib/flexus-traffic-monitor",
                 self.state_dir.display()
-            ));
+            ), format!(
+                "STATE_DIR={} 在临时目录中，很多系统重启时会清空它（告警节奏和关机记录会丢失）；请改用 /var/lib/flexus-traffic-monitor 这样的持久目录",
+                self.state_dir.display()
+            ))));
         }
         if !self.telegram_enabled() && self.notify.channels.configured().is_empty() {
-            w.push("TELEGRAM_BOT_TOKEN or TELEGRAM_CHAT_ID is not set and no other channel is configured: messages are only printed on standard error".into());
+            w.push(Said::from(("TELEGRAM_BOT_TOKEN or TELEGRAM_CHAT_ID is not set and no other channel is configured: messages are only printed on standard error", "TELEGRAM_BOT_TOKEN 或 TELEGRAM_CHAT_ID 没有设置，也没有配置其他渠道：消息只会打印在标准错误上")));
         }
         if self
             .notify
@@ -644,12 +707,12 @@ impl Config {
             .as_ref()
             .is_some_and(|s| !s.expose().trim().starts_with("SEC"))
         {
-            w.push("DINGTALK_SECRET does not start with SEC, as the signing secret DingTalk shows does: a cut or wrong secret makes DingTalk refuse every message (sign not match); copy the whole secret from the robot's security settings".into());
+            w.push(Said::from(("DINGTALK_SECRET does not start with SEC, as the signing secret DingTalk shows does: a cut or wrong secret makes DingTalk refuse every message (sign not match); copy the whole secret from the robot's security settings", "DINGTALK_SECRET 不是以 SEC 开头，而钉钉显示的加签密钥是以 SEC 开头的：密钥不全或有误时钉钉会拒收每条消息（「sign not match」）；请从机器人的安全设置中复制完整的密钥")));
         }
         let tg = &self.notify.telegram;
         let group = tg.chat_id.as_deref().is_some_and(|c| c.starts_with('-'));
         if tg.commands && group && tg.allowed_users.is_empty() {
-            w.push("TELEGRAM_COMMANDS=true in a group without TELEGRAM_ALLOWED_USERS: every member of the group can cancel a shutdown (/cancel); list the user ids that may".into());
+            w.push(Said::from(("TELEGRAM_COMMANDS=true in a group without TELEGRAM_ALLOWED_USERS: every member of the group can cancel a shutdown (/cancel); list the user ids that may", "群组中设置了 TELEGRAM_COMMANDS=true 却没有 TELEGRAM_ALLOWED_USERS：群里每个成员都能取消关机（/cancel）；请列出允许操作的用户 ID")));
         }
         w
     }

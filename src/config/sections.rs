@@ -7,7 +7,7 @@ use std::time::Duration;
 use serde::Serialize;
 use url::Url;
 
-use super::validate::{original_bool, Checker};
+use super::validate::{original_bool, Checker, Said};
 use super::{humantime_serde_compat, FallbackMode, ShutdownMode, StopType};
 use crate::huawei::Site;
 use crate::level::Thresholds;
@@ -34,11 +34,14 @@ pub struct HuaweiConfig {
 
 impl HuaweiConfig {
     pub(super) fn check(c: &mut Checker) -> Self {
-        let site: Site = c.choice("HUAWEICLOUD_SITE", "is not a known site");
+        let site: Site = c.choice(
+            "HUAWEICLOUD_SITE",
+            ("is not a known site", "不是已知的站点"),
+        );
         let builtin =
             || Url::parse(site.bss_endpoint()).expect("built-in endpoints are valid URLs");
         let bss_endpoint = c
-            .parse_optional("HUAWEICLOUD_BSS_ENDPOINT", "is not an http(s) base URL", |s| {
+            .parse_optional("HUAWEICLOUD_BSS_ENDPOINT", ("is not an http(s) base URL", "不是 http(s) 基础地址"), |s| {
                 Url::parse(s)
                     .ok()
                     .filter(|u| {
@@ -47,8 +50,7 @@ impl HuaweiConfig {
                             && u.query().is_none()
                     })
                     .ok_or_else(|| {
-                        "write e.g. https://bss.myhuaweicloud.com, or unset it to use HUAWEICLOUD_SITE"
-                            .to_string()
+                        Said::from(("write e.g. https://bss.myhuaweicloud.com, or unset it to use HUAWEICLOUD_SITE", "写成 https://bss.myhuaweicloud.com 这样的地址，或删除它以使用 HUAWEICLOUD_SITE"))
                     })
             })
             .unwrap_or_else(builtin);
@@ -58,8 +60,14 @@ impl HuaweiConfig {
                 c.error(
                     "HUAWEICLOUD_SDK_DOMAIN_ID",
                     id,
-                    "is not an account id (32 hex characters)",
-                    "copy the account ID from My Credentials in the console, or unset it",
+                    (
+                        "is not an account id (32 hex characters)",
+                        "不是账号 ID（32 个十六进制字符）",
+                    ),
+                    (
+                        "copy the account ID from My Credentials in the console, or unset it",
+                        "从控制台“我的凭证”复制账号 ID，或删除它",
+                    ),
                 );
             }
         }
@@ -77,25 +85,36 @@ impl HuaweiConfig {
                     c.error(
                         var,
                         v,
-                        "has characters an id cannot have",
-                        "copy it from the console (My Credentials → API Credentials)",
+                        (
+                            "has characters an id cannot have",
+                            "含有 ID 中不可能出现的字符",
+                        ),
+                        (
+                            "copy it from the console (My Credentials → API Credentials)",
+                            "从控制台复制（我的凭证 → API 凭证）",
+                        ),
                     );
                 }
             }
         }
-        let ecs_endpoint =
-            c.parse(
-                "HUAWEICLOUD_ECS_ENDPOINT",
-                "is not an http(s) URL",
-                |s| match Url::parse(&s.replace("{region}", "region")) {
-                    Ok(u) if matches!(u.scheme(), "http" | "https") => Ok(s.to_string()),
-                    _ => Err("unset it to use https://ecs.{region}.myhuaweicloud.com".to_string()),
-                },
-            );
+        let ecs_endpoint = c.parse(
+            "HUAWEICLOUD_ECS_ENDPOINT",
+            ("is not an http(s) URL", "不是 http(s) 地址"),
+            |s| match Url::parse(&s.replace("{region}", "region")) {
+                Ok(u) if matches!(u.scheme(), "http" | "https") => Ok(s.to_string()),
+                _ => Err(Said::from((
+                    "unset it to use https://ecs.{region}.myhuaweicloud.com",
+                    "删除它以使用 https://ecs.{region}.myhuaweicloud.com",
+                ))),
+            },
+        );
         let rms_endpoint = c.http_url(
             "HUAWEICLOUD_RMS_ENDPOINT",
-            "is not an http(s) URL",
-            "unset it to use https://rms.myhuaweicloud.com",
+            ("is not an http(s) URL", "不是 http(s) 地址"),
+            (
+                "unset it to use https://rms.myhuaweicloud.com",
+                "删除它以使用 https://rms.myhuaweicloud.com",
+            ),
         );
         Self {
             access_key: c.secret("HUAWEICLOUD_SDK_AK"),
@@ -127,12 +146,17 @@ pub struct AlertingConfig {
 impl AlertingConfig {
     pub(super) fn check(c: &mut Checker) -> Self {
         let threshold = |c: &mut Checker, name: &str| {
-            c.parse(name, "is not a non-negative number of GB", |s| {
-                match s.parse::<f64>() {
+            c.parse(
+                name,
+                ("is not a non-negative number of GB", "不是非负的 GB 数"),
+                |s| match s.parse::<f64>() {
                     Ok(x) if x.is_finite() && x >= 0.0 => Ok(x),
-                    _ => Err("write a number such as 200 or 12.5".to_string()),
-                }
-            })
+                    _ => Err(Said::from((
+                        "write a number such as 200 or 12.5",
+                        "写一个数，例如 200 或 12.5",
+                    ))),
+                },
+            )
         };
         let t1 = threshold(c, "THRESHOLD_LEVEL_1");
         let t2 = threshold(c, "THRESHOLD_LEVEL_2");
@@ -141,18 +165,18 @@ impl AlertingConfig {
             c.error(
                 "THRESHOLD_LEVEL_1/2/3",
                 &format!("{t1}/{t2}/{t3}"),
-                "must satisfy THRESHOLD_LEVEL_1 < THRESHOLD_LEVEL_2 < THRESHOLD_LEVEL_3 (shutdown < high-frequency alert < normal alert)",
-                "e.g. THRESHOLD_LEVEL_1=200, THRESHOLD_LEVEL_2=300, THRESHOLD_LEVEL_3=500",
+                ("must satisfy THRESHOLD_LEVEL_1 < THRESHOLD_LEVEL_2 < THRESHOLD_LEVEL_3 (shutdown < high-frequency alert < normal alert)", "必须满足 THRESHOLD_LEVEL_1 < THRESHOLD_LEVEL_2 < THRESHOLD_LEVEL_3（关机 < 高频告警 < 普通告警）"),
+                ("e.g. THRESHOLD_LEVEL_1=200, THRESHOLD_LEVEL_2=300, THRESHOLD_LEVEL_3=500", "例如 THRESHOLD_LEVEL_1=200、THRESHOLD_LEVEL_2=300、THRESHOLD_LEVEL_3=500"),
             );
         }
         let reports = ReportSettings {
             reset_reports: c.boolean("RESET_REPORTS"),
             digest_at: c.parse_optional(
                 "DAILY_DIGEST_AT",
-                "is not a time of day",
+                ("is not a time of day", "不是一天中的时刻"),
                 crate::report::parse_time_of_day,
             ),
-            zone: c.choice("REPORT_TIMEZONE", "is not a time zone"),
+            zone: c.choice("REPORT_TIMEZONE", ("is not a time zone", "不是时区")),
         };
         let cadence = Cadence {
             level3_repeat: c.duration("LEVEL3_REPEAT", Duration::from_secs(1)),
@@ -165,7 +189,7 @@ impl AlertingConfig {
         Self {
             thresholds: Thresholds { t1, t2, t3 },
             cadence,
-            fallback: c.choice("FALLBACK", "is not a fallback mode"),
+            fallback: c.choice("FALLBACK", ("is not a fallback mode", "不是兜底评估模式")),
             watchdog_timeout: c.duration("WATCHDOG_TIMEOUT", Duration::from_secs(1)),
             reports,
         }
@@ -214,41 +238,54 @@ impl NotifyConfig {
                 c.error(
                     "TELEGRAM_CHAT_ID",
                     id,
-                    "is not a chat id",
-                    "use the numeric id (e.g. 123456789, or -100... for groups) or @channelname",
+                    ("is not a chat id", "不是聊天 ID"),
+                    ("use the numeric id (e.g. 123456789, or -100... for groups) or @channelname", "写数字 ID（例如 123456789，群组为 -100...）或 @频道名"),
                 );
             }
         }
         let api_url = c.http_url(
             "TELEGRAM_API_URL",
-            "is not an http(s) URL",
-            "unset it to use https://api.telegram.org",
+            ("is not an http(s) URL", "不是 http(s) 地址"),
+            (
+                "unset it to use https://api.telegram.org",
+                "删除它以使用 https://api.telegram.org",
+            ),
         );
-        let thread_id = c.parse_optional("TELEGRAM_THREAD_ID", "is not a number", |s| {
-            s.parse::<i64>()
-                .map_err(|_| "use the forum topic's numeric id, or unset it".to_string())
-        });
-        let lang = c.choice("MESSAGE_LANG", "is not a supported language");
+        let thread_id = c.parse_optional(
+            "TELEGRAM_THREAD_ID",
+            ("is not a number", "不是数字"),
+            |s| {
+                s.parse::<i64>().map_err(|_| {
+                    Said::from((
+                        "use the forum topic's numeric id, or unset it",
+                        "写论坛话题的数字 ID，或删除它",
+                    ))
+                })
+            },
+        );
+        let lang = c.choice(
+            "MESSAGE_LANG",
+            ("is not a supported language", "不是支持的语言"),
+        );
         let bot_token = c.secret("TELEGRAM_BOT_TOKEN");
         let commands = c.boolean("TELEGRAM_COMMANDS");
         if commands && (bot_token.is_none() || chat_id.is_none()) {
             c.error(
                 "TELEGRAM_COMMANDS",
                 "true",
-                "needs TELEGRAM_BOT_TOKEN and TELEGRAM_CHAT_ID (the bot answers only in that chat)",
-                "set TELEGRAM_BOT_TOKEN and TELEGRAM_CHAT_ID, or TELEGRAM_COMMANDS=false",
+                ("needs TELEGRAM_BOT_TOKEN and TELEGRAM_CHAT_ID (the bot answers only in that chat)", "需要 TELEGRAM_BOT_TOKEN 和 TELEGRAM_CHAT_ID（机器人只在该聊天中应答）"),
+                ("set TELEGRAM_BOT_TOKEN and TELEGRAM_CHAT_ID, or TELEGRAM_COMMANDS=false", "设置 TELEGRAM_BOT_TOKEN 和 TELEGRAM_CHAT_ID，或设 TELEGRAM_COMMANDS=false"),
             );
         }
         let allowed_users = c
-            .parse_optional("TELEGRAM_ALLOWED_USERS", "is not a list of user ids", |s| {
+            .parse_optional("TELEGRAM_ALLOWED_USERS", ("is not a list of user ids", "不是用户 ID 列表"), |s| {
                 s.split(',')
                     .map(str::trim)
                     .filter(|u| !u.is_empty())
                     .map(|u| u.parse::<i64>().ok().filter(|n| *n > 0))
                     .collect::<Option<Vec<i64>>>()
                     .ok_or_else(|| {
-                        "write numeric Telegram user ids, comma-separated (e.g. 123456789,987654321)"
-                            .to_string()
+                        Said::from(("write numeric Telegram user ids, comma-separated (e.g. 123456789,987654321)", "写 Telegram 数字用户 ID，用逗号分隔（例如 123456789,987654321）"))
                     })
             })
             .unwrap_or_default();
@@ -257,8 +294,11 @@ impl NotifyConfig {
             c.error(
                 "TELEGRAM_CANCEL_FOR",
                 &humantime::format_duration(cancel_for).to_string(),
-                "is longer than 31 days (a cancellation must end)",
-                "use at most 31d; 24h is the default",
+                (
+                    "is longer than 31 days (a cancellation must end)",
+                    "超过 31 天（取消必须有结束的时候）",
+                ),
+                ("use at most 31d; 24h is the default", "最多 31d；默认 24h"),
             );
         }
         Self {
@@ -314,18 +354,23 @@ pub struct ShutdownConfig {
 
 impl ShutdownConfig {
     pub(super) fn check(c: &mut Checker) -> Self {
-        let mode: ShutdownMode = c.choice("SHUTDOWN_MODE", "is not a shutdown mode");
+        let mode: ShutdownMode =
+            c.choice("SHUTDOWN_MODE", ("is not a shutdown mode", "不是关机方式"));
         let command = c.parse(
             "SHUTDOWN_COMMAND",
-            "cannot be split into a program and its arguments",
+            (
+                "cannot be split into a program and its arguments",
+                "无法拆分成程序和参数",
+            ),
             |s| match shell_words::split(s) {
                 Ok(argv) if !argv.is_empty() => Ok(argv),
-                _ => Err(
-                    "write e.g. `sudo -n shutdown -h now` (no shell: no pipes or `;`)".to_string(),
-                ),
+                _ => Err(Said::from((
+                    "write e.g. `sudo -n shutdown -h now` (no shell: no pipes or `;`)",
+                    "写成 `sudo -n shutdown -h now` 这样（不经过 shell：不能用管道或 `;`）",
+                ))),
             },
         );
-        let stop_type: StopType = c.choice("ECS_STOP_TYPE", "is not a stop type");
+        let stop_type: StopType = c.choice("ECS_STOP_TYPE", ("is not a stop type", "不是停止方式"));
         let auto_start = c.boolean("AUTO_START");
         let s = Self {
             mode,
@@ -340,7 +385,7 @@ impl ShutdownConfig {
             auto_start,
         };
         if s.auto_start && s.mode != ShutdownMode::HuaweiApi {
-            c.error("AUTO_START", "true", "only works with SHUTDOWN_MODE=huawei-api (a server shut down by a command cannot be started from here)", "set SHUTDOWN_MODE=huawei-api, or AUTO_START=false");
+            c.error("AUTO_START", "true", ("only works with SHUTDOWN_MODE=huawei-api (a server shut down by a command cannot be started from here)", "只能与 SHUTDOWN_MODE=huawei-api 一起用（用命令关掉的服务器无法从这里启动）"), ("set SHUTDOWN_MODE=huawei-api, or AUTO_START=false", "设 SHUTDOWN_MODE=huawei-api，或 AUTO_START=false"));
         }
         s
     }
@@ -357,11 +402,18 @@ pub struct HttpConfig {
 
 impl HttpConfig {
     pub(super) fn check(c: &mut Checker) -> Self {
-        let listen_addr = c.parse("LISTEN_ADDR", "is not an address:port", |s| {
-            s.parse::<SocketAddr>().map_err(|_| {
-                "write e.g. 127.0.0.1:9184 (or 0.0.0.0:9184 with WEBHOOK_TOKEN set)".to_string()
-            })
-        });
+        let listen_addr = c.parse(
+            "LISTEN_ADDR",
+            ("is not an address:port", "不是“地址:端口”"),
+            |s| {
+                s.parse::<SocketAddr>().map_err(|_| {
+                    Said::from((
+                        "write e.g. 127.0.0.1:9184 (or 0.0.0.0:9184 with WEBHOOK_TOKEN set)",
+                        "写成 127.0.0.1:9184 这样（或在设置了 WEBHOOK_TOKEN 时写 0.0.0.0:9184）",
+                    ))
+                })
+            },
+        );
         let webhook_token = c.secret("WEBHOOK_TOKEN");
         if webhook_token
             .as_ref()
@@ -370,8 +422,11 @@ impl HttpConfig {
             c.error(
                 "WEBHOOK_TOKEN",
                 "[redacted]",
-                "is shorter than 16 characters",
-                "use a long random value, e.g. `openssl rand -hex 24`",
+                ("is shorter than 16 characters", "短于 16 个字符"),
+                (
+                    "use a long random value, e.g. `openssl rand -hex 24`",
+                    "用一个足够长的随机值，例如 `openssl rand -hex 24` 的输出",
+                ),
             );
         }
         let status_token = c.secret("STATUS_TOKEN");
@@ -379,8 +434,11 @@ impl HttpConfig {
             c.error(
                 "STATUS_TOKEN",
                 "[redacted]",
-                "is shorter than 16 characters",
-                "use a long random value, e.g. `openssl rand -hex 24`",
+                ("is shorter than 16 characters", "短于 16 个字符"),
+                (
+                    "use a long random value, e.g. `openssl rand -hex 24`",
+                    "用一个足够长的随机值，例如 `openssl rand -hex 24` 的输出",
+                ),
             );
         }
         Self {

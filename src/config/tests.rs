@@ -494,3 +494,254 @@ fn the_live_counter_follows_this_servers_own_package() {
     .unwrap();
     assert_eq!(named.watch.egress_package(), Some("a"));
 }
+
+#[test]
+fn cloud_eye_eips_take_the_region_of_their_instance_and_bad_entries_name_the_variable() {
+    let c = cfg(&[
+        ("HUAWEICLOUD_REGION", "cn-north-4"),
+        ("HUAWEICLOUD_PROJECT_ID", "p0"),
+        (
+            "FLEXUS_INSTANCES",
+            "pkg-a:srv-a:sg-a:ap-southeast-3:p1, pkg-b:srv-b:b",
+        ),
+        (
+            "CLOUDEYE_EIPS",
+            "pkg-a:eip-a, pkg-b:eip-b:ap-southeast-1:p2",
+        ),
+    ])
+    .unwrap();
+    let e = &c.watch.cloudeye.eips;
+    assert_eq!(
+        (
+            e[0].publicip_id.as_str(),
+            e[0].region.as_str(),
+            e[0].project_id.as_str()
+        ),
+        ("eip-a", "ap-southeast-3", "p1")
+    );
+    assert_eq!(
+        (e[1].region.as_str(), e[1].project_id.as_str()),
+        ("ap-southeast-1", "p2")
+    );
+    assert_eq!(
+        c.watch.cloudeye.interval,
+        std::time::Duration::from_secs(60)
+    );
+    // Another server's package is never this machine's counter's.
+    assert_eq!(c.watch.egress_package(), None);
+    let one = cfg(&[
+        ("FREE_RESOURCE_IDS", "solo"),
+        ("HUAWEICLOUD_REGION", "r"),
+        ("HUAWEICLOUD_PROJECT_ID", "p"),
+        ("CLOUDEYE_EIPS", &format!("{}:eip", "solo")),
+    ]);
+    assert_eq!(one.unwrap().watch.egress_package(), None);
+    for (bad, why) in [
+        ("pkg-x:eip", "is not a watched package"),
+        ("solo", "2 or 4 fields"),
+        ("828e2c7c-3c8c-45a2-bebc-98cb3e77d06e:e/ip", "malformed"),
+    ] {
+        let err = cfg(&[
+            ("FREE_RESOURCE_IDS", "solo"),
+            ("HUAWEICLOUD_REGION", "r"),
+            ("HUAWEICLOUD_PROJECT_ID", "p"),
+            ("CLOUDEYE_EIPS", bad),
+        ])
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains("CLOUDEYE_EIPS") && err.contains(why),
+            "{bad}: {err}"
+        );
+    }
+    let err = cfg(&[("FREE_RESOURCE_IDS", "solo"), ("CLOUDEYE_EIPS", "solo:eip")])
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("no region and project id"), "{err}");
+}
+
+/// Every problem `config` can report — each variable of the table given values it refuses, and
+/// the combinations that are refused together — has its problem and fix in Chinese, which pass
+/// the messages' language check; in English they hold no Chinese. So do the warnings.
+#[test]
+fn every_configuration_problem_and_warning_is_written_in_both_languages() {
+    use crate::messages::language::{english_runs, has_cjk};
+    let mut errors: Vec<ConfigError> = Vec::new();
+    let mut collect = |pairs: &[(&str, &str)]| {
+        if let Err(e) = cfg(pairs) {
+            for e in e.0 {
+                if !errors
+                    .iter()
+                    .any(|o| o.variable == e.variable && o.problem == e.problem)
+                {
+                    errors.push(e);
+                }
+            }
+        }
+    };
+    for var in vars::VARS {
+        for bad in [
+            "x",
+            "-1",
+            "a;b|c",
+            "0",
+            "9999999999",
+            "1s",
+            "udp/x",
+            "sctp",
+            "ftp://h",
+        ] {
+            collect(&[(var.name, bad)]);
+        }
+    }
+    let ca = std::env::temp_dir().join(format!("ftm-no-ca-{}", std::process::id()));
+    std::fs::write(&ca, "not a certificate").unwrap();
+    let ca = ca.display().to_string();
+    for pairs in [
+        &[("THRESHOLD_LEVEL_1", "600")][..],
+        &[("LEVEL2_ACTIONS", "shutdown")],
+        &[("LEVEL2_ACTIONS", "fence"), ("LEVEL3_ACTIONS", "fence")],
+        &[("LEVEL2_ACTIONS", "command")],
+        &[("FREE_RESOURCE_IDS", "a,b"), ("LEVEL2_ACTIONS", "fence")],
+        &[("FREE_RESOURCE_IDS", "a"), ("LOCAL_FREE_RESOURCE_IDS", "b")],
+        &[("FREE_RESOURCE_IDS", "a,a")],
+        &[("FREE_RESOURCE_IDS", "a"), ("EGRESS_PACKAGE", "b")],
+        &[("FREE_RESOURCE_IDS", "a"), ("CLOUDEYE_EIPS", "a:e")],
+        &[("FREE_RESOURCE_IDS", "a"), ("CLOUDEYE_EIPS", "a:e/f")],
+        &[
+            ("FREE_RESOURCE_IDS", "a"),
+            ("HUAWEICLOUD_REGION", "r"),
+            ("HUAWEICLOUD_PROJECT_ID", "p"),
+            ("CLOUDEYE_EIPS", "a:e,a:f,b:g"),
+            ("EGRESS_PACKAGE", "a"),
+        ],
+        &[("FLEXUS_INSTANCES", "a:b:c,a:b:c")],
+        &[("FLEXUS_INSTANCES", "a:b")],
+        &[("FLEXUS_INSTANCES", "a::c")],
+        &[("ECS_SERVER_ID", "i-1")],
+        &[("FREE_RESOURCE_IDS", "a"), ("SHUTDOWN_MODE", "huawei-api")],
+        &[("AUTO_START", "true")],
+        &[("TELEGRAM_COMMANDS", "true")],
+        &[("TELEGRAM_CANCEL_FOR", "40d")],
+        &[("POLL_INTERVAL", "2h"), ("READING_MAX_AGE", "1h")],
+        &[("EGRESS_INTERFACE", "docker0")],
+        &[("EGRESS_SAMPLE_INTERVAL", "5s")],
+        &[("EGRESS_BILL_LAG", "7h")],
+        &[("SSH_PORTS", " , ")],
+        &[("WEBHOOK_TOKEN", "short")],
+        &[("STATUS_TOKEN", "short")],
+        &[("SERVERCHAN_SENDKEY", "sctp")],
+        &[("SERVERCHAN_SENDKEY", "a/b")],
+        &[("FEISHU_SECRET", "s")],
+        &[(
+            "DINGTALK_WEBHOOK_URL",
+            "https://oapi.dingtalk.com/robot/send",
+        )],
+        &[(
+            "WECOM_WEBHOOK_URL",
+            "https://qyapi.weixin.qq.com/cgi-bin/webhook/send",
+        )],
+        &[("BARK_URL", "https://api.day.app/")],
+        &[(
+            "FEISHU_WEBHOOK_URL",
+            "https://open.feishu.cn/open-apis/bot/v2/hook/",
+        )],
+        &[("SMTP_PORT", "587")],
+        &[("SMTP_HOST", "smtp.example.com:25")],
+        &[("SMTP_HOST", "smtp://x")],
+        &[("SMTP_HOST", "bad_host!")],
+        &[("SMTP_HOST", "smtp.example.com"), ("SMTP_TLS", "none")],
+        &[
+            ("SMTP_HOST", "smtp.example.com"),
+            ("SMTP_TLS", "starttls"),
+            ("SMTP_PORT", "465"),
+        ],
+        &[
+            ("SMTP_HOST", "smtp.example.com"),
+            ("SMTP_TLS", "tls"),
+            ("SMTP_PORT", "587"),
+        ],
+        &[("SMTP_HOST", "smtp.example.com"), ("SMTP_USERNAME", "me")],
+        &[("SMTP_HOST", "smtp.example.com"), ("SMTP_PASSWORD", "pw")],
+        &[("SMTP_HOST", "smtp.example.com"), ("SMTP_TO", "x")],
+        &[("SMTP_HOST", "smtp.example.com"), ("SMTP_TO", ",")],
+        &[("SMTP_HOST", "smtp.example.com"), ("SMTP_FROM", "x")],
+        &[
+            ("SMTP_HOST", "smtp.example.com"),
+            ("SMTP_CA_FILE", "/nonexistent/ca.pem"),
+        ],
+        &[
+            ("SMTP_HOST", "smtp.example.com"),
+            ("SMTP_CA_FILE", ca.as_str()),
+        ],
+    ] {
+        collect(pairs);
+    }
+    let _ = std::fs::remove_file(&ca);
+    for check in [
+        cfg(&[]).unwrap().require_for_serve(),
+        cfg(&[
+            ("HUAWEICLOUD_SDK_AK", "a"),
+            ("HUAWEICLOUD_SDK_SK", "s"),
+            ("FREE_RESOURCE_IDS", "p"),
+            ("LISTEN_ADDR", "0.0.0.0:1"),
+        ])
+        .unwrap()
+        .require_for_serve(),
+    ] {
+        errors.extend(check.unwrap_err().0);
+    }
+    assert!(errors.len() > 60, "{}", errors.len());
+    let untranslated: Vec<String> = errors
+        .iter()
+        .filter(|e| e.zh.is_none())
+        .map(ToString::to_string)
+        .collect();
+    assert!(
+        untranslated.is_empty(),
+        "no Chinese text: {untranslated:#?}"
+    );
+    let all = ConfigErrors(errors);
+    let zh = all.render(None, Lang::Zh);
+    for line in zh.lines() {
+        assert!(
+            english_runs(line).is_empty(),
+            "{line}\n{:?}",
+            english_runs(line)
+        );
+    }
+    let en = all.render(None, Lang::En);
+    assert!(!has_cjk(&en), "{en}");
+
+    let unwise = cfg(&[
+        ("STATE_DIR", "/tmp/state"),
+        (
+            "DINGTALK_WEBHOOK_URL",
+            "https://oapi.dingtalk.com/robot/send?access_token=t",
+        ),
+        ("DINGTALK_SECRET", "cut"),
+        ("TELEGRAM_BOT_TOKEN", "1:x"),
+        ("TELEGRAM_CHAT_ID", "-100"),
+        ("TELEGRAM_COMMANDS", "true"),
+    ])
+    .unwrap();
+    let mut warnings_zh = unwise.warnings_in(Lang::Zh);
+    warnings_zh.extend(cfg(&[]).unwrap().warnings_in(Lang::Zh));
+    warnings_zh.extend(super::unknown_variables_in(
+        ["THRESHOLD_LEVLE_1", "TELEGRAM_FOO"],
+        Lang::Zh,
+    ));
+    assert_eq!(warnings_zh.len(), 6, "{warnings_zh:#?}");
+    for w in &warnings_zh {
+        assert!(english_runs(w).is_empty(), "{w}\n{:?}", english_runs(w));
+    }
+    let mut warnings_en = unwise.warnings_in(Lang::En);
+    warnings_en.extend(cfg(&[]).unwrap().warnings_in(Lang::En));
+    warnings_en.extend(super::unknown_variables_in(
+        ["THRESHOLD_LEVLE_1", "TELEGRAM_FOO"],
+        Lang::En,
+    ));
+    for w in &warnings_en {
+        assert!(!has_cjk(w), "{w}");
+    }
+}

@@ -19,15 +19,28 @@ const NOT_OURS: &[&str] = &["HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY", "ALL_PROXY"
 
 /// Warnings for the names in `names` that look like ours but are not in the variable table.
 pub fn unknown_variables<'a>(names: impl IntoIterator<Item = &'a str>) -> Vec<String> {
+    unknown_variables_in(names, crate::messages::Lang::En)
+}
+
+/// [`unknown_variables`], in `lang`.
+pub fn unknown_variables_in<'a>(
+    names: impl IntoIterator<Item = &'a str>,
+    lang: crate::messages::Lang,
+) -> Vec<String> {
+    let zh = lang == crate::messages::Lang::Zh;
     let mut out: Vec<String> = names
         .into_iter()
         .filter(|n| looks_like_ours(n))
-        .map(|n| match closest(n) {
-            Some(known) => format!(
+        .map(|n| match (closest(n), zh) {
+            (Some(known), false) => format!(
                 "{n} is not a variable this program reads (it is ignored); did you mean {known}?"
             ),
-            None => format!(
+            (None, false) => format!(
                 "{n} is not a variable this program reads (it is ignored); `flexus-traffic-monitor --help` lists them all"
+            ),
+            (Some(known), true) => format!("{n} 不是本程序读取的变量（会被忽略）；是不是想写 {known}？"),
+            (None, true) => format!(
+                "{n} 不是本程序读取的变量（会被忽略）；`flexus-traffic-monitor --help` 列出了全部变量"
             ),
         })
         .collect();

@@ -51,6 +51,46 @@ pub(super) fn in_temp_dir(path: &Path) -> bool {
     candidates.iter().any(|t| abs.starts_with(t))
 }
 
+/// A problem or a fix as written by a constructor: English, and Chinese where given. A plain
+/// string is English only (shown in English in both languages); a pair `(english, chinese)`
+/// gives both.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Said {
+    pub en: String,
+    pub zh: Option<String>,
+}
+
+impl From<&str> for Said {
+    fn from(en: &str) -> Self {
+        Self {
+            en: en.into(),
+            zh: None,
+        }
+    }
+}
+
+impl From<String> for Said {
+    fn from(en: String) -> Self {
+        Self { en, zh: None }
+    }
+}
+
+impl<A: Into<String>, B: Into<String>> From<(A, B)> for Said {
+    fn from((en, zh): (A, B)) -> Self {
+        Self {
+            en: en.into(),
+            zh: Some(zh.into()),
+        }
+    }
+}
+
+/// A value type of a `choice` variable: the Chinese of its `FromStr` error (which says, in
+/// English, how to write a valid value).
+pub trait Choice: FromStr<Err = &'static str> {
+    /// How to write a valid value, in Chinese.
+    const ZH_FIX: &'static str;
+}
+
 /// Reads variables for the section constructors and collects their mistakes.
 pub struct Checker<'a> {
     raw: &'a RawConfig,
@@ -70,15 +110,21 @@ impl<'a> Checker<'a> {
         self.errors.push(error);
     }
 
-    /// Records a mistake.
+    /// Records a mistake; its problem and fix are in both languages when both are given as
+    /// `(english, chinese)` pairs.
     pub fn error(
         &mut self,
         var: &str,
         value: &str,
-        problem: impl Into<String>,
-        fix: impl Into<String>,
+        problem: impl Into<Said>,
+        fix: impl Into<Said>,
     ) {
-        self.errors.push(ConfigError::new(var, value, problem, fix));
+        let (problem, fix) = (problem.into(), fix.into());
+        let error = ConfigError::new(var, value, problem.en, fix.en);
+        self.errors.push(match (problem.zh, fix.zh) {
+            (Some(p), Some(f)) => error.zh(p, f),
+            _ => error,
+        });
     }
 
     /// The value given for `name` (set, not blank, trimmed).
@@ -115,17 +161,18 @@ impl<'a> Checker<'a> {
 
     /// Parses `name` (or its default) with `parse`; a given value that does not parse is reported
     /// with `problem` and the fix `parse` returned, and the default is used.
-    pub fn parse<T>(
+    pub fn parse<T, F: Into<Said>>(
         &mut self,
         name: &str,
-        problem: &str,
-        parse: impl Fn(&str) -> Result<T, String>,
+        problem: impl Into<Said>,
+        parse: impl Fn(&str) -> Result<T, F>,
     ) -> T {
         let (value, given) = self.given_or_default(name);
         match parse(value) {
             Ok(v) => v,
             Err(fix) => {
-                assert!(given, "the default of {name} does not parse: {fix}");
+                let fix = fix.into();
+                assert!(given, "the default of {name} does not parse: {}", fix.en);
                 self.error(name, value, problem, fix);
                 parse(Self::default_of(name)).unwrap_or_else(|_| unreachable!())
             }
@@ -133,11 +180,11 @@ impl<'a> Checker<'a> {
     }
 
     /// Parses an optional `name` (no default) with `parse`; a mistake is reported and gives `None`.
-    pub fn parse_optional<T>(
+    pub fn parse_optional<T, F: Into<Said>>(
         &mut self,
         name: &str,
-        problem: &str,
-        parse: impl Fn(&str) -> Result<T, String>,
+        problem: impl Into<Said>,
+        parse: impl Fn(&str) -> Result<T, F>,
     ) -> Option<T> {
         let value = self.given(name)?;
         match parse(value) {
@@ -150,8 +197,10 @@ impl<'a> Checker<'a> {
     }
 
     /// An enum with `FromStr` whose error is the fix.
-    pub fn choice<T: FromStr<Err = &'static str>>(&mut self, name: &str, problem: &str) -> T {
-        self.parse(name, problem, |s| T::from_str(s).map_err(str::to_string))
+    pub fn choice<T: Choice>(&mut self, name: &str, problem: impl Into<Said>) -> T {
+        self.parse(name, problem, |s| {
+            T::from_str(s).map_err(|en| (en, T::ZH_FIX))
+        })
     }
 
     /// A duration of at least `min`.
@@ -174,12 +223,18 @@ impl<'a> Checker<'a> {
         let check = |s: &str| match parse_duration(s) {
             Some(d) if d >= min => Ok(d),
             Some(_) => Err((
-                format!("must be at least {}", humantime::format_duration(min)),
-                "use a longer duration",
+                Said::from((
+                    format!("must be at least {}", humantime::format_duration(min)),
+                    format!("至少要 {}", humantime::format_duration(min)),
+                )),
+                Said::from(("use a longer duration", "改用更长的时长")),
             )),
             None => Err((
-                "is not a duration".to_string(),
-                "write a number with a unit, e.g. 90s, 10m, 1h or 24h",
+                Said::from(("is not a duration", "不是时长")),
+                Said::from((
+                    "write a number with a unit, e.g. 90s, 10m, 1h or 24h",
+                    "写数字加单位，例如 90s、10m、1h 或 24h",
+                )),
             )),
         };
         let (value, given) = match (self.given(name), with_default) {
@@ -200,18 +255,19 @@ impl<'a> Checker<'a> {
 
     /// A strict boolean.
     pub fn boolean(&mut self, name: &str) -> bool {
-        self.parse(name, "is not a boolean", |s| {
-            parse_bool(s).ok_or_else(|| "write true or false".to_string())
+        self.parse(name, ("is not a boolean", "不是布尔值"), |s| {
+            parse_bool(s).ok_or(("write true or false", "写 true 或 false"))
         })
     }
 
     /// An http(s) URL with a host, optionally refusing a query.
-    pub fn http_url(&mut self, name: &str, problem: &str, fix: &str) -> Url {
+    pub fn http_url(&mut self, name: &str, problem: impl Into<Said>, fix: impl Into<Said>) -> Url {
+        let fix: Said = fix.into();
         self.parse(name, problem, |s| {
             Url::parse(s)
                 .ok()
                 .filter(|u| matches!(u.scheme(), "http" | "https") && u.host_str().is_some())
-                .ok_or_else(|| fix.to_string())
+                .ok_or_else(|| fix.clone())
         })
     }
 }

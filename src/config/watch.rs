@@ -7,7 +7,7 @@ use std::time::Duration;
 use serde::Serialize;
 
 use super::humantime_serde_compat;
-use super::validate::Checker;
+use super::validate::{Checker, Said};
 use super::HuaweiConfig;
 use crate::target::Target;
 
@@ -30,6 +30,8 @@ pub struct WatchConfig {
     pub max_egress_bits_per_s: f64,
     /// The server's own egress counter (`EGRESS_*`).
     pub egress: EgressConfig,
+    /// The EIPs read live through Cloud Eye (`CLOUDEYE_*`).
+    pub cloudeye: super::CloudEyeConfig,
 }
 
 /// The live meter: which counter, how often, and which package's bill it is anchored to.
@@ -65,8 +67,8 @@ impl WatchConfig {
                 c.error(
                     "FREE_RESOURCE_IDS",
                     id,
-                    "is not a free resource id (letters, digits and '-' only)",
-                    "separate ids with commas; run `flexus-traffic-monitor discover` to list yours",
+                    ("is not a free resource id (letters, digits and '-' only)", "不是资源包 ID（只能有字母、数字和 '-'）"),
+                    ("separate ids with commas; run `flexus-traffic-monitor discover` to list yours", "多个 ID 用逗号分隔；运行 `flexus-traffic-monitor discover` 列出你的资源包"),
                 );
             }
         }
@@ -76,8 +78,8 @@ impl WatchConfig {
                 c.error(
                     "FREE_RESOURCE_IDS",
                     id,
-                    "is listed twice",
-                    "list each id once",
+                    ("is listed twice", "列了两次"),
+                    ("list each id once", "每个 ID 只列一次"),
                 );
             }
         }
@@ -88,22 +90,22 @@ impl WatchConfig {
             .optional_duration("READING_MAX_AGE", Duration::from_secs(1))
             .unwrap_or((poll_interval * 3).max(Duration::from_secs(3600)));
         if reading_max_age < poll_interval {
-            c.error("READING_MAX_AGE", &humantime::format_duration(reading_max_age).to_string(), "is shorter than POLL_INTERVAL, so every reading would be dropped before the next poll", "make it at least POLL_INTERVAL (default: 3 × POLL_INTERVAL, at least 1h)");
+            c.error("READING_MAX_AGE", &humantime::format_duration(reading_max_age).to_string(), ("is shorter than POLL_INTERVAL, so every reading would be dropped before the next poll", "比 POLL_INTERVAL 短，每个读数都会在下一次查询前被丢弃"), ("make it at least POLL_INTERVAL (default: 3 × POLL_INTERVAL, at least 1h)", "至少设为 POLL_INTERVAL（默认：3 × POLL_INTERVAL，至少 1h）"));
         }
         let poll_failures_before_alert = c.parse(
             "POLL_FAILURES_BEFORE_ALERT",
-            "is not a whole number of at least 1",
+            ("is not a whole number of at least 1", "不是不小于 1 的整数"),
             |s| match s.parse::<u32>() {
                 Ok(n) if n >= 1 => Ok(n),
-                _ => Err("write e.g. 3".to_string()),
+                _ => Err(Said::from(("write e.g. 3", "写成 3 这样"))),
             },
         );
         let (max_egress_rate, max_egress_bits_per_s) = c.parse(
             "MAX_EGRESS_RATE",
-            "is not a rate",
+            ("is not a rate", "不是速率"),
             |s| match crate::plausibility::parse_rate(s) {
                 Some(bits) => Ok((s.trim().to_ascii_lowercase(), bits)),
-                None => Err("write a number with a tc unit, e.g. 300mbit or 1gbit (the instance's peak bandwidth, or more)".to_string()),
+                None => Err(Said::from(("write a number with a tc unit, e.g. 300mbit or 1gbit (the instance's peak bandwidth, or more)", "写数字加 tc 单位，例如 300mbit 或 1gbit（实例的峰值带宽或更高）"))),
             },
         );
 
@@ -115,10 +117,10 @@ impl WatchConfig {
                 match parse_instance(entry, region, project_id) {
                     Ok((package, target)) => {
                         if targets.insert(package.clone(), target).is_some() {
-                            c.error("FLEXUS_INSTANCES", &package, "lists this package twice", "give each package one instance");
+                            c.error("FLEXUS_INSTANCES", &package, ("lists this package twice", "把这个资源包列了两次"), ("give each package one instance", "每个资源包只对应一台实例"));
                         }
                     }
-                    Err(why) => c.error("FLEXUS_INSTANCES", entry, why, "write PACKAGE_ID:ECS_SERVER_ID:NAME[:REGION:PROJECT_ID], entries separated by commas; `discover` prints a ready line"),
+                    Err(why) => c.error("FLEXUS_INSTANCES", entry, (why, instance_problem_zh(why)), ("write PACKAGE_ID:ECS_SERVER_ID:NAME[:REGION:PROJECT_ID], entries separated by commas; `discover` prints a ready line", "写成 PACKAGE_ID:ECS_SERVER_ID:NAME[:REGION:PROJECT_ID]，多项用逗号分隔；`discover` 会打印现成的一行")),
                 }
             }
         }
@@ -139,12 +141,14 @@ impl WatchConfig {
                         });
                     }
                 }
-                _ => c.error("ECS_SERVER_ID", server_id, "needs HUAWEICLOUD_REGION and HUAWEICLOUD_PROJECT_ID too", "set both (the region, e.g. ap-southeast-1, and its project id from My Credentials)"),
+                _ => c.error("ECS_SERVER_ID", server_id, ("needs HUAWEICLOUD_REGION and HUAWEICLOUD_PROJECT_ID too", "还需要 HUAWEICLOUD_REGION 和 HUAWEICLOUD_PROJECT_ID"), ("set both (the region, e.g. ap-southeast-1, and its project id from My Credentials)", "两个都设置（区域，例如 ap-southeast-1，以及“我的凭证”中该区域的项目 ID）")),
             }
         }
-        let egress = EgressConfig::check(c, &free_resource_ids);
+        let cloudeye = super::CloudEyeConfig::check(c, huawei, &free_resource_ids, &targets);
+        let egress = EgressConfig::check(c, &free_resource_ids, &cloudeye);
         Self {
             egress,
+            cloudeye,
             free_resource_ids,
             server_name,
             targets,
@@ -220,16 +224,30 @@ fn parse_instance(
     }
 }
 
+/// The Chinese of a problem [`parse_instance`] finds.
+fn instance_problem_zh(why: &str) -> &'static str {
+    match why {
+        "does not have 3 or 5 fields" => "不是 3 段或 5 段",
+        "has an empty or malformed field" => "有一段为空或格式不对",
+        _ => "没有区域和项目 ID（写在该项中，或设置 HUAWEICLOUD_REGION 和 HUAWEICLOUD_PROJECT_ID）",
+    }
+}
+
 impl EgressConfig {
-    fn check(c: &mut Checker, ids: &[String]) -> Self {
-        let enabled = c.parse("EGRESS_COUNTER", "is not on or off", |s| {
-            super::validate::parse_bool(s).ok_or_else(|| "write on or off".to_string())
-        });
-        let interface = c.parse_optional("EGRESS_INTERFACE", "is not an interface name", |s| {
+    fn check(c: &mut Checker, ids: &[String], cloudeye: &super::CloudEyeConfig) -> Self {
+        let enabled = c.parse(
+            "EGRESS_COUNTER",
+            ("is not on or off", "不是 on 或 off"),
+            |s| {
+                super::validate::parse_bool(s)
+                    .ok_or_else(|| Said::from(("write on or off", "写 on 或 off")))
+            },
+        );
+        let interface = c.parse_optional("EGRESS_INTERFACE", ("is not an interface name", "不是网卡名"), |s| {
             if s.len() > 15 || s.contains('/') || s.contains(char::is_whitespace) {
-                Err("write the name `ip route show default` prints after `dev`, e.g. eth0".to_string())
+                Err(Said::from(("write the name `ip route show default` prints after `dev`, e.g. eth0", "写 `ip route show default` 在 `dev` 后面打印的名字，例如 eth0")))
             } else if crate::egress::counter::excluded(s) {
-                Err("name the public interface: lo, docker*, veth* and br-* carry no billed traffic".to_string())
+                Err(Said::from(("name the public interface: lo, docker*, veth* and br-* carry no billed traffic", "写公网网卡：lo、docker*、veth* 和 br-* 上没有计费流量")))
             } else {
                 Ok(s.to_string())
             }
@@ -239,8 +257,8 @@ impl EgressConfig {
             c.error(
                 "EGRESS_SAMPLE_INTERVAL",
                 &humantime::format_duration(interval).to_string(),
-                "is longer than 2s: the counter would be read too seldom to act close to the threshold",
-                "use 2s or less (default 2s)",
+                ("is longer than 2s: the counter would be read too seldom to act close to the threshold", "超过 2s：计数器读得太少，无法在接近阈值时及时动作"),
+                ("use 2s or less (default 2s)", "用 2s 或更短（默认 2s）"),
             );
         }
         let default_lag = c.duration("EGRESS_BILL_LAG", Duration::ZERO);
@@ -248,18 +266,39 @@ impl EgressConfig {
             c.error(
                 "EGRESS_BILL_LAG",
                 &humantime::format_duration(default_lag).to_string(),
-                "is longer than 6h, the longest lag believed",
-                "use 6h or less (default 2h)",
+                (
+                    "is longer than 6h, the longest lag believed",
+                    "超过 6h，即可信的最长延迟",
+                ),
+                ("use 6h or less (default 2h)", "用 6h 或更短（默认 2h）"),
             );
         }
         let package = match c.given("EGRESS_PACKAGE") {
+            Some(p) if cloudeye.covers(p) => {
+                c.error(
+                    "EGRESS_PACKAGE",
+                    p,
+                    (
+                        "is read through Cloud Eye (CLOUDEYE_EIPS): another server's traffic",
+                        "经云监控读取（CLOUDEYE_EIPS）：是另一台服务器的流量",
+                    ),
+                    (
+                        "name the package of the server this program runs on, or take it out of CLOUDEYE_EIPS",
+                        "写本程序所在服务器的流量包，或把它从 CLOUDEYE_EIPS 中去掉",
+                    ),
+                );
+                None
+            }
             Some(p) if ids.iter().any(|i| i == p) => Some(p.to_string()),
             Some(p) => {
                 c.error(
                     "EGRESS_PACKAGE",
                     p,
-                    "is not a watched package",
-                    "name one of FREE_RESOURCE_IDS (the package of this server)",
+                    ("is not a watched package", "不是被监控的资源包"),
+                    (
+                        "name one of FREE_RESOURCE_IDS (the package of this server)",
+                        "写 FREE_RESOURCE_IDS 中的一个（本服务器的资源包）",
+                    ),
                 );
                 None
             }
@@ -283,6 +322,9 @@ impl EgressConfig {
                 None => None,
             },
         };
+        // A package read through Cloud Eye is another server's: this machine's counter is not it.
+        let package =
+            package.filter(|p| c.given("EGRESS_PACKAGE").is_some() || !cloudeye.covers(p));
         Self {
             enabled,
             interface,

@@ -322,6 +322,7 @@ async fn status(State(s): State<AppState>) -> Response {
         "packages": packages,
         // The server's own egress counter (absent when EGRESS_COUNTER=off or no package is its).
         "egress": snap.live,
+        "cloudeye": snap.cloudeye,
     });
     if let Some(a) = accounts {
         body["accounts"] = json!(a);

@@ -1,5 +1,7 @@
 //! The language check: every message, rendered in Chinese, holds no English sentence outside
-//! names, ids, codes and quoted outside text; rendered in English, no Chinese.
+//! names, ids, codes and quoted outside text; rendered in English, no Chinese. The checker itself
+//! is [`super::language`] (the integration tests run it on every command's output and the
+//! installer's too).
 //!
 //! [`samples`] renders every variant of [`Message`] (and of the kinds inside it) with realistic
 //! values; [`variant`] is an exhaustive match, so a new message kind fails the build until it has
@@ -7,92 +9,7 @@
 
 use super::*;
 
-/// Names of products and programs that stay as they are in Chinese text.
-const NAMES: &[&str] = &[
-    "Huawei Cloud",
-    "Flexus L",
-    "Flexus",
-    "Prometheus",
-    "Alertmanager",
-    "Telegram",
-    "flexus-traffic-monitor",
-    "nftables",
-    "iptables",
-    "sudo",
-];
-
-/// Removes every `open … close` span (the markers too).
-fn without_spans(s: &str, open: &str, close: &str) -> String {
-    let mut out = String::new();
-    let mut rest = s;
-    while let Some(start) = rest.find(open) {
-        out.push_str(&rest[..start]);
-        match rest[start + open.len()..].find(close) {
-            Some(end) => rest = &rest[start + open.len() + end + close.len()..],
-            None => {
-                rest = "";
-            }
-        }
-    }
-    out.push_str(rest);
-    out
-}
-
-/// A word of English prose: letters only, not all capitals (codes, variable names and units are
-/// capitals), and not a lone letter.
-fn is_english_word(token: &str) -> bool {
-    let t = token.trim_matches(|c: char| "()[]{},.;:!?\"'`".contains(c));
-    t.len() >= 2
-        && t.chars().all(|c| c.is_ascii_alphabetic())
-        && !t.chars().all(|c| c.is_ascii_uppercase())
-}
-
-/// The runs of two or more English words left in a Chinese rendering (HTML) once code spans,
-/// quoted outside text (`「…」`) and product names are taken out. Two words belong to one run
-/// when only ASCII spaces and ASCII punctuation stand between them.
-pub(crate) fn english_runs(html_text: &str) -> Vec<String> {
-    let text = without_spans(html_text, "<code>", "</code>");
-    let mut text = without_spans(&to_plain(&text), "「", "」");
-    for name in NAMES {
-        text = text.replace(name, "·");
-    }
-    let mut runs = Vec::new();
-    let mut run: Vec<String> = Vec::new();
-    let mut token = String::new();
-    let mut gap_breaks = false;
-    let flush = |run: &mut Vec<String>, runs: &mut Vec<String>| {
-        if run.len() >= 2 {
-            runs.push(run.join(" "));
-        }
-        run.clear();
-    };
-    for c in text.chars().chain([' ']) {
-        let word_char = c.is_ascii_alphanumeric() || "_-./=@*$~%+#".contains(c);
-        if word_char {
-            if gap_breaks {
-                flush(&mut run, &mut runs);
-                gap_breaks = false;
-            }
-            token.push(c);
-            continue;
-        }
-        if !token.is_empty() {
-            if is_english_word(&token) {
-                run.push(std::mem::take(&mut token));
-            } else {
-                flush(&mut run, &mut runs);
-                token.clear();
-            }
-        }
-        if !(c == ' ' || (c.is_ascii_punctuation() && c != '\n')) {
-            gap_breaks = true;
-        }
-    }
-    flush(&mut run, &mut runs);
-    runs
-}
-
-pub(crate) use super::describe::has_cjk;
+pub(crate) use super::language::{english_runs, has_cjk, without_spans};
 
 #[test]
 fn the_checker_finds_english_sentences_and_allows_names_ids_and_codes() {
@@ -837,6 +754,14 @@ fn samples(lang: Lang) -> Vec<Message> {
             rate: s("1mbit"),
             ports: vec![22, 9184],
             endpoints: vec![],
+            queue: None,
+        },
+        Installed::Throttle {
+            interface: s("eth0"),
+            rate: s("1mbit"),
+            ports: vec![22, 9184],
+            endpoints: vec![],
+            queue: Some(s("pfifo")),
         },
         Installed::Fence {
             backend: crate::actions::FenceBackend::Nft,

@@ -215,7 +215,7 @@ async fn a_restart_neither_duplicates_nor_loses_rules() {
     assert_eq!(rules(&pair), installed, "restored rules differ");
     // Installing again (as an update does) replaces rather than adds.
     let runner = pair.runner();
-    let machine = runner.machine(s.fence_backend, &[]).await;
+    let machine = runner.machine(s.fence_backend, Vec::new()).await;
     for (key, r) in &rebooted.active {
         let k = flexus_traffic_monitor::actions::Key::parse(key).unwrap();
         let steps = flexus_traffic_monitor::actions::plan::installation(k, &r.installed, &[]);
@@ -382,6 +382,15 @@ async fn the_app_applies_on_fresh_readings_only_and_lifts_at_the_reset() {
     assert_eq!(active_gauge(&text, "fence", "1"), Some(0.0));
     let st = app.state.snapshot().await;
     assert!(st.actions.active.contains_key("throttle@2"), "{st:?}");
+    // The kernel's fair queue, as `tc` took it, is recorded and shown (kernels without the
+    // fq_codel or sfq modules, as in some VMs, take pfifo).
+    let recorded = serde_json::to_value(&st.actions.active["throttle@2"].installed).unwrap();
+    let queue = recorded["queue"].as_str().unwrap_or_default().to_string();
+    assert!(
+        ["fq_codel", "sfq", "pfifo"].contains(&queue.as_str()),
+        "{recorded}"
+    );
+    eprintln!("this kernel's fair queue: {queue}");
     let active = app.enforcer.active().await;
     assert_eq!((active[0].action, active[0].level), ("throttle", "2"));
     // The same level again: nothing runs (no duplicate rules, no second message).
@@ -406,6 +415,11 @@ async fn the_app_applies_on_fresh_readings_only_and_lifts_at_the_reset() {
         pending.iter().any(|t| t.contains("throttle lifted")),
         "{pending:#?}"
     );
+    // Without fq_codel, the message says which queue the kernel took instead.
+    let said = pending
+        .iter()
+        .any(|t| t.contains("no fq_codel") && t.contains(&format!("a {queue} queue")));
+    assert_eq!(said, queue != "fq_codel", "{queue}: {pending:#?}");
 }
 
 /// Several servers watched from one: a package of another server at level 1 moves nothing on this
@@ -466,6 +480,98 @@ async fn only_this_servers_package_moves_its_throttle_and_fence() {
         .into_keys()
         .collect();
     assert_eq!(active, vec!["throttle@2".to_string()]);
+}
+
+/// A resolver of our API hosts that records every name it is asked and answers after `delay`.
+fn recording_resolver(
+    delay: Duration,
+) -> (
+    flexus_traffic_monitor::actions::addresses::Resolver,
+    std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+) {
+    use flexus_traffic_monitor::actions::addresses::Lookup;
+    let asked = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let a = asked.clone();
+    let resolver = std::sync::Arc::new(move |host: String, port: u16| -> Lookup {
+        a.lock().unwrap().push(host);
+        Box::pin(async move {
+            tokio::time::sleep(delay).await;
+            Ok(vec![std::net::SocketAddr::from(([192, 0, 2, 7], port))])
+        })
+    });
+    (resolver, asked)
+}
+
+/// The app with `actions` (LEVELn_ACTIONS pairs) under `DRY_RUN`, this server's package `pkg-a`
+/// at `gb` remaining, and `resolver` for the API hosts.
+async fn dry_run_app(
+    fake: &crate::helpers::FakeBss,
+    actions: &[(&str, &str)],
+    resolver: flexus_traffic_monitor::actions::addresses::Resolver,
+) -> flexus_traffic_monitor::app::App {
+    use crate::helpers::{base_env, config};
+    use flexus_traffic_monitor::app::{App, Deps};
+    let mut env = base_env(fake, &["pkg-a"]);
+    env.extend(crate::helpers::vars(actions));
+    env.extend(crate::helpers::vars(&[
+        ("LOCAL_FREE_RESOURCE_IDS", "pkg-a"),
+        ("DRY_RUN", "true"),
+    ]));
+    let cfg = config(&env);
+    let bss = flexus_traffic_monitor::commands::bss_client(&cfg).unwrap();
+    App::build(
+        cfg,
+        Deps {
+            sink: Some(flexus_traffic_monitor::notifier::Sink::Console { stderr: true }),
+            resolver: Some(resolver),
+            ..Deps::new(bss)
+        },
+    )
+    .await
+    .unwrap()
+}
+
+/// The API hosts are looked up once, not at every poll, and only the hosts this process calls
+/// (not RMS, not ECS with `SHUTDOWN_MODE=command`); the fence never waits for a resolver, even
+/// one that takes 10 s to answer.
+#[tokio::test(flavor = "multi_thread")]
+async fn api_hosts_are_looked_up_once_and_the_fence_never_waits_for_them() {
+    use crate::helpers::FakeBss;
+    let fake = FakeBss::start().await;
+    fake.set_gb("pkg-a", 3.0, 100.0);
+
+    // Level 1 with the fence only: no lookup at all, however slow the resolver.
+    let (slow, asked) = recording_resolver(Duration::from_secs(10));
+    let app = dry_run_app(&fake, &[("LEVEL1_ACTIONS", "fence,shutdown")], slow).await;
+    let _ = app.poller.poll_once().await;
+    let snap = app.snapshot.read().await.clone();
+    let started = std::time::Instant::now();
+    let done = app.enforcer.after_poll(&snap, Utc::now()).await;
+    let took = started.elapsed();
+    eprintln!("fence applied in {took:?} with a resolver that answers after 10 s");
+    assert_eq!(done.len(), 1, "{done:?}");
+    assert!(took < Duration::from_secs(2), "the fence waited {took:?}");
+    assert!(
+        asked.lock().unwrap().is_empty(),
+        "{:?}",
+        asked.lock().unwrap()
+    );
+    drop(app);
+
+    // A throttle at level 2, twelve polls: each host this process calls is looked up once.
+    fake.set_gb("pkg-a", 7.0, 100.0);
+    let (quick, asked) = recording_resolver(Duration::ZERO);
+    let app = dry_run_app(&fake, &[("LEVEL2_ACTIONS", "throttle")], quick).await;
+    for _ in 0..12 {
+        let _ = app.poller.poll_once().await;
+        let snap = app.snapshot.read().await.clone();
+        app.enforcer.after_poll(&snap, Utc::now()).await;
+    }
+    let asked = asked.lock().unwrap().clone();
+    assert_eq!(asked, vec!["127.0.0.1".to_string()], "only BSS, once");
+    let st = app.state.snapshot().await;
+    let throttle = format!("{:?}", st.actions.active["throttle@2"].installed);
+    assert!(throttle.contains("192.0.2.7"), "{throttle}");
 }
 
 /// Every queued message's file, as text (the outbox keeps one file per message and channel).

@@ -81,18 +81,28 @@ fn prometheus_config_and_rules_pass_promtool_and_their_tests() {
     run_ok(promtool, &["check", "rules", "flexus-rules.yml"], &dir);
     let out = run_ok(promtool, &["test", "rules", "flexus-rules.test.yml"], &dir);
     assert!(out.contains("SUCCESS"), "{out}");
-    // Every rule has a test that fires it.
+    // Every rule has a test on both sides of its condition: one evaluation where it fires and one
+    // where it is expected silent (`exp_alerts: []`). The watchdog (`vector(1)`) has no condition.
     let rules = std::fs::read_to_string(dir.join("flexus-rules.yml")).unwrap();
     let tests = std::fs::read_to_string(dir.join("flexus-rules.test.yml")).unwrap();
+    let sides = rule_test_sides(&tests);
     for name in rules
         .lines()
         .filter_map(|l| l.trim().strip_prefix("- alert: "))
     {
-        assert!(
-            tests.contains(&format!("alertname: {name}")),
-            "{name} has no rule test"
-        );
+        let (fires, silent) = sides.get(name).copied().unwrap_or_default();
+        assert!(fires, "{name} has no rule test where it fires");
+        if name != "FlexusTrafficWatchdog" {
+            assert!(
+                silent,
+                "{name} has no rule test where it stays silent (exp_alerts: [])"
+            );
+        }
     }
+    assert!(
+        rules.contains("- alert: FlexusTrafficWatchdog\n        expr: vector(1)\n"),
+        "the watchdog is exempt from a silent test only while it always fires"
+    );
     // Every rule links its runbook, a section of both READMEs.
     let readme = std::fs::read_to_string(deploy_dir("../README.md")).unwrap();
     let readme_zh = std::fs::read_to_string(deploy_dir("../README.zh-CN.md")).unwrap();
@@ -120,6 +130,28 @@ fn prometheus_config_and_rules_pass_promtool_and_their_tests() {
         .filter_map(|l| l.trim().strip_prefix("- alert: "))
         .collect();
     assert_eq!(linked, names, "every alert has a runbook_url");
+}
+
+/// For each alert name in a promtool rule-test file: whether some evaluation expects it to fire,
+/// and whether some evaluation expects it silent (`exp_alerts: []`).
+fn rule_test_sides(tests: &str) -> std::collections::HashMap<String, (bool, bool)> {
+    let mut sides = std::collections::HashMap::<String, (bool, bool)>::new();
+    let mut current: Option<String> = None;
+    for line in tests.lines() {
+        let l = line.trim();
+        if let Some(name) = l.strip_prefix("alertname: ") {
+            current = Some(name.to_string());
+        } else if let Some(rest) = l.strip_prefix("exp_alerts:") {
+            let name = current.take().expect("exp_alerts follows an alertname");
+            let side = sides.entry(name).or_default();
+            if rest.trim() == "[]" {
+                side.1 = true;
+            } else {
+                side.0 = true;
+            }
+        }
+    }
+    sides
 }
 
 #[test]

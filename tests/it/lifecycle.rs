@@ -270,28 +270,39 @@ async fn check_exits_5_when_the_shutdown_it_ran_failed() {
 }
 
 /// An outbox that cannot be used (a file where its directory belongs, or where its dead-letter
-/// directory belongs) is an unusable `STATE_DIR`: `serve` and `check` exit 4, not 1 ("configuration
-/// error"), as the README's exit codes say.
+/// directory belongs, or a directory where its sent log belongs) is an unusable `STATE_DIR`:
+/// `serve` and `check` exit 4, not 1 ("configuration error"), as the README's exit codes say.
 #[tokio::test]
 async fn an_unusable_outbox_is_an_unusable_state_dir() {
     let fake = FakeBss::start().await;
     fake.set_gb(ID, 50.0, 100.0);
-    for (name, make) in [("outbox-file", "outbox"), ("dead-file", "outbox/dead")] {
+    for (name, make) in [
+        ("outbox-file", "outbox"),
+        ("dead-file", "outbox/dead"),
+        ("sent-log-dir", "outbox/sent.log/"),
+    ] {
         let dir = state_dir(name);
         let mut env = base_env(&fake, &[ID]);
         env.retain(|(k, _)| k != "STATE_DIR");
         env.push(("STATE_DIR".into(), dir.display().to_string()));
         // A port of its own: the default one may be taken by another test's program.
         env.push(("LISTEN_ADDR".into(), format!("127.0.0.1:{}", free_port())));
-        if let Some((parent, _)) = make.rsplit_once('/') {
-            std::fs::create_dir_all(dir.join(parent)).unwrap();
+        if let Some(as_dir) = make.strip_suffix('/') {
+            std::fs::create_dir_all(dir.join(as_dir)).unwrap();
+        } else {
+            if let Some((parent, _)) = make.rsplit_once('/') {
+                std::fs::create_dir_all(dir.join(parent)).unwrap();
+            }
+            std::fs::write(dir.join(make), b"not a directory").unwrap();
         }
-        std::fs::write(dir.join(make), b"not a directory").unwrap();
         for args in [&["check"][..], &["serve"][..]] {
             let out = run(&env, args).await;
             let stderr = String::from_utf8_lossy(&out.stderr);
             assert_eq!(out.status.code(), Some(4), "{make}, {args:?}: {stderr}");
             assert!(stderr.contains("STATE_DIR="), "{stderr}");
+            // The path in the way is named, so the owner knows what to move.
+            let in_the_way = make.trim_end_matches('/');
+            assert!(stderr.contains(in_the_way), "{make}: {stderr}");
         }
     }
 }

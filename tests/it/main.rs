@@ -13,6 +13,7 @@ mod browser;
 mod bss_client;
 mod channels;
 mod cloud_api;
+mod cloudeye;
 mod dashboard;
 mod docs;
 mod e2e;

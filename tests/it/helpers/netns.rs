@@ -148,7 +148,7 @@ pub async fn step(
     restored: bool,
 ) -> Vec<Done> {
     let runner = pair.runner();
-    let machine: Machine = runner.machine(s.fence_backend, &[]).await;
+    let machine: Machine = runner.machine(s.fence_backend, Vec::new()).await;
     let p = plan(&Inputs {
         level,
         settings: s,
