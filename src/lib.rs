@@ -48,7 +48,8 @@
 //!   executors), [`autostart`] (`AUTO_START`), [`engine`] (decisions → durable effects),
 //!   [`bot`] (the Telegram commands: `/status`, `/cancel`, `/resume`, `/start`, `/mute`),
 //!   [`fallback`] (the built-in evaluator), [`http`] (the axum routes), [`tasks`] (the task
-//!   tracker, and single-flight tasks by key).
+//!   tracker, and single-flight tasks by key); [`webconfig`] (the exporter-toolkit web configuration
+//!   file: TLS, basic auth and response headers of the listener, re-read when it changes).
 //! - Gentler steps than a shutdown: [`actions`] (pure plan of throttle/fence/command per level, and
 //!   the runner of their exact argv), [`enforcer`] (after each fresh poll, brings them in line with
 //!   the level and records them in the state).
@@ -111,3 +112,4 @@ pub mod state;
 pub mod target;
 pub mod tasks;
 pub mod telegram;
+pub mod webconfig;

@@ -220,6 +220,33 @@ fn a_public_listen_address_needs_a_webhook_token() {
 }
 
 #[test]
+fn serve_refuses_a_web_config_file_that_cannot_be_used_naming_the_variable_and_the_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("web.yml");
+    std::fs::write(
+        &file,
+        "tls_server_config:\n  min_version: TLS10\n  cert_file: a.crt\n",
+    )
+    .unwrap();
+    let c = cfg(&[("WEB_CONFIG_FILE", file.to_str().unwrap())]).unwrap();
+    let e = c.require_serving().unwrap_err();
+    assert_eq!(e.0.len(), 1, "{e}");
+    assert_eq!(e.0[0].variable, "WEB_CONFIG_FILE");
+    assert!(e.0[0].problem.starts_with("tls_server_config."), "{e}");
+    assert!(e.0[0].zh.is_some());
+    // Together with the webhook token's problem: every problem at once.
+    let c = cfg(&[
+        ("WEB_CONFIG_FILE", file.to_str().unwrap()),
+        ("LISTEN_ADDR", "0.0.0.0:9184"),
+    ])
+    .unwrap();
+    assert_eq!(c.require_serving().unwrap_err().0.len(), 2);
+    std::fs::write(&file, "# nothing\n").unwrap();
+    let c = cfg(&[("WEB_CONFIG_FILE", file.to_str().unwrap())]).unwrap();
+    assert!(c.require_serving().is_ok());
+}
+
+#[test]
 fn instances_map_packages_to_servers() {
     let c = cfg(&[
         ("SHUTDOWN_MODE", "huawei-api"),

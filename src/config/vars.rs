@@ -432,6 +432,13 @@ pub static VARS: &[Var] = &[
         show: |c| sec(&c.http.status_token),
     },
     Var {
+        name: "WEB_CONFIG_FILE",
+        section: Section::Http,
+        default: "(not set)",
+        help: "web configuration file (exporter-toolkit format: TLS, basic auth, headers); serve --web.config.file overrides it",
+        show: |c| c.http.web_config_file.as_ref().map_or_else(|| "(not set)".to_string(), |p| p.display().to_string()),
+    },
+    Var {
         name: "TELEGRAM_API_URL",
         section: Section::Notify,
         default: "https://api.telegram.org",

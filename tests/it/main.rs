@@ -39,4 +39,5 @@ mod signer_vectors;
 mod telegram;
 mod telegram_bot;
 mod timings;
+mod webconfig;
 mod webhook;
