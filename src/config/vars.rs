@@ -977,6 +977,18 @@ impl Config {
         }
         out
     }
+
+    /// [`Self::effective`] for a person in `lang`: a value that is a description (`(not set)`)
+    /// is written in `lang`.
+    pub fn effective_in(&self, lang: crate::messages::Lang) -> Vec<(String, String)> {
+        let mut out = self.effective();
+        if lang == crate::messages::Lang::Zh {
+            for (_, value) in &mut out {
+                *value = super::vars_zh::default(value).to_string();
+            }
+        }
+        out
+    }
 }
 
 /// The value of per-account variable `name` in effect for account `a`, secrets redacted.
@@ -1026,18 +1038,6 @@ fn account_value(c: &Config, a: &super::Account, name: &str) -> String {
             let _ = c;
             not_set()
         }
-    }
-
-    /// [`Self::effective`] for a person in `lang`: a value that is a description (`(not set)`)
-    /// is written in `lang`.
-    pub fn effective_in(&self, lang: crate::messages::Lang) -> Vec<(&'static str, String)> {
-        let mut out = self.effective();
-        if lang == crate::messages::Lang::Zh {
-            for (_, value) in &mut out {
-                *value = super::vars_zh::default(value).to_string();
-            }
-        }
-        out
     }
 }
 

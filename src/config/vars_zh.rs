@@ -23,6 +23,7 @@ pub fn default(text: &str) -> &str {
     match text {
         "(not set)" => "（未设置）",
         "(none)" => "（无）",
+        "(not set: one account)" => "（未设置：单个账号）",
         "(the default route's interface)" => "（默认路由的网卡）",
         "(the watched package, when there is one)" => "（只监控一个资源包时即为它）",
         "(the site's endpoint)" => "（站点对应的地址）",
@@ -44,6 +45,7 @@ pub fn default(text: &str) -> &str {
 /// A variable's line for `--help`, in Chinese.
 pub fn help(name: &str) -> Option<&'static str> {
     Some(match name {
+        "ACCOUNTS" => "多个账号，例如 `cn,intl`；每个账号设置 ACCOUNT_<NAME>_<VARIABLE>（密钥、站点、资源包、关机方式）",
         "HUAWEICLOUD_SDK_AK" => "访问密钥 ID（AK）；该 IAM 用户需要 BSS ReadonlyAccess 权限",
         "HUAWEICLOUD_SDK_SK" => "秘密访问密钥（SK）",
         "HUAWEICLOUD_SDK_DOMAIN_ID" => "账号（domain）ID；作为 X-Domain-Id 发送，使 RMS 能找到实例",
