@@ -11,19 +11,21 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::RwLock;
+use tokio::sync::{watch, RwLock};
 use tokio_util::sync::CancellationToken;
 
 use crate::autostart::AutoStarter;
 use crate::bot::Bot;
 use crate::config::{Config, ShutdownMode};
 use crate::egress::live::{self, Live};
+use crate::egress::offbox::{self, CloudEye};
 use crate::enforcer::Enforcer;
 use crate::engine::Engine;
 use crate::fallback;
 use crate::history::{self, HistoryStore};
 use crate::http::{self, AppState};
 use crate::huawei::bss::BssClient;
+use crate::huawei::ces::CesFactory;
 use crate::huawei::ecs::EcsFactory;
 use crate::messages::Message;
 use crate::metrics::Metrics;
@@ -131,6 +133,8 @@ pub struct App {
     pub enforcer: Arc<Enforcer>,
     /// The server's own egress counter, when it is on and anchored to a package.
     pub live: Option<Arc<Live>>,
+    /// The Cloud Eye source and its clients, when `CLOUDEYE_EIPS` names packages.
+    pub cloudeye: Option<(Arc<CloudEye>, CesFactory)>,
     /// Set once the first poll finished (successfully or not).
     pub ready: Arc<AtomicBool>,
     /// Whether the fallback evaluator is in charge.
@@ -334,6 +338,26 @@ impl App {
         if let Some(l) = &live {
             poller = poller.with_live(l.clone());
         }
+        let cloudeye = if config.watch.cloudeye.eips.is_empty() {
+            None
+        } else {
+            let ce = Arc::new(CloudEye::new(offbox::Settings {
+                eips: config.watch.cloudeye.eips.clone(),
+                interval: config.watch.cloudeye.interval,
+                default_lag: config.watch.egress.default_lag,
+                thresholds: config.alerting.thresholds,
+            }));
+            poller = poller.with_cloudeye(ce.clone());
+            let factory = CesFactory {
+                credentials: config
+                    .credentials()
+                    .map_err(|e| anyhow::anyhow!("CLOUDEYE_EIPS needs the account's keys: {e}"))?,
+                endpoint: config.watch.cloudeye.endpoint.clone(),
+                timeout: config.http_timeout,
+                observer: Some(metrics.observer(crate::metrics::SOURCE_CLOUDEYE)),
+            };
+            Some((ce, factory))
+        };
         let settings = GuardSettings {
             // `LEVEL1_ACTIONS` without shutdown turns the guard off as `SHUTDOWN_MODE=off` does.
             enabled: config.shutdown.mode != ShutdownMode::Off && config.actions.shuts_down(),
@@ -418,6 +442,7 @@ impl App {
             engine,
             enforcer,
             live,
+            cloudeye,
             ready: Arc::new(AtomicBool::new(false)),
             fallback_active: Arc::new(AtomicBool::new(false)),
             corrupt,
@@ -491,6 +516,7 @@ impl App {
             }
         });
         if loops.deliver_and_evaluate {
+            let live_changed = self.live_changes(&stopping);
             self.tasks
                 .spawn(self.notifier.clone().run(stopping.clone()));
             self.tasks.spawn(fallback::run(
@@ -498,12 +524,12 @@ impl App {
                 self.poller.subscribe(),
                 self.metrics.clone(),
                 self.fallback_active.clone(),
-                self.live.as_ref().map(|l| l.subscribe()),
+                live_changed.as_ref().map(|l| l.subscribe()),
                 stopping.clone(),
             ));
             self.tasks.spawn(self.enforcer.clone().run(
                 self.poller.subscribe(),
-                self.live.as_ref().map(|l| l.subscribe()),
+                live_changed.as_ref().map(|l| l.subscribe()),
                 self.snapshot.clone(),
                 stopping.clone(),
             ));
@@ -534,6 +560,14 @@ impl App {
                 stopping.clone(),
             ));
         }
+        if let Some((ce, factory)) = &self.cloudeye {
+            self.tasks.spawn(crate::poller::run_cloudeye(
+                ce.clone(),
+                factory.clone(),
+                self.snapshot.clone(),
+                stopping.clone(),
+            ));
+        }
         if loops.poll {
             self.tasks.spawn(
                 self.poller
@@ -549,6 +583,37 @@ impl App {
         let result = http::serve(listener, http::router(self.http_state()), stopping).await;
         self.stop().await;
         result
+    }
+
+    /// One signal that changes when a live estimate (the counter's or Cloud Eye's) crosses a
+    /// level, for the evaluator and the enforcer; `None` without a live source.
+    fn live_changes(&self, stopping: &CancellationToken) -> Option<Arc<watch::Sender<u64>>> {
+        let mut sources: Vec<watch::Receiver<u64>> = Vec::new();
+        if let Some(l) = &self.live {
+            sources.push(l.subscribe());
+        }
+        if let Some((ce, _)) = &self.cloudeye {
+            sources.push(ce.subscribe());
+        }
+        if sources.is_empty() {
+            return None;
+        }
+        let (tx, _) = watch::channel(0u64);
+        let tx = Arc::new(tx);
+        for mut rx in sources {
+            let tx = tx.clone();
+            let stop = stopping.clone();
+            self.tasks.spawn(async move {
+                loop {
+                    tokio::select! {
+                        () = stop.cancelled() => return,
+                        r = rx.changed() => if r.is_err() { return },
+                    }
+                    tx.send_modify(|n| *n += 1);
+                }
+            });
+        }
+        Some(tx)
     }
 
     /// Cancels every task, awaits them (bounded), and flushes the outbox once.

@@ -28,7 +28,12 @@ pub fn variables_help() -> String {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the daemon: poller, /metrics, /alertmanager, fallback evaluator.
-    Serve,
+    Serve {
+        /// The web configuration file (Prometheus exporter-toolkit format: TLS, basic auth, response
+        /// headers), as node_exporter's flag of the same name; overrides WEB_CONFIG_FILE.
+        #[arg(long = "web.config.file", value_name = "FILE")]
+        web_config_file: Option<std::path::PathBuf>,
+    },
     /// Poll once, print the readings and exit (a drop-in for the original's cron job).
     ///
     /// Uses the same state and cadence as `serve`: messages are sent when due, and below
@@ -63,6 +68,13 @@ pub enum Command {
         /// Run the scenario this many times faster.
         #[arg(long, default_value_t = 1.0)]
         speed: f64,
+    },
+    /// Print the bcrypt hash of a password, for basic_auth_users in the web configuration file
+    /// (asked twice on a terminal, else the first line of standard input).
+    HashPassword {
+        /// bcrypt cost, 4 to 31; each login check takes about 70 ms at 10.
+        #[arg(long, default_value_t = 10)]
+        cost: u32,
     },
     /// Validate and print the effective configuration, secrets redacted.
     Config {

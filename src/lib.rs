@@ -48,7 +48,8 @@
 //!   executors), [`autostart`] (`AUTO_START`), [`engine`] (decisions → durable effects),
 //!   [`bot`] (the Telegram commands: `/status`, `/cancel`, `/resume`, `/start`, `/mute`),
 //!   [`fallback`] (the built-in evaluator), [`http`] (the axum routes), [`tasks`] (the task
-//!   tracker, and single-flight tasks by key).
+//!   tracker, and single-flight tasks by key); [`webconfig`] (the exporter-toolkit web configuration
+//!   file: TLS, basic auth and response headers of the listener, re-read when it changes).
 //! - Gentler steps than a shutdown: [`actions`] (pure plan of throttle/fence/command per level, and
 //!   the runner of their exact argv), [`enforcer`] (after each fresh poll, brings them in line with
 //!   the level and records them in the state).
@@ -59,7 +60,8 @@
 //!   when one is due, what it says); the engine sends them, the bot answers `/report` with them.
 //! - The live meter: [`egress`] (the kernel's byte counters of the public interface, a meter that
 //!   survives restarts and reboots, and the estimate of what is left now, anchored to the bill
-//!   with a learned lag).
+//!   with a learned lag; for servers guarded through the API, their EIP's minutes from Huawei
+//!   Cloud Eye, anchored the same way).
 //! - [`envfile`]: `.env` files read the way python-dotenv (the original script's loader) reads them.
 //! - [`logging`]: log format, colour, and escaping of values from outside.
 //! - [`console`]: what commands print on stdout/stderr, never panicking on a closed pipe.
@@ -110,3 +112,4 @@ pub mod state;
 pub mod target;
 pub mod tasks;
 pub mod telegram;
+pub mod webconfig;

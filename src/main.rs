@@ -22,6 +22,9 @@ async fn main() -> ExitCode {
         }
     };
     share_the_services_state(source.as_deref());
+    if let Command::HashPassword { cost } = cli.command {
+        return commands::hash_password::run(cost, commands::env_lang());
+    }
     if let Command::Config { json } = cli.command {
         return commands::config::run(json, source.as_deref());
     }
@@ -42,7 +45,13 @@ async fn main() -> ExitCode {
         }
     }
     match cli.command {
-        Command::Serve => commands::serve::run(config).await,
+        Command::Serve { web_config_file } => {
+            let mut config = config;
+            if web_config_file.is_some() {
+                config.http.web_config_file = web_config_file;
+            }
+            commands::serve::run(config).await
+        }
         Command::Check { json, no_send } => {
             let mut config = config;
             if no_send {
@@ -54,7 +63,7 @@ async fn main() -> ExitCode {
         Command::Demo { speed } => commands::demo::run(config, speed).await,
         Command::NotifyTest => commands::notify_test::run(config).await,
         Command::Lift => commands::lift::run(config).await,
-        Command::Config { .. } => unreachable!("handled above"),
+        Command::Config { .. } | Command::HashPassword { .. } => unreachable!("handled above"),
     }
 }
 

@@ -99,6 +99,8 @@ pub struct Metrics {
 pub const SOURCE_ECS: &str = "ecs";
 /// The self-metrics' source of the BSS client (readings).
 pub const SOURCE_BSS: &str = "bss";
+/// The self-metrics' source of the Cloud Eye client (live egress of EIPs, `CLOUDEYE_EIPS`).
+pub const SOURCE_CLOUDEYE: &str = "cloudeye";
 
 fn gauge_vec(registry: &Registry, name: &str, help: &str, labels: &[&str]) -> GaugeVec {
     let g = GaugeVec::new(Opts::new(name, help), labels).expect("metric names are valid");
@@ -221,7 +223,7 @@ impl Metrics {
 
         let source = &["source"];
         Self {
-            source_up: labelled(r, IntGaugeVec::new(Opts::new("flexus_source_up", "1 when the last call to this source (bss, ecs, or a notification channel) succeeded, else 0"), source)),
+            source_up: labelled(r, IntGaugeVec::new(Opts::new("flexus_source_up", "1 when the last call to this source (bss, ecs, cloudeye, or a notification channel) succeeded, else 0"), source)),
             source_last_success: gauge_vec(r, "flexus_source_last_success_timestamp_seconds", "Unix time of the last successful call to this source", source),
             source_duration: gauge_vec(r, "flexus_source_duration_seconds", "How long the last call to this source took, seconds", source),
             source_requests: labelled(r, IntCounterVec::new(Opts::new("flexus_source_requests_total", "Calls to a source by API and answer (HTTP status, timeout, error); every retry counts"), &["source", "api", "code"])),

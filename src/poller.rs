@@ -19,8 +19,11 @@ use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
 use crate::egress::live::Live;
+use crate::egress::offbox::CloudEye;
+use crate::egress::Estimate;
 use crate::history::HistoryStore;
 use crate::huawei::bss::{BssClient, PackageResults};
+use crate::huawei::ces::CesFactory;
 use crate::huawei::wire::ReadingError;
 use crate::huawei::HuaweiError;
 use crate::metrics::Metrics;
@@ -38,6 +41,7 @@ pub struct Poller {
     polled: watch::Sender<u64>,
     history: Option<Arc<HistoryStore>>,
     live: Option<Arc<Live>>,
+    cloudeye: Option<Arc<CloudEye>>,
     judge: Option<(Arc<StateCell>, Settings)>,
 }
 
@@ -57,6 +61,7 @@ impl Poller {
             polled,
             history: None,
             live: None,
+            cloudeye: None,
             judge: None,
         }
     }
@@ -111,6 +116,31 @@ impl Poller {
     /// The live meter, when there is one.
     pub fn live(&self) -> Option<&Arc<Live>> {
         self.live.as_ref()
+    }
+
+    /// Anchors the Cloud Eye source to every accepted reading of its packages, and refreshes
+    /// their estimates after each poll.
+    pub fn with_cloudeye(mut self, cloudeye: Arc<CloudEye>) -> Self {
+        self.cloudeye = Some(cloudeye);
+        self
+    }
+
+    /// The Cloud Eye source, when there is one.
+    pub fn cloudeye(&self) -> Option<&Arc<CloudEye>> {
+        self.cloudeye.as_ref()
+    }
+
+    /// The estimate built on the bill reading `r` by whichever live source counts its package
+    /// (the server's own counter, or Cloud Eye), when one does.
+    pub fn estimate(
+        &self,
+        r: &crate::reading::Reading,
+        now: chrono::DateTime<Utc>,
+    ) -> Option<Estimate> {
+        self.live
+            .as_ref()
+            .and_then(|l| l.estimate(r, now))
+            .or_else(|| self.cloudeye.as_ref().and_then(|c| c.estimate(r, now)))
     }
 
     /// A receiver that changes after every poll (its value counts the polls).
@@ -168,6 +198,20 @@ impl Poller {
             }
             live.sample(now);
             publish_live(live, &self.snapshot, now).await;
+        }
+        if let Some(ce) = &self.cloudeye {
+            let held: Vec<_> = self
+                .snapshot
+                .read()
+                .await
+                .packages
+                .iter()
+                .filter_map(|p| p.reading.clone())
+                .collect();
+            for r in &held {
+                ce.observe_bill(r);
+            }
+            publish_cloudeye(ce, &self.snapshot, now).await;
         }
         if let (Some(history), Ok(results)) = (&self.history, &outcome) {
             history.record_readings(results.iter().filter_map(|(_, r)| r.as_ref().ok()), now);
@@ -231,6 +275,68 @@ pub async fn run_live(live: Arc<Live>, snapshot: SharedSnapshot, cancel: Cancell
         publish_live(&live, &snapshot, now).await;
     }
     live.save();
+}
+
+/// Puts the Cloud Eye estimates of its packages and its views into the snapshot, and tells the
+/// source the level of each judged figure (which wakes the evaluator when one changed).
+pub async fn publish_cloudeye(
+    ce: &CloudEye,
+    snapshot: &SharedSnapshot,
+    now: chrono::DateTime<Utc>,
+) {
+    let mut levels = Vec::new();
+    {
+        let mut snap = snapshot.write().await;
+        snap.cloudeye = ce.views();
+        snap.live_samples += 1;
+        for eip in ce.eips() {
+            let Some(p) = snap
+                .packages
+                .iter_mut()
+                .find(|p| p.free_resource_id == eip.package)
+            else {
+                continue;
+            };
+            p.estimate = p.reading.as_ref().and_then(|r| ce.estimate(r, now));
+            let level = p
+                .judged_gb()
+                .map(|gb| crate::level::Level::of(gb, ce.thresholds()));
+            levels.push((eip.package.clone(), level));
+        }
+    }
+    for (package, level) in levels {
+        ce.note_level(&package, level);
+    }
+}
+
+/// Reads every EIP of the Cloud Eye source from Cloud Eye until `cancel` fires, each at its own
+/// pace (`CLOUDEYE_INTERVAL`, longer after failures), publishing into the snapshot.
+pub async fn run_cloudeye(
+    ce: Arc<CloudEye>,
+    factory: CesFactory,
+    snapshot: SharedSnapshot,
+    cancel: CancellationToken,
+) {
+    let mut next: Vec<tokio::time::Instant> = vec![tokio::time::Instant::now(); ce.eips().len()];
+    loop {
+        let Some((i, at)) = next.iter().copied().enumerate().min_by_key(|(_, t)| *t) else {
+            return;
+        };
+        tokio::select! {
+            _ = cancel.cancelled() => return,
+            _ = tokio::time::sleep_until(at) => {}
+        }
+        let eip = ce.eips()[i].clone();
+        let wait = match factory.client(&eip.region, &eip.project_id) {
+            Ok(client) => tokio::select! {
+                _ = cancel.cancelled() => return,
+                w = ce.read(&client, &eip, Utc::now()) => w,
+            },
+            Err(e) => ce.fold(&eip.package, Err(e), Utc::now()),
+        };
+        publish_cloudeye(&ce, &snapshot, Utc::now()).await;
+        next[i] = tokio::time::Instant::now() + wait;
+    }
 }
 
 /// How long to wait after `outcome`: [`CONFIRM_AFTER`] (at most `interval`) when it held a

@@ -88,6 +88,8 @@ pub struct Snapshot {
     pub up: bool,
     /// The server's own egress counter, when it is on (see `egress`).
     pub live: Option<crate::egress::live::View>,
+    /// The EIPs read through Cloud Eye (`CLOUDEYE_EIPS`).
+    pub cloudeye: Vec<crate::egress::offbox::View>,
     /// How many live samples were published (renders of `/metrics` follow it).
     pub live_samples: u64,
 }

@@ -543,6 +543,7 @@ impl Bot {
                     .unwrap_or_default(),
                 remaining_gb: p.reading.as_ref().map(|r| r.remaining_gb),
                 total_gb: p.reading.as_ref().map(|r| r.total_gb),
+                estimate_gb: p.estimate.as_ref().map(|e| e.remaining_gb),
                 level: p.level,
                 cycle_end: p.reading.as_ref().and_then(|r| r.cycle_end),
                 forecast: p.forecast,

@@ -5,6 +5,7 @@ pub mod check;
 pub mod config;
 pub mod demo;
 pub mod discover;
+pub mod hash_password;
 pub mod lift;
 pub mod notify_test;
 pub mod say;

@@ -19,6 +19,7 @@
 
 mod actions;
 mod channels;
+mod cloudeye;
 mod email;
 mod raw;
 mod sections;
@@ -28,6 +29,7 @@ pub mod vars;
 mod watch;
 
 pub use channels::ChannelSettings;
+pub use cloudeye::CloudEyeConfig;
 pub use email::{EmailSettings, SmtpTls};
 pub use raw::RawConfig;
 pub use sections::{
@@ -445,13 +447,17 @@ impl Config {
         }
     }
 
-    /// Checks what `serve` needs: a webhook token whenever the address is reachable from elsewhere.
+    /// Checks what `serve` needs: a webhook token whenever the address is reachable from elsewhere
+    /// (the webhook keeps its own token even behind the web configuration's basic auth, since
+    /// Alertmanager sends one `Authorization` header), and a web configuration file that loads.
     ///
     /// # Errors
-    /// A non-loopback `LISTEN_ADDR` without `WEBHOOK_TOKEN`.
+    /// A non-loopback `LISTEN_ADDR` without `WEBHOOK_TOKEN`; a web configuration file that cannot
+    /// be used.
     pub fn require_serving(&self) -> Result<(), ConfigErrors> {
+        let mut errors = Vec::new();
         if !self.http.listen_addr.ip().is_loopback() && self.http.webhook_token.is_none() {
-            return Err(ConfigErrors(vec![ConfigError::new(
+            errors.push(ConfigError::new(
                 "WEBHOOK_TOKEN",
                 "",
                 format!("is required because LISTEN_ADDR={} is reachable from other machines (anyone could post alerts)", self.http.listen_addr),
@@ -459,9 +465,18 @@ impl Config {
             ).zh(
                 format!("必须设置：LISTEN_ADDR={} 可从其他机器访问（任何人都能提交告警）", self.http.listen_addr),
                 "把 WEBHOOK_TOKEN 设为一个足够长的随机值，并在 Alertmanager 中配置同一令牌；或只监听 127.0.0.1",
-            )]));
+            ));
         }
-        Ok(())
+        if let Some(path) = &self.http.web_config_file {
+            if let Err(p) = crate::webconfig::load(path) {
+                errors.push(web_config_problem(path, p));
+            }
+        }
+        if errors.is_empty() {
+            Ok(())
+        } else {
+            Err(ConfigErrors(errors))
+        }
     }
 
     /// Every check `serve` makes of its configuration before it starts: [`Self::require_polling`]
@@ -558,3 +573,15 @@ pub(crate) mod humantime_serde_compat {
 
 #[cfg(test)]
 mod tests;
+
+/// A problem of the web configuration file as a configuration problem: `WEB_CONFIG_FILE` (or the
+/// flag), the file, and the key inside it.
+pub fn web_config_problem(path: &std::path::Path, p: crate::webconfig::Problem) -> ConfigError {
+    ConfigError::new(
+        "WEB_CONFIG_FILE",
+        &path.display().to_string(),
+        format!("{}: {}", p.key, p.problem),
+        p.fix,
+    )
+    .zh(format!("{}：{}", p.key, p.zh.0), p.zh.1)
+}

@@ -402,6 +402,9 @@ pub struct HttpConfig {
     pub webhook_token: Option<Secret>,
     /// When set, the page and the read APIs ask for it (Bearer, or as the Basic password).
     pub status_token: Option<Secret>,
+    /// The web configuration file (exporter-toolkit format): TLS, basic auth, response headers.
+    /// Read and checked by `serve` (see [`crate::webconfig`]), not here.
+    pub web_config_file: Option<std::path::PathBuf>,
 }
 
 impl HttpConfig {
@@ -412,8 +415,8 @@ impl HttpConfig {
             |s| {
                 s.parse::<SocketAddr>().map_err(|_| {
                     Said::from((
-                        "write e.g. 127.0.0.1:9184 (or 0.0.0.0:9184 with WEBHOOK_TOKEN set)",
-                        "写成 127.0.0.1:9184 这样（或在设置了 WEBHOOK_TOKEN 时写 0.0.0.0:9184）",
+                        "write e.g. 127.0.0.1:9184 (or 0.0.0.0:9184 with WEBHOOK_TOKEN set, and a WEB_CONFIG_FILE with TLS and basic_auth_users)",
+                        "写成 127.0.0.1:9184 这样（或在设置了 WEBHOOK_TOKEN、并有带 TLS 和 basic_auth_users 的 WEB_CONFIG_FILE 时写 0.0.0.0:9184）",
                     ))
                 })
             },
@@ -445,10 +448,12 @@ impl HttpConfig {
                 ),
             );
         }
+        let web_config_file = c.text("WEB_CONFIG_FILE").map(std::path::PathBuf::from);
         Self {
             listen_addr,
             webhook_token,
             status_token,
+            web_config_file,
         }
     }
 }

@@ -220,6 +220,33 @@ fn a_public_listen_address_needs_a_webhook_token() {
 }
 
 #[test]
+fn serve_refuses_a_web_config_file_that_cannot_be_used_naming_the_variable_and_the_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("web.yml");
+    std::fs::write(
+        &file,
+        "tls_server_config:\n  min_version: TLS10\n  cert_file: a.crt\n",
+    )
+    .unwrap();
+    let c = cfg(&[("WEB_CONFIG_FILE", file.to_str().unwrap())]).unwrap();
+    let e = c.require_serving().unwrap_err();
+    assert_eq!(e.0.len(), 1, "{e}");
+    assert_eq!(e.0[0].variable, "WEB_CONFIG_FILE");
+    assert!(e.0[0].problem.starts_with("tls_server_config."), "{e}");
+    assert!(e.0[0].zh.is_some());
+    // Together with the webhook token's problem: every problem at once.
+    let c = cfg(&[
+        ("WEB_CONFIG_FILE", file.to_str().unwrap()),
+        ("LISTEN_ADDR", "0.0.0.0:9184"),
+    ])
+    .unwrap();
+    assert_eq!(c.require_serving().unwrap_err().0.len(), 2);
+    std::fs::write(&file, "# nothing\n").unwrap();
+    let c = cfg(&[("WEB_CONFIG_FILE", file.to_str().unwrap())]).unwrap();
+    assert!(c.require_serving().is_ok());
+}
+
+#[test]
 fn instances_map_packages_to_servers() {
     let c = cfg(&[
         ("SHUTDOWN_MODE", "huawei-api"),
@@ -495,6 +522,71 @@ fn the_live_counter_follows_this_servers_own_package() {
     assert_eq!(named.watch.egress_package(), Some("a"));
 }
 
+#[test]
+fn cloud_eye_eips_take_the_region_of_their_instance_and_bad_entries_name_the_variable() {
+    let c = cfg(&[
+        ("HUAWEICLOUD_REGION", "cn-north-4"),
+        ("HUAWEICLOUD_PROJECT_ID", "p0"),
+        (
+            "FLEXUS_INSTANCES",
+            "pkg-a:srv-a:sg-a:ap-southeast-3:p1, pkg-b:srv-b:b",
+        ),
+        (
+            "CLOUDEYE_EIPS",
+            "pkg-a:eip-a, pkg-b:eip-b:ap-southeast-1:p2",
+        ),
+    ])
+    .unwrap();
+    let e = &c.watch.cloudeye.eips;
+    assert_eq!(
+        (
+            e[0].publicip_id.as_str(),
+            e[0].region.as_str(),
+            e[0].project_id.as_str()
+        ),
+        ("eip-a", "ap-southeast-3", "p1")
+    );
+    assert_eq!(
+        (e[1].region.as_str(), e[1].project_id.as_str()),
+        ("ap-southeast-1", "p2")
+    );
+    assert_eq!(
+        c.watch.cloudeye.interval,
+        std::time::Duration::from_secs(60)
+    );
+    // Another server's package is never this machine's counter's.
+    assert_eq!(c.watch.egress_package(), None);
+    let one = cfg(&[
+        ("FREE_RESOURCE_IDS", "solo"),
+        ("HUAWEICLOUD_REGION", "r"),
+        ("HUAWEICLOUD_PROJECT_ID", "p"),
+        ("CLOUDEYE_EIPS", &format!("{}:eip", "solo")),
+    ]);
+    assert_eq!(one.unwrap().watch.egress_package(), None);
+    for (bad, why) in [
+        ("pkg-x:eip", "is not a watched package"),
+        ("solo", "2 or 4 fields"),
+        ("828e2c7c-3c8c-45a2-bebc-98cb3e77d06e:e/ip", "malformed"),
+    ] {
+        let err = cfg(&[
+            ("FREE_RESOURCE_IDS", "solo"),
+            ("HUAWEICLOUD_REGION", "r"),
+            ("HUAWEICLOUD_PROJECT_ID", "p"),
+            ("CLOUDEYE_EIPS", bad),
+        ])
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains("CLOUDEYE_EIPS") && err.contains(why),
+            "{bad}: {err}"
+        );
+    }
+    let err = cfg(&[("FREE_RESOURCE_IDS", "solo"), ("CLOUDEYE_EIPS", "solo:eip")])
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("no region and project id"), "{err}");
+}
+
 /// Every problem `config` can report — each variable of the table given values it refuses, and
 /// the combinations that are refused together — has its problem and fix in Chinese, which pass
 /// the messages' language check; in English they hold no Chinese. So do the warnings.
@@ -541,6 +633,15 @@ fn every_configuration_problem_and_warning_is_written_in_both_languages() {
         &[("FREE_RESOURCE_IDS", "a"), ("LOCAL_FREE_RESOURCE_IDS", "b")],
         &[("FREE_RESOURCE_IDS", "a,a")],
         &[("FREE_RESOURCE_IDS", "a"), ("EGRESS_PACKAGE", "b")],
+        &[("FREE_RESOURCE_IDS", "a"), ("CLOUDEYE_EIPS", "a:e")],
+        &[("FREE_RESOURCE_IDS", "a"), ("CLOUDEYE_EIPS", "a:e/f")],
+        &[
+            ("FREE_RESOURCE_IDS", "a"),
+            ("HUAWEICLOUD_REGION", "r"),
+            ("HUAWEICLOUD_PROJECT_ID", "p"),
+            ("CLOUDEYE_EIPS", "a:e,a:f,b:g"),
+            ("EGRESS_PACKAGE", "a"),
+        ],
         &[("FLEXUS_INSTANCES", "a:b:c,a:b:c")],
         &[("FLEXUS_INSTANCES", "a:b")],
         &[("FLEXUS_INSTANCES", "a::c")],

@@ -278,6 +278,32 @@ pub static VARS: &[Var] = &[
         show: |c| opt(&c.watch.egress.package),
     },
     Var {
+        name: "CLOUDEYE_EIPS",
+        section: Section::Watch,
+        default: "(not set)",
+        help: "servers guarded through the API: read their EIP's outbound traffic from Cloud Eye live, PACKAGE_ID:PUBLICIP_ID[:REGION:PROJECT_ID],...",
+        show: |c| {
+            if c.watch.cloudeye.eips.is_empty() {
+                not_set()
+            } else {
+                c.watch
+                    .cloudeye
+                    .eips
+                    .iter()
+                    .map(|e| format!("{}:{}:{}:{}", e.package, e.publicip_id, e.region, e.project_id))
+                    .collect::<Vec<_>>()
+                    .join(",")
+            }
+        },
+    },
+    Var {
+        name: "CLOUDEYE_INTERVAL",
+        section: Section::Watch,
+        default: "1m",
+        help: "how often Cloud Eye is read for each EIP (its raw data has one point a minute; longer after throttling)",
+        show: |c| dur(c.watch.cloudeye.interval),
+    },
+    Var {
         name: "HTTP_TIMEOUT",
         section: Section::General,
         default: "15s",
@@ -325,6 +351,13 @@ pub static VARS: &[Var] = &[
         default: "(not set)",
         help: "read-only token the status page and the read APIs (/api/v1/*) ask for when set",
         show: |c| sec(&c.http.status_token),
+    },
+    Var {
+        name: "WEB_CONFIG_FILE",
+        section: Section::Http,
+        default: "(not set)",
+        help: "web configuration file (exporter-toolkit format: TLS, basic auth, headers); serve --web.config.file overrides it",
+        show: |c| c.http.web_config_file.as_ref().map_or_else(|| "(not set)".to_string(), |p| p.display().to_string()),
     },
     Var {
         name: "TELEGRAM_API_URL",
@@ -716,6 +749,13 @@ pub static VARS: &[Var] = &[
         default: "https://ecs.{region}.myhuaweicloud.com",
         help: "ECS endpoint; {region} is replaced by the instance's region",
         show: |c| c.huawei.ecs_endpoint.clone(),
+    },
+    Var {
+        name: "HUAWEICLOUD_CES_ENDPOINT",
+        section: Section::Huawei,
+        default: "https://ces.{region}.myhuaweicloud.com",
+        help: "Cloud Eye endpoint; {region} is replaced by the EIP's region",
+        show: |c| c.watch.cloudeye.endpoint.clone(),
     },
     Var {
         name: "HUAWEICLOUD_RMS_ENDPOINT",

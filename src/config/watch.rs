@@ -30,6 +30,8 @@ pub struct WatchConfig {
     pub max_egress_bits_per_s: f64,
     /// The server's own egress counter (`EGRESS_*`).
     pub egress: EgressConfig,
+    /// The EIPs read live through Cloud Eye (`CLOUDEYE_*`).
+    pub cloudeye: super::CloudEyeConfig,
 }
 
 /// The live meter: which counter, how often, and which package's bill it is anchored to.
@@ -142,9 +144,11 @@ impl WatchConfig {
                 _ => c.error("ECS_SERVER_ID", server_id, ("needs HUAWEICLOUD_REGION and HUAWEICLOUD_PROJECT_ID too", "还需要 HUAWEICLOUD_REGION 和 HUAWEICLOUD_PROJECT_ID"), ("set both (the region, e.g. ap-southeast-1, and its project id from My Credentials)", "两个都设置（区域，例如 ap-southeast-1，以及“我的凭证”中该区域的项目 ID）")),
             }
         }
-        let egress = EgressConfig::check(c, &free_resource_ids);
+        let cloudeye = super::CloudEyeConfig::check(c, huawei, &free_resource_ids, &targets);
+        let egress = EgressConfig::check(c, &free_resource_ids, &cloudeye);
         Self {
             egress,
+            cloudeye,
             free_resource_ids,
             server_name,
             targets,
@@ -230,7 +234,7 @@ fn instance_problem_zh(why: &str) -> &'static str {
 }
 
 impl EgressConfig {
-    fn check(c: &mut Checker, ids: &[String]) -> Self {
+    fn check(c: &mut Checker, ids: &[String], cloudeye: &super::CloudEyeConfig) -> Self {
         let enabled = c.parse(
             "EGRESS_COUNTER",
             ("is not on or off", "不是 on 或 off"),
@@ -270,6 +274,21 @@ impl EgressConfig {
             );
         }
         let package = match c.given("EGRESS_PACKAGE") {
+            Some(p) if cloudeye.covers(p) => {
+                c.error(
+                    "EGRESS_PACKAGE",
+                    p,
+                    (
+                        "is read through Cloud Eye (CLOUDEYE_EIPS): another server's traffic",
+                        "经云监控读取（CLOUDEYE_EIPS）：是另一台服务器的流量",
+                    ),
+                    (
+                        "name the package of the server this program runs on, or take it out of CLOUDEYE_EIPS",
+                        "写本程序所在服务器的流量包，或把它从 CLOUDEYE_EIPS 中去掉",
+                    ),
+                );
+                None
+            }
             Some(p) if ids.iter().any(|i| i == p) => Some(p.to_string()),
             Some(p) => {
                 c.error(
@@ -303,6 +322,9 @@ impl EgressConfig {
                 None => None,
             },
         };
+        // A package read through Cloud Eye is another server's: this machine's counter is not it.
+        let package =
+            package.filter(|p| c.given("EGRESS_PACKAGE").is_some() || !cloudeye.covers(p));
         Self {
             enabled,
             interface,

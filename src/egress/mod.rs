@@ -6,14 +6,19 @@
 //! [`meter`] folds them into totals that survive resets, wraps, restarts and reboots, and
 //! [`estimate`] anchors them to the bill (`remaining now ≈ bill − egress since the bill's
 //! horizon`) and learns the lag. All three are pure or read files only; [`live`] runs them.
+//! For servers guarded through the API, [`cloudeye`] turns the minutes Huawei Cloud Eye reports
+//! of their EIP into the same kind of meter, and [`offbox`] reads them and anchors each to its
+//! package's bill with the same estimator.
 //!
 //! It does not decide anything: the engine, the enforcer and the guard take the lower of the bill
 //! and the estimate, so the estimate can only make an action come earlier.
 
+pub mod cloudeye;
 pub mod counter;
 pub mod estimate;
 pub mod live;
 pub mod meter;
+pub mod offbox;
 
 pub use estimate::{Estimate, Estimator, Lag};
 pub use meter::Meter;

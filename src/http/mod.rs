@@ -294,5 +294,6 @@ async fn status(State(s): State<AppState>) -> Response {
         "packages": packages,
         // The server's own egress counter (absent when EGRESS_COUNTER=off or no package is its).
         "egress": snap.live,
+        "cloudeye": snap.cloudeye,
     }))
 }

@@ -116,6 +116,26 @@ struct ErrorBody {
     request_id: Option<String>,
 }
 
+/// The code and message of a Cloud Eye v1 error body, which has its own shapes (Cloud Eye API
+/// "Error Codes"): `{"code": 429, "message": "...", "details": {"code": "ces.0429", "details":
+/// "..."}}`, or `{"http_code": "403", "message": {"code": "403", "details": "..."}}`.
+fn ces_error(body: &[u8]) -> (Option<String>, Option<String>) {
+    let Ok(v) = serde_json::from_slice::<serde_json::Value>(body) else {
+        return (None, None);
+    };
+    let text = |v: &serde_json::Value| v.as_str().map(str::to_string);
+    let inner = v
+        .get("details")
+        .filter(|d| d.is_object())
+        .or_else(|| v.get("message").filter(|m| m.is_object()));
+    let code = inner.and_then(|d| d.get("code")).and_then(text);
+    let msg = inner
+        .and_then(|d| d.get("details"))
+        .and_then(text)
+        .or_else(|| v.get("message").and_then(text));
+    (code, msg)
+}
+
 /// Looks at an answer's status and body and says whether it is an error, and which.
 ///
 /// `None` means success. HTTP 200 with a BSS `error_code` other than `CBC.0000` is an error too
@@ -127,10 +147,12 @@ pub fn classify(
     site: Site,
 ) -> Option<HuaweiError> {
     let parsed: ErrorBody = serde_json::from_slice(body).unwrap_or_default();
-    let code = parsed.error_code.clone().unwrap_or_default();
+    let (ces_code, ces_msg) = ces_error(body);
+    let code = parsed.error_code.clone().or(ces_code).unwrap_or_default();
     let msg: String = parsed
         .error_msg
         .clone()
+        .or(ces_msg)
         .unwrap_or_default()
         .chars()
         .take(200)
@@ -155,7 +177,7 @@ pub fn classify(
             code: code_or_status,
             request_id,
         },
-        _ if code == "APIGW.0308" => HuaweiError::Throttled {
+        _ if code == "APIGW.0308" || code == "ces.0429" => HuaweiError::Throttled {
             code: code_or_status,
             request_id,
         },
@@ -260,6 +282,20 @@ mod tests {
         assert!(matches!(
             c(429, r#"{"error_code":"APIGW.0308"}"#),
             Some(HuaweiError::Throttled { .. })
+        ));
+        assert!(matches!(
+            c(
+                429,
+                r#"{"code":429,"element":"Too Many Requests","message":"too many","details":{"details":"Too many requests","code":"ces.0429"}}"#
+            ),
+            Some(HuaweiError::Throttled { code, .. }) if code == "ces.0429"
+        ));
+        assert!(matches!(
+            c(
+                403,
+                r#"{"http_code":"403","message":{"details":"Policy doesn't allow [ces:metricData:list] to be performed","code":"403"}}"#
+            ),
+            Some(HuaweiError::Api { status: 403, msg, .. }) if msg.contains("ces:metricData:list")
         ));
         assert!(matches!(
             c(503, "<html>busy</html>"),

@@ -4,6 +4,7 @@
 //! error classification, answer validation) are kept apart from the client that does I/O.
 
 pub mod bss;
+pub mod ces;
 pub mod ecs;
 pub mod error;
 pub mod gateway;

@@ -903,6 +903,7 @@ fn replies(lang: Lang) -> Vec<BotReply> {
             },
             remaining_gb: Some(12.5),
             total_gb: Some(1200.0),
+            estimate_gb: (i % 2 == 1).then_some(3.25),
             level: [None, Some(Level::L1), Some(Level::Ok)][i % 3],
             cycle_end: Some(t()),
             forecast,

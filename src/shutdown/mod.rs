@@ -423,11 +423,7 @@ impl Guard {
                     // The fresh bill, and the estimate built on it: a bill that still lags must
                     // not cancel what the live counter justifies (never the other way round: the
                     // estimate is never above the bill).
-                    let estimate = self
-                        .inner
-                        .poller
-                        .live()
-                        .and_then(|l| l.estimate(&r, Utc::now()));
+                    let estimate = self.inner.poller.estimate(&r, Utc::now());
                     let remaining_gb = estimate
                         .as_ref()
                         .map_or(r.remaining_gb, |e| e.remaining_gb.min(r.remaining_gb));

@@ -4,6 +4,7 @@
 //! extractor the demo's fake cloud uses. The SMTP server ([`smtp`]) is a TCP server of its own.
 
 pub mod bss;
+pub mod ces;
 pub mod channels;
 pub mod cloud;
 pub mod smtp;
