@@ -707,6 +707,8 @@ pub fn render(m: &Message, lang: Lang, th: &Thresholds) -> String {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct PackageStatus {
     pub server: String,
+    /// The package's account, with several accounts (`ACCOUNTS`).
+    pub account: Option<String>,
     pub free_resource_id: String,
     pub package_name: String,
     pub remaining_gb: Option<f64>,
@@ -860,6 +862,9 @@ pub fn render_reply(r: &BotReply, lang: Lang, th: &Thresholds) -> String {
                     x.t("预测：", "Forecast: "),
                     forecast_text(&p.forecast, lang),
                 ));
+                if let Some(a) = &p.account {
+                    out.push_str(&format!("\n{}{}", x.t("账号：", "Account: "), escape(a)));
+                }
                 if let Some(t) = p.countdown_until {
                     out.push_str(&match lang {
                         Lang::Zh => format!("\n‼️ 关机倒计时进行中，{}（UTC）重新读取后决定是否关机；发送 /cancel 可取消", date(Some(t))),

@@ -285,6 +285,10 @@ fn reading_errors() -> Vec<crate::huawei::wire::ReadingError> {
     ]
     .into_iter()
     .chain(doubts().into_iter().map(R::Doubtful))
+    .chain(huawei_errors().into_iter().map(|e| R::AccountFailed {
+        account: s("intl"),
+        error: Box::new(e),
+    }))
     .collect()
 }
 
@@ -893,6 +897,7 @@ fn replies(lang: Lang) -> Vec<BotReply> {
         .enumerate()
         .map(|(i, forecast)| PackageStatus {
             server: s("web-1"),
+            account: (i == 1).then(|| s("intl")),
             free_resource_id: s("fr-0a1b2c"),
             package_name: if i == 0 {
                 s("")
