@@ -13,7 +13,7 @@ use crate::config::Config;
 
 pub async fn run(mut config: Config) -> ExitCode {
     let lang = config.notify.lang;
-    if let Err(e) = config.require_for_serve() {
+    if let Err(e) = super::with_container_problem(config.require_for_serve(), &config) {
         return super::config_problems(&e, None, config.notify.lang);
     }
     let bss = match super::bss_client(&config) {

@@ -114,6 +114,7 @@ pub fn help(name: &str) -> Option<&'static str> {
         "MESSAGE_LANG" => "zh（中文）或 en（英文）：消息、状态页和各命令输出的语言",
         "SHUTDOWN_MODE" => "command（运行 SHUTDOWN_COMMAND）、huawei-api（通过 ECS 停止）或 off（只通知）",
         "SHUTDOWN_COMMAND" => "程序和参数，不经过 shell 运行",
+        "SHUTDOWN_IN_CONTAINER" => "true：在容器内也接受 SHUTDOWN_MODE=command 搭配普通关机命令（仅当它确实会关掉宿主机时）",
         "SHUTDOWN_DELAY" => "关机前的倒计时（期间发警告），之后再查一次并关机",
         "SHUTDOWN_COMMAND_TIMEOUT" => "关机命令超过这个时长仍在运行就停止它并报告",
         "SHUTDOWN_REPEAT_AFTER_BOOT" => "同一周期内开机后再次关机（与原脚本一致）",
