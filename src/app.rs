@@ -148,17 +148,79 @@ pub struct App {
     tasks: Tasks,
 }
 
-/// ECS clients for the configured instances.
+/// ECS clients for the configured instances (with several accounts, those of the account that
+/// stops through the API: see [`Config::ecs_account`]).
 ///
 /// # Errors
 /// When the credentials are missing.
 pub fn ecs_factory(config: &Config) -> anyhow::Result<EcsFactory> {
+    if config.several_accounts() {
+        return ecs_factory_for(config, config.ecs_account());
+    }
     Ok(EcsFactory {
         credentials: config.credentials()?,
         endpoint: config.huawei.ecs_endpoint.clone(),
         timeout: config.http_timeout,
         observer: None,
     })
+}
+
+/// The credentials of `account`.
+///
+/// # Errors
+/// When its AK or SK is not set, naming the variable.
+pub fn credentials_of(
+    account: &crate::config::Account,
+) -> anyhow::Result<crate::huawei::transport::Credentials> {
+    let h = &account.huawei;
+    match (&h.access_key, &h.secret_key) {
+        (Some(ak), Some(sk)) => Ok(crate::huawei::transport::Credentials {
+            access_key: ak.clone(),
+            secret_key: sk.clone(),
+        }),
+        _ => Err(anyhow::anyhow!(
+            "{} and {} must be set",
+            account.var("HUAWEICLOUD_SDK_AK"),
+            account.var("HUAWEICLOUD_SDK_SK")
+        )),
+    }
+}
+
+/// ECS clients with `account`'s keys.
+///
+/// # Errors
+/// When its credentials are missing.
+pub fn ecs_factory_for(
+    config: &Config,
+    account: &crate::config::Account,
+) -> anyhow::Result<EcsFactory> {
+    Ok(EcsFactory {
+        credentials: credentials_of(account)?,
+        endpoint: account.huawei.ecs_endpoint.clone(),
+        timeout: config.http_timeout,
+        observer: None,
+    })
+}
+
+/// The BSS client of `account`: its keys, site (or endpoint) and account id, its own
+/// connections and retries.
+///
+/// # Errors
+/// Missing credentials, or a TLS set-up failure.
+pub fn bss_client_for(
+    account: &crate::config::Account,
+    timeout: Duration,
+) -> anyhow::Result<BssClient> {
+    use crate::huawei::transport::{RetryPolicy, SignedClient};
+    let h = &account.huawei;
+    let client = SignedClient::new(
+        h.bss_endpoint.clone(),
+        credentials_of(account)?,
+        h.site,
+        timeout,
+        RetryPolicy::default(),
+    )?;
+    Ok(BssClient::new(client, h.domain_id.clone()))
 }
 
 /// The executor the configuration asks for.
@@ -169,11 +231,37 @@ pub fn executor(
     config: &Config,
     observer: Option<crate::huawei::transport::CallObserver>,
 ) -> anyhow::Result<Box<dyn Executor>> {
-    let real: Box<dyn Executor> = match config.shutdown.mode {
+    executor_with(config, config.shutdown.mode, ecs_factory, observer)
+}
+
+/// The executor of `account` (its `SHUTDOWN_MODE`, its keys).
+///
+/// # Errors
+/// When `huawei-api` is asked for without credentials.
+pub fn account_executor(
+    config: &Config,
+    account: &crate::config::Account,
+    observer: Option<crate::huawei::transport::CallObserver>,
+) -> anyhow::Result<Box<dyn Executor>> {
+    executor_with(
+        config,
+        account.shutdown_mode,
+        |c| ecs_factory_for(c, account),
+        observer,
+    )
+}
+
+fn executor_with(
+    config: &Config,
+    mode: ShutdownMode,
+    ecs: impl Fn(&Config) -> anyhow::Result<EcsFactory>,
+    observer: Option<crate::huawei::transport::CallObserver>,
+) -> anyhow::Result<Box<dyn Executor>> {
+    let real: Box<dyn Executor> = match mode {
         ShutdownMode::HuaweiApi => Box::new(HuaweiApiExecutor {
             ecs: EcsFactory {
                 observer,
-                ..ecs_factory(config)?
+                ..ecs(config)?
             },
             hard: config.shutdown.ecs_hard_stop,
             hard_after: config.shutdown.ecs_hard_stop_after,
@@ -284,9 +372,18 @@ impl App {
         };
         let config = Arc::new(config);
         let tasks = Tasks::new();
-        let metrics = Arc::new(Metrics::new());
-        let snapshot: SharedSnapshot =
-            Arc::new(RwLock::new(Snapshot::new(&config.watch.free_resource_ids)));
+        let several = config.several_accounts();
+        let metrics = Arc::new(Metrics::for_accounts(several));
+        let snapshot: SharedSnapshot = Arc::new(RwLock::new(if several {
+            let accounts: Vec<(String, Vec<String>)> = config
+                .accounts
+                .iter()
+                .map(|a| (a.name.clone(), a.free_resource_ids.clone()))
+                .collect();
+            Snapshot::for_accounts(&accounts)
+        } else {
+            Snapshot::new(&config.watch.free_resource_ids)
+        }));
         let (store, state, corrupt) = StateStore::open(&config.state_dir, deps.lock_wait).await?;
         // Opened after the lock, so only the process owning STATE_DIR writes it.
         let limits = deps
@@ -337,6 +434,7 @@ impl App {
         });
         let mut poller = Poller::new(
             deps.bss
+                .clone()
                 .observed(metrics.observer(crate::metrics::SOURCE_BSS)),
             config.watch.free_resource_ids.clone(),
             snapshot.clone(),
@@ -344,6 +442,23 @@ impl App {
         )
         .with_history(history.clone())
         .with_judge(state.clone(), config.watch.plausibility());
+        if several {
+            // The first account's client is the one given; each other account gets its own.
+            let mut sources = Vec::new();
+            let mut given = Some(deps.bss);
+            for a in &config.accounts {
+                let bss = match given.take() {
+                    Some(b) => b,
+                    None => bss_client_for(a, config.http_timeout)?,
+                };
+                sources.push((
+                    a.name.clone(),
+                    bss.observed(metrics.observer(crate::metrics::SOURCE_BSS)),
+                    a.free_resource_ids.clone(),
+                ));
+            }
+            poller = poller.with_accounts(sources);
+        }
         if let Some(l) = &live {
             poller = poller.with_live(l.clone());
         }
@@ -367,9 +482,36 @@ impl App {
             };
             Some((ce, factory))
         };
+        // With several accounts each has its own SHUTDOWN_MODE and LEVEL1_ACTIONS.
+        let disabled = if several {
+            config
+                .accounts
+                .iter()
+                .filter(|a| !a.shuts_down())
+                .flat_map(|a| a.free_resource_ids.iter().cloned())
+                .collect()
+        } else {
+            Default::default()
+        };
+        let shown = if several {
+            config
+                .watch
+                .free_resource_ids
+                .iter()
+                .map(|id| (id.clone(), config.shown_server(id)))
+                .collect()
+        } else {
+            Default::default()
+        };
         let settings = GuardSettings {
             // `LEVEL1_ACTIONS` without shutdown turns the guard off as `SHUTDOWN_MODE=off` does.
-            enabled: config.shutdown.mode != ShutdownMode::Off && config.actions.shuts_down(),
+            enabled: if several {
+                config.accounts.iter().any(|a| a.shuts_down())
+            } else {
+                config.shutdown.mode != ShutdownMode::Off && config.actions.shuts_down()
+            },
+            disabled,
+            shown,
             delay: config.shutdown.delay,
             warnings: 3,
             thresholds: config.alerting.thresholds,
@@ -379,13 +521,27 @@ impl App {
             server: config.watch.server_name.clone(),
             targets: config.watch.targets.clone(),
         };
-        let executor = match deps.executor {
-            Some(e) => e,
-            None => executor(&config, Some(metrics.observer(crate::metrics::SOURCE_ECS)))?,
+        let observer = || Some(metrics.observer(crate::metrics::SOURCE_ECS));
+        let executors = match deps.executor {
+            Some(e) => vec![(Vec::new(), e)],
+            None if several => {
+                let mut all = Vec::new();
+                for a in config.accounts.iter().filter(|a| a.shuts_down()) {
+                    all.push((
+                        a.free_resource_ids.clone(),
+                        account_executor(&config, a, observer())?,
+                    ));
+                }
+                if all.is_empty() {
+                    all.push((Vec::new(), executor(&config, observer())?));
+                }
+                all
+            }
+            None => vec![(Vec::new(), executor(&config, observer())?)],
         };
-        let guard = Guard::new(
+        let guard = Guard::per_account(
             settings,
-            executor,
+            executors,
             poller.clone(),
             notifier.clone(),
             metrics.clone(),
@@ -393,8 +549,12 @@ impl App {
             tasks.clone(),
         );
         // `/start` follows the same rules as `AUTO_START`, through the same starter.
-        let bot_starts =
-            config.notify.telegram.commands && config.shutdown.mode == ShutdownMode::HuaweiApi;
+        let bot_starts = config.notify.telegram.commands
+            && (config.shutdown.mode == ShutdownMode::HuaweiApi
+                || config
+                    .accounts
+                    .iter()
+                    .any(|a| a.shutdown_mode == ShutdownMode::HuaweiApi));
         let starter = if config.shutdown.auto_start || bot_starts {
             Some(Arc::new(AutoStarter::new(
                 EcsFactory {

@@ -143,6 +143,19 @@ fn live_remaining_gb(snap: &Snapshot, id: &str) -> Option<f64> {
     snap.estimate(id).map(|e| e.remaining_gb)
 }
 
+/// Whether a package's error is BSS still answering the ended cycle shortly after the reset
+/// (see `plausibility::ROLLOVER_GRACE`), which is not yet a failure to tell.
+fn rolling_over_error(
+    error: Option<&crate::huawei::wire::ReadingError>,
+    now: DateTime<Utc>,
+) -> bool {
+    match error {
+        None => true,
+        Some(crate::huawei::wire::ReadingError::Doubtful(d)) => !d.tell_now(now),
+        Some(_) => false,
+    }
+}
+
 /// Effects collected while deciding, carried out after the state is saved.
 #[derive(Default)]
 struct Effects {
@@ -153,7 +166,7 @@ struct Effects {
 
 impl Engine {
     fn facts(&self, r: &Reading) -> Facts {
-        Facts::from_reading(self.config.server_for(&r.free_resource_id), r)
+        Facts::from_reading(&self.config.shown_server(&r.free_resource_id), r)
     }
 
     fn fresh_reading<'a>(
@@ -187,7 +200,7 @@ impl Engine {
                 Decision::Alert(level) => fx.messages.push(Message::Alert {
                     level,
                     facts: facts.clone(),
-                    no_shutdown: self.config.no_shutdown(),
+                    no_shutdown: self.config.no_shutdown_for(&facts.free_resource_id),
                     actions: self.actions_at(&facts.free_resource_id, level, state),
                 }),
                 Decision::Recovery { from, to } => fx.messages.push(Message::Recovery {
@@ -242,7 +255,7 @@ impl Engine {
                 next.bot.holds.remove(id);
                 tracing::warn!(free_resource_id = %id, why = ?why, "the shutdown cancelled with /cancel is enabled again");
                 fx.messages.push(Message::ShutdownResumed {
-                    server: self.config.server_for(id).to_string(),
+                    server: self.config.shown_server(id),
                     free_resource_id: id.to_string(),
                     why,
                 });
@@ -274,7 +287,7 @@ impl Engine {
         if past_hold {
             next.bot.holds.remove(id);
             fx.messages.push(Message::ShutdownResumed {
-                server: self.config.server_for(id).to_string(),
+                server: self.config.shown_server(id),
                 free_resource_id: id.clone(),
                 why: crate::policy::HoldEnd::LevelChanged,
             });
@@ -351,45 +364,102 @@ impl Engine {
         let mut next = guard.clone();
         let mut fx = Effects::default();
         let now = Utc::now();
-        // BSS still answering the ended cycle shortly after the reset is not a failure to tell
-        // yet (see `plausibility::ROLLOVER_GRACE`): such a poll is not counted either way.
-        let rolling_over = !snap.up
-            && snap.last_error.is_none()
-            && snap.packages.iter().any(|p| p.error.is_some())
-            && snap.packages.iter().all(|p| match &p.error {
-                None => true,
-                Some(crate::huawei::wire::ReadingError::Doubtful(d)) => !d.tell_now(now),
-                Some(_) => false,
-            });
-        let h = &mut next.health;
+        if self.config.several_accounts() {
+            // Each account on its own: one failing account is told as that account, and never
+            // hides or delays what another account says.
+            for a in &snap.accounts {
+                let h = next.account_health.entry(a.name.clone()).or_default();
+                if a.polls == 0 || h.judged_polls == Some(a.polls) {
+                    continue;
+                }
+                h.judged_polls = Some(a.polls);
+                let server = self
+                    .config
+                    .accounts
+                    .iter()
+                    .find(|x| x.name == a.name)
+                    .map_or_else(
+                        || self.config.watch.server_name.clone(),
+                        |x| x.server_name.clone(),
+                    );
+                let server = format!("{server} [{}]", a.name);
+                let packages = || snap.packages.iter().filter(|p| p.account == a.name);
+                let rolling_over = !a.up
+                    && a.last_error.is_none()
+                    && packages().any(|p| p.error.is_some())
+                    && packages().all(|p| rolling_over_error(p.error.as_ref(), now));
+                let problem = || snap.problem_of(Some(&a.name));
+                self.judge_health(
+                    h,
+                    a.up,
+                    rolling_over,
+                    a.last_error_is_configuration,
+                    problem,
+                    server,
+                    &mut fx,
+                );
+            }
+        } else {
+            // BSS still answering the ended cycle shortly after the reset is not a failure to tell
+            // yet (see `plausibility::ROLLOVER_GRACE`): such a poll is not counted either way.
+            let rolling_over = !snap.up
+                && snap.last_error.is_none()
+                && snap.packages.iter().any(|p| p.error.is_some())
+                && snap
+                    .packages
+                    .iter()
+                    .all(|p| rolling_over_error(p.error.as_ref(), now));
+            let server = self.config.watch.server_name.clone();
+            self.judge_health(
+                &mut next.health,
+                snap.up,
+                rolling_over,
+                snap.last_error_is_configuration,
+                || snap.problem(),
+                server,
+                &mut fx,
+            );
+        }
+        self.tell_reading_problems(&snap, &mut next, now, &mut fx);
+        self.record(guard, next, fx, "health").await
+    }
+
+    /// One poll's verdict on the health of the monitoring (of one account, with several).
+    #[allow(clippy::too_many_arguments)]
+    fn judge_health(
+        &self,
+        h: &mut crate::state::HealthMemory,
+        up: bool,
+        rolling_over: bool,
+        configuration: bool,
+        problem: impl Fn() -> crate::huawei::bss::PollProblem,
+        server: String,
+        fx: &mut Effects,
+    ) {
         if rolling_over {
             // Neither a failure nor a success: the count stays as it is.
-        } else if snap.up {
+        } else if up {
             if h.alerted {
-                fx.messages.push(Message::MonitoringRecovered {
-                    server: self.config.watch.server_name.clone(),
-                });
+                fx.messages.push(Message::MonitoringRecovered { server });
             }
+            let judged = h.judged_polls;
             *h = Default::default();
+            h.judged_polls = judged;
         } else {
             h.consecutive_failures += 1;
-            let configuration = snap.last_error_is_configuration;
             if !h.alerted
                 && (configuration
                     || h.consecutive_failures >= self.config.watch.poll_failures_before_alert)
             {
-                let error = snap.problem();
                 fx.messages.push(Message::MonitoringFailing {
-                    server: self.config.watch.server_name.clone(),
+                    server,
                     failures: h.consecutive_failures,
-                    error,
+                    error: problem(),
                     configuration,
                 });
                 h.alerted = true;
             }
         }
-        self.tell_reading_problems(&snap, &mut next, now, &mut fx);
-        self.record(guard, next, fx, "health").await
     }
 
     /// Tells the owner at once, once per distinct problem, about a package whose reading is not
@@ -406,7 +476,7 @@ impl Engine {
     ) {
         for p in &snap.packages {
             let id = &p.free_resource_id;
-            let server = self.config.server_for(id).to_string();
+            let server = self.config.shown_server(id);
             match &p.error {
                 Some(error) => {
                     if let crate::huawei::wire::ReadingError::Doubtful(d) = error {
@@ -617,10 +687,11 @@ impl Engine {
     ) -> crate::messages::CycleReport {
         let cycles = self.history.cycles(id);
         let points = self.history.points(id);
+        let server = self.config.shown_server(id);
         crate::report::build(&crate::report::Inputs {
             kind,
             id,
-            server: self.config.server_for(id),
+            server: &server,
             cycles: &cycles,
             points: &points,
             state,

@@ -707,10 +707,14 @@ pub fn render(m: &Message, lang: Lang, th: &Thresholds) -> String {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct PackageStatus {
     pub server: String,
+    /// The package's account, with several accounts (`ACCOUNTS`).
+    pub account: Option<String>,
     pub free_resource_id: String,
     pub package_name: String,
     pub remaining_gb: Option<f64>,
     pub total_gb: Option<f64>,
+    /// What is left now by the live estimate built on that reading (see `egress`), when there is one.
+    pub estimate_gb: Option<f64>,
     /// From a fresh reading only.
     pub level: Option<Level>,
     pub cycle_end: Option<DateTime<Utc>>,
@@ -839,12 +843,18 @@ pub fn render_reply(r: &BotReply, lang: Lang, th: &Thresholds) -> String {
             let mut out = format!("📊 <b>{}</b> <b>{}</b>", x.t("流量状态", "Traffic status"), escape(server));
             for p in packages {
                 out.push_str(&format!(
-                    "\n\n<b>{}</b> (<code>{}</code>)\n{}{} / {}\n{}{}\n{}{} (UTC)\n{}{}",
+                    "\n\n<b>{}</b> (<code>{}</code>)\n{}{} / {}{}\n{}{}\n{}{} (UTC)\n{}{}",
                     escape(if p.package_name.is_empty() { &p.server } else { &p.package_name }),
                     escape(&p.free_resource_id),
-                    x.t("剩余：", "Remaining: "),
+                    match p.estimate_gb.filter(|e| Some(*e) != p.remaining_gb) {
+                        None => x.t("剩余：", "Remaining: "),
+                        Some(_) => x.t("剩余（账单）：", "Remaining (bill): "),
+                    },
                     gb(p.remaining_gb),
                     gb(p.total_gb),
+                    p.estimate_gb
+                        .filter(|e| Some(*e) != p.remaining_gb)
+                        .map_or_else(String::new, |e| format!(" · {}<b>{}</b>", x.t("现在约 ", "now ≈ "), gb(Some(e)))),
                     x.t("级别：", "Level: "),
                     p.level.map_or_else(|| x.t("无最新读数", "no fresh reading").to_string(), |l| x.level_name(l).to_string()),
                     x.t("重置：", "Resets: "),
@@ -852,6 +862,9 @@ pub fn render_reply(r: &BotReply, lang: Lang, th: &Thresholds) -> String {
                     x.t("预测：", "Forecast: "),
                     forecast_text(&p.forecast, lang),
                 ));
+                if let Some(a) = &p.account {
+                    out.push_str(&format!("\n{}{}", x.t("账号：", "Account: "), escape(a)));
+                }
                 if let Some(t) = p.countdown_until {
                     out.push_str(&match lang {
                         Lang::Zh => format!("\n‼️ 关机倒计时进行中，{}（UTC）重新读取后决定是否关机；发送 /cancel 可取消", date(Some(t))),

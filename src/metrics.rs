@@ -11,7 +11,7 @@ use axum::body::Bytes;
 
 use chrono::{DateTime, Utc};
 use prometheus::{
-    Encoder, Gauge, GaugeVec, Histogram, HistogramOpts, IntCounterVec, IntGauge, IntGaugeVec, Opts,
+    Encoder, GaugeVec, Histogram, HistogramOpts, IntCounterVec, IntGauge, IntGaugeVec, Opts,
     Registry, TextEncoder,
 };
 
@@ -30,6 +30,10 @@ struct Cached {
 }
 
 const PACKAGE_LABELS: &[&str] = &["free_resource_id", "usage_type", "server"];
+/// With several accounts (`ACCOUNTS`), every package series and `flexus_bss_up` also carry the
+/// account; with one account the series keep exactly the labels they always had, so existing
+/// dashboards, rules and recorded series stay the same.
+const PACKAGE_LABELS_ACCOUNT: &[&str] = &["free_resource_id", "usage_type", "server", "account"];
 
 /// Every metric of the program.
 pub struct Metrics {
@@ -46,8 +50,11 @@ pub struct Metrics {
     cycle_end: GaugeVec,
     reading_ts: GaugeVec,
     threshold_gb: GaugeVec,
-    bss_up: IntGauge,
-    bss_last_success: Gauge,
+    /// No labels with one account; `account` with several.
+    bss_up: IntGaugeVec,
+    bss_last_success: GaugeVec,
+    /// Whether the package series carry the `account` label.
+    several_accounts: bool,
     /// Duration of one poll's BSS calls, retries included.
     bss_duration: Histogram,
     /// Polls by result (`success`, or the error kind).
@@ -134,24 +141,37 @@ fn counter_vec(registry: &Registry, name: &str, help: &str, initial: &[&str]) ->
 }
 
 impl Metrics {
-    /// Registers every metric.
+    /// Registers every metric (one account).
     pub fn new() -> Self {
+        Self::for_accounts(false)
+    }
+
+    /// Registers every metric; with `several_accounts` the package series and `flexus_bss_up`
+    /// carry an `account` label.
+    pub fn for_accounts(several_accounts: bool) -> Self {
         let registry = Registry::new();
         let r = &registry;
-        let bss_up = IntGauge::new(
-            "flexus_bss_up",
-            "1 when the last BSS poll read every package, else 0",
-        )
-        .expect("valid");
-        registry.register(Box::new(bss_up.clone())).expect("unique");
-        let bss_last_success = Gauge::new(
+        let (account, package_labels): (&[&str], _) = if several_accounts {
+            (&["account"], PACKAGE_LABELS_ACCOUNT)
+        } else {
+            (&[], PACKAGE_LABELS)
+        };
+        let bss_up = labelled(
+            r,
+            IntGaugeVec::new(
+                Opts::new(
+                    "flexus_bss_up",
+                    "1 when the last BSS poll read every package, else 0",
+                ),
+                account,
+            ),
+        );
+        let bss_last_success = gauge_vec(
+            r,
             "flexus_bss_last_success_timestamp_seconds",
             "Unix time of the last poll that read every package (0 before the first)",
-        )
-        .expect("valid");
-        registry
-            .register(Box::new(bss_last_success.clone()))
-            .expect("unique");
+            account,
+        );
         let bss_duration = Histogram::with_opts(
             HistogramOpts::new(
                 "flexus_bss_request_duration_seconds",
@@ -228,20 +248,20 @@ impl Metrics {
             source_duration: gauge_vec(r, "flexus_source_duration_seconds", "How long the last call to this source took, seconds", source),
             source_requests: labelled(r, IntCounterVec::new(Opts::new("flexus_source_requests_total", "Calls to a source by API and answer (HTTP status, timeout, error); every retry counts"), &["source", "api", "code"])),
             actions_active,
-            estimate_gb: gauge_vec(r, "flexus_free_traffic_estimate_remaining_gb", "Remaining free traffic now, GB: the bill minus the egress it has not seen yet (egress in GB of 10^9 bytes); never above flexus_free_traffic_remaining_gb", PACKAGE_LABELS),
-            bill_changed: gauge_vec(r, "flexus_free_traffic_bill_change_timestamp_seconds", "Unix time the bill's remaining figure last changed (time() minus it is the age of the last bill change)", PACKAGE_LABELS),
+            estimate_gb: gauge_vec(r, "flexus_free_traffic_estimate_remaining_gb", "Remaining free traffic now, GB: the bill minus the egress it has not seen yet (egress in GB of 10^9 bytes); never above flexus_free_traffic_remaining_gb", package_labels),
+            bill_changed: gauge_vec(r, "flexus_free_traffic_bill_change_timestamp_seconds", "Unix time the bill's remaining figure last changed (time() minus it is the age of the last bill change)", package_labels),
             egress_bytes: labelled(r, IntCounterVec::new(Opts::new("flexus_egress_bytes_total", "Bytes this server sent through the public interface, counted across restarts and reboots"), &["interface"])),
             ingress_bytes: labelled(r, IntCounterVec::new(Opts::new("flexus_ingress_bytes_total", "Bytes this server received through the public interface (not billed on Flexus L; for information)"), &["interface"])),
             egress_shown: Mutex::new((String::new(), 0, 0)),
             bill_lag,
             bill_lag_learned,
             egress_up,
-            remaining_gb: gauge_vec(r, "flexus_free_traffic_remaining_gb", "Remaining free traffic in this cycle, GB (1 GB = 1024 MB) as BSS reports it", PACKAGE_LABELS),
-            remaining_bytes: gauge_vec(r, "flexus_free_traffic_remaining_bytes", "Remaining free traffic in this cycle, bytes (GB x 1024^3)", PACKAGE_LABELS),
-            total_gb: gauge_vec(r, "flexus_free_traffic_total_gb", "Free traffic quota per cycle, GB", PACKAGE_LABELS),
-            cycle_start: gauge_vec(r, "flexus_free_traffic_cycle_start_timestamp_seconds", "Unix time the current cycle began", PACKAGE_LABELS),
-            cycle_end: gauge_vec(r, "flexus_free_traffic_cycle_end_timestamp_seconds", "Unix time the current cycle resets", PACKAGE_LABELS),
-            reading_ts: gauge_vec(r, "flexus_free_traffic_reading_timestamp_seconds", "Unix time this package was last read successfully", PACKAGE_LABELS),
+            remaining_gb: gauge_vec(r, "flexus_free_traffic_remaining_gb", "Remaining free traffic in this cycle, GB (1 GB = 1024 MB) as BSS reports it", package_labels),
+            remaining_bytes: gauge_vec(r, "flexus_free_traffic_remaining_bytes", "Remaining free traffic in this cycle, bytes (GB x 1024^3)", package_labels),
+            total_gb: gauge_vec(r, "flexus_free_traffic_total_gb", "Free traffic quota per cycle, GB", package_labels),
+            cycle_start: gauge_vec(r, "flexus_free_traffic_cycle_start_timestamp_seconds", "Unix time the current cycle began", package_labels),
+            cycle_end: gauge_vec(r, "flexus_free_traffic_cycle_end_timestamp_seconds", "Unix time the current cycle resets", package_labels),
+            reading_ts: gauge_vec(r, "flexus_free_traffic_reading_timestamp_seconds", "Unix time this package was last read successfully", package_labels),
             threshold_gb: gauge_vec(r, "flexus_free_traffic_threshold_gb", "Configured thresholds, GB: level 1 shutdown, 2 high-frequency alert, 3 normal alert", &["level"]),
             bss_requests: counter_vec(r, "flexus_bss_requests_total", "BSS polls by result", &["success"]),
             webhooks: counter_vec(r, "flexus_webhooks_total", "Alertmanager webhook deliveries by result", &["ok"]),
@@ -253,6 +273,7 @@ impl Metrics {
             shutdowns: counter_vec(r, "flexus_shutdowns_total", "Shutdown guard outcomes by result", &[]),
             bss_up,
             bss_last_success,
+            several_accounts,
             bss_duration,
             fallback_active,
             last_prometheus_scrape: AtomicI64::new(0),
@@ -380,11 +401,14 @@ impl Metrics {
                 .set(i64::from(below && config.no_shutdown().is_none()));
         }
         for r in snapshot.fresh(now, config.watch.reading_max_age) {
-            let labels = [
+            let mut labels = vec![
                 r.free_resource_id.as_str(),
                 r.usage_type.as_str(),
                 config.server_for(&r.free_resource_id),
             ];
+            if self.several_accounts {
+                labels.push(config.account_name(&r.free_resource_id));
+            }
             self.remaining_gb
                 .with_label_values(&labels)
                 .set(r.remaining_gb);
@@ -452,12 +476,24 @@ impl Metrics {
         for (level, v) in [("1", t.t1), ("2", t.t2), ("3", t.t3)] {
             self.threshold_gb.with_label_values(&[level]).set(v);
         }
-        self.bss_up.set(i64::from(snapshot.up));
-        self.bss_last_success.set(
-            snapshot
-                .last_success_at
-                .map_or(0.0, |t| t.timestamp() as f64),
-        );
+        let success = |t: Option<DateTime<Utc>>| t.map_or(0.0, |t| t.timestamp() as f64);
+        if self.several_accounts {
+            for a in &snapshot.accounts {
+                self.bss_up
+                    .with_label_values(&[a.name.as_str()])
+                    .set(i64::from(a.up));
+                self.bss_last_success
+                    .with_label_values(&[a.name.as_str()])
+                    .set(success(a.last_success_at));
+            }
+        } else {
+            self.bss_up
+                .with_label_values(&[] as &[&str])
+                .set(i64::from(snapshot.up));
+            self.bss_last_success
+                .with_label_values(&[] as &[&str])
+                .set(success(snapshot.last_success_at));
+        }
         let mut buf = Vec::new();
         TextEncoder::new()
             .encode(&self.registry.gather(), &mut buf)

@@ -10,6 +10,11 @@
 //! interval, unless BSS just throttled. After each poll it records the good readings in the
 //! history (when given one) and bumps a `watch` counter so that the evaluator can react without
 //! polling again itself.
+//!
+//! With several accounts (`ACCOUNTS`) each account has its own client (keys, site, retries) and
+//! its own loop: an account that answers 401, throttles, fails or stalls until the timeout delays
+//! only its own readings. Each account's outcome is folded into the snapshot, and the counter
+//! bumped, as soon as that account's call ends.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -31,11 +36,19 @@ use crate::plausibility::{self, Settings, Verdict, CONFIRM_AFTER};
 use crate::snapshot::{PollOutcome, SharedSnapshot};
 use crate::state::StateCell;
 
+/// One account's client and packages.
+#[derive(Clone)]
+struct Source {
+    /// Empty for the single, unnamed account.
+    account: String,
+    bss: BssClient,
+    ids: Vec<String>,
+}
+
 /// Polls BSS and keeps the snapshot current.
 #[derive(Clone)]
 pub struct Poller {
-    bss: BssClient,
-    ids: Vec<String>,
+    sources: Vec<Source>,
     snapshot: SharedSnapshot,
     metrics: Arc<Metrics>,
     polled: watch::Sender<u64>,
@@ -54,8 +67,11 @@ impl Poller {
     ) -> Self {
         let (polled, _) = watch::channel(0);
         Self {
-            bss,
-            ids,
+            sources: vec![Source {
+                account: String::new(),
+                bss,
+                ids,
+            }],
             snapshot,
             metrics,
             polled,
@@ -64,6 +80,16 @@ impl Poller {
             cloudeye: None,
             judge: None,
         }
+    }
+
+    /// Several accounts: each `(name, client, ids)` is polled on its own, in place of the one
+    /// given to [`Self::new`].
+    pub fn with_accounts(mut self, accounts: Vec<(String, BssClient, Vec<String>)>) -> Self {
+        self.sources = accounts
+            .into_iter()
+            .map(|(account, bss, ids)| Source { account, bss, ids })
+            .collect();
+        self
     }
 
     /// Judges every reading's plausibility, keeping the judge's memory in `state`.
@@ -148,12 +174,45 @@ impl Poller {
         self.polled.subscribe()
     }
 
-    /// Calls BSS once, records the outcome, and returns it.
+    /// Calls BSS once for every account at the same time, records each outcome as it comes, and
+    /// returns them together: with one account its outcome; with several, the packages of every
+    /// account, those of an account whose call failed as [`ReadingError::AccountFailed`] (an
+    /// error only when every account failed).
     pub async fn poll_once(&self) -> PollOutcome {
+        if let [one] = &self.sources[..] {
+            return self.poll_source(one).await;
+        }
+        // A set of tasks, aborted if this call is dropped (a countdown cancelled while it reads).
+        let mut set = tokio::task::JoinSet::new();
+        for (i, source) in self.sources.iter().enumerate() {
+            let (me, source) = (self.clone(), source.clone());
+            set.spawn(async move { (i, me.poll_source(&source).await) });
+        }
+        let mut outcomes: Vec<Option<PollOutcome>> = vec![None; self.sources.len()];
+        while let Some(done) = set.join_next().await {
+            match done {
+                Ok((i, o)) => outcomes[i] = Some(o),
+                Err(e) => tracing::error!(error = %e, "an account's poll ended abnormally"),
+            }
+        }
+        merge(&self.sources, outcomes)
+    }
+
+    /// Calls BSS once for the account of package `id` only (the shutdown guard's fresh reading:
+    /// another account's trouble must not delay it).
+    pub async fn poll_package(&self, id: &str) -> PollOutcome {
+        match self.sources.iter().find(|s| s.ids.iter().any(|i| i == id)) {
+            Some(s) => self.poll_source(s).await,
+            None => Ok(Vec::new()),
+        }
+    }
+
+    async fn poll_source(&self, source: &Source) -> PollOutcome {
+        let account = source.account.as_str();
         let started = Instant::now();
-        let outcome = self
+        let outcome = source
             .bss
-            .list_free_resource_usages(&self.ids, Utc::now())
+            .list_free_resource_usages(&source.ids, Utc::now())
             .await;
         self.metrics
             .observe_bss_duration(started.elapsed().as_secs_f64());
@@ -171,18 +230,21 @@ impl Poller {
                 for (id, r) in results {
                     match r {
                         Ok(r) => {
-                            tracing::info!(free_resource_id = %id, remaining_gb = r.remaining_gb, total_gb = r.total_gb, "package read")
+                            tracing::info!(account, free_resource_id = %id, remaining_gb = r.remaining_gb, total_gb = r.total_gb, "package read")
                         }
                         Err(e) => {
-                            tracing::warn!(free_resource_id = %id, error = %e, "package could not be read")
+                            tracing::warn!(account, free_resource_id = %id, error = %e, "package could not be read")
                         }
                     }
                 }
             }
-            Err(e) => tracing::warn!(error = %e, "bss poll failed"),
+            Err(e) => tracing::warn!(account, error = %e, "bss poll failed"),
         }
         let now = Utc::now();
-        self.snapshot.write().await.apply(&outcome, now);
+        self.snapshot
+            .write()
+            .await
+            .apply_account(account, &outcome, now);
         if let Some(live) = &self.live {
             // The readings the snapshot holds are the accepted ones.
             let held = self
@@ -222,12 +284,26 @@ impl Poller {
 
     /// Polls at once and then every `interval` until `cancel` fires; after a held reading, the
     /// next poll comes sooner (see [`next_wait`]).
+    /// Each account has a loop of its own.
     pub async fn run(self, interval: Duration, cancel: CancellationToken) {
+        if let [one] = &self.sources[..] {
+            return self.run_source(one, interval, cancel).await;
+        }
+        // Aborted with this future: nothing outlives the app's stop.
+        let mut set = tokio::task::JoinSet::new();
+        for source in &self.sources {
+            let (me, source, cancel) = (self.clone(), source.clone(), cancel.clone());
+            set.spawn(async move { me.run_source(&source, interval, cancel).await });
+        }
+        while set.join_next().await.is_some() {}
+    }
+
+    async fn run_source(&self, source: &Source, interval: Duration, cancel: CancellationToken) {
         let mut early = false;
         loop {
             let outcome = tokio::select! {
                 _ = cancel.cancelled() => return,
-                o = self.poll_once() => o,
+                o = self.poll_source(source) => o,
             };
             let wait = next_wait(&outcome, interval, early);
             early = wait < interval;
@@ -237,6 +313,34 @@ impl Poller {
             }
         }
     }
+}
+
+/// The outcomes of every account's poll as one (see [`Poller::poll_once`]). Pure.
+fn merge(sources: &[Source], outcomes: Vec<Option<PollOutcome>>) -> PollOutcome {
+    let failed = |o: &Option<PollOutcome>| matches!(o, Some(Err(_)));
+    if outcomes.iter().all(failed) {
+        if let Some(Some(Err(e))) = outcomes.into_iter().next() {
+            return Err(e);
+        }
+        return Ok(Vec::new());
+    }
+    let mut all = Vec::new();
+    for (source, outcome) in sources.iter().zip(outcomes) {
+        match outcome {
+            None => {}
+            Some(Ok(results)) => all.extend(results),
+            Some(Err(e)) => all.extend(source.ids.iter().map(|id| {
+                (
+                    id.clone(),
+                    Err(ReadingError::AccountFailed {
+                        account: source.account.clone(),
+                        error: Box::new(e.clone()),
+                    }),
+                )
+            })),
+        }
+    }
+    Ok(all)
 }
 
 /// Puts the live meter's estimate of its package and its view into the snapshot, and tells the

@@ -20,6 +20,9 @@ use crate::reading::Reading;
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct PackageState {
     pub free_resource_id: String,
+    /// The account it belongs to (empty with the single-account variables).
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub account: String,
     /// The last good reading (it may be old: see [`Snapshot::fresh`]).
     pub reading: Option<Reading>,
     /// Why the last poll could not read this package, if it could not.
@@ -49,14 +52,45 @@ impl PackageState {
     }
 }
 
+/// How the polls of one account went (each account is polled on its own).
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct AccountPoll {
+    /// Empty for the implicit account of the single-account variables.
+    pub name: String,
+    pub polls: u64,
+    pub last_poll_at: Option<DateTime<Utc>>,
+    /// When a poll last read every package of the account.
+    pub last_success_at: Option<DateTime<Utc>>,
+    /// The whole-call error of the last poll, if it failed.
+    #[serde(serialize_with = "crate::logging::opt_as_text")]
+    pub last_error: Option<HuaweiError>,
+    pub last_error_is_configuration: bool,
+    /// True when the last poll read every package of the account.
+    pub up: bool,
+}
+
 impl Snapshot {
     /// Why the last poll failed: its own error, else the first package's.
     pub fn problem(&self) -> PollProblem {
-        if let Some(e) = &self.last_error {
+        self.problem_of(None)
+    }
+
+    /// Why the last poll of `account` (of every account when `None`) failed.
+    pub fn problem_of(&self, account: Option<&str>) -> PollProblem {
+        let error = match account {
+            None => self.last_error.as_ref(),
+            Some(a) => self
+                .accounts
+                .iter()
+                .find(|x| x.name == a)
+                .and_then(|x| x.last_error.as_ref()),
+        };
+        if let Some(e) = error {
             return PollProblem::Call(e.clone());
         }
         self.packages
             .iter()
+            .filter(|p| account.is_none_or(|a| p.account == a))
             .find_map(|p| {
                 p.error.as_ref().map(|error| PollProblem::Package {
                     id: p.free_resource_id.clone(),
@@ -92,19 +126,37 @@ pub struct Snapshot {
     pub cloudeye: Vec<crate::egress::offbox::View>,
     /// How many live samples were published (renders of `/metrics` follow it).
     pub live_samples: u64,
+    /// Each account's polls, in configuration order (one, unnamed, with a single account). The
+    /// fields above sum them up: `up` when every account is up, the first account's error.
+    pub accounts: Vec<AccountPoll>,
 }
 
 /// The snapshot shared between the poller and its readers.
 pub type SharedSnapshot = Arc<RwLock<Snapshot>>;
 
 impl Snapshot {
-    /// An empty snapshot listing the configured ids.
+    /// An empty snapshot listing the configured ids (of one unnamed account).
     pub fn new(ids: &[String]) -> Self {
+        Self::for_accounts(&[(String::new(), ids.to_vec())])
+    }
+
+    /// An empty snapshot listing each account's ids.
+    pub fn for_accounts(accounts: &[(String, Vec<String>)]) -> Self {
         Self {
-            packages: ids
+            packages: accounts
                 .iter()
-                .map(|id| PackageState {
-                    free_resource_id: id.clone(),
+                .flat_map(|(name, ids)| {
+                    ids.iter().map(|id| PackageState {
+                        free_resource_id: id.clone(),
+                        account: name.clone(),
+                        ..Default::default()
+                    })
+                })
+                .collect(),
+            accounts: accounts
+                .iter()
+                .map(|(name, _)| AccountPoll {
+                    name: name.clone(),
                     ..Default::default()
                 })
                 .collect(),
@@ -112,14 +164,32 @@ impl Snapshot {
         }
     }
 
-    /// Folds a poll's outcome in.
+    /// Folds a poll's outcome in (of the single, unnamed account).
     pub fn apply(&mut self, outcome: &PollOutcome, now: DateTime<Utc>) {
+        self.apply_account("", outcome, now);
+    }
+
+    /// Folds the outcome of one account's poll in; the other accounts' packages are untouched.
+    pub fn apply_account(&mut self, account: &str, outcome: &PollOutcome, now: DateTime<Utc>) {
         self.polls += 1;
         self.last_poll_at = Some(now);
+        let idx = match self.accounts.iter().position(|a| a.name == account) {
+            Some(i) => i,
+            None => {
+                self.accounts.push(AccountPoll {
+                    name: account.to_string(),
+                    ..Default::default()
+                });
+                self.accounts.len() - 1
+            }
+        };
+        let acc = &mut self.accounts[idx];
+        acc.polls += 1;
+        acc.last_poll_at = Some(now);
         match outcome {
             Ok(results) => {
-                self.last_error = None;
-                self.last_error_is_configuration = false;
+                acc.last_error = None;
+                acc.last_error_is_configuration = false;
                 let mut all_ok = true;
                 for (id, result) in results {
                     let idx = match self.packages.iter().position(|p| &p.free_resource_id == id) {
@@ -127,6 +197,7 @@ impl Snapshot {
                         None => {
                             self.packages.push(PackageState {
                                 free_resource_id: id.clone(),
+                                account: account.to_string(),
                                 ..Default::default()
                             });
                             self.packages.len() - 1
@@ -144,16 +215,25 @@ impl Snapshot {
                         }
                     }
                 }
-                self.up = all_ok;
+                let acc = &mut self.accounts[idx];
+                acc.up = all_ok;
                 if all_ok {
-                    self.last_success_at = Some(now);
+                    acc.last_success_at = Some(now);
                 }
             }
             Err(e) => {
-                self.up = false;
-                self.last_error = Some(e.clone());
-                self.last_error_is_configuration = e.is_configuration();
+                acc.up = false;
+                acc.last_error = Some(e.clone());
+                acc.last_error_is_configuration = e.is_configuration();
             }
+        }
+        // The whole: up when every account is, the first error, a success when all are up.
+        self.up = self.accounts.iter().all(|a| a.up);
+        self.last_error = self.accounts.iter().find_map(|a| a.last_error.clone());
+        self.last_error_is_configuration =
+            self.accounts.iter().any(|a| a.last_error_is_configuration);
+        if self.up {
+            self.last_success_at = Some(now);
         }
     }
 

@@ -39,6 +39,10 @@ pub struct State {
     pub shutdowns: BTreeMap<String, ShutdownRecord>,
     #[serde(default)]
     pub health: HealthMemory,
+    /// With several accounts, the monitoring health of each (by account name; `health` is then
+    /// unused).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub account_health: BTreeMap<String, HealthMemory>,
     /// Recently handled generic alerts (key → when), to drop duplicate deliveries.
     #[serde(default)]
     pub recent_alerts: BTreeMap<String, DateTime<Utc>>,
@@ -138,6 +142,10 @@ pub struct ShutdownRecord {
 pub struct HealthMemory {
     pub consecutive_failures: u32,
     pub alerted: bool,
+    /// With several accounts, the account's poll count last judged (only a new poll of the
+    /// account counts as a failure or a success).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub judged_polls: Option<u64>,
 }
 
 /// Why the store could not be opened or written.

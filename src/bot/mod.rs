@@ -349,7 +349,7 @@ impl Bot {
                     .guard
                     .running_all()
                     .iter()
-                    .map(|id| self.config.server_for(id).to_string())
+                    .map(|id| self.config.shown_server(id))
                     .collect();
                 if servers.is_empty() {
                     BotReply::NothingRunning {
@@ -462,7 +462,7 @@ impl Bot {
         BotReply::TooLate {
             servers: too_late
                 .iter()
-                .map(|id| self.config.server_for(id).to_string())
+                .map(|id| self.config.shown_server(id))
                 .collect(),
         }
     }
@@ -482,7 +482,7 @@ impl Bot {
         }
         for id in &ended {
             let m = Message::ShutdownResumed {
-                server: self.config.server_for(id).to_string(),
+                server: self.config.shown_server(id),
                 free_resource_id: id.clone(),
                 why: HoldEnd::Resumed,
             };
@@ -535,6 +535,10 @@ impl Bot {
             .iter()
             .map(|p| PackageStatus {
                 server: p.server.clone(),
+                account: self
+                    .config
+                    .several_accounts()
+                    .then(|| self.config.account_name(&p.id).to_string()),
                 free_resource_id: p.id.clone(),
                 package_name: p
                     .reading
@@ -543,6 +547,7 @@ impl Bot {
                     .unwrap_or_default(),
                 remaining_gb: p.reading.as_ref().map(|r| r.remaining_gb),
                 total_gb: p.reading.as_ref().map(|r| r.total_gb),
+                estimate_gb: p.estimate.as_ref().map(|e| e.remaining_gb),
                 level: p.level,
                 cycle_end: p.reading.as_ref().and_then(|r| r.cycle_end),
                 forecast: p.forecast,

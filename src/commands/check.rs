@@ -40,6 +40,20 @@ pub async fn run(mut config: Config, json_out: bool) -> ExitCode {
         Ok(a) => a,
         Err(e) => return super::serve::build_error(&e),
     };
+    // The live sources first, so that the poll builds its estimates on what they know now: the
+    // counter is sampled by the poll itself; Cloud Eye is read once per EIP.
+    if let Some((ce, factory)) = &stack.cloudeye {
+        for eip in ce.eips() {
+            match factory.client(&eip.region, &eip.project_id) {
+                Ok(client) => {
+                    ce.read(&client, eip, Utc::now()).await;
+                }
+                Err(e) => {
+                    ce.fold(&eip.package, Err(e), Utc::now());
+                }
+            }
+        }
+    }
     let outcome = stack.poller.poll_once().await;
     if let Err(e) = stack.engine.poll_health().await {
         tracing::error!(error = %e, "cannot record monitoring health");
@@ -91,13 +105,23 @@ pub async fn run(mut config: Config, json_out: bool) -> ExitCode {
         }
     };
     let all_ok = results.iter().all(|(_, r)| r.is_ok());
+    // The live estimate built on each package's reading (the snapshot holds the accepted ones).
+    let estimate = |id: &str, r: &crate::reading::Reading| {
+        snap.estimate(id)
+            .filter(|e| e.bill_read_at == r.read_at)
+            .cloned()
+    };
+    let judged = |id: &str, r: &crate::reading::Reading| {
+        estimate(id, r).map_or(r.remaining_gb, |e| e.remaining_gb.min(r.remaining_gb))
+    };
     if json_out {
         let packages: Vec<_> = results
             .iter()
             .map(|(id, r)| match r {
                 Ok(r) => json!({
                     "free_resource_id": id, "ok": true, "reading": r, "used_gb": r.used_gb(),
-                    "level": Level::of(r.remaining_gb, &config.alerting.thresholds).label(),
+                    "estimate": estimate(id, r),
+                    "level": Level::of(judged(id, r), &config.alerting.thresholds).label(),
                 }),
                 Err(e) => json!({ "free_resource_id": id, "ok": false, "error": e.to_string() }),
             })
@@ -114,7 +138,10 @@ pub async fn run(mut config: Config, json_out: bool) -> ExitCode {
                     format!("{:.2}", r.total_gb),
                     format!("{:.2}", r.used_gb()),
                     format!("{:.2}", r.remaining_gb),
-                    Level::of(r.remaining_gb, &config.alerting.thresholds)
+                    estimate(id, r)
+                        .map(|e| format!("{:.2}", e.remaining_gb.min(r.remaining_gb)))
+                        .unwrap_or_else(|| "-".into()),
+                    Level::of(judged(id, r), &config.alerting.thresholds)
                         .label()
                         .to_string(),
                     r.cycle_end
@@ -132,6 +159,7 @@ pub async fn run(mut config: Config, json_out: bool) -> ExitCode {
                     String::new(),
                     String::new(),
                     String::new(),
+                    String::new(),
                 ],
             })
             .collect();
@@ -144,12 +172,30 @@ pub async fn run(mut config: Config, json_out: bool) -> ExitCode {
                     "QUOTA_GB",
                     "USED_GB",
                     "REMAINING_GB",
+                    "NOW_GB",
                     "LEVEL",
                     "CYCLE_END"
                 ],
                 &rows
             )
         );
+        for (id, r) in results
+            .iter()
+            .filter_map(|(id, r)| Some((id, r.as_ref().ok()?)))
+        {
+            if let Some(e) = estimate(id, r) {
+                crate::outln!(
+                    "{}",
+                    super::say::bill_and_now(
+                        lang,
+                        id,
+                        r.remaining_gb,
+                        &r.read_at.format("%Y-%m-%d %H:%M UTC").to_string(),
+                        e.remaining_gb.min(r.remaining_gb)
+                    )
+                );
+            }
+        }
     }
     if shutdown_failed {
         ExitCode::from(super::EXIT_SHUTDOWN_FAILED)

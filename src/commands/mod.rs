@@ -36,6 +36,10 @@ pub const EXIT_SHUTDOWN_FAILED: u8 = 5;
 /// # Errors
 /// Missing credentials, or a TLS set-up failure.
 pub fn bss_client(config: &Config) -> anyhow::Result<BssClient> {
+    if config.several_accounts() {
+        // The first account's; `App::build` builds the others' (see `Poller::with_accounts`).
+        return crate::app::bss_client_for(&config.accounts[0], config.http_timeout);
+    }
     let credentials = config.credentials()?;
     let client = SignedClient::new(
         config.huawei.bss_endpoint.clone(),

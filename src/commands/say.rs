@@ -72,6 +72,17 @@ pub fn no_channel(lang: Lang) -> &'static str {
     }
 }
 
+/// `check`: a package's bill and the live estimate built on it ("bill 412.00 GB, read 14:00 UTC ·
+/// now ≈ 398.00 GB"), under the table.
+pub fn bill_and_now(lang: Lang, id: &str, bill_gb: f64, read_at: &str, now_gb: f64) -> String {
+    match lang {
+        Lang::Zh => {
+            format!("{id}：账单剩余 {bill_gb:.2} GB，读取于 {read_at} · 现在约 {now_gb:.2} GB")
+        }
+        Lang::En => format!("{id}: bill {bill_gb:.2} GB, read {read_at} · now ≈ {now_gb:.2} GB"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -91,6 +102,7 @@ mod tests {
             poll_failed(lang, "华为云在 2 秒内没有应答"),
             not_recorded(lang).to_string(),
             no_channel(lang).to_string(),
+            bill_and_now(lang, "fr-0a1b2c", 412.0, "2026-12-05 14:00 UTC", 398.0),
         ]
     }
 

@@ -121,9 +121,8 @@ fn local_packages(c: &mut Checker, watched: &[String], acts: bool) -> Vec<String
     out
 }
 
-/// Builds the actions section. `listen_port` is `LISTEN_ADDR`'s port (left open by the fence);
-/// `watched` are the watched package ids.
-pub(super) fn check(c: &mut Checker, listen_port: u16, watched: &[String]) -> ActionSettings {
+/// `LEVEL3_ACTIONS`, `LEVEL2_ACTIONS`, `LEVEL1_ACTIONS`: level → its actions.
+pub(super) fn levels(c: &mut Checker) -> BTreeMap<Level, BTreeSet<Action>> {
     let mut levels: BTreeMap<Level, BTreeSet<Action>> = BTreeMap::new();
     let mut seen: BTreeMap<Action, &'static str> = BTreeMap::new();
     for (var, level) in [
@@ -176,6 +175,13 @@ pub(super) fn check(c: &mut Checker, listen_port: u16, watched: &[String]) -> Ac
             levels.insert(level, set);
         }
     }
+    levels
+}
+
+/// Builds the actions section. `listen_port` is `LISTEN_ADDR`'s port (left open by the fence);
+/// `watched` are the watched package ids.
+pub(super) fn check(c: &mut Checker, listen_port: u16, watched: &[String]) -> ActionSettings {
+    let levels = levels(c);
     let throttle_rate = c.parse(
         "THROTTLE_RATE",
         ("is not a tc rate", "不是 tc 速率"),

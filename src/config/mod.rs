@@ -17,6 +17,7 @@
 //! Configuration depends on the domain modules (`level`, `policy`, `messages`, `huawei`,
 //! `target`), never the reverse.
 
+pub mod accounts;
 mod actions;
 mod channels;
 mod cloudeye;
@@ -28,6 +29,7 @@ mod validate;
 pub mod vars;
 mod watch;
 
+pub use accounts::Account;
 pub use channels::ChannelSettings;
 pub use cloudeye::CloudEyeConfig;
 pub use email::{EmailSettings, SmtpTls};
@@ -189,6 +191,9 @@ pub struct Config {
     pub http_timeout: Duration,
     /// `LOG_FORMAT`: text lines or JSON lines.
     pub log_format: crate::logging::LogFormat,
+    /// The Huawei accounts: those of `ACCOUNTS`, or the one implicit account (named ``) of the
+    /// single-account variables. Every watched package belongs to exactly one.
+    pub accounts: Vec<Account>,
 }
 
 /// One configuration mistake.
@@ -330,8 +335,35 @@ impl Config {
     /// Every mistake found, each naming its variable and the fix.
     pub fn from_raw(raw: &RawConfig) -> Result<Self, ConfigErrors> {
         let mut c = Checker::new(raw);
+        let named = accounts::check(raw, &mut c);
+        // With ACCOUNTS, the shared checks (live meter, local packages) see every account's
+        // packages as the watched ones.
+        let mut merged;
+        let raw = if named.is_empty() {
+            raw
+        } else {
+            merged = raw.clone();
+            let ids: Vec<&str> = named
+                .iter()
+                .flat_map(|a| &a.free_resource_ids)
+                .map(String::as_str)
+                .collect();
+            merged.set("FREE_RESOURCE_IDS", ids.join(","));
+            for v in ["FLEXUS_INSTANCES", "ECS_SERVER_ID"] {
+                merged.unset(v);
+            }
+            &merged
+        };
+        let errors = std::mem::take(&mut c.errors);
+        let mut c = Checker::new(raw);
+        c.errors = errors;
         let huawei = HuaweiConfig::check(&mut c);
-        let watch = WatchConfig::check(&mut c, &huawei);
+        let mut watch = WatchConfig::check(&mut c, &huawei);
+        for a in &named {
+            watch
+                .targets
+                .extend(a.targets.iter().map(|(k, v)| (k.clone(), v.clone())));
+        }
         let alerting = AlertingConfig::check(&mut c);
         let http_timeout = c.duration("HTTP_TIMEOUT", Duration::from_millis(100));
         let log_format = c.choice("LOG_FORMAT", ("is not a log format", "不是日志格式"));
@@ -344,24 +376,89 @@ impl Config {
             .map_or_else(|| PathBuf::from("state"), PathBuf::from);
         let notify = NotifyConfig::check(&mut c);
         let shutdown = ShutdownConfig::check(&mut c);
-        let actions = actions::check(&mut c, http.listen_addr.port(), &watch.free_resource_ids);
-        let unmapped = watch.unmapped();
-        if shutdown.mode == ShutdownMode::HuaweiApi
-            && !unmapped.is_empty()
-            && huawei.domain_id.is_none()
-        {
-            c.error(
-                "ECS_SERVER_ID",
-                "",
-                (
-                    format!("is needed with SHUTDOWN_MODE=huawei-api: no instance is known for {}", unmapped.join(", ")),
-                    format!("SHUTDOWN_MODE=huawei-api 时必须设置：不知道 {} 属于哪台实例", unmapped.join("、")),
-                ),
-                (
-                    "set ECS_SERVER_ID, HUAWEICLOUD_REGION and HUAWEICLOUD_PROJECT_ID, or FLEXUS_INSTANCES, or HUAWEICLOUD_SDK_DOMAIN_ID to find them through RMS (`discover` prints the lines)",
-                    "设置 ECS_SERVER_ID、HUAWEICLOUD_REGION 和 HUAWEICLOUD_PROJECT_ID，或 FLEXUS_INSTANCES，或设置 HUAWEICLOUD_SDK_DOMAIN_ID 以便通过 RMS 查找（`discover` 会打印这几行）",
+        let mut actions = actions::check(&mut c, http.listen_addr.port(), &watch.free_resource_ids);
+        let accounts = if named.is_empty() {
+            vec![Account {
+                name: String::new(),
+                huawei: huawei.clone(),
+                free_resource_ids: watch.free_resource_ids.clone(),
+                server_name: watch.server_name.clone(),
+                targets: watch.targets.clone(),
+                shutdown_mode: shutdown.mode,
+                levels: actions.levels.clone(),
+            }]
+        } else {
+            named
+        };
+        // This machine's actions (throttle, fence, command) follow the level actions of the
+        // account its own packages belong to.
+        if let Some(local) = accounts.iter().find(|a| {
+            !a.name.is_empty()
+                && actions
+                    .local_packages
+                    .iter()
+                    .any(|p| a.free_resource_ids.contains(p))
+        }) {
+            actions.levels = local.levels.clone();
+        }
+        let api_accounts: Vec<&str> = accounts
+            .iter()
+            .filter(|a| !a.name.is_empty() && a.shutdown_mode == ShutdownMode::HuaweiApi)
+            .map(|a| a.name.as_str())
+            .collect();
+        if shutdown.auto_start && api_accounts.len() > 1 {
+            c.error_zh(
+                ConfigError::new(
+                    "AUTO_START",
+                    "true",
+                    format!("starts instances with one account's keys, but several accounts stop through the API ({})", api_accounts.join(", ")),
+                    "set AUTO_START=false and start them with /start or the console, or let one account use SHUTDOWN_MODE=huawei-api",
+                )
+                .zh(
+                    format!("只能用一个账号的密钥启动实例，但有多个账号通过 API 关机（{}）", api_accounts.join("、")),
+                    "设置 AUTO_START=false，用 /start 或控制台启动；或只让一个账号使用 SHUTDOWN_MODE=huawei-api",
                 ),
             );
+        }
+        for a in &accounts {
+            let unmapped: Vec<&str> = a
+                .free_resource_ids
+                .iter()
+                .filter(|id| !watch.targets.contains_key(*id))
+                .map(String::as_str)
+                .collect();
+            // With several accounts the instances are listed, not looked up through RMS.
+            if a.shutdown_mode == ShutdownMode::HuaweiApi
+                && !unmapped.is_empty()
+                && (a.huawei.domain_id.is_none() || !a.name.is_empty())
+            {
+                let (rms, rms_zh) = if a.name.is_empty() {
+                    let d = a.var("HUAWEICLOUD_SDK_DOMAIN_ID");
+                    (
+                        format!(", or {d} to find them through RMS"),
+                        format!("，或设置 {d} 以便通过 RMS 查找"),
+                    )
+                } else {
+                    (String::new(), String::new())
+                };
+                let (id, project, list) = (
+                    a.var("ECS_SERVER_ID"),
+                    a.var("HUAWEICLOUD_PROJECT_ID"),
+                    a.var("FLEXUS_INSTANCES"),
+                );
+                c.error(
+                    &id,
+                    "",
+                    (
+                        format!("is needed with SHUTDOWN_MODE=huawei-api: no instance is known for {}", unmapped.join(", ")),
+                        format!("SHUTDOWN_MODE=huawei-api 时必须设置：不知道 {} 属于哪台实例", unmapped.join("、")),
+                    ),
+                    (
+                        format!("set {id}, HUAWEICLOUD_REGION and {project}, or {list}{rms} (`discover` prints the lines)"),
+                        format!("设置 {id}、HUAWEICLOUD_REGION 和 {project}，或 {list}{rms_zh}（`discover` 会打印这几行）"),
+                    ),
+                );
+            }
         }
         if !c.errors.is_empty() {
             return Err(ConfigErrors(c.errors));
@@ -377,7 +474,46 @@ impl Config {
             state_dir,
             http_timeout,
             log_format,
+            accounts,
         })
+    }
+
+    /// Whether several accounts are watched (`ACCOUNTS`): then messages, the page and the
+    /// metrics name the account.
+    pub fn several_accounts(&self) -> bool {
+        self.accounts.iter().any(|a| !a.name.is_empty())
+    }
+
+    /// The account whose keys start instances again (`AUTO_START`, `/start`): the first that
+    /// stops through the API, else the first.
+    pub fn ecs_account(&self) -> &Account {
+        self.accounts
+            .iter()
+            .find(|a| a.shutdown_mode == ShutdownMode::HuaweiApi)
+            .unwrap_or(&self.accounts[0])
+    }
+
+    /// The account package `free_resource_id` belongs to.
+    pub fn account_of(&self, free_resource_id: &str) -> Option<&Account> {
+        self.accounts
+            .iter()
+            .find(|a| a.free_resource_ids.iter().any(|id| id == free_resource_id))
+    }
+
+    /// The name of the account of a package, empty with one account.
+    pub fn account_name(&self, free_resource_id: &str) -> &str {
+        self.account_of(free_resource_id)
+            .map_or("", |a| a.name.as_str())
+    }
+
+    /// The server of a package as messages and the page name it: [`Self::server_for`], followed
+    /// by the account in brackets when there are several (`flexus [intl]`).
+    pub fn shown_server(&self, free_resource_id: &str) -> String {
+        let server = self.server_for(free_resource_id);
+        match self.account_name(free_resource_id) {
+            "" => server.to_string(),
+            account => format!("{server} [{account}]"),
+        }
     }
 
     /// Reads the process environment (after `.env` was loaded by the caller).
@@ -393,6 +529,17 @@ impl Config {
     /// # Errors
     /// When AK or SK is not set.
     pub fn credentials(&self) -> Result<crate::huawei::transport::Credentials, ConfigErrors> {
+        if self.several_accounts() {
+            // The first account's (`discover`, RMS); each account's client uses its own keys.
+            let a = &self.accounts[0];
+            return match (&a.huawei.access_key, &a.huawei.secret_key) {
+                (Some(ak), Some(sk)) => Ok(crate::huawei::transport::Credentials {
+                    access_key: ak.clone(),
+                    secret_key: sk.clone(),
+                }),
+                _ => Err(ConfigErrors(accounts::require_polling(&self.accounts[..1]))),
+            };
+        }
         let mut errors = Vec::new();
         if self.huawei.access_key.is_none() {
             errors.push(
@@ -433,11 +580,15 @@ impl Config {
     /// # Errors
     /// Missing credentials or ids.
     pub fn require_polling(&self) -> Result<(), ConfigErrors> {
-        let mut errors = match self.credentials() {
-            Ok(_) => Vec::new(),
-            Err(e) => e.0,
+        let mut errors = if self.several_accounts() {
+            accounts::require_polling(&self.accounts)
+        } else {
+            match self.credentials() {
+                Ok(_) => Vec::new(),
+                Err(e) => e.0,
+            }
         };
-        if self.watch.free_resource_ids.is_empty() {
+        if !self.several_accounts() && self.watch.free_resource_ids.is_empty() {
             errors.push(ConfigError::new("FREE_RESOURCE_IDS", "", "is not set", "list your traffic package ids, comma-separated; `flexus-traffic-monitor discover` prints a ready line").zh("未设置", "填写流量包 ID，多个用逗号分隔；`flexus-traffic-monitor discover` 会打印现成的一行"));
         }
         if errors.is_empty() {
@@ -506,6 +657,28 @@ impl Config {
     /// Why level 1 does not shut down, if it does not.
     pub fn no_shutdown(&self) -> Option<crate::actions::NoShutdown> {
         crate::actions::NoShutdown::of(&self.actions, self.shutdown.mode == ShutdownMode::Off)
+    }
+
+    /// Why level 1 of package `id` does not shut down, if it does not: with several accounts,
+    /// by its account's `SHUTDOWN_MODE` and `LEVEL1_ACTIONS`.
+    pub fn no_shutdown_for(&self, id: &str) -> Option<crate::actions::NoShutdown> {
+        use crate::actions::NoShutdown;
+        match self.account_of(id) {
+            Some(a) if self.several_accounts() => {
+                let l1 = a
+                    .levels
+                    .get(&crate::level::Level::L1)
+                    .is_some_and(|x| x.contains(&crate::actions::Action::Shutdown));
+                if !l1 {
+                    Some(NoShutdown::NotInLevel1Actions)
+                } else if a.shutdown_mode == ShutdownMode::Off {
+                    Some(NoShutdown::ModeOff)
+                } else {
+                    None
+                }
+            }
+            _ => self.no_shutdown(),
+        }
     }
 
     /// Settings that are valid but probably unwise, as sentences for the log (in English).

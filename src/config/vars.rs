@@ -136,8 +136,87 @@ fn dur(d: Duration) -> String {
     humantime::format_duration(d).to_string()
 }
 
+/// Whether an account that does not set a per-account variable takes the global one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Inherit {
+    /// It takes the global value (or the default).
+    Global,
+    /// It belongs to one account only (keys, packages, instances): never inherited, and with
+    /// `ACCOUNTS` the global variable is an error.
+    Never,
+}
+
+/// A variable of [`VARS`] that an account of `ACCOUNTS` may set as `ACCOUNT_<NAME>_<name>`.
+pub struct PerAccount {
+    pub name: &'static str,
+    pub inherit: Inherit,
+}
+
+const fn own(name: &'static str) -> PerAccount {
+    PerAccount {
+        name,
+        inherit: Inherit::Never,
+    }
+}
+
+const fn shared(name: &'static str) -> PerAccount {
+    PerAccount {
+        name,
+        inherit: Inherit::Global,
+    }
+}
+
+/// The variables one account of `ACCOUNTS` can set for itself (`ACCOUNT_CN_HUAWEICLOUD_SDK_AK`);
+/// every other variable is shared by all accounts. An account that sets `HUAWEICLOUD_SITE` but
+/// not `HUAWEICLOUD_BSS_ENDPOINT` uses its site's endpoint, never the global endpoint.
+pub static PER_ACCOUNT: &[PerAccount] = &[
+    own("HUAWEICLOUD_SDK_AK"),
+    own("HUAWEICLOUD_SDK_SK"),
+    own("HUAWEICLOUD_SDK_DOMAIN_ID"),
+    shared("HUAWEICLOUD_SITE"),
+    shared("HUAWEICLOUD_BSS_ENDPOINT"),
+    own("FREE_RESOURCE_IDS"),
+    shared("SERVER_NAME"),
+    shared("SHUTDOWN_MODE"),
+    shared("LEVEL1_ACTIONS"),
+    shared("LEVEL2_ACTIONS"),
+    shared("LEVEL3_ACTIONS"),
+    shared("HUAWEICLOUD_REGION"),
+    own("HUAWEICLOUD_PROJECT_ID"),
+    own("ECS_SERVER_ID"),
+    own("FLEXUS_INSTANCES"),
+    shared("HUAWEICLOUD_ECS_ENDPOINT"),
+    shared("HUAWEICLOUD_RMS_ENDPOINT"),
+];
+
+/// The per-account variable called `name`, if it is one.
+pub fn per_account(name: &str) -> Option<&'static PerAccount> {
+    PER_ACCOUNT.iter().find(|p| p.name == name)
+}
+
+fn account_names(c: &Config) -> String {
+    let named: Vec<&str> = c
+        .accounts
+        .iter()
+        .map(|a| a.name.as_str())
+        .filter(|n| !n.is_empty())
+        .collect();
+    if named.is_empty() {
+        not_set()
+    } else {
+        named.join(",")
+    }
+}
+
 /// Every variable the program reads, in the order `config` and `--help` list them.
 pub static VARS: &[Var] = &[
+    Var {
+        name: "ACCOUNTS",
+        section: Section::Huawei,
+        default: "(not set: one account)",
+        help: "several accounts, e.g. cn,intl; each sets ACCOUNT_<NAME>_<VARIABLE> (keys, site, packages, shutdown)",
+        show: account_names,
+    },
     Var {
         name: "HUAWEICLOUD_SDK_AK",
         section: Section::Huawei,
@@ -884,8 +963,69 @@ pub static VARS: &[Var] = &[
 
 impl Config {
     /// The effective settings as `(variable, value)` lines, secrets redacted.
-    pub fn effective(&self) -> Vec<(&'static str, String)> {
-        VARS.iter().map(|v| (v.name, (v.show)(self))).collect()
+    ///
+    /// With `ACCOUNTS`, each account's own values follow as `ACCOUNT_<NAME>_...` lines.
+    pub fn effective(&self) -> Vec<(String, String)> {
+        let mut out: Vec<(String, String)> = VARS
+            .iter()
+            .map(|v| (v.name.to_string(), (v.show)(self)))
+            .collect();
+        for a in self.accounts.iter().filter(|a| !a.name.is_empty()) {
+            for p in PER_ACCOUNT {
+                out.push((a.var(p.name), account_value(self, a, p.name)));
+            }
+        }
+        out
+    }
+}
+
+/// The value of per-account variable `name` in effect for account `a`, secrets redacted.
+fn account_value(c: &Config, a: &super::Account, name: &str) -> String {
+    let h = &a.huawei;
+    let level = |l: Level| {
+        let list: Vec<&str> = a
+            .levels
+            .get(&l)
+            .into_iter()
+            .flatten()
+            .map(|x| x.label())
+            .collect();
+        if list.is_empty() {
+            "(none)".to_string()
+        } else {
+            list.join(",")
+        }
+    };
+    let target = |f: &dyn Fn(&crate::target::Target) -> String| {
+        let list: Vec<String> = a.targets.values().map(f).collect();
+        if list.is_empty() {
+            not_set()
+        } else {
+            list.join(",")
+        }
+    };
+    match name {
+        "HUAWEICLOUD_SDK_AK" => sec(&h.access_key),
+        "HUAWEICLOUD_SDK_SK" => sec(&h.secret_key),
+        "HUAWEICLOUD_SDK_DOMAIN_ID" => opt(&h.domain_id),
+        "HUAWEICLOUD_SITE" => h.site.as_str().into(),
+        "HUAWEICLOUD_BSS_ENDPOINT" => h.bss_endpoint.to_string(),
+        "FREE_RESOURCE_IDS" => a.free_resource_ids.join(","),
+        "SERVER_NAME" => a.server_name.clone(),
+        "SHUTDOWN_MODE" => a.shutdown_mode.as_str().into(),
+        "LEVEL1_ACTIONS" => level(Level::L1),
+        "LEVEL2_ACTIONS" => level(Level::L2),
+        "LEVEL3_ACTIONS" => level(Level::L3),
+        "HUAWEICLOUD_REGION" => opt(&h.region),
+        "HUAWEICLOUD_PROJECT_ID" => opt(&h.project_id),
+        "ECS_SERVER_ID" => target(&|t| t.server_id.clone()),
+        "FLEXUS_INSTANCES" => target(&|t| format!("{}:{}", t.server_id, t.name)),
+        "HUAWEICLOUD_ECS_ENDPOINT" => h.ecs_endpoint.clone(),
+        "HUAWEICLOUD_RMS_ENDPOINT" => h.rms_endpoint.to_string(),
+        _ => {
+            let _ = c;
+            not_set()
+        }
     }
 }
 

@@ -202,13 +202,14 @@ async fn status(State(s): State<AppState>) -> Response {
         .into_iter()
         .map(|r| r.free_resource_id.clone())
         .collect();
+    let several = s.config.several_accounts();
     let packages: Vec<_> = snap
         .packages
         .iter()
         .map(|p| {
             let is_fresh = fresh.contains(&p.free_resource_id);
             let reading = p.reading.as_ref().filter(|_| is_fresh);
-            json!({
+            let mut one = json!({
                 "free_resource_id": p.free_resource_id,
                 "server": s.config.server_for(&p.free_resource_id),
                 "reading": reading,
@@ -218,9 +219,36 @@ async fn status(State(s): State<AppState>) -> Response {
                 "estimate": p.current_estimate().filter(|_| is_fresh),
                 "stale": p.reading.is_some() && !is_fresh,
                 "error": p.error.as_ref().map(ToString::to_string),
-            })
+            });
+            if several {
+                one["account"] = json!(p.account);
+            }
+            one
         })
         .collect();
+    // With several accounts, each one's site, shutdown and polls (never its keys).
+    let accounts: Option<Vec<_>> = several.then(|| {
+        s.config
+            .accounts
+            .iter()
+            .map(|a| {
+                let poll = snap.accounts.iter().find(|x| x.name == a.name);
+                json!({
+                    "name": a.name,
+                    "site": a.huawei.site.as_str(),
+                    "bss_endpoint": a.huawei.bss_endpoint.as_str(),
+                    "free_resource_ids": a.free_resource_ids,
+                    "shutdown_mode": a.shutdown_mode,
+                    "at_level_1": a.free_resource_ids.first().and_then(|id| s.config.no_shutdown_for(id)).map_or(json!("shutdown"), |why| json!({"no_shutdown": why})),
+                    "up": poll.is_some_and(|x| x.up),
+                    "polls": poll.map_or(0, |x| x.polls),
+                    "last_poll_at": poll.and_then(|x| x.last_poll_at),
+                    "last_success_at": poll.and_then(|x| x.last_success_at),
+                    "last_error": poll.filter(|x| !x.up && x.polls > 0).map(|_| snap.problem_of(Some(&a.name)).to_string()),
+                })
+            })
+            .collect()
+    });
     let alerting = match &s.engine {
         None => serde_json::Value::Null,
         Some(e) => {
@@ -253,7 +281,7 @@ async fn status(State(s): State<AppState>) -> Response {
                     "next": e.upcoming_reports(&st, now),
                     "sent": st.reports.sent,
                 },
-                "health": st.health,
+                "health": if st.account_health.is_empty() { json!(st.health) } else { json!(st.account_health) },
                 "messages_pending": e.notifier.pending(),
                 "messages_dead": e.notifier.dead(),
                 "channels": e.notifier.per_channel().into_iter().map(|(name, pending, dead)| {
@@ -268,7 +296,7 @@ async fn status(State(s): State<AppState>) -> Response {
             "writable": st.writable(),
         })
     });
-    pretty_json(&json!({
+    let mut body = json!({
         "server": s.config.watch.server_name,
         "alerting": alerting,
         "state": state,
@@ -286,5 +314,9 @@ async fn status(State(s): State<AppState>) -> Response {
         // The server's own egress counter (absent when EGRESS_COUNTER=off or no package is its).
         "egress": snap.live,
         "cloudeye": snap.cloudeye,
-    }))
+    });
+    if let Some(a) = accounts {
+        body["accounts"] = json!(a);
+    }
+    pretty_json(&body)
 }

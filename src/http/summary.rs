@@ -23,6 +23,9 @@ use crate::reading::Reading;
 pub struct PackageSummary {
     pub free_resource_id: String,
     pub server: String,
+    /// The account of the package, with several accounts (`ACCOUNTS`); absent with one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub account: Option<String>,
     /// Remaining GB by a fresh reading; `null` without one.
     pub remaining_gb: Option<f64>,
     /// The quota per cycle, GB; `null` without a fresh reading.
@@ -82,6 +85,7 @@ pub fn summarize(f: &Facts<'_>) -> PackageSummary {
     PackageSummary {
         free_resource_id: f.id.to_string(),
         server: f.server.to_string(),
+        account: None,
         remaining_gb: r.map(|r| r.remaining_gb),
         total_gb: r.map(|r| r.total_gb),
         remaining_percent: r
@@ -145,7 +149,7 @@ pub async fn summary(State(s): State<AppState>, Query(q): Query<SummaryQuery>) -
                 now,
                 &forecast::Settings::default(),
             );
-            summarize(&Facts {
+            let mut summary = summarize(&Facts {
                 id,
                 server: s.config.server_for(id),
                 reading,
@@ -160,7 +164,11 @@ pub async fn summary(State(s): State<AppState>, Query(q): Query<SummaryQuery>) -
                     .iter()
                     .find(|c| c.package == id)
                     .map(|c| c.deadline),
-            })
+            });
+            if s.config.several_accounts() {
+                summary.account = Some(s.config.account_name(id).to_string());
+            }
+            summary
         })
         .collect();
     match q.package {

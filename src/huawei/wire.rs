@@ -35,6 +35,12 @@ pub enum ReadingError {
     /// Read, but not plausible (see `plausibility`): refused, or held until the next reading.
     #[error("{0}")]
     Doubtful(crate::plausibility::Doubt),
+    /// The call of the package's account failed (with several accounts, the others were read).
+    #[error("the call of account {account} failed: {error}")]
+    AccountFailed {
+        account: String,
+        error: Box<crate::huawei::HuaweiError>,
+    },
 }
 
 impl ReadingError {
@@ -49,6 +55,7 @@ impl ReadingError {
             Self::Implausible { .. } => "implausible_amount",
             Self::ConflictingDuplicates(_) => "conflicting_duplicates",
             Self::Doubtful(d) => d.kind(),
+            Self::AccountFailed { .. } => "account_failed",
         }
     }
 }

@@ -171,6 +171,8 @@ impl Localize for ReadingError {
             E::ConflictingDuplicates(n) if zh => format!("应答中这个 ID 出现了 {n} 次且数字各不相同，都不可信"),
             E::ConflictingDuplicates(n) => format!("the answer lists this id {n} times with different figures; none of them is trusted"),
             E::Doubtful(d) => d.localize(lang),
+            E::AccountFailed { account, error } if zh => format!("账号 {} 的读取失败：{}", escape(account), error.localize(lang)),
+            E::AccountFailed { account, error } => format!("the call of account {} failed: {}", escape(account), error.localize(lang)),
         }
     }
 }

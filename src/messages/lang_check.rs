@@ -285,6 +285,10 @@ fn reading_errors() -> Vec<crate::huawei::wire::ReadingError> {
     ]
     .into_iter()
     .chain(doubts().into_iter().map(R::Doubtful))
+    .chain(huawei_errors().into_iter().map(|e| R::AccountFailed {
+        account: s("intl"),
+        error: Box::new(e),
+    }))
     .collect()
 }
 
@@ -893,6 +897,7 @@ fn replies(lang: Lang) -> Vec<BotReply> {
         .enumerate()
         .map(|(i, forecast)| PackageStatus {
             server: s("web-1"),
+            account: (i == 1).then(|| s("intl")),
             free_resource_id: s("fr-0a1b2c"),
             package_name: if i == 0 {
                 s("")
@@ -903,6 +908,7 @@ fn replies(lang: Lang) -> Vec<BotReply> {
             },
             remaining_gb: Some(12.5),
             total_gb: Some(1200.0),
+            estimate_gb: (i % 2 == 1).then_some(3.25),
             level: [None, Some(Level::L1), Some(Level::Ok)][i % 3],
             cycle_end: Some(t()),
             forecast,

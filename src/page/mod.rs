@@ -37,8 +37,11 @@ pub use crate::shutdown::CountdownView;
 pub struct Settings {
     pub lang: Lang,
     pub server_name: String,
-    /// Package id → server name, where it differs from `server_name`.
+    /// Package id → server name, where it differs from `server_name` (with several accounts,
+    /// every package's, followed by its account: `flexus [intl]`).
     pub servers: BTreeMap<String, String>,
+    /// With several accounts, each one's name and the variable prefix its keys are set with.
+    pub accounts: Vec<String>,
     pub thresholds: Thresholds,
     pub reading_max_age: Duration,
     pub poll_interval: Duration,
@@ -59,11 +62,24 @@ impl Settings {
         Self {
             lang: c.notify.lang,
             server_name: c.watch.server_name.clone(),
-            servers: c
-                .watch
-                .targets
+            servers: if c.several_accounts() {
+                c.watch
+                    .free_resource_ids
+                    .iter()
+                    .map(|id| (id.clone(), c.shown_server(id)))
+                    .collect()
+            } else {
+                c.watch
+                    .targets
+                    .iter()
+                    .map(|(id, t)| (id.clone(), t.name.clone()))
+                    .collect()
+            },
+            accounts: c
+                .accounts
                 .iter()
-                .map(|(id, t)| (id.clone(), t.name.clone()))
+                .filter(|a| !a.name.is_empty())
+                .map(|a| a.name.clone())
                 .collect(),
             thresholds: c.alerting.thresholds,
             reading_max_age: c.watch.reading_max_age,
@@ -112,8 +128,10 @@ pub struct Inputs<'a> {
 pub enum Problem {
     /// No poll has finished since the start.
     NoPollYet,
-    /// The last poll failed as a whole.
+    /// The last poll failed as a whole (of `account`, with several accounts).
     PollFailed {
+        #[serde(skip_serializing_if = "Option::is_none")]
+        account: Option<String>,
         #[serde(serialize_with = "crate::logging::as_text")]
         error: crate::huawei::HuaweiError,
         /// Only the user can fix it (key, permission, site, clock).
@@ -321,12 +339,27 @@ pub fn build(i: &Inputs<'_>) -> PageView {
     if snap.last_poll_at.is_none() {
         problems.push(Problem::NoPollYet);
     }
-    if let Some(error) = &snap.last_error {
-        problems.push(Problem::PollFailed {
-            error: error.clone(),
-            configuration: snap.last_error_is_configuration,
-            last_success: snap.last_success_at,
-        });
+    if s.accounts.is_empty() {
+        if let Some(error) = &snap.last_error {
+            problems.push(Problem::PollFailed {
+                account: None,
+                error: error.clone(),
+                configuration: snap.last_error_is_configuration,
+                last_success: snap.last_success_at,
+            });
+        }
+    } else {
+        // Each account on its own: one failing account names itself, the others read on.
+        for a in &snap.accounts {
+            if let Some(error) = &a.last_error {
+                problems.push(Problem::PollFailed {
+                    account: Some(a.name.clone()),
+                    error: error.clone(),
+                    configuration: a.last_error_is_configuration,
+                    last_success: a.last_success_at,
+                });
+            }
+        }
     }
 
     let mut packages = Vec::new();

@@ -272,15 +272,22 @@ fn problem(o: &mut String, r: &R, p: &Problem) {
             r.t("几秒后页面会自动更新。", "The page updates itself in a few seconds.").into(),
         ),
         Problem::PollFailed {
+            account,
             error,
             configuration,
             last_success,
         } => (
             "",
-            if *configuration {
-                r.t("华为云拒绝了凭据或权限，无法读取流量", "Huawei Cloud refused the credentials or permission: traffic cannot be read").into()
-            } else {
-                r.t("上次读取流量失败", "The last traffic reading failed").into()
+            {
+                let title: String = if *configuration {
+                    r.t("华为云拒绝了凭据或权限，无法读取流量", "Huawei Cloud refused the credentials or permission: traffic cannot be read").into()
+                } else {
+                    r.t("上次读取流量失败", "The last traffic reading failed").into()
+                };
+                match account {
+                    Some(a) => format!("{}{} · {title}", r.t("账号 ", "Account "), esc(a)),
+                    None => title,
+                }
             },
             format!(
                 "{}{}{}",
@@ -291,7 +298,13 @@ fn problem(o: &mut String, r: &R, p: &Problem) {
                     None => String::new(),
                 }
             ),
-            if *configuration {
+            if let (true, Some(a)) = (*configuration, account) {
+                let g = format!("ACCOUNT_{}_", esc(&a.to_ascii_uppercase()));
+                match r.lang {
+                    crate::messages::Lang::Zh => format!("检查 {g}HUAWEICLOUD_SDK_AK / {g}HUAWEICLOUD_SDK_SK、{g}HUAWEICLOUD_SITE 和服务器时钟，然后运行 flexus-traffic-monitor check 查看详细原因。修好之前不会为这个账号发告警，也不会关机；其他账号照常。"),
+                    crate::messages::Lang::En => format!("Check {g}HUAWEICLOUD_SDK_AK / {g}HUAWEICLOUD_SDK_SK, {g}HUAWEICLOUD_SITE and the server clock, then run flexus-traffic-monitor check for the details. Until fixed, no alert is sent and nothing is shut down for this account; the other accounts go on."),
+                }
+            } else if *configuration {
                 r.t(
                     "检查 HUAWEICLOUD_SDK_AK / HUAWEICLOUD_SDK_SK、HUAWEICLOUD_SITE 和服务器时钟，然后运行 flexus-traffic-monitor check 查看详细原因。修好之前不会发告警，也不会关机。",
                     "Check HUAWEICLOUD_SDK_AK / HUAWEICLOUD_SDK_SK, HUAWEICLOUD_SITE and the server clock, then run flexus-traffic-monitor check for the details. Until fixed, no alert is sent and nothing is shut down.",

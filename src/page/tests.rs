@@ -13,6 +13,7 @@ fn settings(lang: Lang) -> Settings {
         lang,
         server_name: "web-1 <prod>".into(),
         servers: BTreeMap::new(),
+        accounts: Vec::new(),
         thresholds: Thresholds::default(),
         reading_max_age: Duration::from_secs(3600),
         poll_interval: Duration::from_secs(600),
@@ -206,6 +207,7 @@ fn a_failed_poll_and_a_stale_reading_come_first_with_what_to_do() {
         matches!(
             v.problems[0],
             Problem::PollFailed {
+                account: None,
                 configuration: false,
                 ..
             }

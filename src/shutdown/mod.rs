@@ -54,10 +54,19 @@ pub struct GuardSettings {
     pub server: String,
     /// Package id → its instance (for `huawei-api`, and for the names in messages).
     pub targets: std::collections::BTreeMap<String, Target>,
+    /// Packages of accounts whose level 1 does not shut down (their `SHUTDOWN_MODE=off`, or no
+    /// `shutdown` in their `LEVEL1_ACTIONS`) while another account's does.
+    pub disabled: std::collections::BTreeSet<String>,
+    /// Package → how messages name its server (`flexus [intl]` with several accounts); packages
+    /// not listed are named by [`Self::server_for`]'s rule.
+    pub shown: std::collections::BTreeMap<String, String>,
 }
 
 impl GuardSettings {
     fn server_for(&self, package: &str) -> String {
+        if let Some(shown) = self.shown.get(package) {
+            return shown.clone();
+        }
         self.targets
             .get(package)
             .map_or_else(|| self.server.clone(), |t| t.name.clone())
@@ -139,7 +148,8 @@ pub enum Outcome {
 
 struct Inner {
     settings: GuardSettings,
-    executor: Box<dyn Executor>,
+    /// The executors and the packages each acts for; the first one acts for any other package.
+    executors: Vec<(Vec<String>, Box<dyn Executor>)>,
     poller: Poller,
     notifier: Arc<Notifier>,
     metrics: Arc<Metrics>,
@@ -182,11 +192,35 @@ impl Guard {
         state: Arc<StateCell>,
         tasks: Tasks,
     ) -> Self {
+        Self::per_account(
+            settings,
+            vec![(Vec::new(), executor)],
+            poller,
+            notifier,
+            metrics,
+            state,
+            tasks,
+        )
+    }
+
+    /// A guard with one executor per account: `executors` are `(packages, executor)`, the first
+    /// one acting for any package not listed (each account stops its instances with its keys).
+    #[allow(clippy::too_many_arguments)]
+    pub fn per_account(
+        settings: GuardSettings,
+        executors: Vec<(Vec<String>, Box<dyn Executor>)>,
+        poller: Poller,
+        notifier: Arc<Notifier>,
+        metrics: Arc<Metrics>,
+        state: Arc<StateCell>,
+        tasks: Tasks,
+    ) -> Self {
+        assert!(!executors.is_empty(), "a guard needs an executor");
         metrics.init_shutdowns();
         Self {
             inner: Arc::new(Inner {
                 settings,
-                executor,
+                executors,
                 poller,
                 notifier,
                 metrics,
@@ -202,6 +236,21 @@ impl Guard {
     /// Whether shutdown is enabled at all.
     pub fn enabled(&self) -> bool {
         self.inner.settings.enabled
+    }
+
+    /// Whether level 1 of package `id` shuts down.
+    pub fn enabled_for(&self, id: &str) -> bool {
+        self.inner.settings.enabled && !self.inner.settings.disabled.contains(id)
+    }
+
+    /// The executor acting for package `id`.
+    fn executor(&self, id: &str) -> &dyn Executor {
+        let e = &self.inner.executors;
+        e.iter()
+            .find(|(ids, _)| ids.iter().any(|i| i == id))
+            .unwrap_or(&e[0])
+            .1
+            .as_ref()
     }
 
     /// A package whose countdown is running, if any (the first by id).
@@ -239,14 +288,14 @@ impl Guard {
     /// once (no cloud call): whether the instance is already stopped is asked by the countdown.
     pub async fn trigger(&self, facts: Facts, source: &str) -> Trigger {
         let s = &self.inner.settings;
-        if !s.enabled {
+        let package = facts.free_resource_id.clone();
+        if !self.enabled_for(&package) {
             return Trigger::Disabled;
         }
-        let package = facts.free_resource_id.clone();
         if self.inner.running.contains(&package) {
             return Trigger::AlreadyRunning;
         }
-        let remote = self.inner.executor.is_remote();
+        let remote = self.executor(&package).is_remote();
         if self.held(&package).await.is_some() {
             tracing::info!(free_resource_id = %package, "shutdown guard: cancelled with /cancel; not starting");
             return Trigger::Held;
@@ -276,7 +325,7 @@ impl Guard {
         let started = self.inner.running.spawn(package.clone(), move |cancel| async move {
             let id = facts.free_resource_id.clone();
             let target = guard.inner.settings.targets.get(&id);
-            let outcome = if guard.inner.executor.already_stopped(target).await {
+            let outcome = if guard.executor(&id).already_stopped(target).await {
                 tracing::info!(free_resource_id = %id, "shutdown guard: the instance is already stopped");
                 Outcome::AlreadyStopped
             } else {
@@ -385,7 +434,8 @@ impl Guard {
         let s = &self.inner.settings;
         let server = s.server_for(&facts.free_resource_id);
         let target = s.targets.get(&facts.free_resource_id);
-        let dry_run = self.inner.executor.is_dry_run();
+        let executor = self.executor(&facts.free_resource_id);
+        let dry_run = executor.is_dry_run();
         self.notify(&Message::ShutdownCountdown {
             facts: facts.clone(),
             seconds: ceil_secs(s.delay),
@@ -411,7 +461,7 @@ impl Guard {
         let id = facts.free_resource_id.clone();
         let polled = tokio::select! {
             _ = cancel.cancelled() => return self.cancelled(&facts, why(&cancel)),
-            p = self.inner.poller.poll_once() => p,
+            p = self.inner.poller.poll_package(&id) => p,
         };
         let (fresh, reading) = match polled {
             Err(e) => (FreshReading::PollFailed(e), None),
@@ -458,15 +508,15 @@ impl Guard {
         self.notify(&Message::ShuttingDown {
             server: server.clone(),
             dry_run,
-            executor: self.inner.executor.describe(),
+            executor: executor.describe(),
         });
         // Get the warnings out before the machine goes down.
         self.inner
             .notifier
             .flush_urgent(Duration::from_secs(15))
             .await;
-        tracing::warn!(free_resource_id = %id, remaining_gb = fresh.remaining_gb, executor = %self.inner.executor.describe(), "shutdown guard: acting");
-        let outcome = self.inner.executor.execute(target).await;
+        tracing::warn!(free_resource_id = %id, remaining_gb = fresh.remaining_gb, executor = %executor.describe(), "shutdown guard: acting");
+        let outcome = executor.execute(target).await;
         let record = ShutdownRecord {
             at: Utc::now(),
             boot_id: s.boot_id.clone(),
@@ -477,7 +527,7 @@ impl Guard {
                 Err(e) => e.to_string(),
             },
         };
-        let remote = self.inner.executor.is_remote();
+        let remote = executor.is_remote();
         let recorded = self
             .inner
             .state

@@ -232,3 +232,75 @@ async fn a_throttled_failing_or_garbage_cloud_eye_answer_changes_nothing_and_is_
     );
     app.stop().await;
 }
+
+#[tokio::test]
+async fn the_bots_status_and_check_show_the_bill_and_the_estimate_now() {
+    let (bss, tg) = bss_and_telegram().await;
+    let ces = FakeCes::start().await;
+    let now = Utc::now();
+    ces.sent_between(
+        EIP,
+        now - chrono::Duration::minutes(20),
+        now - chrono::Duration::minutes(10),
+        40.0 * GB,
+    );
+    bss.set_gb(ID, 500.0, 1000.0);
+    let app = ce_app(&bss, &tg, &ces, &[("TELEGRAM_COMMANDS", "true")]).await;
+    held(&app, 10).await;
+    app.poll_and_evaluate().await;
+    tg.push_text(
+        crate::helpers::fakes::telegram::CHAT.parse().unwrap(),
+        7,
+        "/status",
+    );
+    for _ in 0..200 {
+        if tg.count("Traffic status") > 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let status = tg
+        .texts()
+        .into_iter()
+        .find(|t| t.contains("Traffic status"))
+        .expect("/status answered");
+    assert!(
+        status.contains("Remaining (bill): 500.00 GB / 1000.00 GB · now ≈ <b>460.00 GB</b>"),
+        "{status}"
+    );
+    app.stop().await;
+
+    // `check` (the cron drop-in) reads Cloud Eye once, then the bill, and shows both.
+    let url = ces.url();
+    let eips = format!("{ID}:{EIP}:ap-southeast-1:0123456789abcdef0123456789abcdef");
+    let mut env = crate::helpers::base_env(&bss, &[ID]);
+    env.extend(crate::helpers::vars(&[
+        ("CLOUDEYE_EIPS", &eips),
+        ("HUAWEICLOUD_CES_ENDPOINT", &url),
+        ("EGRESS_BILL_LAG", "1h"),
+        ("SHUTDOWN_MODE", "off"),
+    ]));
+    let out = crate::helpers::process::run(&env, &["check"]).await;
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(text.contains("NOW_GB") && text.contains("460.00"), "{text}");
+    assert!(
+        text.contains("账单剩余 500.00 GB") && text.contains("现在约 460.00 GB"),
+        "{text}"
+    );
+    env.extend(crate::helpers::vars(&[("MESSAGE_LANG", "en")]));
+    let out = crate::helpers::process::run(&env, &["check"]).await;
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("bill 500.00 GB") && text.contains("now ≈ 460.00 GB"),
+        "{text}"
+    );
+    let out = crate::helpers::process::run(&env, &["check", "--json"]).await;
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["packages"][0]["estimate"]["remaining_gb"], 460.0, "{v}");
+    assert_eq!(v["packages"][0]["reading"]["remaining_gb"], 500.0);
+}

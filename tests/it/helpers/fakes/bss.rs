@@ -15,6 +15,8 @@ use chrono::{DateTime, Utc};
 use flexus_traffic_monitor::huawei::gateway::{Refused, Signed};
 use serde_json::{json, Value};
 
+use flexus_traffic_monitor::huawei::gateway::GatewayKeys;
+
 use super::{serve, TestKeys};
 
 /// One scripted answer.
@@ -139,8 +141,18 @@ pub fn package(id: &str, amount: Value, original: Value, measure: Value) -> Valu
 
 impl FakeBss {
     pub async fn start() -> Self {
+        Self::start_with_keys::<TestKeys>().await
+    }
+
+    /// A fake that accepts only the key pair `K` (another account's gateway).
+    pub async fn start_with_keys<K: GatewayKeys + Send + Sync + 'static>() -> Self {
         let inner = Arc::new(Mutex::new(Inner::default()));
-        let addr = serve(Router::new().fallback(handle).with_state(inner.clone())).await;
+        let addr = serve(
+            Router::new()
+                .fallback(handle::<K>)
+                .with_state(inner.clone()),
+        )
+        .await;
         Self { addr, inner }
     }
 
@@ -269,7 +281,7 @@ fn error(status: u16, code: &str, msg: &str) -> Response {
 /// The gateway's extra rule: every header the client sent without '_' must be signed, as the
 /// SDK does. `Err` holds the gateway's answer.
 #[allow(clippy::result_large_err)] // a test fake: the error is the answer itself
-fn check(signed: Result<Signed<TestKeys>, Refused>) -> Result<Signed<TestKeys>, Response> {
+fn check<K>(signed: Result<Signed<K>, Refused>) -> Result<Signed<K>, Response> {
     let signed = signed.map_err(|r| error(401, "APIGW.0301", &r.message()))?;
     if !signed.unsigned_headers().is_empty() {
         return Err(error(
@@ -281,11 +293,11 @@ fn check(signed: Result<Signed<TestKeys>, Refused>) -> Result<Signed<TestKeys>, 
     Ok(signed)
 }
 
-async fn handle(
+async fn handle<K: GatewayKeys + Send + Sync + 'static>(
     State(inner): State<Arc<Mutex<Inner>>>,
     uri: Uri,
     headers: HeaderMap,
-    signed: Result<Signed<TestKeys>, Refused>,
+    signed: Result<Signed<K>, Refused>,
 ) -> Response {
     let scripted = {
         let mut g = inner.lock().unwrap();

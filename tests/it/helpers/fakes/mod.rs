@@ -28,6 +28,18 @@ impl GatewayKeys for TestKeys {
     const SECRET_KEY: &'static str = SK;
 }
 
+/// The access and secret key of a second account (its fake gateway accepts only these).
+pub const AK2: &str = "intl-ak-2";
+pub const SK2: &str = "intl-sk-secret-2";
+
+/// The key pair of the second account.
+pub struct OtherKeys;
+
+impl GatewayKeys for OtherKeys {
+    const ACCESS_KEY: &'static str = AK2;
+    const SECRET_KEY: &'static str = SK2;
+}
+
 /// A fake BSS and a fake Telegram, the pair most tests start with.
 pub async fn bss_and_telegram() -> (bss::FakeBss, telegram::FakeTelegram) {
     (
