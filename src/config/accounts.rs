@@ -426,7 +426,7 @@ mod tests {
         // Every package is watched, and named with its account.
         assert_eq!(c.watch.free_resource_ids, ["pkg-cn", "pkg-i1", "pkg-i2"]);
         assert_eq!(c.account_name("pkg-i2"), "intl");
-        assert_eq!(c.shown_server("pkg-i1"), "flexus [intl]");
+        assert_eq!(c.shown_server("pkg-i1"), "hk [intl]", "its own SERVER_NAME");
         assert_eq!(c.shown_server("pkg-cn"), "flexus [cn]");
         let hk = cfg(&with(&[("FLEXUS_INSTANCES", "")])).unwrap();
         assert_eq!(hk.accounts[1].server_name, "hk");

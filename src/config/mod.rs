@@ -651,7 +651,14 @@ impl Config {
 
     /// The server name of a package: its instance's name when known, else `SERVER_NAME`.
     pub fn server_for(&self, free_resource_id: &str) -> &str {
-        self.watch.server_for(free_resource_id)
+        match self.account_of(free_resource_id) {
+            // An account's own SERVER_NAME (`ACCOUNT_<NAME>_SERVER_NAME`) names its packages.
+            Some(a) if !a.name.is_empty() => a
+                .targets
+                .get(free_resource_id)
+                .map_or(a.server_name.as_str(), |t| t.name.as_str()),
+            _ => self.watch.server_for(free_resource_id),
+        }
     }
 
     /// Why level 1 does not shut down, if it does not.

@@ -292,7 +292,14 @@ fn problem(o: &mut String, r: &R, p: &Problem) {
             format!(
                 "{}{}{}",
                 r.t("原因：", "Reason: "),
-                error.localize(r.lang),
+                match account {
+                    // The variables the reason names are the account's own.
+                    Some(a) => error.localize(r.lang).replace(
+                        "HUAWEICLOUD_",
+                        &format!("ACCOUNT_{}_HUAWEICLOUD_", esc(&a.to_ascii_uppercase())),
+                    ),
+                    None => error.localize(r.lang),
+                },
                 match last_success {
                     Some(t) => format!(" · {}{}", r.t("上次成功：", "last success: "), r.when(*t)),
                     None => String::new(),

@@ -257,3 +257,140 @@ async fn the_status_page_reads_right_in_a_real_browser_on_a_phone_and_a_desktop(
     }
     stop(child).await;
 }
+
+/// Two accounts (`ACCOUNTS=cn,intl`) on two fake gateways, each checking its own key pair; the
+/// international one starts refusing the key (401) after its first reading. The page names the
+/// account of every package and of the failure, at a phone's and a desktop's size.
+#[tokio::test]
+async fn the_status_page_names_each_account_and_the_failing_one_in_a_real_browser() {
+    use crate::helpers::fakes::{OtherKeys, AK, AK2, SK, SK2};
+    let Some(chromium) = chromium() else {
+        return;
+    };
+    const CN: &str = "3c1d9e0a-77b2-4f1e-9c3a-0d5e6f7a8b9c";
+    const INTL: &str = "9f8e7d6c-5b4a-4392-8170-6e5d4c3b2a19";
+    let now = Utc::now();
+    let fmt = |t: chrono::DateTime<Utc>| t.format("%Y-%m-%dT%H:%M:%SZ").to_string();
+    let (start, end) = (
+        fmt(now - chrono::Duration::days(12)),
+        fmt(now + chrono::Duration::days(18)),
+    );
+    let cn = FakeBss::start().await;
+    let intl = FakeBss::start_with_keys::<OtherKeys>().await;
+    set(&cn, CN, 853.27, 1200.0, &start, &end);
+    set(&intl, INTL, 14.5, 200.0, &start, &end);
+    let mut env = vars(&[
+        ("ACCOUNTS", "cn,intl"),
+        ("ACCOUNT_CN_HUAWEICLOUD_SDK_AK", AK),
+        ("ACCOUNT_CN_HUAWEICLOUD_SDK_SK", SK),
+        ("ACCOUNT_CN_FREE_RESOURCE_IDS", CN),
+        ("ACCOUNT_CN_SERVER_NAME", "shanghai-1"),
+        ("ACCOUNT_INTL_HUAWEICLOUD_SDK_AK", AK2),
+        ("ACCOUNT_INTL_HUAWEICLOUD_SDK_SK", SK2),
+        ("ACCOUNT_INTL_HUAWEICLOUD_SITE", "intl"),
+        ("ACCOUNT_INTL_FREE_RESOURCE_IDS", INTL),
+        ("ACCOUNT_INTL_SERVER_NAME", "singapore-1"),
+        ("ACCOUNT_INTL_SHUTDOWN_MODE", "off"),
+        ("THRESHOLD_LEVEL_1", "5"),
+        ("THRESHOLD_LEVEL_2", "10"),
+        ("THRESHOLD_LEVEL_3", "20"),
+        ("POLL_INTERVAL", "1s"),
+        ("FALLBACK", "always"),
+        ("DRY_RUN", "true"),
+        ("EGRESS_COUNTER", "off"),
+        ("HTTP_TIMEOUT", "2s"),
+        ("TZ", "UTC"),
+    ]);
+    env.extend(vars(&[
+        ("ACCOUNT_CN_HUAWEICLOUD_BSS_ENDPOINT", &cn.url()),
+        ("ACCOUNT_INTL_HUAWEICLOUD_BSS_ENDPOINT", &intl.url()),
+        (
+            "STATE_DIR",
+            &state_dir("browser-accounts").display().to_string(),
+        ),
+    ]));
+    let (child, base) = serve_ready(&env).await;
+    // After its first reading the international gateway refuses the key.
+    for _ in 0..200 {
+        intl.push(crate::helpers::Reply::Json(
+            401,
+            json!({"error_code": "APIGW.0301", "error_msg": "Incorrect IAM authentication information: verify aksk signature fail", "request_id": "fake-req-2"}),
+        ));
+    }
+    let mut failing = false;
+    for _ in 0..50 {
+        let s = status(&base).await;
+        let accounts = s["accounts"].as_array().cloned().unwrap_or_default();
+        if accounts
+            .iter()
+            .any(|a| a["name"] == "intl" && a["up"] == false)
+            && accounts
+                .iter()
+                .any(|a| a["name"] == "cn" && a["up"] == true)
+        {
+            failing = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert!(failing, "{:#}", status(&base).await);
+
+    let shots = screenshot_dir();
+    for (lang, query) in [("zh", ""), ("en", "?lang=en")] {
+        // The tall one shows every card.
+        for size in [(360, 800), (1280, 900), (1280, 2400)] {
+            let url = format!("{base}/{query}");
+            let dom = browse(chromium, size, &["--dump-dom".into(), url.clone()]).await;
+            let text = text_of(&dom);
+            let want: &[&str] = if lang == "zh" {
+                &[
+                    "shanghai-1 [cn]",
+                    "singapore-1 [intl]",
+                    "853.27",
+                    "14.50",
+                    "账号 intl",
+                    "ACCOUNT_INTL_HUAWEICLOUD_SDK_AK",
+                    "其他账号照常",
+                ]
+            } else {
+                &[
+                    "shanghai-1 [cn]",
+                    "singapore-1 [intl]",
+                    "853.27",
+                    "14.50",
+                    "Account intl",
+                    "ACCOUNT_INTL_HUAWEICLOUD_SDK_AK",
+                    "the other accounts go on",
+                ]
+            };
+            for w in want {
+                assert!(
+                    text.contains(w),
+                    "{lang} {size:?}: {w:?} missing from:\n{text}"
+                );
+            }
+            for secret in [SK, SK2] {
+                assert!(!dom.contains(secret), "{secret} in the page");
+            }
+            let png = shots.join(format!("status-accounts-{lang}-{}x{}.png", size.0, size.1));
+            let _ = std::fs::remove_file(&png);
+            browse(
+                chromium,
+                size,
+                &[format!("--screenshot={}", png.display()), url],
+            )
+            .await;
+            let bytes = std::fs::read(&png).unwrap();
+            assert!(
+                bytes.starts_with(b"\x89PNG") && bytes.len() > 10_000,
+                "{} is not a real screenshot",
+                png.display()
+            );
+        }
+    }
+    let logs = stop(child).await;
+    for secret in [SK, SK2] {
+        assert!(!logs.contains(secret), "{secret} in the logs");
+    }
+    assert!(logs.contains("account=\"intl\""), "{logs}");
+}
