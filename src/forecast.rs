@@ -4,7 +4,9 @@
 //! Pure: points and `now` in, a [`Forecast`] out. The rate is the least-squares slope of the points
 //! of the current cycle within [`Settings::window`] (a day by default, which smooths out the
 //! day/night pattern of most servers). A rise in the remaining amount (a reset, a renewal) starts
-//! the data over. It informs the page only; alerts and the shutdown never depend on it (Prometheus
+//! the data over. Where the server's own counter exists, [`at_live_rate`] starts from the live
+//! estimate at the counter's recent rate instead (the bill's points lag and move in steps). It
+//! informs the page only; alerts and the shutdown never depend on it (Prometheus
 //! users get the same idea from `predict_linear` in the rules).
 
 use std::time::Duration;
@@ -105,6 +107,41 @@ pub fn forecast(
         at_reset_gb: cycle_end.map(|end| {
             let secs = end.signed_duration_since(last.time()).num_seconds().max(0) as f64;
             last.gb() - gb_per_sec * secs
+        }),
+    }
+}
+
+/// The forecast from the live estimate `now_gb` at `now`, at the counter's recent rate of
+/// `gb_per_sec` (GB of 10⁹ bytes, the estimate's unit), with T1 at `t1` GB. Pure.
+pub fn at_live_rate(
+    now_gb: f64,
+    gb_per_sec: f64,
+    t1: f64,
+    cycle_end: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
+) -> Forecast {
+    if now_gb < t1 {
+        return Forecast::AlreadyBelow;
+    }
+    let gb_per_day = gb_per_sec * 86_400.0;
+    if !gb_per_day.is_finite() || gb_per_day <= NEGLIGIBLE_GB_PER_DAY {
+        return Forecast::NotFalling {
+            gb_per_day: if gb_per_day.is_finite() {
+                gb_per_day.min(0.0)
+            } else {
+                0.0
+            },
+        };
+    }
+    let secs_to_t1 = (now_gb - t1) / gb_per_sec;
+    let at = now + chrono::Duration::milliseconds((secs_to_t1 * 1000.0).min(1e15) as i64);
+    Forecast::Reaches {
+        gb_per_day,
+        at,
+        before_reset: cycle_end.map(|end| at < end),
+        at_reset_gb: cycle_end.map(|end| {
+            let secs = end.signed_duration_since(now).num_seconds().max(0) as f64;
+            now_gb - gb_per_sec * secs
         }),
     }
 }
@@ -305,5 +342,34 @@ mod tests {
             panic!("{f:?}")
         };
         assert!((gb_per_day - 24.0).abs() < 1e-6, "{gb_per_day}");
+    }
+
+    #[test]
+    fn the_live_rate_forecast_starts_from_the_estimate_now() {
+        let now = DateTime::from_timestamp(1_750_000_000, 0).unwrap();
+        let end = now + chrono::Duration::days(10);
+        // 300 GB now, 50 GB a day, T1 200: two days.
+        let f = at_live_rate(300.0, 50.0 / 86_400.0, 200.0, Some(end), now);
+        let Forecast::Reaches {
+            at,
+            before_reset,
+            at_reset_gb,
+            gb_per_day,
+        } = f
+        else {
+            panic!("{f:?}")
+        };
+        assert!((gb_per_day - 50.0).abs() < 1e-9);
+        assert_eq!(at, now + chrono::Duration::days(2));
+        assert_eq!(before_reset, Some(true));
+        assert!((at_reset_gb.unwrap() - -200.0).abs() < 1e-6);
+        assert_eq!(
+            at_live_rate(150.0, 1.0, 200.0, None, now),
+            Forecast::AlreadyBelow
+        );
+        assert_eq!(
+            at_live_rate(300.0, 0.0, 200.0, None, now),
+            Forecast::NotFalling { gb_per_day: 0.0 }
+        );
     }
 }

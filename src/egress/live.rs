@@ -73,6 +73,9 @@ pub struct View {
     pub bill_changed_at: Option<DateTime<Utc>>,
     /// The egress rate over the last minute, in bytes per second.
     pub rate_bytes_per_s: Option<f64>,
+    /// The egress rate over the last hour (or the history held, when shorter, from a minute on),
+    /// in bytes per second: what the page's forecast goes by.
+    pub recent_rate_bytes_per_s: Option<f64>,
 }
 
 /// What one sample told the caller.
@@ -317,6 +320,12 @@ impl Live {
             let secs = (last.at - minute).num_milliseconds() as f64 / 1000.0;
             (secs > 0.0).then(|| inner.meter.tx_since(minute).unwrap_or(0) as f64 / secs)
         });
+        let recent = inner.meter.oldest().and_then(|oldest| {
+            let last = inner.meter.history().back()?;
+            let from = oldest.max(now - chrono::Duration::hours(1));
+            let secs = (last.at - from).num_milliseconds() as f64 / 1000.0;
+            (secs >= 60.0).then(|| inner.meter.tx_since(from).unwrap_or(0) as f64 / secs)
+        });
         View {
             interface: inner.meter.interface().map(str::to_string),
             tx_bytes: total.tx,
@@ -326,6 +335,7 @@ impl Live {
             package: self.settings.package.clone(),
             bill_changed_at: inner.bill_changed_at,
             rate_bytes_per_s: rate.filter(|_| inner.problem.is_none()),
+            recent_rate_bytes_per_s: recent.filter(|_| inner.problem.is_none()),
         }
     }
 }

@@ -401,6 +401,24 @@ pub fn build(i: &Inputs<'_>) -> PageView {
             ),
             None => Forecast::NoData,
         };
+        // Where the server's own counter counts this package, from the estimate now at its
+        // recent rate: the bill's points lag and move in steps.
+        let live_rate = i
+            .snapshot
+            .live
+            .as_ref()
+            .filter(|l| l.package == id)
+            .and_then(|l| l.recent_rate_bytes_per_s);
+        let forecast = match (&estimate, live_rate, fresh) {
+            (Some(e), Some(rate), Some(r)) => forecast::at_live_rate(
+                e.remaining_gb.min(r.remaining_gb),
+                rate / crate::egress::estimate::EGRESS_BYTES_PER_GB,
+                s.thresholds.t1,
+                r.cycle_end,
+                now,
+            ),
+            _ => forecast,
+        };
         let alerting = i.alerting;
         let memory = alerting.and_then(|a| a.state.packages.get(&id));
         let last_alert = memory.and_then(|m| {

@@ -442,3 +442,48 @@ fn every_page_state_is_written_in_one_language() {
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
+
+#[test]
+fn where_the_counter_counts_the_forecast_starts_from_the_estimate_at_the_live_rate() {
+    // The bill: 450 GB left, 100 GB a day (T1 200 in 2.5 days). The counter: 300 GB left now,
+    // sending 50 GB (of 10⁹ bytes) a day: T1 in 2 days.
+    let h = history(550.0, 100.0, DAY);
+    let mut snap = snapshot(450.0, t(DAY));
+    let lag = crate::egress::Lag {
+        value: Duration::from_secs(3600),
+        learned: false,
+    };
+    snap.packages[0].estimate = Some(crate::egress::Estimate {
+        remaining_gb: 300.0,
+        bill_gb: 450.0,
+        bill_read_at: t(DAY),
+        unseen_gb: 150.0,
+        since: t(DAY - 3600),
+        lag,
+    });
+    snap.live = Some(crate::egress::live::View {
+        interface: Some("eth0".into()),
+        tx_bytes: 0,
+        rx_bytes: 0,
+        lag,
+        problem: None,
+        package: "pkg-a".into(),
+        bill_changed_at: None,
+        rate_bytes_per_s: None,
+        recent_rate_bytes_per_s: Some(50e9 / DAY as f64),
+    });
+    let v = view(Lang::En, &snap, None, &h, t(DAY));
+    let Forecast::Reaches { at, gb_per_day, .. } = v.packages[0].forecast else {
+        panic!("{:?}", v.packages[0].forecast)
+    };
+    assert_eq!(at, t(3 * DAY));
+    assert!((gb_per_day - 50.0).abs() < 1e-6);
+    // Another package's counter (or none) leaves the bill's forecast alone.
+    snap.live.as_mut().unwrap().package = "pkg-b".into();
+    let v = view(Lang::En, &snap, None, &h, t(DAY));
+    let Forecast::Reaches { at, .. } = v.packages[0].forecast else {
+        panic!("{:?}", v.packages[0].forecast)
+    };
+    let bill_at = t(DAY) + chrono::Duration::hours(60);
+    assert!((at - bill_at).num_seconds().abs() < 2, "{at}");
+}
