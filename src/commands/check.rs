@@ -15,7 +15,7 @@ use crate::shutdown::Outcome;
 
 pub async fn run(mut config: Config, json_out: bool) -> ExitCode {
     let lang = config.notify.lang;
-    if let Err(e) = config.require_polling() {
+    if let Err(e) = super::with_container_problem(config.require_polling(), &config) {
         return super::config_problems(&e, None, config.notify.lang);
     }
     let bss = match super::bss_client(&config) {

@@ -26,7 +26,7 @@ pub fn run(json: bool, source: Option<&Path>) -> ExitCode {
         .collect();
     let mut warnings = unknown_variables_in(names.iter().map(String::as_str), lang);
     warnings.extend(config.warnings_in(lang));
-    let verdict = config.require_for_serve();
+    let verdict = super::with_container_problem(config.require_for_serve(), &config);
     if let Err(e) = &verdict {
         crate::errln!("{}", e.render(source, lang));
     }

@@ -13,7 +13,7 @@ pub mod serve;
 
 use std::process::ExitCode;
 
-use crate::config::{Config, ConfigErrors, ShutdownMode};
+use crate::config::{Config, ConfigError, ConfigErrors, ShutdownMode};
 use crate::huawei::bss::BssClient;
 use crate::huawei::rms::RmsClient;
 use crate::huawei::transport::{RetryPolicy, SignedClient};
@@ -113,6 +113,54 @@ pub fn env_lang() -> Lang {
         .unwrap_or(Lang::Zh)
 }
 
+/// The container this program runs in (read from `/`), if any: see [`crate::shutdown::container`].
+pub fn this_container() -> Option<String> {
+    crate::shutdown::container::detect(&crate::shutdown::container::Evidence::read(
+        std::path::Path::new("/"),
+    ))
+}
+
+/// `SHUTDOWN_MODE=command` with a stock power-off inside a container (`container`, as
+/// [`this_container`] finds it) would stop at most the container, never the server: refused, unless
+/// under `DRY_RUN` (which runs nothing) or with `SHUTDOWN_IN_CONTAINER=true` (the owner says it
+/// reaches the host). A custom `SHUTDOWN_COMMAND` is the owner's choice. Pure.
+pub fn container_problem(config: &Config, container: Option<&str>) -> Option<ConfigError> {
+    let kind = container?;
+    let s = &config.shutdown;
+    if s.mode != ShutdownMode::Command
+        || s.dry_run
+        || s.in_container_ok
+        || !crate::shutdown::container::is_stock_power_off(&s.command)
+    {
+        return None;
+    }
+    Some(
+        ConfigError::new(
+            "SHUTDOWN_MODE",
+            "command",
+            format!("cannot shut the server down from inside a container ({kind}): `{}` would stop at most the container while the server keeps using traffic", shell_words::join(&s.command)),
+            "set SHUTDOWN_MODE=huawei-api (the ECS API stops the instance; needs ECS_SERVER_ID or FLEXUS_INSTANCES, or HUAWEICLOUD_SDK_DOMAIN_ID to find it), or SHUTDOWN_MODE=off for alerts only; a SHUTDOWN_COMMAND of your own that reaches the host is taken as it is, and SHUTDOWN_IN_CONTAINER=true if this one really powers off the host",
+        )
+        .zh(
+            format!("在容器（{kind}）内无法关闭服务器：`{}` 最多只会停止容器，服务器仍在消耗流量", shell_words::join(&s.command)),
+            "设置 SHUTDOWN_MODE=huawei-api（通过 ECS API 关闭实例；需要 ECS_SERVER_ID 或 FLEXUS_INSTANCES，或用 HUAWEICLOUD_SDK_DOMAIN_ID 自动查找），或设置 SHUTDOWN_MODE=off 只发告警；自行设置的能作用到宿主机的 SHUTDOWN_COMMAND 会照常使用；如果这条命令确实能关闭宿主机，请设置 SHUTDOWN_IN_CONTAINER=true",
+        ),
+    )
+}
+
+/// `errors` with the container problem of `config` added, if there is one.
+pub fn with_container_problem(
+    errors: Result<(), ConfigErrors>,
+    config: &Config,
+) -> Result<(), ConfigErrors> {
+    let Some(problem) = container_problem(config, this_container().as_deref()) else {
+        return errors;
+    };
+    let mut all = errors.err().map(|e| e.0).unwrap_or_default();
+    all.push(problem);
+    Err(ConfigErrors(all))
+}
+
 /// Prints configuration problems in `lang` (naming the env file read) and returns their exit code.
 pub fn config_problems(e: &ConfigErrors, source: Option<&std::path::Path>, lang: Lang) -> ExitCode {
     crate::errln!("{}", e.render(source, lang));
@@ -157,4 +205,65 @@ pub fn table(header: &[&str], rows: &[Vec<String>]) -> String {
         out.push('\n');
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::RawConfig;
+
+    fn config(pairs: &[(&str, &str)]) -> Config {
+        let mut raw = RawConfig::default();
+        for (k, v) in pairs {
+            raw.set(k, *v);
+        }
+        Config::from_raw(&raw).unwrap()
+    }
+
+    #[test]
+    fn the_stock_shutdown_is_refused_in_a_container_naming_the_mode_and_the_fix() {
+        let stock = config(&[]);
+        let e = container_problem(&stock, Some("docker")).expect("refused");
+        assert_eq!(e.variable, "SHUTDOWN_MODE");
+        assert!(
+            e.problem.contains("container (docker)") && e.problem.contains("shutdown -h now"),
+            "{e}"
+        );
+        assert!(
+            e.fix.contains("SHUTDOWN_MODE=huawei-api") && e.fix.contains("SHUTDOWN_MODE=off"),
+            "{e}"
+        );
+        let (zh_problem, zh_fix) = e.zh.clone().expect("Chinese too");
+        assert!(zh_problem.contains("容器") && zh_fix.contains("SHUTDOWN_MODE=huawei-api"));
+        let sudo = config(&[("SHUTDOWN_COMMAND", "sudo -n /sbin/poweroff")]);
+        assert!(container_problem(&sudo, Some("podman")).is_some());
+    }
+
+    #[test]
+    fn a_server_a_dry_run_another_mode_or_a_command_of_ones_own_is_not_refused() {
+        assert!(
+            container_problem(&config(&[]), None).is_none(),
+            "not a container"
+        );
+        for pairs in [
+            &[("DRY_RUN", "true")][..],
+            &[("SHUTDOWN_MODE", "off")][..],
+            &[
+                ("SHUTDOWN_MODE", "huawei-api"),
+                ("ECS_SERVER_ID", "0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0"),
+                ("HUAWEICLOUD_REGION", "ap-southeast-1"),
+                ("HUAWEICLOUD_PROJECT_ID", "0123456789abcdef0123456789abcdef"),
+            ][..],
+            &[(
+                "SHUTDOWN_COMMAND",
+                "nsenter -t 1 -m -u -i -n -p -- shutdown -h now",
+            )][..],
+            &[("SHUTDOWN_IN_CONTAINER", "true")][..],
+        ] {
+            assert!(
+                container_problem(&config(pairs), Some("docker")).is_none(),
+                "{pairs:?}"
+            );
+        }
+    }
 }

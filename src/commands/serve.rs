@@ -12,7 +12,7 @@ use crate::app::{App, BuildError, Deps};
 use crate::config::Config;
 
 pub async fn run(mut config: Config) -> ExitCode {
-    if let Err(e) = config.require_for_serve() {
+    if let Err(e) = super::with_container_problem(config.require_for_serve(), &config) {
         return super::config_problems(&e, None, config.notify.lang);
     }
     let bss = match super::bss_client(&config) {

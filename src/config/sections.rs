@@ -343,6 +343,9 @@ pub struct ShutdownConfig {
     /// After the guard acted, shut down again on a later boot in the same cycle (the original did).
     pub repeat_after_boot: bool,
     pub dry_run: bool,
+    /// `SHUTDOWN_IN_CONTAINER`: the owner says a stock power-off inside this container reaches
+    /// the host, so it is not refused.
+    pub in_container_ok: bool,
     /// Stop with `HARD` (power off) instead of `SOFT` (OS shutdown).
     pub ecs_hard_stop: bool,
     /// After a `SOFT` stop that has not finished in this time, stop with `HARD`.
@@ -379,6 +382,7 @@ impl ShutdownConfig {
             command_timeout: c.duration("SHUTDOWN_COMMAND_TIMEOUT", Duration::from_secs(1)),
             repeat_after_boot: c.boolean("SHUTDOWN_REPEAT_AFTER_BOOT"),
             dry_run: c.boolean("DRY_RUN"),
+            in_container_ok: c.boolean("SHUTDOWN_IN_CONTAINER"),
             ecs_hard_stop: stop_type == StopType::Hard,
             ecs_hard_stop_after: c.optional_duration("ECS_HARD_STOP_AFTER", Duration::from_secs(1)),
             ecs_job_timeout: c.duration("ECS_JOB_TIMEOUT", Duration::from_secs(1)),

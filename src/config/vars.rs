@@ -723,6 +723,13 @@ pub static VARS: &[Var] = &[
         show: |c| c.shutdown.repeat_after_boot.to_string(),
     },
     Var {
+        name: "SHUTDOWN_IN_CONTAINER",
+        section: Section::Shutdown,
+        default: "false",
+        help: "true: take SHUTDOWN_MODE=command with a stock power-off inside a container (only where it really powers off the host)",
+        show: |c| c.shutdown.in_container_ok.to_string(),
+    },
+    Var {
         name: "DRY_RUN",
         section: Section::Shutdown,
         default: "false",

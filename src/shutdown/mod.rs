@@ -19,6 +19,7 @@
 //! guard has begun to act, stopping waits (within the application's stop bound) for the outcome
 //! to be recorded, so that a shutdown is never forgotten.
 
+pub mod container;
 pub mod executor;
 
 use std::sync::Arc;

@@ -12,7 +12,7 @@ use std::time::Duration;
 use axum::http::{StatusCode, Uri};
 use axum::Router;
 
-use crate::helpers::process::output_text;
+use crate::helpers::process::{output_text, CONTAINER_OK};
 use crate::helpers::{base_env, free_port, metric, state_dir, FakeBss, ID};
 
 const BIN: &str = env!("CARGO_BIN_EXE_flexus-traffic-monitor");
@@ -300,6 +300,9 @@ async fn newcomer_installs_edits_one_file_and_starts_the_service() {
         .filter(|(k, _)| k != "STATE_DIR")
         .collect();
     values.push(("LISTEN_ADDR".into(), format!("127.0.0.1:{port}")));
+    // These tests run inside a container, where the stock shutdown is refused (see
+    // `process::CONTAINER_OK`); this package stays far above T1.
+    values.push((CONTAINER_OK.0.into(), CONTAINER_OK.1.into()));
     edit_env(&env_file, &values);
 
     // 3. Start the service as systemd would: the unit's ExecStart (its absolute paths below the
@@ -419,6 +422,7 @@ async fn migrating_the_old_env_runs_config_and_a_dry_run_check() {
         .arg("check")
         .env_remove("STATE_DIR")
         .env_remove("STATE_DIRECTORY")
+        .env(CONTAINER_OK.0, CONTAINER_OK.1)
         .current_dir(&home);
     let hand = tokio::task::spawn_blocking(move || c.output().unwrap())
         .await

@@ -5,7 +5,7 @@ use std::process::Command;
 use std::time::Duration;
 
 use crate::helpers::fakes::cloud::FakeCloud;
-use crate::helpers::process::{run, spawn_serve, stop, wait_for_message};
+use crate::helpers::process::{run, spawn_serve, stop, wait_for_message, CONTAINER_OK};
 use crate::helpers::{
     app_env, base_env, bss_and_telegram, free_port, marker_script, state_dir, vars, FakeBss,
     FakeTelegram, Reply, Spawn, TestApp, ID,
@@ -192,6 +192,7 @@ async fn run_with_read_only(
         cmd.env(k, v);
     }
     cmd.env("PATH", std::env::var("PATH").unwrap_or_default());
+    cmd.env(CONTAINER_OK.0, CONTAINER_OK.1);
     cmd.current_dir(state_dir("cwd-ro"));
     Some(
         tokio::task::spawn_blocking(move || cmd.output().unwrap())
@@ -304,5 +305,64 @@ async fn an_unusable_outbox_is_an_unusable_state_dir() {
             let in_the_way = make.trim_end_matches('/');
             assert!(stderr.contains(in_the_way), "{make}: {stderr}");
         }
+    }
+}
+
+/// Inside a container (as these tests run in CI), the stock `shutdown -h now` would stop at most
+/// the container: `serve`, `check` and `config` refuse it at start, naming `SHUTDOWN_MODE` and the
+/// fix, in Chinese by default and in English. `DRY_RUN`, another mode, or a command of one's own
+/// are taken. On a machine that is no container the test says so and checks only that.
+#[tokio::test]
+async fn the_stock_shutdown_command_is_refused_inside_a_container() {
+    let in_container = flexus_traffic_monitor::commands::this_container();
+    let fake = FakeBss::start().await;
+    fake.set_gb(ID, 50.0, 100.0);
+    let mut env = base_env(&fake, &[ID]);
+    env.push(("LISTEN_ADDR".into(), format!("127.0.0.1:{}", free_port())));
+    // Not the test helpers' allowance: the owner's default.
+    env.push(("SHUTDOWN_IN_CONTAINER".into(), "false".into()));
+    let Some(kind) = in_container else {
+        eprintln!("not inside a container: the refusal cannot be seen here");
+        let out = run(&env, &["config"]).await;
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        return;
+    };
+    for args in [&["check"][..], &["serve"][..], &["config"][..]] {
+        let out = run(&env, args).await;
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {stderr}");
+        assert!(
+            stderr.contains("SHUTDOWN_MODE") && stderr.contains("容器") && stderr.contains(&kind),
+            "{args:?}: {stderr}"
+        );
+    }
+    let mut en = env.clone();
+    en.push(("MESSAGE_LANG".into(), "en".into()));
+    let out = run(&en, &["check"]).await;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("inside a container") && stderr.contains("SHUTDOWN_MODE=huawei-api"),
+        "{stderr}"
+    );
+    // Taken: a dry run, alerts only, a command of one's own.
+    let (script, _) = marker_script(&state_dir("own-command"), "exit 0");
+    for extra in [
+        ("DRY_RUN", "true".to_string()),
+        ("SHUTDOWN_MODE", "off".to_string()),
+        ("SHUTDOWN_COMMAND", script.display().to_string()),
+        ("SHUTDOWN_IN_CONTAINER", "true".to_string()),
+    ] {
+        let mut env = env.clone();
+        env.push((extra.0.into(), extra.1.clone()));
+        let out = run(&env, &["config"]).await;
+        assert!(
+            out.status.success(),
+            "{extra:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
 }
