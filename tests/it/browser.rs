@@ -351,6 +351,7 @@ async fn the_status_page_names_each_account_and_the_failing_one_in_a_real_browse
                     "账号 intl",
                     "ACCOUNT_INTL_HUAWEICLOUD_SDK_AK",
                     "其他账号照常",
+                    "账号 intl：关闭（只告警）",
                 ]
             } else {
                 &[
@@ -361,6 +362,7 @@ async fn the_status_page_names_each_account_and_the_failing_one_in_a_real_browse
                     "Account intl",
                     "ACCOUNT_INTL_HUAWEICLOUD_SDK_AK",
                     "the other accounts go on",
+                    "account intl: off (alerts only)",
                 ]
             };
             for w in want {
