@@ -147,6 +147,8 @@ fn can_download() -> bool {
 /// Runs the installer into `root` with `args`, off the async runtime.
 async fn install(server: &ReleaseServer, root: &Path, args: &[&str]) -> Output {
     let mut c = Command::new(posix_sh());
+    // These tests read the English lines; the language test reads both.
+    c.env("MESSAGE_LANG", "en");
     c.arg(repo().join("scripts/install.sh"))
         .arg("--root")
         .arg(root)
@@ -550,6 +552,7 @@ async fn a_rerun_upgrades_the_binary_and_keeps_the_env_then_uninstall_keeps_stat
 /// The installer as `sh` runs it, with `args`, `env` added and the FTM_* variables removed.
 fn installer(args: &[&str], env: &[(&str, &str)]) -> Command {
     let mut c = Command::new(posix_sh());
+    c.env("MESSAGE_LANG", "en");
     c.arg(repo().join("scripts/install.sh")).args(args);
     for var in [
         "FTM_VERSION",
@@ -821,6 +824,7 @@ async fn small_things_a_newcomer_reads() {
     // --help through `curl … | sh -s -- --help`: the options, not "see the README".
     let script = std::fs::read(repo().join("scripts/install.sh")).unwrap();
     let mut c = Command::new(posix_sh())
+        .env("MESSAGE_LANG", "en")
         .args(["-s", "--", "--help"])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -918,7 +922,8 @@ async fn under_busybox_ash_the_installer_installs_checks_upgrades_and_purges() {
             .arg(&root)
             .args(["--base-url", &server.base_url])
             .args(args)
-            .env("PATH", &applets);
+            .env("PATH", &applets)
+            .env("MESSAGE_LANG", "en");
         for var in [
             "FTM_VERSION",
             "FTM_BASE_URL",
@@ -1091,7 +1096,8 @@ async fn in_chroot(dir: &Path, args: &[&str]) -> Output {
             "PATH",
             "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
         )
-        .env("HOME", "/root");
+        .env("HOME", "/root")
+        .env("MESSAGE_LANG", "en");
     let out = tokio::task::spawn_blocking(move || c.output().unwrap())
         .await
         .unwrap();
@@ -1163,4 +1169,125 @@ async fn where_systemd_is_present_but_its_bus_does_not_answer_the_install_still_
     let out = in_chroot(&dir, &["/bin/sh", "/postinst", "configure", "0.0.9"]).await;
     assert!(out.status.success());
     assert_eq!(output_text(&out).trim(), "");
+}
+
+// ---- the installer's language ----
+
+/// The lines of `text` in the wrong language for `lang` (the messages' checker), leaving out the
+/// program's timestamped log lines and the fake cloud's own names.
+fn wrong_language(text: &str, lang: &str) -> Vec<String> {
+    use flexus_traffic_monitor::messages::language::{english_runs, has_cjk};
+    let text = text
+        .replace("Lightweight BGP data package", "·")
+        .replace("Uplink traffic", "·");
+    let lines: Vec<&str> = text
+        .lines()
+        .filter(|l| {
+            !(l.len() > 20
+                && l.as_bytes()[..4].iter().all(u8::is_ascii_digit)
+                && l[..20].contains('T'))
+        })
+        .collect();
+    if lang == "en" {
+        return lines
+            .into_iter()
+            .filter(|l| has_cjk(l))
+            .map(str::to_string)
+            .collect();
+    }
+    english_runs(&lines.join("\n"))
+}
+
+#[tokio::test]
+async fn the_installer_speaks_chinese_by_default_and_english_with_lang_en_or_message_lang_en() {
+    if !can_download() {
+        return;
+    }
+    let server = ReleaseServer::start().await;
+    let fake = FakeBss::start().await;
+    fake.set_gb(ID, 853.27, 1200.0);
+    let old = state_dir("old-script").join(".env");
+    let lines: String = base_env(&fake, &[ID])
+        .into_iter()
+        .filter(|(k, _)| k != "STATE_DIR")
+        .map(|(k, v)| format!("{k}={v}\n"))
+        .collect();
+    std::fs::write(&old, &lines).unwrap();
+    let old = old.display().to_string();
+    for lang in ["zh", "en"] {
+        let root = state_dir("root");
+        let root = root.to_str().unwrap();
+        let base = ["--root", root, "--base-url", server.base_url.as_str()];
+        let with = |more: &[&str]| -> Vec<String> {
+            base.iter().chain(more).map(|s| s.to_string()).collect()
+        };
+        for args in [
+            vec!["--help".to_string()],
+            with(&["--no-check", "--init", "cron"]),
+            with(&["--migrate", &old, "--init", "systemd"]),
+            with(&["--init", "cron"]),
+            with(&["--bogus"]),
+            with(&["--uninstall"]),
+            with(&["--uninstall", "--purge"]),
+        ] {
+            let args: Vec<&str> = args.iter().map(String::as_str).collect();
+            let env: &[(&str, &str)] = if lang == "en" {
+                &[("MESSAGE_LANG", "en")]
+            } else {
+                &[]
+            };
+            let mut c = installer(&args, env);
+            if lang == "zh" {
+                c.env_remove("MESSAGE_LANG");
+            }
+            let out = tokio::task::spawn_blocking(move || c.output().unwrap())
+                .await
+                .unwrap();
+            let said = output_text(&out);
+            let wrong = wrong_language(&said, lang);
+            assert!(
+                wrong.is_empty(),
+                "install.sh {args:?} in {lang}: {wrong:#?}\n---\n{said}"
+            );
+            assert!(!said.trim().is_empty());
+        }
+    }
+    // --lang en wins over MESSAGE_LANG; MESSAGE_LANG=en in the migrated env file is the setting
+    // when neither is given.
+    let root = state_dir("root");
+    let r = root.to_str().unwrap();
+    let mut c = installer(
+        &[
+            "--lang",
+            "en",
+            "--root",
+            r,
+            "--base-url",
+            &server.base_url,
+            "--no-check",
+        ],
+        &[("MESSAGE_LANG", "zh")],
+    );
+    let out = tokio::task::spawn_blocking(move || c.output().unwrap())
+        .await
+        .unwrap();
+    let said = output_text(&out);
+    assert!(said.contains("Next:") && !said.contains("接下来"), "{said}");
+    let english_env = state_dir("old-script").join(".env");
+    std::fs::write(&english_env, format!("{lines}MESSAGE_LANG=en\n")).unwrap();
+    let e = english_env.display().to_string();
+    let mut c = installer(
+        &["--root", r, "--base-url", &server.base_url, "--migrate", &e],
+        &[],
+    );
+    c.env_remove("MESSAGE_LANG");
+    let out = tokio::task::spawn_blocking(move || c.output().unwrap())
+        .await
+        .unwrap();
+    let said = output_text(&out);
+    assert!(
+        said.contains("check: ok") && said.contains("Next:"),
+        "{said}"
+    );
+    assert!(wrong_language(&said, "en").is_empty(), "{said}");
 }
