@@ -56,6 +56,7 @@ fn state(n: usize, dir: &std::path::Path) -> AppState {
         fallback_active: Arc::new(AtomicBool::new(false)),
         state: None,
         history: Arc::new(HistoryStore::open(dir, Limits::default())),
+        web: None,
     }
 }
 

@@ -4,6 +4,7 @@
 //! function here; the Alertmanager receiver is in [`webhook`], the status page and the history API
 //! in [`page`], the listener and its limits in [`server`].
 
+pub mod guard;
 pub mod page;
 pub mod server;
 pub mod summary;
@@ -45,31 +46,36 @@ pub struct AppState {
     pub state: Option<Arc<StateCell>>,
     /// The history of remaining traffic.
     pub history: Arc<crate::history::HistoryStore>,
+    /// The web configuration file in force (basic auth, headers), when one is given.
+    pub web: Option<Arc<crate::webconfig::watch::Watch>>,
 }
 
-/// The router with every route. The page and the read APIs ask for `STATUS_TOKEN` when it is
-/// set; `/metrics`, the health checks and the webhook (its own token) do not.
+/// The router with every route. The web configuration file's users (when it has any) guard every
+/// route but the webhook, which keeps its own token; the page and the read APIs also open with
+/// `STATUS_TOKEN` when it is set. See [`guard`].
 pub fn router(state: AppState) -> Router {
+    use axum::middleware::from_fn_with_state;
     let read = Router::new()
         .route("/", get(page::page))
         .route("/api/v1/history", get(page::history))
         .route("/api/v1/status", get(status))
         .route("/api/v1/summary", get(summary::summary))
-        .route_layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            status_token,
-        ));
-    Router::new()
-        .merge(read)
+        .route_layer(from_fn_with_state(state.clone(), guard::read_routes));
+    let other = Router::new()
         .route("/metrics", get(metrics))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/-/healthy", get(healthy))
         .route("/-/ready", get(ready))
+        .route_layer(from_fn_with_state(state.clone(), guard::other_routes));
+    Router::new()
+        .merge(read)
+        .merge(other)
         .route(
             "/alertmanager",
             post(webhook::receive).layer(DefaultBodyLimit::max(webhook::MAX_BODY)),
         )
+        .layer(from_fn_with_state(state.clone(), guard::headers))
         .with_state(state)
 }
 
@@ -83,6 +89,19 @@ pub async fn serve(
     cancel: CancellationToken,
 ) -> std::io::Result<()> {
     server::serve_with(listener, app, cancel, server::LIMITS).await
+}
+
+/// [`serve`] with the web configuration file's TLS, when it has some.
+///
+/// # Errors
+/// When the listener fails.
+pub async fn serve_web(
+    listener: tokio::net::TcpListener,
+    app: Router,
+    cancel: CancellationToken,
+    web: Option<Arc<crate::webconfig::watch::Watch>>,
+) -> std::io::Result<()> {
+    server::serve_web(listener, app, cancel, server::LIMITS, web).await
 }
 
 async fn metrics(State(s): State<AppState>, headers: HeaderMap) -> Response {
@@ -108,34 +127,6 @@ async fn metrics(State(s): State<AppState>, headers: HeaderMap) -> Response {
         body,
     )
         .into_response()
-}
-
-/// Lets a request through when `STATUS_TOKEN` is unset or the request carries it (`Bearer`, or
-/// as the Basic password, so that a browser's login prompt works); else 401 with a Basic
-/// challenge.
-async fn status_token(
-    State(s): State<AppState>,
-    req: axum::extract::Request,
-    next: axum::middleware::Next,
-) -> Response {
-    if let Some(token) = &s.config.http.status_token {
-        let auth = req
-            .headers()
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok());
-        if !crate::alertmanager::authorized(auth, token.expose()) {
-            return (
-                StatusCode::UNAUTHORIZED,
-                [(
-                    header::WWW_AUTHENTICATE,
-                    "Basic realm=\"flexus-traffic-monitor\", charset=\"UTF-8\"",
-                )],
-                "STATUS_TOKEN is set: send it as a Bearer token, or as the password (any user name)\n",
-            )
-                .into_response();
-        }
-    }
-    next.run(req).await
 }
 
 /// `/-/healthy`, as Prometheus and Alertmanager answer it: the process answers.

@@ -27,6 +27,11 @@
 //! - a request's body must arrive within [`Limits::body_timeout`] in total (not per chunk, so a
 //!   slow drip cannot reset it).
 //!
+//! - with TLS (the web configuration file's `tls_server_config`), the handshake happens after the
+//!   connection has its slot, counts as idle (a newer connection may take its slot) and must end
+//!   within [`Limits::header_read_timeout`]; the certificate and settings in force are taken anew
+//!   for each connection, so a renewed certificate is served without a restart.
+//!
 //! HTTP/1.1 only (Prometheus, Alertmanager and browsers all speak it). It does not know the routes.
 
 use std::collections::BTreeMap;
@@ -51,6 +56,8 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tower_service::Service;
+
+use crate::webconfig::watch::Watch;
 
 /// The bounds of the HTTP side.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -180,6 +187,21 @@ pub async fn serve_with(
     cancel: CancellationToken,
     limits: Limits,
 ) -> std::io::Result<()> {
+    serve_web(listener, app, cancel, limits, None).await
+}
+
+/// [`serve_with`], speaking TLS when `web` turns it on.
+///
+/// # Errors
+/// As [`serve_with`].
+pub async fn serve_web(
+    listener: TcpListener,
+    app: Router,
+    cancel: CancellationToken,
+    limits: Limits,
+    web: Option<Arc<Watch>>,
+) -> std::io::Result<()> {
+    let web = web.filter(|w| w.tls());
     let slots = Arc::new(Semaphore::new(limits.max_connections));
     // Sockets, counting those closed for a newer connection whose task has not ended yet: the
     // file descriptors the HTTP side may hold whatever the pace of clients.
@@ -232,8 +254,16 @@ pub async fn serve_with(
         let registry = registry.clone();
         let cancel = cancel.clone();
         let app = app.clone();
+        let web = web.clone();
         connections.spawn(async move {
-            connection(stream, peer, app, open.clone(), cancel, limits).await;
+            match web {
+                None => connection(stream, peer, app, open.clone(), cancel, limits).await,
+                Some(web) => {
+                    if let Some(tls) = handshake(&web, stream, peer, &open, &cancel, limits).await {
+                        connection(tls, peer, app, open.clone(), cancel, limits).await;
+                    }
+                }
+            }
             registry.remove(id, &open);
             drop(socket);
         });
@@ -269,14 +299,45 @@ impl Drop for Serving {
     }
 }
 
-async fn connection(
+/// The TLS handshake of a new connection, with the settings in force now; `None` when it failed,
+/// took longer than the header timeout, or the connection was closed meanwhile.
+async fn handshake(
+    web: &Watch,
     stream: TcpStream,
+    peer: SocketAddr,
+    open: &Open,
+    cancel: &CancellationToken,
+    limits: Limits,
+) -> Option<tokio_rustls::server::TlsStream<TcpStream>> {
+    let config = web.current().tls.clone()?;
+    let accept = tokio_rustls::TlsAcceptor::from(config).accept(stream);
+    tokio::select! {
+        r = tokio::time::timeout(limits.header_read_timeout, accept) => match r {
+            Ok(Ok(tls)) => Some(tls),
+            Ok(Err(e)) => {
+                tracing::debug!(%peer, error = %e, "http: TLS handshake failed");
+                None
+            }
+            Err(_) => {
+                tracing::debug!(%peer, "http: TLS handshake timed out");
+                None
+            }
+        },
+        () = open.close.cancelled() => None,
+        () = cancel.cancelled() => None,
+    }
+}
+
+async fn connection<S>(
+    stream: S,
     peer: SocketAddr,
     app: Router,
     open: Arc<Open>,
     cancel: CancellationToken,
     limits: Limits,
-) {
+) where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
     let counted = open.clone();
     let service = hyper::service::service_fn(move |req: Request<Incoming>| {
         let serving = Serving::start(&counted);

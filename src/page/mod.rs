@@ -40,8 +40,8 @@ pub struct Settings {
     /// Package id → server name, where it differs from `server_name` (with several accounts,
     /// every package's, followed by its account: `flexus [intl]`).
     pub servers: BTreeMap<String, String>,
-    /// With several accounts, each one's name and the variable prefix its keys are set with.
-    pub accounts: Vec<String>,
+    /// With several accounts, each one's name and its `SHUTDOWN_MODE` (empty with one).
+    pub accounts: Vec<(String, ShutdownMode)>,
     pub thresholds: Thresholds,
     pub reading_max_age: Duration,
     pub poll_interval: Duration,
@@ -79,7 +79,7 @@ impl Settings {
                 .accounts
                 .iter()
                 .filter(|a| !a.name.is_empty())
-                .map(|a| a.name.clone())
+                .map(|a| (a.name.clone(), a.shutdown_mode))
                 .collect(),
             thresholds: c.alerting.thresholds,
             reading_max_age: c.watch.reading_max_age,
@@ -231,6 +231,8 @@ pub enum InCharge {
 pub struct Program {
     pub dry_run: bool,
     pub shutdown_mode: ShutdownMode,
+    /// With several accounts, each one's shutdown mode.
+    pub account_modes: Vec<(String, ShutdownMode)>,
     /// Why level 1 does not shut down, if it does not.
     pub no_shutdown: Option<NoShutdown>,
     pub in_charge: InCharge,
@@ -491,6 +493,7 @@ pub fn build(i: &Inputs<'_>) -> PageView {
     let program = Program {
         dry_run: s.dry_run,
         shutdown_mode: s.shutdown_mode,
+        account_modes: s.accounts.clone(),
         no_shutdown: s.no_shutdown,
         in_charge,
         fallback: s.fallback,

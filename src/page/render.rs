@@ -963,19 +963,36 @@ fn program(o: &mut String, r: &R, p: &Program) {
             )
         }
     );
+    let mode = |m: ShutdownMode| match m {
+        ShutdownMode::Command => r.t("在本机执行关机命令", "the shutdown command on this machine"),
+        ShutdownMode::HuaweiApi => r.t(
+            "通过华为云 API 停止实例",
+            "stop the instance through the Huawei Cloud API",
+        ),
+        ShutdownMode::Off => r.t("关闭（只告警）", "off (alerts only)"),
+    };
+    let shutdown = if p.account_modes.is_empty() {
+        mode(p.shutdown_mode).to_string()
+    } else {
+        // Each account has its own.
+        p.account_modes
+            .iter()
+            .map(|(a, m)| {
+                format!(
+                    "{}{}{}{}",
+                    r.t("账号 ", "account "),
+                    esc(a),
+                    r.t("：", ": "),
+                    mode(*m)
+                )
+            })
+            .collect::<Vec<_>>()
+            .join(r.t("；", "; "))
+    };
     let _ = write!(
         o,
-        "<dt>{}</dt><dd>{}</dd>",
+        "<dt>{}</dt><dd data-k=\"shutdown-mode\">{shutdown}</dd>",
         r.t("关机方式", "Shutdown"),
-        match p.shutdown_mode {
-            ShutdownMode::Command =>
-                r.t("在本机执行关机命令", "the shutdown command on this machine"),
-            ShutdownMode::HuaweiApi => r.t(
-                "通过华为云 API 停止实例",
-                "stop the instance through the Huawei Cloud API"
-            ),
-            ShutdownMode::Off => r.t("关闭（只告警）", "off (alerts only)"),
-        }
     );
     let in_charge = match p.in_charge {
         InCharge::Prometheus => format!(

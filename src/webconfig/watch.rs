@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::SystemTime;
 
+use super::auth::BasicAuth;
 use super::{load, Problem, WebConfig};
 
 /// What identifies a version of a file: modification time, size and inode (`None`: unreadable).
@@ -34,6 +35,7 @@ pub struct Watch {
     path: PathBuf,
     tls: bool,
     state: Mutex<State>,
+    auth: BasicAuth,
 }
 
 impl std::fmt::Debug for Watch {
@@ -60,12 +62,23 @@ impl Watch {
                 current: Arc::new(config),
                 seen,
             }),
+            auth: BasicAuth::default(),
         })
     }
 
     /// Whether the listener speaks TLS (fixed at start).
     pub fn tls(&self) -> bool {
         self.tls
+    }
+
+    /// Whether `authorization` (a request's header) names a user of `basic_auth_users` with its
+    /// password; `None` when the file has no users (no basic auth).
+    pub async fn basic_auth(&self, authorization: Option<&str>) -> Option<bool> {
+        let current = self.current();
+        if current.users.is_empty() {
+            return None;
+        }
+        Some(self.auth.check(&current.users, authorization).await)
     }
 
     /// The file's path.

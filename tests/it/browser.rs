@@ -351,6 +351,7 @@ async fn the_status_page_names_each_account_and_the_failing_one_in_a_real_browse
                     "账号 intl",
                     "ACCOUNT_INTL_HUAWEICLOUD_SDK_AK",
                     "其他账号照常",
+                    "账号 intl：关闭（只告警）",
                 ]
             } else {
                 &[
@@ -361,6 +362,7 @@ async fn the_status_page_names_each_account_and_the_failing_one_in_a_real_browse
                     "Account intl",
                     "ACCOUNT_INTL_HUAWEICLOUD_SDK_AK",
                     "the other accounts go on",
+                    "account intl: off (alerts only)",
                 ]
             };
             for w in want {
@@ -393,4 +395,93 @@ async fn the_status_page_names_each_account_and_the_failing_one_in_a_real_browse
         assert!(!logs.contains(secret), "{secret} in the logs");
     }
     assert!(logs.contains("account=\"intl\""), "{logs}");
+}
+
+#[tokio::test]
+async fn the_status_page_shows_the_bill_and_the_live_estimate_and_the_gap_in_a_real_browser() {
+    use crate::helpers::fakes::ces::FakeCes;
+    let Some(chromium) = chromium() else {
+        return;
+    };
+    const EIP: &str = "3773b058-5b4f-4366-9035-9bbd9964714a";
+    let now = Utc::now();
+    let fmt = |t: chrono::DateTime<Utc>| t.format("%Y-%m-%dT%H:%M:%SZ").to_string();
+    let fake = FakeBss::start().await;
+    set(
+        &fake,
+        HEALTHY,
+        412.0,
+        1200.0,
+        &fmt(now - chrono::Duration::days(12)),
+        &fmt(now + chrono::Duration::days(18)),
+    );
+    // 14 GB left the server's EIP in the last half hour; the bill has not seen them yet.
+    let ces = FakeCes::start().await;
+    ces.sent_between(
+        EIP,
+        now - chrono::Duration::minutes(30),
+        now - chrono::Duration::minutes(2),
+        14e9,
+    );
+    let mut env = base_env(&fake, &[HEALTHY]);
+    let eips = format!("{HEALTHY}:{EIP}:ap-southeast-1:0123456789abcdef0123456789abcdef");
+    env.extend(vars(&[
+        ("CLOUDEYE_EIPS", &eips),
+        ("HUAWEICLOUD_CES_ENDPOINT", &ces.url()),
+        ("CLOUDEYE_INTERVAL", "1s"),
+        ("EGRESS_BILL_LAG", "1h"),
+        ("POLL_INTERVAL", "2s"),
+        ("SHUTDOWN_MODE", "off"),
+        ("TZ", "UTC"),
+        (
+            "STATE_DIR",
+            &state_dir("browser-live").display().to_string(),
+        ),
+    ]));
+    let (child, base) = serve_ready(&env).await;
+    let mut estimate = None;
+    for _ in 0..50 {
+        estimate = status(&base).await["packages"][0]["estimate"]["remaining_gb"].as_f64();
+        if estimate.is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert_eq!(estimate, Some(398.0), "{:#}", status(&base).await);
+    let shots = screenshot_dir();
+    for (lang, query) in [("zh", ""), ("en", "?lang=en")] {
+        for size in [(360, 800), (1280, 900)] {
+            let url = format!("{base}/{query}");
+            let dom = browse(chromium, size, &["--dump-dom".into(), url.clone()]).await;
+            let text = text_of(&dom);
+            let want: &[&str] = if lang == "zh" {
+                &["账单 412.00 GB，读取于", "现在约 398.00 GB"]
+            } else {
+                &["bill 412.00 GB, read", "now ≈ 398.00 GB"]
+            };
+            let live = text.split_whitespace().collect::<Vec<_>>().join(" ");
+            for w in want {
+                let w = w.split_whitespace().collect::<Vec<_>>().join(" ");
+                assert!(
+                    live.contains(&w),
+                    "{lang} {size:?}: {w:?} missing from:\n{text}"
+                );
+            }
+            let png = shots.join(format!("status-live-{lang}-{}x{}.png", size.0, size.1));
+            let _ = std::fs::remove_file(&png);
+            browse(
+                chromium,
+                size,
+                &[format!("--screenshot={}", png.display()), url],
+            )
+            .await;
+            let bytes = std::fs::read(&png).unwrap();
+            assert!(
+                bytes.starts_with(b"\x89PNG") && bytes.len() > 10_000,
+                "{} is not a real screenshot",
+                png.display()
+            );
+        }
+    }
+    stop(child).await;
 }
