@@ -463,7 +463,7 @@ pub fn render(m: &Message, lang: Lang, th: &Thresholds) -> String {
 }
 
 /// Renders a message as Telegram HTML; `level1` is what level 1 does under the current settings
-/// ([`crate::config::Config::level1_does`]), which names it ("level 1 (fence)").
+/// (`Config::level1_does`), which names it ("level 1 (fence)").
 pub fn render_for(m: &Message, lang: Lang, th: &Thresholds, level1: &[Action]) -> String {
     let x = Text { lang, level1 };
     match m {

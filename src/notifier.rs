@@ -545,7 +545,7 @@ impl Notifier {
     }
 
     /// Names level 1 in messages by what it does under the settings
-    /// ([`crate::config::Config::level1_does`]); by default it shuts down.
+    /// (`Config::level1_does`); by default it shuts down.
     #[must_use]
     pub fn with_level1(mut self, level1: Vec<Action>) -> Self {
         self.level1 = level1;
