@@ -122,6 +122,61 @@ impl fmt::Display for LoadError {
 
 impl std::error::Error for LoadError {}
 
+impl LoadError {
+    /// The error for a person, in `lang` (English is the [`fmt::Display`] text). The system's own
+    /// words (an I/O error) are quoted as outside text.
+    pub fn render(&self, lang: crate::messages::Lang) -> String {
+        if lang == crate::messages::Lang::En {
+            return self.to_string();
+        }
+        match self {
+            LoadError::Io(p, e) => format!("无法读取配置文件 {}：「{e}」", p.display()),
+            LoadError::NotUtf8(p) => {
+                format!(
+                    "无法读取配置文件 {}：它不是 UTF-8 文本；请另存为 UTF-8",
+                    p.display()
+                )
+            }
+            LoadError::Lines(p, errors) => {
+                let mut out = format!("无法读取配置文件 {}：", p.display());
+                for e in errors {
+                    out.push_str(&format!("\n  - {}", e.render_zh()));
+                }
+                out
+            }
+        }
+    }
+}
+
+impl LineError {
+    /// The Chinese of the [`fmt::Display`] text.
+    fn render_zh(&self) -> String {
+        let name = self.key.as_deref().unwrap_or("NAME");
+        let mut out = format!("第 {} 行", self.line);
+        if let Some(key) = &self.key {
+            out.push_str(&format!("（{key}）"));
+        }
+        let problem = match self.problem {
+            Problem::NoName => "`=` 前面没有变量名".to_string(),
+            Problem::UnclosedQuote(q) => format!("值以 {q} 引号开头，却没有闭合"),
+            Problem::TextAfterQuote => "值的闭合引号后面还有文字".to_string(),
+            Problem::NoEquals => "变量名后面没有 `=`".to_string(),
+            Problem::NotAVariable => {
+                "这个名字或值不能作为环境变量（名字中有 `=`，或含 NUL）".to_string()
+            }
+        };
+        let fix = match self.problem {
+            Problem::NoName | Problem::NoEquals | Problem::NotAVariable => format!(
+                "写成 {name}=value（名字由字母、数字和 _ 组成），或在行首加 # 使它成为注释"
+            ),
+            Problem::UnclosedQuote(_) | Problem::TextAfterQuote => format!(
+                "把整个值用一对引号括起来：`{name}='含空格 # 和符号的值'`（单引号内用 \\' 表示 '，用 \\\\ 表示 \\），值中没有 ` #` 时也可以不加引号"
+            ),
+        };
+        format!("{out}：{problem}；改法：{fix}")
+    }
+}
+
 /// Reads `path` and returns the variables it sets, in file order, resolved against `environment`
 /// (the process environment in production). Names `environment` already has are left out: the
 /// environment wins, as with `load_dotenv()`.

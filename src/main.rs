@@ -5,19 +5,18 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use clap::Parser;
-use flexus_traffic_monitor::cli::{Cli, Command};
+use flexus_traffic_monitor::cli::{self, Command};
 use flexus_traffic_monitor::commands;
 use flexus_traffic_monitor::config::{self, Config};
 use flexus_traffic_monitor::envfile;
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = cli::parse(help_lang());
     let source = match load_env_file(cli.env_file.as_deref()) {
         Ok(source) => source,
         Err(e) => {
-            flexus_traffic_monitor::errln!("{e}");
+            flexus_traffic_monitor::errln!("{}", e.render(commands::env_lang()));
             return ExitCode::from(commands::EXIT_CONFIG);
         }
     };
@@ -65,6 +64,34 @@ async fn main() -> ExitCode {
         Command::Lift => commands::lift::run(config).await,
         Command::Config { .. } | Command::HashPassword { .. } => unreachable!("handled above"),
     }
+}
+
+/// The language of `--help`, read before the command line is: `MESSAGE_LANG` from the environment,
+/// else from the env file the command would read (`--env-file FILE` or `./.env`, quietly: a broken
+/// file is reported once the command line is parsed), else Chinese.
+fn help_lang() -> flexus_traffic_monitor::messages::Lang {
+    if std::env::var_os("MESSAGE_LANG").is_some() {
+        return commands::env_lang();
+    }
+    let args: Vec<String> = std::env::args().collect();
+    let file = args
+        .iter()
+        .enumerate()
+        .find_map(|(i, a)| match a.strip_prefix("--env-file") {
+            Some("") => args.get(i + 1).cloned(),
+            Some(rest) => rest.strip_prefix('=').map(str::to_string),
+            None => None,
+        })
+        .unwrap_or_else(|| ".env".into());
+    envfile::load(Path::new(&file), false, &HashMap::new())
+        .ok()
+        .flatten()
+        .and_then(|vars| {
+            vars.into_iter()
+                .find(|(k, _)| k == "MESSAGE_LANG")
+                .and_then(|(_, v)| v.parse().ok())
+        })
+        .unwrap_or(flexus_traffic_monitor::messages::Lang::Zh)
 }
 
 /// Loads `--env-file` (which must exist) or `./.env` (if present) into the process environment,

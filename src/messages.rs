@@ -38,6 +38,16 @@ pub enum Lang {
 }
 
 impl Lang {
+    /// `MESSAGE_LANG` from the process environment (after `.env` was loaded), Chinese by default
+    /// or when it does not parse: the language of what commands print, also before (or without)
+    /// a valid configuration.
+    pub fn from_env() -> Self {
+        std::env::var("MESSAGE_LANG")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(Self::Zh)
+    }
+
     /// The `MESSAGE_LANG` value.
     pub fn as_str(self) -> &'static str {
         match self {

@@ -114,7 +114,14 @@ impl Runner {
         if self.dry_run {
             let line = step.display();
             // Standard error: `check --json` keeps standard output for its JSON.
-            crate::errln!("DRY_RUN: would run: {line}");
+            // In `MESSAGE_LANG` (read here as the messages read it: actions sit below messages).
+            let english = std::env::var("MESSAGE_LANG")
+                .is_ok_and(|v| v.trim().to_ascii_lowercase().starts_with("en"));
+            if english {
+                crate::errln!("DRY_RUN: would run: {line}");
+            } else {
+                crate::errln!("DRY_RUN：演练，将运行：`{line}`");
+            }
             tracing::info!(command = %line, "dry run: would run");
             return Ok(line);
         }

@@ -20,10 +20,15 @@ pub async fn run(mut config: Config, json_out: bool) -> ExitCode {
     }
     let bss = match super::bss_client(&config) {
         Ok(b) => b,
-        Err(e) => return super::config_error(&e),
+        Err(e) => return super::config_error(&e, lang),
     };
     if let Err(e) = super::resolve_targets(&mut config).await {
-        crate::logging::print_error(&format!("{e:#}"));
+        crate::logging::print_error(&super::say::failed(
+            lang,
+            None,
+            "无法确定资源包所属的实例",
+            &format!("{e:#}"),
+        ));
         return ExitCode::from(super::EXIT_CONFIG);
     }
     // An overlapping run (a slow countdown, a cron job fired twice) waits for this one to end.
@@ -38,7 +43,7 @@ pub async fn run(mut config: Config, json_out: bool) -> ExitCode {
     .await
     {
         Ok(a) => a,
-        Err(e) => return super::serve::build_error(&e),
+        Err(e) => return super::serve::build_error(&e, lang),
     };
     // The live sources first, so that the poll builds its estimates on what they know now: the
     // counter is sampled by the poll itself; Cloud Eye is read once per EIP.
@@ -64,7 +69,12 @@ pub async fn run(mut config: Config, json_out: bool) -> ExitCode {
         return ExitCode::from(super::EXIT_STATE);
     }
     if let Err(e) = stack.engine.reports(Utc::now()).await {
-        crate::logging::print_error(&format!("error: cannot record the reports: {e}"));
+        crate::logging::print_error(&super::say::failed(
+            lang,
+            Some("cannot record the reports"),
+            "无法保存报告记录（STATE_DIR 不可用）",
+            &e,
+        ));
         return ExitCode::from(super::EXIT_STATE);
     }
     let snap = stack.snapshot.read().await.clone();

@@ -43,7 +43,7 @@ pub fn run(json: bool, source: Option<&Path>) -> ExitCode {
             crate::outln!("{}{w}\n", say::warning(lang));
         }
         crate::outln!("{}", say::settings_heading(lang, source));
-        for (var, value) in config.effective() {
+        for (var, value) in config.effective_in(lang) {
             crate::outln!("{var}={value}");
         }
     }

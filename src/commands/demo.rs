@@ -24,7 +24,15 @@ pub async fn run(mut config: Config, speed: f64) -> ExitCode {
     let cloud = match DemoCloud::start(scenario, speed, config.notify.lang).await {
         Ok(c) => c,
         Err(e) => {
-            crate::errln!("cannot start the demo cloud on 127.0.0.1: {e}");
+            crate::errln!(
+                "{}",
+                super::say::failed(
+                    config.notify.lang,
+                    Some("cannot start the demo cloud on 127.0.0.1"),
+                    "无法在 127.0.0.1 上启动演示用的云",
+                    &e
+                )
+            );
             return ExitCode::FAILURE;
         }
     };
@@ -53,7 +61,15 @@ pub async fn run(mut config: Config, speed: f64) -> ExitCode {
     {
         Ok(d) => d,
         Err(e) => {
-            crate::errln!("cannot create the demo's temporary state directory: {e}");
+            crate::errln!(
+                "{}",
+                super::say::failed(
+                    config.notify.lang,
+                    Some("cannot create the demo's temporary state directory"),
+                    "无法创建演示用的临时状态目录",
+                    &e
+                )
+            );
             return ExitCode::from(super::EXIT_STATE);
         }
     };
@@ -66,7 +82,15 @@ pub async fn run(mut config: Config, speed: f64) -> ExitCode {
         Err(_) => match tokio::net::TcpListener::bind("127.0.0.1:0").await {
             Ok(l) => l,
             Err(e) => {
-                crate::errln!("cannot listen on 127.0.0.1: {e}");
+                crate::errln!(
+                    "{}",
+                    super::say::failed(
+                        config.notify.lang,
+                        Some("cannot listen on 127.0.0.1"),
+                        "无法在 127.0.0.1 上监听",
+                        &e
+                    )
+                );
                 return ExitCode::FAILURE;
             }
         },
@@ -77,9 +101,10 @@ pub async fn run(mut config: Config, speed: f64) -> ExitCode {
         .unwrap_or_default();
     let bss = match super::bss_client(&config) {
         Ok(b) => b,
-        Err(e) => return super::config_error(&e),
+        Err(e) => return super::config_error(&e, config.notify.lang),
     };
     let thresholds = config.alerting.thresholds;
+    let lang = config.notify.lang;
     let state_dir = config.state_dir.display().to_string();
     let stack = match App::build(
         config,
@@ -91,23 +116,46 @@ pub async fn run(mut config: Config, speed: f64) -> ExitCode {
     .await
     {
         Ok(a) => a,
-        Err(e) => return super::serve::build_error(&e),
+        Err(e) => return super::serve::build_error(&e, lang),
     };
 
-    crate::outln!(
-        "Status page: http://{addr}/   (open it in a browser now: it follows the demo live)\n"
-    );
-    crate::outln!("flexus-traffic-monitor demo — no cloud account needed\n");
-    crate::outln!("A simulated Huawei BSS serves one {:.0} GB traffic package that drains from {:.0} GB to {:.0} GB", scenario.quota_gb, scenario.start_gb, scenario.end_gb);
-    crate::outln!("in about {:.0} s, then a new cycle refills it. Thresholds: level 3 < {} GB, level 2 < {} GB, level 1 < {} GB.", scenario.drain.as_secs_f64() / speed, thresholds.t3, thresholds.t2, thresholds.t1);
-    crate::outln!("Every poll is a real signed request; messages that would go to Telegram are printed below;");
-    crate::outln!("the shutdown at level 1 is a dry run (nothing is shut down).\n");
-    crate::outln!("Look while it runs:");
-    crate::outln!("  metrics:  curl http://{addr}/metrics");
-    crate::outln!("  status:   curl http://{addr}/api/v1/status");
-    crate::outln!("  state:    {state_dir} (temporary, removed when the demo ends)");
-    crate::outln!("  a real Prometheus: add a scrape job for {addr} (deploy/prometheus/ has one for 127.0.0.1:9184)");
-    crate::outln!("  the simulated BSS, to run `serve` or `check` against it in another shell:");
+    let drain_s = scenario.drain.as_secs_f64() / speed;
+    if lang == crate::messages::Lang::Zh {
+        crate::outln!("状态页：http://{addr}/   （现在就在浏览器中打开：它实时跟随演示）\n");
+        crate::outln!("flexus-traffic-monitor 演示：无需云账号\n");
+        crate::outln!("模拟的华为云 BSS 提供一个 {:.0} GB 的流量包，它在约 {drain_s:.0} 秒内从 {:.0} GB 降到 {:.0} GB，", scenario.quota_gb, scenario.start_gb, scenario.end_gb);
+        crate::outln!(
+            "然后新周期把它充满。阈值：三级 < {} GB，二级 < {} GB，一级 < {} GB。",
+            thresholds.t3,
+            thresholds.t2,
+            thresholds.t1
+        );
+        crate::outln!("每次查询都是真实的签名请求；本该发到 Telegram 的消息打印在下面；");
+        crate::outln!("一级的关机只是演练（不会关掉任何东西）。\n");
+        crate::outln!("运行时可以看：");
+        crate::outln!("  指标：  curl http://{addr}/metrics");
+        crate::outln!("  状态：  curl http://{addr}/api/v1/status");
+        crate::outln!("  状态目录：{state_dir}（临时的，演示结束时删除）");
+        crate::outln!("  真实的 Prometheus：为 {addr} 加一个抓取任务（deploy/prometheus/ 中有一个针对 127.0.0.1:9184 的）");
+        crate::outln!("  模拟的 BSS：在另一个终端里对它运行 `serve` 或 `check`：");
+    } else {
+        crate::outln!(
+            "Status page: http://{addr}/   (open it in a browser now: it follows the demo live)\n"
+        );
+        crate::outln!("flexus-traffic-monitor demo — no cloud account needed\n");
+        crate::outln!("A simulated Huawei BSS serves one {:.0} GB traffic package that drains from {:.0} GB to {:.0} GB", scenario.quota_gb, scenario.start_gb, scenario.end_gb);
+        crate::outln!("in about {drain_s:.0} s, then a new cycle refills it. Thresholds: level 3 < {} GB, level 2 < {} GB, level 1 < {} GB.", thresholds.t3, thresholds.t2, thresholds.t1);
+        crate::outln!("Every poll is a real signed request; messages that would go to Telegram are printed below;");
+        crate::outln!("the shutdown at level 1 is a dry run (nothing is shut down).\n");
+        crate::outln!("Look while it runs:");
+        crate::outln!("  metrics:  curl http://{addr}/metrics");
+        crate::outln!("  status:   curl http://{addr}/api/v1/status");
+        crate::outln!("  state:    {state_dir} (temporary, removed when the demo ends)");
+        crate::outln!("  a real Prometheus: add a scrape job for {addr} (deploy/prometheus/ has one for 127.0.0.1:9184)");
+        crate::outln!(
+            "  the simulated BSS, to run `serve` or `check` against it in another shell:"
+        );
+    }
     crate::outln!(
         "    HUAWEICLOUD_BSS_ENDPOINT={} HUAWEICLOUD_SDK_AK={DEMO_AK} HUAWEICLOUD_SDK_SK={DEMO_SK} FREE_RESOURCE_IDS={DEMO_PACKAGE} flexus-traffic-monitor check\n",
         bss_url
@@ -132,18 +180,34 @@ pub async fn run(mut config: Config, speed: f64) -> ExitCode {
                     let level = Level::of(r.remaining_gb, &thresholds);
                     if last_level != Some(level) {
                         let t = cloud.elapsed().as_secs_f64() / speed;
-                        crate::outln!(
-                            "[+{t:>4.0}s] remaining {:>8.2} GB → level {}",
-                            r.remaining_gb,
-                            level.label()
-                        );
+                        if lang == crate::messages::Lang::Zh {
+                            crate::outln!(
+                                "[+{t:>4.0}s] 剩余 {:>8.2} GB → 级别 {}",
+                                r.remaining_gb,
+                                level.label()
+                            );
+                        } else {
+                            crate::outln!(
+                                "[+{t:>4.0}s] remaining {:>8.2} GB → level {}",
+                                r.remaining_gb,
+                                level.label()
+                            );
+                        }
                         last_level = Some(level);
                     }
                 }
                 if cloud.elapsed() >= end && guard.running().is_none() {
-                    crate::outln!("\nDemo finished: the package went through every level, the guard ran a dry-run shutdown");
-                    crate::outln!("after re-checking, and the new cycle was told with its first report. For a real server, see README.md:");
-                    crate::outln!("put your keys in .env, then run `flexus-traffic-monitor check` from cron or `serve` under systemd.");
+                    if lang == crate::messages::Lang::Zh {
+                        crate::outln!("\n演示结束：资源包经过了每个级别，关机守卫在重新查询后做了一次关机演练，");
+                        crate::outln!(
+                            "新周期也随第一份报告通知了。用于真实服务器，请看 README.zh-CN.md："
+                        );
+                        crate::outln!("把密钥写进 .env，然后用 cron 运行 `flexus-traffic-monitor check`，或用 systemd 运行 `serve`。");
+                    } else {
+                        crate::outln!("\nDemo finished: the package went through every level, the guard ran a dry-run shutdown");
+                        crate::outln!("after re-checking, and the new cycle was told with its first report. For a real server, see README.md:");
+                        crate::outln!("put your keys in .env, then run `flexus-traffic-monitor check` from cron or `serve` under systemd.");
+                    }
                     cancel.cancel();
                     return;
                 }

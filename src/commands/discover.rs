@@ -2,17 +2,25 @@
 
 use std::process::ExitCode;
 
+use super::say;
 use crate::config::Config;
+use crate::messages::{to_plain, Lang, Localize};
 
 pub async fn run(config: Config, json: bool) -> ExitCode {
+    let lang = config.notify.lang;
     let bss = match super::bss_client(&config) {
         Ok(b) => b,
-        Err(e) => return super::config_error(&e),
+        Err(e) => return super::config_error(&e, lang),
     };
     let found = match bss.list_free_resource_infos().await {
         Ok(f) => f,
         Err(e) => {
-            crate::logging::print_error(&format!("error: {e}"));
+            tracing::error!(error = %e, "cannot list the free resource packages");
+            let what = match lang {
+                Lang::En => e.to_string(),
+                Lang::Zh => to_plain(&e.localize(lang)),
+            };
+            crate::logging::print_error(&say::poll_failed(lang, &what));
             return ExitCode::from(super::EXIT_POLL_FAILED);
         }
     };
@@ -26,10 +34,7 @@ pub async fn run(config: Config, json: bool) -> ExitCode {
         return ExitCode::SUCCESS;
     }
     if found.is_empty() {
-        crate::outln!(
-            "No free resource packages found on this account (site {}).",
-            config.huawei.site.as_str()
-        );
+        crate::outln!("{}", say::no_packages(lang, config.huawei.site.as_str()));
         return ExitCode::SUCCESS;
     }
     let gb = |v: Option<f64>| v.map(|x| format!("{x:.2}")).unwrap_or_else(|| "?".into());
@@ -41,14 +46,11 @@ pub async fn run(config: Config, json: bool) -> ExitCode {
                 r.product_name.clone(),
                 r.usage_type.clone(),
                 r.region_code.clone(),
-                if r.in_effect() {
-                    "in effect".into()
-                } else {
-                    format!(
-                        "status {}",
-                        r.status.map(|s| s.to_string()).unwrap_or_default()
-                    )
-                },
+                say::package_status(
+                    lang,
+                    r.in_effect(),
+                    &r.status.map(|s| s.to_string()).unwrap_or_default(),
+                ),
                 gb(r.remaining_gb),
                 gb(r.total_gb),
                 r.expire_time.clone().unwrap_or_default(),
@@ -71,7 +73,7 @@ pub async fn run(config: Config, json: bool) -> ExitCode {
             &rows
         )
     );
-    crate::outln!("\nPut this line in your .env (packages in effect only; keep the traffic packages you want watched):");
+    crate::outln!("\n{}", say::put_ids_line(lang));
     crate::outln!("FREE_RESOURCE_IDS={}", ids.join(","));
     instances(&config).await
 }
@@ -79,25 +81,33 @@ pub async fn run(config: Config, json: bool) -> ExitCode {
 /// With the account id, lists the Flexus L instances through RMS and prints the lines that
 /// `SHUTDOWN_MODE=huawei-api` needs.
 async fn instances(config: &Config) -> ExitCode {
+    let lang = config.notify.lang;
     let rms = match super::rms_client(config) {
         Ok(Some(r)) => r,
         Ok(None) => {
-            crate::outln!("\nSet HUAWEICLOUD_SDK_DOMAIN_ID (your account id) to also list the Flexus L instances and their ECS server ids.");
+            crate::outln!("\n{}", say::set_domain_id(lang));
             return ExitCode::SUCCESS;
         }
-        Err(e) => return super::config_error(&e),
+        Err(e) => return super::config_error(&e, lang),
     };
     let list = match rms.flexus_instances().await {
         Ok(l) => l,
         Err(e) => {
-            crate::logging::print_error(&format!(
-                "error listing instances through RMS (the key needs rms:resources:list): {e}"
-            ));
+            tracing::error!(error = %e, "cannot list the instances through RMS");
+            crate::logging::print_error(&match lang {
+                Lang::En => format!(
+                    "error listing instances through RMS (the key needs rms:resources:list): {e}"
+                ),
+                Lang::Zh => format!(
+                    "错误：无法通过 RMS 列出实例（密钥需要 rms:resources:list 权限）：{}",
+                    to_plain(&e.localize(lang))
+                ),
+            });
             return ExitCode::from(super::EXIT_POLL_FAILED);
         }
     };
     if list.is_empty() {
-        crate::outln!("\nNo Flexus L instances found through RMS.");
+        crate::outln!("\n{}", say::no_instances(lang));
         return ExitCode::SUCCESS;
     }
     let rows: Vec<Vec<String>> = list
@@ -137,7 +147,7 @@ async fn instances(config: &Config) -> ExitCode {
                 .map(move |p| format!("{p}:{s}:{}:{}:{}", i.name, i.region, i.project_id))
         })
         .collect();
-    crate::outln!("\nFor SHUTDOWN_MODE=huawei-api (stop and start through the API), put these lines in your .env:");
+    crate::outln!("\n{}", say::put_instance_lines(lang));
     crate::outln!("SHUTDOWN_MODE=huawei-api");
     crate::outln!("FLEXUS_INSTANCES={}", entries.join(","));
     ExitCode::SUCCESS

@@ -11,31 +11,30 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
+use super::say;
 use crate::actions::plan::lift_everything;
 use crate::actions::runner::Runner;
 use crate::actions::ActionsState;
 use crate::app;
 use crate::config::Config;
 use crate::enforcer::{lift_requested, request_lift, Enforcer, LiftReport};
+use crate::messages::Lang;
 use crate::metrics::Metrics;
 use crate::notifier::Notifier;
 use crate::state::{StateCell, StateStore, StoreError};
 
-fn print(report: &LiftReport, dry_run: bool) -> ExitCode {
-    let verb = if dry_run { "would run" } else { "ran" };
+fn print(report: &LiftReport, dry_run: bool, lang: Lang) -> ExitCode {
     for c in &report.commands {
-        crate::outln!("{verb}: {c}");
+        crate::outln!("{}", say::lift_ran(lang, dry_run, c));
     }
     for k in &report.lifted {
-        crate::outln!("lifted: {}", k.id());
+        crate::outln!("{}", say::lifted(lang, &k.id()));
     }
     for e in &report.errors {
-        crate::errln!("error: {e}");
+        crate::errln!("{}", say::failed(lang, None, "解除失败", e));
     }
     if report.errors.is_empty() {
-        crate::outln!(
-            "done: no throttle, fence or command action of flexus-traffic-monitor is in force"
-        );
+        crate::outln!("{}", say::lift_done(lang));
         ExitCode::SUCCESS
     } else {
         ExitCode::FAILURE
@@ -46,31 +45,35 @@ fn print(report: &LiftReport, dry_run: bool) -> ExitCode {
 const SERVICE_TAKES_WITHIN: Duration = Duration::from_secs(15);
 
 /// Leaves the lift request for the running service and waits until it is taken.
-async fn tell_the_service(state_dir: &std::path::Path) {
+async fn tell_the_service(state_dir: &std::path::Path, lang: Lang) {
     if let Err(e) = request_lift(state_dir, chrono::Utc::now()) {
-        crate::errln!("note: STATE_DIR={}: cannot leave the lift request for the running service ({e}); it puts the actions back only after a restart while the level lasts: stop it first (systemctl stop flexus-traffic-monitor) or change LEVELn_ACTIONS to keep them off", state_dir.display());
+        crate::errln!("{}", say::lift_not_left(lang, state_dir, &e));
         return;
     }
     let until = tokio::time::Instant::now() + SERVICE_TAKES_WITHIN;
     while tokio::time::Instant::now() < until {
         if !lift_requested(state_dir) {
-            println!("the running service recorded the lift and tells the owner; the actions stay off until their level has recovered once");
+            crate::outln!("{}", say::lift_taken(lang));
             return;
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
-    crate::errln!("note: STATE_DIR={} is held by a running service that did not take the lift request within {}s; it records the lift when it does (the request stays in STATE_DIR)", state_dir.display(), SERVICE_TAKES_WITHIN.as_secs());
+    crate::errln!(
+        "{}",
+        say::lift_not_taken(lang, state_dir, SERVICE_TAKES_WITHIN.as_secs())
+    );
 }
 
 pub async fn run(config: Config) -> ExitCode {
     let dry_run = config.shutdown.dry_run;
+    let lang = config.notify.lang;
     match StateStore::open(&config.state_dir, Duration::from_secs(5)).await {
         Ok((store, state, _)) => {
             let state = Arc::new(StateCell::new(store, state));
             let metrics = Arc::new(Metrics::new());
             let clients = match app::clients(&config) {
                 Ok(c) => c,
-                Err(e) => return super::config_error(&e),
+                Err(e) => return super::config_error(&e, lang),
             };
             let notifier = match Notifier::new(
                 &config.state_dir.join("outbox"),
@@ -82,18 +85,26 @@ pub async fn run(config: Config) -> ExitCode {
                 Ok(n) => Arc::new(n),
                 Err(e) => {
                     crate::errln!(
-                        "STATE_DIR={}: cannot open the outbox: {e}",
-                        config.state_dir.display()
+                        "{}",
+                        say::failed(
+                            lang,
+                            Some(&format!(
+                                "STATE_DIR={}: cannot open the outbox",
+                                config.state_dir.display()
+                            )),
+                            &format!("STATE_DIR={}：无法打开发件箱", config.state_dir.display()),
+                            &e
+                        )
                     );
                     return ExitCode::from(super::EXIT_STATE);
                 }
             };
             let enforcer = Enforcer::new(&config, state, notifier.clone(), metrics, None);
-            let code = print(&enforcer.lift_all().await, dry_run);
+            let code = print(&enforcer.lift_all().await, dry_run, lang);
             // Tell the owner now rather than at the service's next start.
             let pass = notifier.flush(Duration::from_secs(10)).await;
             if pass.remaining > 0 {
-                println!("note: the message about this lift waits in the outbox; the service sends it when it runs");
+                crate::outln!("{}", say::lift_message_queued(lang));
             }
             code
         }
@@ -120,12 +131,12 @@ pub async fn run(config: Config) -> ExitCode {
                     Err(e) => report.errors.push(e.to_string()),
                 }
             }
-            let code = print(&report, dry_run);
-            tell_the_service(&config.state_dir).await;
+            let code = print(&report, dry_run, lang);
+            tell_the_service(&config.state_dir, lang).await;
             code
         }
         Err(e) => {
-            crate::errln!("{e}");
+            crate::errln!("{}", say::failed(lang, None, "STATE_DIR 不可用", &e));
             ExitCode::from(super::EXIT_STATE)
         }
     }

@@ -107,10 +107,7 @@ pub async fn resolve_targets(config: &mut Config) -> anyhow::Result<()> {
 /// The language of what the commands print: `MESSAGE_LANG` as the messages read it (Chinese
 /// by default), also when the configuration is too broken to be read whole.
 pub fn env_lang() -> Lang {
-    std::env::var("MESSAGE_LANG")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(Lang::Zh)
+    Lang::from_env()
 }
 
 /// The container this program runs in (read from `/`), if any: see [`crate::shutdown::container`].
@@ -167,9 +164,19 @@ pub fn config_problems(e: &ConfigErrors, source: Option<&std::path::Path>, lang:
     ExitCode::from(EXIT_CONFIG)
 }
 
-/// Prints a configuration error and returns its exit code.
-pub fn config_error(e: &dyn std::fmt::Display) -> ExitCode {
-    crate::errln!("{e}");
+/// Prints why a client could not be built (missing credentials are configuration problems, in
+/// `lang`; anything else is said in `lang` with its raw detail) and returns the configuration's
+/// exit code.
+pub fn config_error(e: &anyhow::Error, lang: Lang) -> ExitCode {
+    match e.downcast_ref::<ConfigErrors>() {
+        Some(problems) => crate::errln!("{}", problems.render(None, lang)),
+        None => crate::logging::print_error(&say::failed(
+            lang,
+            None,
+            "无法准备连接（TLS 或 HTTP 客户端）",
+            &format!("{e:#}"),
+        )),
+    }
     ExitCode::from(EXIT_CONFIG)
 }
 

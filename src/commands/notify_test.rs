@@ -4,6 +4,7 @@
 
 use std::process::ExitCode;
 
+use super::say;
 use crate::app::clients;
 use crate::channels::{Client, Part};
 use crate::config::Config;
@@ -11,10 +12,11 @@ use crate::messages::{render, Message};
 use crate::notifier::{meta, parts_for};
 
 pub async fn run(config: Config) -> ExitCode {
+    let lang = config.notify.lang;
     let clients = match clients(&config) {
         Ok(c) => c,
         Err(e) => {
-            crate::logging::print_error(&format!("error: {e}"));
+            crate::logging::print_error(&say::failed(lang, None, "无法准备通知渠道", &e));
             return ExitCode::FAILURE;
         }
     };
@@ -46,20 +48,24 @@ pub async fn run(config: Config) -> ExitCode {
         match client.send_raw(&part).await {
             Err(e) => {
                 all_ok = false;
-                crate::outln!("[{name}] error: {e}");
+                crate::outln!("{}", say::send_failed(lang, name, &e));
             }
             Ok(raw) => {
                 crate::outln!(
-                    "[{name}] answered {} {}:\n{}",
-                    client.protocol(),
-                    raw.status,
-                    raw.body
+                    "{}",
+                    say::answered(
+                        lang,
+                        name,
+                        client.protocol(),
+                        &raw.status.to_string(),
+                        &raw.body
+                    )
                 );
                 match client.classify(&raw) {
-                    Ok(()) => crate::outln!("[{name}] ok: the message was delivered\n"),
+                    Ok(()) => crate::outln!("{}\n", say::delivered(lang, name, None)),
                     Err(e) => {
                         all_ok = false;
-                        crate::outln!("[{name}] not delivered: {e}\n");
+                        crate::outln!("{}\n", say::delivered(lang, name, Some(&e)));
                     }
                 }
             }

@@ -12,21 +12,30 @@ use crate::app::{App, BuildError, Deps};
 use crate::config::Config;
 
 pub async fn run(mut config: Config) -> ExitCode {
+    let lang = config.notify.lang;
     if let Err(e) = super::with_container_problem(config.require_for_serve(), &config) {
         return super::config_problems(&e, None, config.notify.lang);
     }
     let bss = match super::bss_client(&config) {
         Ok(b) => b,
-        Err(e) => return super::config_error(&e),
+        Err(e) => return super::config_error(&e, lang),
     };
     if let Err(e) = super::resolve_targets(&mut config).await {
-        crate::logging::print_error(&format!("{e:#}"));
+        crate::logging::print_error(&super::say::failed(
+            lang,
+            None,
+            "无法确定资源包所属的实例",
+            &format!("{e:#}"),
+        ));
         return ExitCode::from(super::EXIT_CONFIG);
     }
     let listener = match crate::http::server::bind(config.http.listen_addr) {
         Ok(l) => l,
         Err(e) => {
-            crate::logging::print_error(&format!("LISTEN_ADDR={}: cannot listen: {e}; fix: choose a free port or stop the other process", config.http.listen_addr));
+            crate::logging::print_error(&match lang {
+                crate::messages::Lang::En => format!("LISTEN_ADDR={}: cannot listen: {e}; fix: choose a free port or stop the other process", config.http.listen_addr),
+                crate::messages::Lang::Zh => format!("LISTEN_ADDR={}：无法监听（「{e}」）；改法：换一个空闲端口，或停止占用它的进程", config.http.listen_addr),
+            });
             return ExitCode::from(super::EXIT_CONFIG);
         }
     };
@@ -40,7 +49,7 @@ pub async fn run(mut config: Config) -> ExitCode {
     .await
     {
         Ok(a) => a,
-        Err(e) => return build_error(&e),
+        Err(e) => return build_error(&e, lang),
     };
     let stop = CancellationToken::new();
     let on_signal = stop.clone();
@@ -55,8 +64,15 @@ pub async fn run(mut config: Config) -> ExitCode {
 }
 
 /// The exit code of an app that could not be built.
-pub fn build_error(e: &BuildError) -> ExitCode {
-    crate::logging::print_error(&e.to_string());
+pub fn build_error(e: &BuildError, lang: crate::messages::Lang) -> ExitCode {
+    let what = match e {
+        BuildError::State(_) => "STATE_DIR 不可用",
+        BuildError::Outbox { .. } => {
+            "STATE_DIR 中的发件箱不可用（把 STATE_DIR/outbox 设为服务可写的目录）"
+        }
+        BuildError::Other(_) => "无法启动",
+    };
+    crate::logging::print_error(&super::say::failed(lang, None, what, e));
     match e {
         BuildError::State(_) | BuildError::Outbox { .. } => ExitCode::from(super::EXIT_STATE),
         BuildError::Other(_) => ExitCode::from(super::EXIT_CONFIG),

@@ -27,6 +27,7 @@ mod sections;
 mod unknown;
 mod validate;
 pub mod vars;
+mod vars_zh;
 mod watch;
 
 pub use accounts::Account;

@@ -984,6 +984,18 @@ impl Config {
         }
         out
     }
+
+    /// [`Self::effective`] for a person in `lang`: a value that is a description (`(not set)`)
+    /// is written in `lang`.
+    pub fn effective_in(&self, lang: crate::messages::Lang) -> Vec<(String, String)> {
+        let mut out = self.effective();
+        if lang == crate::messages::Lang::Zh {
+            for (_, value) in &mut out {
+                *value = super::vars_zh::default(value).to_string();
+            }
+        }
+        out
+    }
 }
 
 /// The value of per-account variable `name` in effect for account `a`, secrets redacted.
@@ -1038,17 +1050,39 @@ fn account_value(c: &Config, a: &super::Account, name: &str) -> String {
 
 /// `--help`'s list of every variable with its default, by section.
 pub fn help() -> String {
-    let mut out =
-        String::from("Configuration variables (environment or .env), their defaults and use:\n");
+    help_in(crate::messages::Lang::En)
+}
+
+/// [`help`] in `lang`: in Chinese the titles, the defaults that are descriptions and each
+/// variable's line ([`super::vars_zh`]); a variable without a Chinese line shows its English one.
+pub fn help_in(lang: crate::messages::Lang) -> String {
+    let zh = lang == crate::messages::Lang::Zh;
+    let mut out = if zh {
+        String::from("配置变量（环境变量或 .env）、默认值和用途：\n")
+    } else {
+        String::from("Configuration variables (environment or .env), their defaults and use:\n")
+    };
     let mut sections: Vec<Section> = VARS.iter().map(|v| v.section).collect();
     sections.sort_unstable();
     sections.dedup();
     for section in sections {
-        out.push_str(&format!("\n{}:\n", section.title()));
+        if zh {
+            out.push_str(&format!("\n{}：\n", super::vars_zh::title(section)));
+        } else {
+            out.push_str(&format!("\n{}:\n", section.title()));
+        }
         for v in VARS.iter().filter(|v| v.section == section) {
+            let (default, help) = if zh {
+                (
+                    super::vars_zh::default(v.default),
+                    super::vars_zh::help(v.name).unwrap_or(v.help),
+                )
+            } else {
+                (v.default, v.help)
+            };
             out.push_str(&format!(
                 "  {:<28} {}\n  {:<28}   {}\n",
-                v.name, v.default, "", v.help
+                v.name, default, "", help
             ));
         }
     }

@@ -8,6 +8,7 @@ use super::to_plain;
 const NAMES: &[&str] = &[
     "Huawei Cloud",
     "Flexus L",
+    "Cloud Eye",
     "Flexus",
     "Prometheus",
     "Alertmanager",

@@ -217,7 +217,11 @@ fn start_demo(lang: &str) -> (std::process::Child, String, String) {
     let mut page = None;
     for line in lines.by_ref() {
         let line = line.unwrap();
-        if let Some(rest) = line.trim().strip_prefix("state:") {
+        let line_start = line.trim();
+        if let Some(rest) = line_start
+            .strip_prefix("state:")
+            .or_else(|| line_start.strip_prefix("状态目录："))
+        {
             state = rest.split_whitespace().next().map(str::to_string);
         }
         if let Some(at) = line.find("http://") {

@@ -27,6 +27,7 @@ mod ha_pair;
 mod http_limits;
 mod implausible;
 mod install;
+mod language;
 mod lifecycle;
 mod lift;
 mod live;

@@ -36,7 +36,7 @@ fn an_unreadable_env_line_names_its_line_and_how_to_quote_it() {
         "HUAWEICLOUD_SDK_AK=test-ak\n\nHUAWEICLOUD_SDK_SK=\"top-secret\" extra\n",
     )
     .unwrap();
-    let out = command(&[])
+    let out = command(&env(&[("MESSAGE_LANG", "en")]))
         .current_dir(&dir)
         .arg("config")
         .output()
@@ -170,6 +170,7 @@ fn a_mistyped_variable_gets_a_did_you_mean() {
         ("HUAWEICLOUD_SDK_SK", "sk"),
         ("FREE_RESOURCE_IDS", "pkg"),
         ("THRESHOLD_LEVLE_1", "100"),
+        ("MESSAGE_LANG", "en"),
     ]);
     let out = command(&vars).arg("config").output().unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
