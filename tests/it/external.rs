@@ -78,6 +78,7 @@ fn prometheus_config_and_rules_pass_promtool_and_their_tests() {
     };
     let dir = deploy_dir("prometheus");
     run_ok(promtool, &["check", "config", "prometheus.yml"], &dir);
+    run_ok(promtool, &["check", "config", "prometheus-tls.yml"], &dir);
     run_ok(promtool, &["check", "rules", "flexus-rules.yml"], &dir);
     let out = run_ok(promtool, &["test", "rules", "flexus-rules.test.yml"], &dir);
     assert!(out.contains("SUCCESS"), "{out}");

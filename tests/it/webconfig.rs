@@ -113,6 +113,32 @@ fn every_bad_web_config_in_the_corpus_is_refused_naming_its_key_or_user() {
 }
 
 #[test]
+fn the_shipped_example_web_config_loads_with_its_certificate_in_place() {
+    let example = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("deploy/web-config.yml"),
+    )
+    .unwrap();
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/web-config/");
+    let dir = crate::helpers::state_dir("web-config-example");
+    let file = dir.join("web-config.yml");
+    std::fs::write(
+        &file,
+        example.replace(
+            "/etc/flexus-traffic-monitor/tls/",
+            fixtures.to_str().unwrap(),
+        ),
+    )
+    .unwrap();
+    let c = webconfig::load(&file).unwrap();
+    assert!(c.tls.is_some());
+    assert_eq!(c.users.keys().collect::<Vec<_>>(), ["prometheus"]);
+    assert!(
+        bcrypt::verify("password", &c.users["prometheus"]).unwrap(),
+        "the hash is of the password the comment names"
+    );
+}
+
+#[test]
 fn the_corpus_covers_every_key_of_the_format_on_both_sides() {
     let text = |kind: &str| -> Vec<String> {
         corpus(kind)
@@ -480,4 +506,117 @@ async fn a_tls_handshake_is_bounded_by_the_header_timeout_and_by_the_connection_
         started.elapsed()
     );
     cancel.cancel();
+}
+
+/// The real Prometheus scrapes the exporter through TLS and basic auth with the scrape job shipped
+/// in `deploy/prometheus/prometheus-tls.yml` (only its paths, address and interval substituted),
+/// while clients without the password or without the CA are refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn prometheus_scrapes_through_tls_and_basic_auth_with_the_shipped_scrape_config() {
+    use crate::helpers::alertmanager::{deploy, set_all};
+    use crate::helpers::free_port;
+    use crate::helpers::process::{tool, Proc};
+
+    let Some(prometheus) = tool("prometheus") else {
+        return;
+    };
+    let hash = bcrypt::hash("scrape-pass", 4).unwrap();
+    let file = web_config(&format!("basic_auth_users:\n  prometheus: '{hash}'\n"));
+    let (app, https, _bss, _tg) = spawn(&file, &[]).await;
+    let exporter = https.trim_start_matches("https://").to_string();
+
+    let dir = state_dir("prometheus-tls");
+    let password = dir.join("flexus-scrape-password");
+    std::fs::write(&password, "scrape-pass\n").unwrap();
+    let shipped = deploy("prometheus/prometheus-tls.yml");
+    for part in [
+        "scheme: https",
+        "ca_file: /etc/prometheus/flexus-ca.crt",
+        "username: prometheus",
+        "password_file: /etc/prometheus/flexus-scrape-password",
+    ] {
+        assert!(shipped.contains(part), "the shipped job has {part}");
+    }
+    let config = shipped
+        .replace("/etc/prometheus/flexus-ca.crt", &fixture("ca.crt"))
+        .replace(
+            "/etc/prometheus/flexus-scrape-password",
+            password.to_str().unwrap(),
+        )
+        .replace("\"flexus.example.com:9184\"", &format!("\"{exporter}\""))
+        .replace(
+            "\"127.0.0.1:9093\"",
+            &format!("\"127.0.0.1:{}\"", free_port()),
+        );
+    let config = set_all(&config, "scrape_interval", "1s");
+    std::fs::write(dir.join("prometheus.yml"), &config).unwrap();
+    std::fs::write(
+        dir.join("flexus-rules.yml"),
+        deploy("prometheus/flexus-rules.yml"),
+    )
+    .unwrap();
+    let port = free_port();
+    let _prometheus = Proc(
+        std::process::Command::new(prometheus)
+            .arg(format!(
+                "--config.file={}",
+                dir.join("prometheus.yml").display()
+            ))
+            .arg(format!(
+                "--storage.tsdb.path={}",
+                dir.join("tsdb").display()
+            ))
+            .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+            .stdout(std::process::Stdio::null())
+            .stderr(std::fs::File::create(dir.join("prometheus.log")).unwrap())
+            .spawn()
+            .unwrap(),
+    );
+    // Prometheus' own view of the target: up, and the exporter's figures read through TLS.
+    let query = |q: &'static str| {
+        let url = format!("http://127.0.0.1:{port}/api/v1/query");
+        async move {
+            let r: serde_json::Value = reqwest::Client::new()
+                .get(url)
+                .query(&[("query", q)])
+                .send()
+                .await
+                .ok()?
+                .json()
+                .await
+                .ok()?;
+            r["data"]["result"][0]["value"][1]
+                .as_str()
+                .map(str::to_string)
+        }
+    };
+    let until = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        if query("up{job=\"flexus\"}").await.as_deref() == Some("1")
+            && query("flexus_bss_up").await.is_some()
+        {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < until,
+            "Prometheus did not scrape through TLS: {}",
+            std::fs::read_to_string(dir.join("prometheus.log")).unwrap_or_default()
+        );
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    // The same target refuses a client without the password, and one that does not trust the CA.
+    let r = client(false)
+        .get(format!("{https}/metrics"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401);
+    let untrusting = reqwest::Client::builder().use_rustls_tls().build().unwrap();
+    assert!(untrusting
+        .get(format!("{https}/metrics"))
+        .basic_auth("prometheus", Some("scrape-pass"))
+        .send()
+        .await
+        .is_err());
+    app.stop().await;
 }
