@@ -260,6 +260,7 @@ impl Poller {
             }
             live.sample(now);
             publish_live(live, &self.snapshot, now).await;
+            live.save_due().await;
         }
         if let Some(ce) = &self.cloudeye {
             let held: Vec<_> = self
@@ -377,8 +378,9 @@ pub async fn run_live(live: Arc<Live>, snapshot: SharedSnapshot, cancel: Cancell
         let now = Utc::now();
         live.sample(now);
         publish_live(&live, &snapshot, now).await;
+        live.save_due().await;
     }
-    live.save();
+    live.save_now().await;
 }
 
 /// Puts the Cloud Eye estimates of its packages and its views into the snapshot, and tells the

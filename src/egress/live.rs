@@ -1,6 +1,7 @@
 //! The live meter at run time: samples the counter every `EGRESS_SAMPLE_INTERVAL` in a task of
 //! the application, keeps the meter and the estimator, saves what a restart needs in
-//! `STATE_DIR/egress.json` (atomic writes). The poller puts its estimate of the anchored package
+//! `STATE_DIR/egress.json` (atomic writes, on a blocking thread: the save waits for `fsync`, which
+//! must not hold up the async runtime). The poller puts its estimate of the anchored package
 //! into the shared snapshot after every sample and every poll (`poller::run_live`).
 //!
 //! It says once (a message) when the counter cannot be read, and from then on gives no estimate:
@@ -162,7 +163,8 @@ impl Live {
         self.changed.subscribe()
     }
 
-    /// Reads the counter once and folds it in; saves when due.
+    /// Reads the counter once and folds it in. Saving is [`Self::save_due`]'s job (off the
+    /// async runtime: the save waits for `fsync`).
     pub fn sample(&self, now: DateTime<Utc>) -> Sampled {
         let read =
             counter::choose_interface(self.settings.interface.as_deref(), &self.settings.roots)
@@ -199,15 +201,7 @@ impl Live {
                 }
             }
         };
-        let due = inner.last_save.is_none_or(|t| t.elapsed() >= SAVE_EVERY);
-        let saved = due.then(|| {
-            inner.last_save = Some(Instant::now());
-            self.saved(&inner)
-        });
         drop(inner);
-        if let Some(s) = saved {
-            self.write(&s);
-        }
         if let Sampled::Lost(e) = &out {
             (self.on_lost)(e);
         }
@@ -223,7 +217,36 @@ impl Live {
         }
     }
 
+    /// Saves the meter when a save is due ([`SAVE_EVERY`]), on a blocking thread: the write
+    /// waits for `fsync`, which must not hold up the tasks of the async runtime.
+    pub async fn save_due(self: &std::sync::Arc<Self>) {
+        let saved = {
+            let mut inner = self.lock();
+            let due = inner.last_save.is_none_or(|t| t.elapsed() >= SAVE_EVERY);
+            due.then(|| {
+                inner.last_save = Some(Instant::now());
+                self.saved(&inner)
+            })
+        };
+        if let Some(s) = saved {
+            let live = self.clone();
+            if let Err(e) = tokio::task::spawn_blocking(move || live.write(&s)).await {
+                tracing::error!(error = %e, "the egress meter's save did not finish");
+            }
+        }
+    }
+
+    /// Saves the meter now, on a blocking thread (on stop).
+    pub async fn save_now(self: &std::sync::Arc<Self>) {
+        let live = self.clone();
+        if let Err(e) = tokio::task::spawn_blocking(move || live.save()).await {
+            tracing::error!(error = %e, "the egress meter's save did not finish");
+        }
+    }
+
     fn write(&self, s: &SavedLive) {
+        #[cfg(test)]
+        tests::note_write_thread();
         let path = self.settings.state_dir.join("egress.json");
         let bytes = match serde_json::to_vec(s) {
             Ok(b) => b,
@@ -337,5 +360,50 @@ impl Live {
             rate_bytes_per_s: rate.filter(|_| inner.problem.is_none()),
             recent_rate_bytes_per_s: recent.filter(|_| inner.problem.is_none()),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::egress::counter::{fake, Counters};
+
+    thread_local! {
+        static WROTE_HERE: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+    }
+
+    /// Records that this thread wrote the meter.
+    pub(super) fn note_write_thread() {
+        WROTE_HERE.with(|w| w.set(true));
+    }
+
+    #[tokio::test]
+    async fn the_save_waits_for_fsync_on_a_blocking_thread_never_on_the_runtime() {
+        let dir = std::env::temp_dir().join(format!("ftm-live-save-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        fake::set_default_route(&dir, "eth0");
+        fake::set(&dir, "eth0", Counters { tx: 1000, rx: 10 });
+        let live = std::sync::Arc::new(Live::open(
+            Settings {
+                interface: None,
+                interval: Duration::from_secs(1),
+                default_lag: Duration::from_secs(60),
+                package: "p".into(),
+                thresholds: Thresholds::default(),
+                roots: fake::roots(&dir),
+                state_dir: dir.clone(),
+            },
+            Box::new(|_| {}),
+        ));
+        live.sample(Utc::now());
+        live.save_due().await;
+        live.save_now().await;
+        assert!(dir.join("egress.json").exists(), "saved");
+        assert!(
+            !WROTE_HERE.with(std::cell::Cell::get),
+            "the meter was written on the runtime's thread"
+        );
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }
