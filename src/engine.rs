@@ -391,11 +391,9 @@ impl Engine {
                 let problem = || snap.problem_of(Some(&a.name));
                 self.judge_health(
                     h,
-                    a.up,
-                    rolling_over,
-                    a.last_error_is_configuration,
+                    (a.up, rolling_over, a.last_error_is_configuration),
                     problem,
-                    server,
+                    (server, Some(a.name.clone())),
                     &mut fx,
                 );
             }
@@ -412,11 +410,9 @@ impl Engine {
             let server = self.config.watch.server_name.clone();
             self.judge_health(
                 &mut next.health,
-                snap.up,
-                rolling_over,
-                snap.last_error_is_configuration,
+                (snap.up, rolling_over, snap.last_error_is_configuration),
                 || snap.problem(),
-                server,
+                (server, None),
                 &mut fx,
             );
         }
@@ -424,16 +420,14 @@ impl Engine {
         self.record(guard, next, fx, "health").await
     }
 
-    /// One poll's verdict on the health of the monitoring (of one account, with several).
-    #[allow(clippy::too_many_arguments)]
+    /// One poll's verdict on the health of the monitoring (of one account, with several):
+    /// `(up, rolling over, a configuration error)`, told as `(server, account)`.
     fn judge_health(
         &self,
         h: &mut crate::state::HealthMemory,
-        up: bool,
-        rolling_over: bool,
-        configuration: bool,
+        (up, rolling_over, configuration): (bool, bool, bool),
         problem: impl Fn() -> crate::huawei::bss::PollProblem,
-        server: String,
+        (server, account): (String, Option<String>),
         fx: &mut Effects,
     ) {
         if rolling_over {
@@ -456,6 +450,7 @@ impl Engine {
                     failures: h.consecutive_failures,
                     error: problem(),
                     configuration,
+                    account,
                 });
                 h.alerted = true;
             }

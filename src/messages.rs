@@ -178,6 +178,9 @@ pub enum Message {
         #[serde(serialize_with = "crate::logging::as_text")]
         error: PollProblem,
         configuration: bool,
+        /// The failing account, with several accounts (the others are read as usual).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        account: Option<String>,
     },
     MonitoringRecovered {
         server: String,
@@ -566,7 +569,7 @@ pub fn render(m: &Message, lang: Lang, th: &Thresholds) -> String {
                 HoldEnd::LevelChanged => x.t("流量包级别已变化，通过 /cancel 的取消随之结束。", "The package's level changed, which ends the cancellation made with /cancel."),
             }
         ),
-        Message::MonitoringFailing { server, failures, error, configuration } => format!(
+        Message::MonitoringFailing { server, failures, error, configuration, account: None } => format!(
             "⚠️ <b>{}</b>\n{}<b>{}</b>\n{}\n{}",
             x.t("流量监控失败", "Traffic monitoring is failing"),
             x.t("服务器：", "Server: "),
@@ -578,6 +581,25 @@ pub fn render(m: &Message, lang: Lang, th: &Thresholds) -> String {
                 (Lang::En, false) => format!("{failures} polls in a row failed; last error:"),
             },
             error.localize(lang)
+        ),
+        Message::MonitoringFailing { server, failures, error, configuration, account: Some(account) } => format!(
+            "⚠️ <b>{}</b>\n{}<b>{}</b>\n{}<b>{}</b>\n{}\n{}",
+            x.t("流量监控失败", "Traffic monitoring is failing"),
+            x.t("服务器：", "Server: "),
+            escape(server),
+            x.t("账号：", "Account: "),
+            escape(account),
+            match (lang, configuration) {
+                (Lang::Zh, true) => "配置错误，修复前无法读取这个账号的流量（其他账号照常读取）：".to_string(),
+                (Lang::En, true) => "A configuration problem stops this account's readings until it is fixed (the other accounts are read as usual):".to_string(),
+                (Lang::Zh, false) => format!("这个账号连续 {failures} 次读取失败（其他账号照常读取），最后的错误："),
+                (Lang::En, false) => format!("{failures} polls of this account in a row failed (the other accounts are read as usual); last error:"),
+            },
+            // The variables the error names are the account's own.
+            error.localize(lang).replace(
+                "HUAWEICLOUD_",
+                &format!("ACCOUNT_{}_HUAWEICLOUD_", escape(&account.to_ascii_uppercase())),
+            )
         ),
         Message::MonitoringRecovered { server } => match lang {
             Lang::Zh => format!("✅ <b>{}</b> 流量监控已恢复。", escape(server)),

@@ -665,12 +665,15 @@ fn samples(lang: Lang) -> Vec<Message> {
     problems.push(PollProblem::Unknown);
     for error in problems {
         for configuration in [false, true] {
-            out.push(Message::MonitoringFailing {
-                server: server(),
-                failures: 3,
-                error: error.clone(),
-                configuration,
-            });
+            for account in [None, Some(s("intl"))] {
+                out.push(Message::MonitoringFailing {
+                    server: server(),
+                    failures: 3,
+                    error: error.clone(),
+                    configuration,
+                    account,
+                });
+            }
         }
     }
     out.push(Message::MonitoringRecovered { server: server() });
