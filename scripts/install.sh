@@ -262,7 +262,13 @@ download() { # URL FILE
   if command -v curl >/dev/null 2>&1; then
     curl -fsSL --retry 3 --connect-timeout 15 --max-time 600 -o "$2" "$1" &
   elif command -v wget >/dev/null 2>&1; then
-    wget -q -T 60 -O "$2" "$1" &
+    if wget --help 2>&1 | grep -q BusyBox; then
+      # BusyBox's wget (Alpine, minimal images): Debian's build 1.35 crashes on -T; its own
+      # read timeout applies, and a signal still stops it (see the trap below).
+      wget -q -O "$2" "$1" &
+    else
+      wget -q -T 60 -O "$2" "$1" &
+    fi
   else
     die "neither curl nor wget is installed; install one of them"
   fi

@@ -33,7 +33,8 @@
 //!   prints as `[redacted]`), [`alertmanager`] (the webhook payload and alert kinds).
 //! - [`huawei`]: signer, transport with retries, BSS/ECS/RMS clients, wire types, error mapping.
 //! - [`config`]: environment → validated [`config::Config`] in sections, driven by one table of
-//!   variables ([`config::vars`]). It depends on the domain modules, never the reverse.
+//!   variables ([`config::vars`]); one Huawei account, or several ([`config::accounts`]). It
+//!   depends on the domain modules, never the reverse.
 //! - Storage: [`fsutil`] (atomic writes), [`state`] (the state file and its lock; never forgets
 //!   silently), [`outbox`] (the durable queue of one channel).
 //! - [`channels`]: the notification services (request, signature, answer, limits: Telegram through
@@ -42,7 +43,7 @@
 //! - [`plausibility`]: the pure judge of whether a reading may be acted on (accepted, held for
 //!   one more reading, or refused), against the reading accepted before.
 //! - Runtime parts: [`snapshot`] (latest readings, kept through failures for a bounded time),
-//!   [`poller`] (calls BSS on a schedule), [`metrics`] (Prometheus registry and `/metrics`),
+//!   [`poller`] (calls BSS on a schedule, each account of `ACCOUNTS` with its own client and loop), [`metrics`] (Prometheus registry and `/metrics`),
 //!   [`process`] (the standard `process_*` figures of this process, from `/proc/self`),
 //!   [`notifier`] (renders messages per channel, queues and delivers them, urgent first), [`shutdown`] (the guard and its
 //!   executors), [`autostart`] (`AUTO_START`), [`engine`] (decisions → durable effects),

@@ -5,7 +5,7 @@
 //! Without `ACCOUNTS` the old single-account variables are the one implicit account (named ``,
 //! shown nowhere), so an existing `.env` works unchanged. With it, every account is parsed by
 //! the same section constructors as the single account, on a view of the environment where the
-//! account's `ACCOUNT_<NAME>_...` values stand in for the global ones ([`account_view`]): the
+//! account's `ACCOUNT_<NAME>_...` values stand in for the global ones (`account_view`): the
 //! checks are the same, and a mistake is reported under the name the user wrote.
 //!
 //! Which variables an account may set, and which fall back to the global value, is the table

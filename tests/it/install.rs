@@ -1,7 +1,8 @@
-//! The one-line installer (`scripts/install.sh`) run for real under `dash`, against a loopback HTTP
-//! server laid out like GitHub's release downloads, which serves an archive built by
-//! `scripts/release.sh` from the binary under test. Everything is installed below a temporary root;
-//! the machine's `/etc` and `/usr` are never touched and `systemctl` is never run.
+//! The one-line installer (`scripts/install.sh`) run for real under `dash` and BusyBox ash, against a
+//! loopback HTTP server laid out like GitHub's release downloads, which serves an archive built by
+//! `scripts/release.sh` from the binary under test. Everything is installed below a temporary root
+//! (or, as root, inside a BusyBox chroot with a `systemctl` whose bus does not answer); the
+//! machine's `/etc` and `/usr` are never touched and its `systemctl` is never run.
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
@@ -863,4 +864,303 @@ async fn small_things_a_newcomer_reads() {
         !description.contains(':') && description.len() <= 80,
         "{description}"
     );
+}
+
+// ---- other shells, a systemd that does not answer, the Debian package ----
+
+/// `busybox sh` (ash: Alpine's /bin/sh, and busybox-based images); `None` outside CI without it.
+fn busybox() -> Option<&'static str> {
+    if which("busybox") {
+        Some("busybox")
+    } else if std::env::var_os("CI").is_some() {
+        panic!("busybox is not installed; CI must install it (apt-get install busybox)")
+    } else {
+        eprintln!("note: busybox not installed; skipping the busybox ash runs");
+        None
+    }
+}
+
+#[tokio::test]
+async fn under_busybox_ash_the_installer_installs_checks_upgrades_and_purges() {
+    let Some(busybox_name) = busybox() else {
+        return;
+    };
+    if !can_download() {
+        return;
+    }
+    let server = ReleaseServer::start().await;
+    let root = state_dir("root");
+    let fake = FakeBss::start().await;
+    fake.set_gb(ID, 853.27, 1200.0);
+    let old = state_dir("old-script").join(".env");
+    let lines: String = base_env(&fake, &[ID])
+        .into_iter()
+        .filter(|(k, _)| k != "STATE_DIR")
+        .map(|(k, v)| format!("{k}={v}\n"))
+        .collect();
+    std::fs::write(&old, &lines).unwrap();
+    // BusyBox's applets alone on PATH (wget, tar, sha256sum, mktemp, ...), as on Alpine or a
+    // busybox-based image: no curl, no coreutils.
+    let applets = state_dir("busybox-applets");
+    let installed = Command::new(busybox_name)
+        .args(["--install", "-s"])
+        .arg(&applets)
+        .status()
+        .unwrap();
+    assert!(installed.success());
+    let busybox = applets.join("busybox");
+    std::fs::copy(path_of(busybox_name), &busybox).unwrap();
+    let run = |args: Vec<String>| {
+        let mut c = Command::new(&busybox);
+        c.arg("sh")
+            .arg(repo().join("scripts/install.sh"))
+            .arg("--root")
+            .arg(&root)
+            .args(["--base-url", &server.base_url])
+            .args(args)
+            .env("PATH", &applets);
+        for var in [
+            "FTM_VERSION",
+            "FTM_BASE_URL",
+            "FTM_INIT",
+            "FTM_ROOT",
+            "DESTDIR",
+            "SUDO_USER",
+        ] {
+            c.env_remove(var);
+        }
+        async move {
+            let out = tokio::task::spawn_blocking(move || c.output().unwrap())
+                .await
+                .unwrap();
+            eprintln!("--- busybox sh install.sh\n{}", output_text(&out));
+            out
+        }
+    };
+    // A first install that migrates a configured env: config, the dry-run check, the next step.
+    let out = run(vec![
+        "--migrate".into(),
+        old.display().to_string(),
+        "--init".into(),
+        "cron".into(),
+    ])
+    .await;
+    let said = output_text(&out);
+    assert!(out.status.success(), "{said}");
+    assert!(
+        said.contains("check: ok") && said.contains("853.27"),
+        "{said}"
+    );
+    assert!(said.contains("Next:"), "{said}");
+    let env_file = under(&root, "/etc/flexus-traffic-monitor/env");
+    assert_eq!(std::fs::read_to_string(&env_file).unwrap(), lines);
+    assert_eq!(mode(&env_file), 0o600);
+    assert!(under(&root, "/etc/cron.d/flexus-traffic-monitor").is_file());
+    // Again: a reinstall that keeps the configuration; then the systemd unit instead of cron.
+    let out = run(vec!["--no-check".into(), "--init".into(), "systemd".into()]).await;
+    let said = output_text(&out);
+    assert!(out.status.success(), "{said}");
+    assert!(
+        said.contains("reinstalled") && said.contains("kept the configuration"),
+        "{said}"
+    );
+    assert!(under(&root, "/etc/systemd/system/flexus-traffic-monitor.service").is_file());
+    assert!(!under(&root, "/etc/cron.d/flexus-traffic-monitor").exists());
+    // --help read from standard input, as through `curl … | sh -s -- --help`.
+    let script = std::fs::read(repo().join("scripts/install.sh")).unwrap();
+    let mut c = Command::new(busybox_name)
+        .args(["sh", "-s", "--", "--help"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::io::Write::write_all(&mut c.stdin.take().unwrap(), &script).unwrap();
+    let help = String::from_utf8_lossy(&c.wait_with_output().unwrap().stdout).to_string();
+    assert!(
+        help.contains("--base-url") && help.contains("--purge"),
+        "{help}"
+    );
+    // Uninstall with --purge: nothing of ours is left.
+    let out = run(vec!["--uninstall".into(), "--purge".into()]).await;
+    assert!(out.status.success(), "{}", output_text(&out));
+    assert!(!under(&root, "/etc/flexus-traffic-monitor").exists());
+    assert!(!under(&root, "/usr/local/bin/flexus-traffic-monitor").exists());
+    assert!(!under(&root, "/etc/systemd/system/flexus-traffic-monitor.service").exists());
+}
+
+/// A root to `chroot` into: BusyBox as its `/bin/sh` and tools, the C libraries the release binary
+/// needs, and a `systemctl` that fails as it does where systemd's directory exists but its bus
+/// does not answer (a container, a chroot of a running system). `None` when not root or without
+/// `chroot` and busybox.
+fn systemd_without_a_bus() -> Option<PathBuf> {
+    let busybox = busybox()?;
+    if !nix_is_root() || !which("chroot") {
+        eprintln!("note: not root or no chroot; skipping the chroot test");
+        return None;
+    }
+    let dir = state_dir("chroot");
+    for d in [
+        "bin",
+        "usr/bin",
+        "tmp",
+        "run/systemd/system",
+        "etc",
+        "proc",
+        "dev",
+    ] {
+        std::fs::create_dir_all(dir.join(d)).unwrap();
+    }
+    for (name, minor) in [("null", "3"), ("zero", "5"), ("urandom", "9")] {
+        let node = dir.join("dev").join(name);
+        let made = Command::new("mknod")
+            .arg(&node)
+            .args(["c", "1", minor])
+            .status()
+            .unwrap();
+        assert!(made.success(), "mknod {}", node.display());
+        std::fs::set_permissions(&node, std::fs::Permissions::from_mode(0o666)).unwrap();
+    }
+    let busybox_path = Command::new("sh")
+        .args(["-c", &format!("command -v {busybox}")])
+        .output()
+        .unwrap();
+    let busybox_path = String::from_utf8_lossy(&busybox_path.stdout)
+        .trim()
+        .to_string();
+    std::fs::copy(&busybox_path, dir.join("bin/busybox")).unwrap();
+    // coreutils' `install`, which the Debian package's postinst calls (BusyBox has none).
+    std::fs::copy("/usr/bin/install", dir.join("usr/bin/install")).unwrap();
+    // Every shared library these programs load, at the same paths.
+    for program in [
+        Path::new(&busybox_path),
+        packaged_binary(),
+        Path::new("/usr/bin/install"),
+    ] {
+        let ldd = Command::new("ldd").arg(program).output().unwrap();
+        for lib in String::from_utf8_lossy(&ldd.stdout)
+            .split_whitespace()
+            .filter(|w| w.starts_with('/'))
+        {
+            let to = dir.join(lib.trim_start_matches('/'));
+            std::fs::create_dir_all(to.parent().unwrap()).unwrap();
+            std::fs::copy(lib, &to).unwrap();
+        }
+    }
+    let ok = Command::new("chroot")
+        .arg(&dir)
+        .args(["/bin/busybox", "--install", "-s", "/bin"])
+        .status()
+        .unwrap();
+    assert!(ok.success(), "busybox --install in the chroot");
+    std::fs::write(
+        dir.join("usr/bin/systemctl"),
+        "#!/bin/sh\necho \"System has not been booted with systemd as init system (PID 1). Can't operate.\" >&2\necho 'Failed to connect to bus: Host is down' >&2\nexit 1\n",
+    )
+    .unwrap();
+    std::fs::set_permissions(
+        dir.join("usr/bin/systemctl"),
+        std::fs::Permissions::from_mode(0o755),
+    )
+    .unwrap();
+    Some(dir)
+}
+
+/// Where `tool` is on PATH.
+fn path_of(tool: &str) -> String {
+    let out = Command::new("sh")
+        .args(["-c", &format!("command -v {tool}")])
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+fn nix_is_root() -> bool {
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+}
+
+/// Runs `args` as root inside `dir` (a chroot) with a plain environment.
+async fn in_chroot(dir: &Path, args: &[&str]) -> Output {
+    let mut c = Command::new("chroot");
+    c.arg(dir)
+        .args(args)
+        .env_clear()
+        .env(
+            "PATH",
+            "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+        )
+        .env("HOME", "/root");
+    let out = tokio::task::spawn_blocking(move || c.output().unwrap())
+        .await
+        .unwrap();
+    eprintln!("--- chroot {args:?}\n{}", output_text(&out));
+    out
+}
+
+#[tokio::test]
+async fn where_systemd_is_present_but_its_bus_does_not_answer_the_install_still_checks_and_says_what_next(
+) {
+    let Some(dir) = systemd_without_a_bus() else {
+        return;
+    };
+    if !can_download() {
+        return;
+    }
+    let server = ReleaseServer::start().await;
+    let fake = FakeBss::start().await;
+    fake.set_gb(ID, 853.27, 1200.0);
+    let lines: String = base_env(&fake, &[ID])
+        .into_iter()
+        .filter(|(k, _)| k != "STATE_DIR")
+        .map(|(k, v)| format!("{k}={v}\n"))
+        .collect();
+    std::fs::write(dir.join("old.env"), &lines).unwrap();
+    std::fs::copy(repo().join("scripts/install.sh"), dir.join("install.sh")).unwrap();
+    // The real root of this system (no --root): systemd looks present, so the unit is chosen.
+    let out = in_chroot(
+        &dir,
+        &[
+            "/bin/sh",
+            "/install.sh",
+            "--base-url",
+            &server.base_url,
+            "--version",
+            VERSION,
+            "--migrate",
+            "/old.env",
+        ],
+    )
+    .await;
+    let said = output_text(&out);
+    assert!(out.status.success(), "{said}");
+    assert!(
+        dir.join("etc/systemd/system/flexus-traffic-monitor.service")
+            .is_file(),
+        "{said}"
+    );
+    assert!(said.contains("systemd is not answering"), "{said}");
+    assert!(said.contains("check: ok"), "the check still ran: {said}");
+    assert!(
+        said.contains("Next:") && said.contains("systemctl start flexus-traffic-monitor"),
+        "{said}"
+    );
+    assert!(fake.valid_signatures() > 0);
+
+    // The Debian package's postinst, on a first installation, says the one next step; on an
+    // upgrade (the old version given) it says nothing.
+    std::fs::copy(repo().join("deploy/debian/postinst"), dir.join("postinst")).unwrap();
+    let out = in_chroot(&dir, &["/bin/sh", "/postinst", "configure", ""]).await;
+    let said = output_text(&out);
+    assert!(out.status.success(), "{said}");
+    assert!(
+        said.contains("/etc/flexus-traffic-monitor/env")
+            && said.contains("systemctl start flexus-traffic-monitor"),
+        "{said}"
+    );
+    assert!(dir.join("var/lib/flexus-traffic-monitor").is_dir());
+    let out = in_chroot(&dir, &["/bin/sh", "/postinst", "configure", "0.0.9"]).await;
+    assert!(out.status.success());
+    assert_eq!(output_text(&out).trim(), "");
 }
