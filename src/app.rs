@@ -406,7 +406,8 @@ impl App {
             .map_err(|error| BuildError::Outbox {
                 dir: config.state_dir.display().to_string(),
                 error,
-            })?,
+            })?
+            .with_level1(config.level1_does()),
         );
         let live = config.watch.egress_package().map(|package| {
             let notifier = notifier.clone();

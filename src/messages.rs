@@ -370,28 +370,41 @@ pub fn cancel_reason(r: &CancelReason, lang: Lang) -> String {
     }
 }
 
-struct Text {
+struct Text<'a> {
     lang: Lang,
+    /// What level 1 does under the current settings (see [`render_for`]).
+    level1: &'a [Action],
 }
 
-impl Text {
-    fn t<'a>(&self, zh: &'a str, en: &'a str) -> &'a str {
+impl Text<'_> {
+    fn t<'b>(&self, zh: &'b str, en: &'b str) -> &'b str {
         match self.lang {
             Lang::Zh => zh,
             Lang::En => en,
         }
     }
 
-    fn level_name(&self, l: Level) -> &'static str {
+    /// The level's name; level 1 is named by what it does under the current settings.
+    fn level_name(&self, l: Level) -> String {
+        let does = if self.level1.contains(&Action::Shutdown) {
+            vec![action_name(self.lang, Action::Shutdown)]
+        } else {
+            self.level1
+                .iter()
+                .map(|a| action_name(self.lang, *a))
+                .collect()
+        };
         match (self.lang, l) {
-            (Lang::Zh, Level::Ok) => "正常",
-            (Lang::Zh, Level::L3) => "3 级（普通告警）",
-            (Lang::Zh, Level::L2) => "2 级（高频告警）",
-            (Lang::Zh, Level::L1) => "1 级（关机）",
-            (Lang::En, Level::Ok) => "ok",
-            (Lang::En, Level::L3) => "level 3 (normal alert)",
-            (Lang::En, Level::L2) => "level 2 (high-frequency alert)",
-            (Lang::En, Level::L1) => "level 1 (shutdown)",
+            (Lang::Zh, Level::Ok) => "正常".into(),
+            (Lang::Zh, Level::L3) => "3 级（普通告警）".into(),
+            (Lang::Zh, Level::L2) => "2 级（高频告警）".into(),
+            (Lang::Zh, Level::L1) if does.is_empty() => "1 级（仅告警）".into(),
+            (Lang::Zh, Level::L1) => format!("1 级（{}）", does.join("、")),
+            (Lang::En, Level::Ok) => "ok".into(),
+            (Lang::En, Level::L3) => "level 3 (normal alert)".into(),
+            (Lang::En, Level::L2) => "level 2 (high-frequency alert)".into(),
+            (Lang::En, Level::L1) if does.is_empty() => "level 1 (alerts only)".into(),
+            (Lang::En, Level::L1) => format!("level 1 ({})", does.join(", ")),
         }
     }
 
@@ -456,9 +469,16 @@ impl Text {
     }
 }
 
-/// Renders a message as Telegram HTML.
+/// Renders a message as Telegram HTML, level 1 named as the default settings have it (it shuts
+/// down); [`render_for`] names it by what it does under given settings.
 pub fn render(m: &Message, lang: Lang, th: &Thresholds) -> String {
-    let x = Text { lang };
+    render_for(m, lang, th, &[Action::Shutdown])
+}
+
+/// Renders a message as Telegram HTML; `level1` is what level 1 does under the current settings
+/// (`Config::level1_does`), which names it ("level 1 (fence)").
+pub fn render_for(m: &Message, lang: Lang, th: &Thresholds, level1: &[Action]) -> String {
+    let x = Text { lang, level1 };
     match m {
         Message::Alert { level, facts, no_shutdown, actions } => {
             let (emoji, zh, en, limit) = match level {
@@ -864,7 +884,12 @@ fn forecast_text(f: &Forecast, lang: Lang) -> String {
 
 /// Renders a bot answer as Telegram HTML.
 pub fn render_reply(r: &BotReply, lang: Lang, th: &Thresholds) -> String {
-    let x = Text { lang };
+    render_reply_for(r, lang, th, &[Action::Shutdown])
+}
+
+/// [`render_reply`] with level 1 named by what it does (see [`render_for`]).
+pub fn render_reply_for(r: &BotReply, lang: Lang, th: &Thresholds, level1: &[Action]) -> String {
+    let x = Text { lang, level1 };
     match r {
         BotReply::Help => x.t(
             "<b>可用命令</b>\n/status — 各流量包的剩余流量、级别、重置日期和预测\n/report — 流量报告（与重置前后的报告相同）\n/cancel — 取消正在进行的关机倒计时（需按按钮确认；超出免费流量包的流量将按量计费）\n/resume — 恢复自动关机\n/start — 启动本程序关闭的实例（仅 SHUTDOWN_MODE=huawei-api，流量已重置时）\n/mute 6h — 暂停重复提醒（进入新级别、关机倒计时和关机消息照常发送）；/mute off 取消\n/help — 本帮助",
@@ -1404,6 +1429,43 @@ mod action_message_tests {
             would_run: vec!["tc qdisc add dev eth0 root handle f7f1: htb default 20".into()],
             dry_run,
         }
+    }
+
+    #[test]
+    fn level_1_is_named_by_what_it_does_under_the_settings() {
+        let th = Thresholds::default();
+        let m = applied(false);
+        let lifted = |level1: &[Action], lang| {
+            let Message::ActionApplied { server, .. } = &m else {
+                unreachable!()
+            };
+            render_for(
+                &Message::ActionLifted {
+                    server: server.clone(),
+                    level: Level::L1,
+                    action: Action::Fence,
+                    dry_run: false,
+                },
+                lang,
+                &th,
+                level1,
+            )
+        };
+        let en = lifted(&[Action::Fence], Lang::En);
+        assert!(
+            en.contains("(level 1 (fence))") && !en.contains("shutdown"),
+            "{en}"
+        );
+        let zh = lifted(&[Action::Fence, Action::Throttle], Lang::Zh);
+        assert!(
+            zh.contains("1 级（限速、封闭入站）") || zh.contains("1 级（封闭入站、限速）"),
+            "{zh}"
+        );
+        assert!(!zh.contains("关机"), "{zh}");
+        let en = lifted(&[], Lang::En);
+        assert!(en.contains("level 1 (alerts only)"), "{en}");
+        let en = lifted(&[Action::Fence, Action::Shutdown], Lang::En);
+        assert!(en.contains("level 1 (shutdown)"), "{en}");
     }
 
     #[test]

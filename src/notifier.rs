@@ -24,10 +24,11 @@ use tokio::sync::{Mutex, Notify};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
+use crate::actions::Action;
 use crate::channels::render::{self, Format};
 use crate::channels::{Client, Failure, Meta, Part};
 use crate::level::{Level, Thresholds};
-use crate::messages::{render, Facts, Lang, Message};
+use crate::messages::{render_for, Facts, Lang, Message};
 use crate::metrics::{Metrics, NotificationResult};
 use crate::outbox::{Outbox, Queued};
 
@@ -496,6 +497,8 @@ pub struct Notifier {
     lanes: Vec<Arc<Lane>>,
     lang: Lang,
     thresholds: Thresholds,
+    /// What level 1 does, which names it in messages.
+    level1: Vec<Action>,
 }
 
 impl Notifier {
@@ -537,7 +540,16 @@ impl Notifier {
             lanes,
             lang,
             thresholds,
+            level1: vec![Action::Shutdown],
         })
+    }
+
+    /// Names level 1 in messages by what it does under the settings
+    /// (`Config::level1_does`); by default it shuts down.
+    #[must_use]
+    pub fn with_level1(mut self, level1: Vec<Action>) -> Self {
+        self.level1 = level1;
+        self
     }
 
     /// The channels.
@@ -547,7 +559,7 @@ impl Notifier {
 
     /// The rendered text of a message (Telegram HTML).
     pub fn render(&self, m: &Message) -> String {
-        render(m, self.lang, &self.thresholds)
+        render_for(m, self.lang, &self.thresholds, &self.level1)
     }
 
     /// Queues a message durably on every channel and wakes their delivery.

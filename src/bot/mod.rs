@@ -31,7 +31,7 @@ use crate::engine::Engine;
 use crate::fsutil::write_atomic;
 use crate::history::HistoryStore;
 use crate::level::Level;
-use crate::messages::{render_reply, to_plain, BotReply, Message, PackageStatus};
+use crate::messages::{render_reply_for, to_plain, BotReply, Message, PackageStatus};
 use crate::metrics::Metrics;
 use crate::notifier::Notifier;
 use crate::page::{self, AlertingInputs, Inputs};
@@ -262,10 +262,11 @@ impl Bot {
         }
         tracing::info!(user_id = ?sender.user_id, command = cmd.label(), "Telegram command");
         let (reply, buttons) = self.answer(&cmd, now).await;
-        let html = render_reply(
+        let html = render_reply_for(
             &reply,
             self.config.notify.lang,
             &self.config.alerting.thresholds,
+            &self.config.level1_does(),
         );
         let sent = self.send(&html, &buttons).await;
         if let Err(e) = &sent {
@@ -310,10 +311,11 @@ impl Bot {
             Press::Expired => BotReply::ButtonExpired,
             Press::Unknown => BotReply::Unknown,
         };
-        let text = to_plain(&render_reply(
+        let text = to_plain(&render_reply_for(
             &reply,
             self.config.notify.lang,
             &self.config.alerting.thresholds,
+            &self.config.level1_does(),
         ));
         let answered = self.client.answer_callback(&cb.id, &text).await;
         if let Err(e) = &answered {
@@ -325,10 +327,11 @@ impl Bot {
 
     /// Answers a button press with `reply` (plain text: a callback answer has no markup).
     async fn answer_press(&self, id: &str, reply: &BotReply) {
-        let text = to_plain(&render_reply(
+        let text = to_plain(&render_reply_for(
             reply,
             self.config.notify.lang,
             &self.config.alerting.thresholds,
+            &self.config.level1_does(),
         ));
         if let Err(e) = self.client.answer_callback(id, &text).await {
             tracing::warn!(error = %e, "cannot answer a Telegram button press");
@@ -357,10 +360,11 @@ impl Bot {
                     }
                 } else {
                     let button = Button {
-                        text: to_plain(&render_reply(
+                        text: to_plain(&render_reply_for(
                             &BotReply::CancelButton,
                             self.config.notify.lang,
                             &self.config.alerting.thresholds,
+                            &self.config.level1_does(),
                         )),
                         data: confirm_data(now),
                     };

@@ -662,6 +662,20 @@ impl Config {
         }
     }
 
+    /// What level 1 does under these settings (`LEVEL1_ACTIONS`, without `shutdown` when
+    /// `SHUTDOWN_MODE=off`): messages name level 1 by it.
+    pub fn level1_does(&self) -> Vec<crate::actions::Action> {
+        let off = self.shutdown.mode == ShutdownMode::Off;
+        self.actions
+            .levels
+            .get(&crate::level::Level::L1)
+            .into_iter()
+            .flatten()
+            .copied()
+            .filter(|a| !(off && *a == crate::actions::Action::Shutdown))
+            .collect()
+    }
+
     /// Why level 1 does not shut down, if it does not.
     pub fn no_shutdown(&self) -> Option<crate::actions::NoShutdown> {
         crate::actions::NoShutdown::of(&self.actions, self.shutdown.mode == ShutdownMode::Off)

@@ -1015,24 +1015,35 @@ fn every_message_kind_is_written_in_one_language() {
         "message kinds without a sample: {missing:?}"
     );
     let mut failures = Vec::new();
-    for m in &all {
-        let zh = render(m, Lang::Zh, &th);
-        let runs = english_runs(&zh);
-        if !runs.is_empty() {
-            failures.push(format!("zh {runs:?} in:\n{zh}"));
+    // Level 1 is named by what it does: shutting down, the fence, or alerts only.
+    let level1s: [&[crate::actions::Action]; 3] = [
+        &[crate::actions::Action::Shutdown],
+        &[
+            crate::actions::Action::Fence,
+            crate::actions::Action::Throttle,
+        ],
+        &[],
+    ];
+    for level1 in level1s {
+        for m in &all {
+            let zh = render_for(m, Lang::Zh, &th, level1);
+            let runs = english_runs(&zh);
+            if !runs.is_empty() {
+                failures.push(format!("zh {runs:?} in:\n{zh}"));
+            }
         }
-    }
-    for m in &samples(Lang::En) {
-        let en = render(m, Lang::En, &th);
-        if has_cjk(&without_spans(&to_plain(&en), "\"", "\"")) {
-            failures.push(format!("en has Chinese:\n{en}"));
+        for m in &samples(Lang::En) {
+            let en = render_for(m, Lang::En, &th, level1);
+            if has_cjk(&without_spans(&to_plain(&en), "\"", "\"")) {
+                failures.push(format!("en has Chinese:\n{en}"));
+            }
         }
     }
     assert!(
         failures.is_empty(),
         "{} of {} renderings mix languages:\n\n{}",
         failures.len(),
-        2 * all.len(),
+        6 * all.len(),
         failures.join("\n\n")
     );
 }

@@ -512,7 +512,7 @@ fn package(o: &mut String, r: &R, v: &PageView, p: &PackageView) {
         th.t3,
         r.t("2 级", "level 2"),
         th.t2,
-        r.t("1 级（关机线）", "level 1 (shutdown)"),
+        level1_name(r, v, p),
         th.t1
     );
     let _ = write!(
@@ -703,6 +703,24 @@ fn countdown(o: &mut String, r: &R, v: &PageView, p: &PackageView, c: &super::Co
             ""
         }
     );
+}
+
+/// Level 1 in the legend, named by what it does under the settings.
+fn level1_name(r: &R, v: &PageView, p: &PackageView) -> String {
+    if v.program.no_shutdown.is_none() {
+        return r.t("1 级（关机线）", "level 1 (shutdown)").to_string();
+    }
+    let names: Vec<&str> = p
+        .actions
+        .at_level_1
+        .iter()
+        .map(|a| action_name(r.lang, *a))
+        .collect();
+    match (names.is_empty(), r.lang) {
+        (true, _) => r.t("1 级（仅告警）", "level 1 (alerts only)").to_string(),
+        (false, Lang::Zh) => format!("1 级（{}）", names.join("、")),
+        (false, Lang::En) => format!("level 1 ({})", names.join(", ")),
+    }
 }
 
 fn next(o: &mut String, r: &R, v: &PageView, p: &PackageView) {

@@ -157,6 +157,11 @@ fn at_level_1_with_only_the_fence_the_page_promises_no_shutdown_and_shows_what_i
     };
     let html = page(&s, &a);
     assert!(!html.contains("shuts down if confirmed"), "{html}");
+    // The legend names level 1 by what it does here.
+    assert!(
+        html.contains("level 1 (fence)") && !html.contains("level 1 (shutdown)"),
+        "{html}"
+    );
     assert!(
         html.contains("Below level 1: fence in force; no automatic shutdown (shutdown is not in LEVEL1_ACTIONS)."),
         "{html}"

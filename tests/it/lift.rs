@@ -76,6 +76,11 @@ async fn with_only_the_fence_every_surface_tells_it_and_a_lift_while_serving_hol
         "{alert}"
     );
     assert!(!alert.contains("SHUTDOWN_MODE=off"), "{alert}");
+    // Level 1 is named by what it does here, not "(shutdown)".
+    assert!(
+        alert.contains("Level: level 1 (fence)") && !alert.contains("level 1 (shutdown)"),
+        "{alert}"
+    );
 
     // The status and the page tell the same story.
     let st = wait_active(&base, &["fence@1"]).await;
