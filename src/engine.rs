@@ -469,6 +469,12 @@ impl Engine {
         now: DateTime<Utc>,
         fx: &mut Effects,
     ) {
+        let watched: Vec<String> = snap
+            .packages
+            .iter()
+            .map(|p| p.free_resource_id.clone())
+            .collect();
+        next.forget_unwatched(&watched);
         for p in &snap.packages {
             let id = &p.free_resource_id;
             let server = self.config.shown_server(id);

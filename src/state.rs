@@ -74,6 +74,16 @@ pub struct ReportMemory {
     pub sent: BTreeMap<String, DateTime<Utc>>,
 }
 
+impl State {
+    /// Forgets the plausibility memory and the told reading problems of packages that are no
+    /// longer watched (removed from the configuration); those of `watched` stay untouched. Pure.
+    pub fn forget_unwatched(&mut self, watched: &[String]) {
+        let kept = |id: &String| watched.contains(id);
+        self.readings.retain(|id, _| kept(id));
+        self.reading_problems.retain(|id, _| kept(id));
+    }
+}
+
 impl ReportMemory {
     /// Forgets keys older than `keep` at `now`.
     pub fn forget_old(&mut self, now: DateTime<Utc>, keep: Duration) {

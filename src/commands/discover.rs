@@ -7,8 +7,35 @@ use crate::config::Config;
 use crate::messages::{to_plain, Lang, Localize};
 
 pub async fn run(config: Config, json: bool) -> ExitCode {
+    if !config.several_accounts() {
+        return list(&config, None, json).await;
+    }
+    // Several accounts: each one's packages, with its own keys, and its own ready line.
+    let mut code = ExitCode::SUCCESS;
+    for account in &config.accounts {
+        if !json {
+            crate::outln!(
+                "\n== {} ({}) ==",
+                say::account_heading(config.notify.lang, &account.name),
+                account.huawei.site.as_str()
+            );
+        }
+        let c = list(&config, Some(account), json).await;
+        if c != ExitCode::SUCCESS {
+            code = c;
+        }
+    }
+    code
+}
+
+/// Lists the packages of `account` (of the single account when `None`).
+async fn list(config: &Config, account: Option<&crate::config::Account>, json: bool) -> ExitCode {
     let lang = config.notify.lang;
-    let bss = match super::bss_client(&config) {
+    let client = match account {
+        Some(a) => crate::app::bss_client_for(a, config.http_timeout),
+        None => super::bss_client(config),
+    };
+    let bss = match client {
         Ok(b) => b,
         Err(e) => return super::config_error(&e, lang),
     };
@@ -34,7 +61,8 @@ pub async fn run(config: Config, json: bool) -> ExitCode {
         return ExitCode::SUCCESS;
     }
     if found.is_empty() {
-        crate::outln!("{}", say::no_packages(lang, config.huawei.site.as_str()));
+        let site = account.map_or(config.huawei.site, |a| a.huawei.site);
+        crate::outln!("{}", say::no_packages(lang, site.as_str()));
         return ExitCode::SUCCESS;
     }
     let gb = |v: Option<f64>| v.map(|x| format!("{x:.2}")).unwrap_or_else(|| "?".into());
@@ -74,8 +102,16 @@ pub async fn run(config: Config, json: bool) -> ExitCode {
         )
     );
     crate::outln!("\n{}", say::put_ids_line(lang));
-    crate::outln!("FREE_RESOURCE_IDS={}", ids.join(","));
-    instances(&config).await
+    match account {
+        Some(a) => {
+            crate::outln!("{}={}", a.var("FREE_RESOURCE_IDS"), ids.join(","));
+            ExitCode::SUCCESS
+        }
+        None => {
+            crate::outln!("FREE_RESOURCE_IDS={}", ids.join(","));
+            instances(config).await
+        }
+    }
 }
 
 /// With the account id, lists the Flexus L instances through RMS and prints the lines that

@@ -82,6 +82,14 @@ pub fn failed(lang: Lang, en: Option<&str>, zh: &str, raw: &dyn std::fmt::Displa
     }
 }
 
+/// The heading of one account's packages in `discover` with several accounts.
+pub fn account_heading(lang: Lang, name: &str) -> String {
+    match lang {
+        Lang::Zh => format!("账号 {name}"),
+        Lang::En => format!("account {name}"),
+    }
+}
+
 /// `discover`: no package at all.
 pub fn no_packages(lang: Lang, site: &str) -> String {
     match lang {
@@ -250,6 +258,7 @@ mod tests {
             no_channel(lang).to_string(),
             failed(lang, Some("cannot list"), "无法列出", &"dns error"),
             no_packages(lang, "cn"),
+            account_heading(lang, "intl"),
             package_status(lang, true, ""),
             package_status(lang, false, "2"),
             put_ids_line(lang).to_string(),

@@ -308,6 +308,11 @@ mod tests {
     }
     const KEEP: chrono::Duration = chrono::Duration::hours(7);
 
+    /// The meter sees `tx` bytes sent in all on eth0 (boot unknown) at `at` seconds.
+    fn sent(m: &mut Meter, tx: u64, at: f64) {
+        m.observe("eth0", None, Counters { tx, rx: 0 }, t(at), KEEP);
+    }
+
     /// A server sending `rate` bytes/s from `from` on, sampled every `every` seconds until `to`,
     /// and a bill that deducts exactly that, `lag` seconds late, read every `poll` seconds. The
     /// estimator sees the bill readings as they come, with the meter as it was then.
@@ -347,27 +352,9 @@ mod tests {
     #[test]
     fn the_estimate_subtracts_the_egress_since_the_bill_was_late_and_never_exceeds_the_bill() {
         let mut m = Meter::default();
-        m.observe("eth0", None, Counters::default(), t(0.0), KEEP);
-        m.observe(
-            "eth0",
-            None,
-            Counters {
-                tx: 5_000_000_000,
-                rx: 0,
-            },
-            t(100.0),
-            KEEP,
-        );
-        m.observe(
-            "eth0",
-            None,
-            Counters {
-                tx: 8_000_000_000,
-                rx: 0,
-            },
-            t(130.0),
-            KEEP,
-        );
+        sent(&mut m, 0, 0.0);
+        sent(&mut m, 5_000_000_000, 100.0);
+        sent(&mut m, 8_000_000_000, 130.0);
         let e = Estimator::new(Duration::from_secs(20), None);
         // Read at 120 s, 20 s late: the bill has seen up to 100 s, so 3 GB are unseen.
         let est = e
@@ -391,8 +378,8 @@ mod tests {
     fn the_egress_is_counted_in_the_unit_that_makes_the_estimate_lower() {
         // 2³⁰ bytes unseen: counted as 1.0737 GB of 10⁹, more than the bill's 1 GB of 2³⁰.
         let mut m = Meter::default();
-        m.observe("eth0", None, Counters::default(), t(0.0), KEEP);
-        m.observe("eth0", None, Counters { tx: 1 << 30, rx: 0 }, t(10.0), KEEP);
+        sent(&mut m, 0, 0.0);
+        sent(&mut m, 1 << 30, 10.0);
         let est = Estimator::new(Duration::ZERO, None)
             .estimate(&reading(10.0, t(0.0), 99), &m, t(10.0))
             .unwrap();
@@ -402,27 +389,9 @@ mod tests {
     #[test]
     fn egress_before_the_cycle_start_is_not_subtracted_from_the_new_cycle() {
         let mut m = Meter::default();
-        m.observe("eth0", None, Counters::default(), t(0.0), KEEP);
-        m.observe(
-            "eth0",
-            None,
-            Counters {
-                tx: 50_000_000_000,
-                rx: 0,
-            },
-            t(100.0),
-            KEEP,
-        );
-        m.observe(
-            "eth0",
-            None,
-            Counters {
-                tx: 51_000_000_000,
-                rx: 0,
-            },
-            t(110.0),
-            KEEP,
-        );
+        sent(&mut m, 0, 0.0);
+        sent(&mut m, 50_000_000_000, 100.0);
+        sent(&mut m, 51_000_000_000, 110.0);
         let mut r = reading(1000.0, t(110.0), 200);
         r.cycle_start = Some(t(100.0));
         let est = Estimator::new(Duration::from_secs(3600), None)

@@ -227,55 +227,44 @@ fn level_name(lang: Lang, l: Level) -> &'static str {
 }
 
 fn in_force(lang: Lang, i: &InForce) -> String {
-    match (lang, i) {
-        (
-            Lang::Zh,
-            InForce::Action {
-                action,
-                level,
-                since,
-                dry_run,
-            },
-        ) => format!(
-            "{}（{}，自 {} UTC{}）",
-            action_name(lang, *action),
-            level_name(lang, *level),
-            date(lang, Some(*since)),
-            if *dry_run { "，演练" } else { "" }
-        ),
-        (
-            Lang::En,
-            InForce::Action {
-                action,
-                level,
-                since,
-                dry_run,
-            },
-        ) => format!(
-            "{} ({}, since {} UTC{})",
-            action_name(lang, *action),
-            level_name(lang, *level),
-            date(lang, Some(*since)),
-            if *dry_run { ", dry run" } else { "" }
-        ),
-        (Lang::Zh, InForce::ShutDown { at, auto_start }) => format!(
-            "已关机（{} UTC，{}）",
-            date(lang, Some(*at)),
-            if *auto_start {
-                "重置后自动开机"
+    let zh = lang == Lang::Zh;
+    match i {
+        InForce::Action {
+            action,
+            level,
+            since,
+            dry_run,
+        } => {
+            let (action, level, since) = (
+                action_name(lang, *action),
+                level_name(lang, *level),
+                date(lang, Some(*since)),
+            );
+            let dry = match (*dry_run, zh) {
+                (false, _) => "",
+                (true, true) => "，演练",
+                (true, false) => ", dry run",
+            };
+            if zh {
+                format!("{action}（{level}，自 {since} UTC{dry}）")
             } else {
-                "重置后需手动开机"
+                format!("{action} ({level}, since {since} UTC{dry})")
             }
-        ),
-        (Lang::En, InForce::ShutDown { at, auto_start }) => format!(
-            "shut down ({} UTC, {})",
-            date(lang, Some(*at)),
-            if *auto_start {
-                "started again automatically after the reset"
+        }
+        InForce::ShutDown { at, auto_start } => {
+            let at = date(lang, Some(*at));
+            let then = match (*auto_start, zh) {
+                (true, true) => "重置后自动开机",
+                (false, true) => "重置后需手动开机",
+                (true, false) => "started again automatically after the reset",
+                (false, false) => "start it by hand after the reset",
+            };
+            if zh {
+                format!("已关机（{at} UTC，{then}）")
             } else {
-                "start it by hand after the reset"
+                format!("shut down ({at} UTC, {then})")
             }
-        ),
+        }
     }
 }
 
@@ -463,5 +452,46 @@ mod tests {
         assert_eq!(age(Lang::En, 90 * 60), "90 min");
         assert_eq!(age(Lang::En, 23 * 3600 + 59), "23 h");
         assert_eq!(age(Lang::Zh, 3 * 86_400), "3 天");
+    }
+}
+
+#[cfg(test)]
+mod in_force_tests {
+    use super::*;
+
+    #[test]
+    fn what_is_in_force_reads_the_same_in_both_languages() {
+        let at = DateTime::from_timestamp(1_800_000_000, 0).unwrap();
+        let fence = InForce::Action {
+            action: Action::Fence,
+            level: Level::L1,
+            since: at,
+            dry_run: true,
+        };
+        let stopped = InForce::ShutDown {
+            at,
+            auto_start: false,
+        };
+        let en = in_force(Lang::En, &fence);
+        assert!(
+            en.starts_with("fence (level 1, since ") && en.ends_with(" UTC, dry run)"),
+            "{en}"
+        );
+        let zh = in_force(Lang::Zh, &fence);
+        assert!(
+            zh.starts_with("封闭入站（1 级，自 ") && zh.ends_with(" UTC，演练）"),
+            "{zh}"
+        );
+        let en = in_force(Lang::En, &stopped);
+        assert!(
+            en.starts_with("shut down (")
+                && en.ends_with(" UTC, start it by hand after the reset)"),
+            "{en}"
+        );
+        let zh = in_force(Lang::Zh, &stopped);
+        assert!(
+            zh.starts_with("已关机（") && zh.ends_with(" UTC，重置后需手动开机）"),
+            "{zh}"
+        );
     }
 }

@@ -286,3 +286,27 @@ async fn the_single_account_variables_keep_their_series_and_status_unchanged() {
     );
     app.stop().await;
 }
+
+#[tokio::test]
+async fn discover_lists_each_accounts_packages_with_its_own_keys_and_line() {
+    let cn = FakeBss::start().await;
+    let intl = FakeBss::start_with_keys::<OtherKeys>().await;
+    cn.set_gb(CN, 80.0, 100.0);
+    intl.set_gb(INTL, 150.0, 200.0);
+    let mut env = two_accounts(&cn, &intl, SK2, "accounts-discover");
+    env.push(("MESSAGE_LANG".into(), "en".into()));
+    let out = run(&env, &["discover"]).await;
+    let text = crate::helpers::process::output_text(&out);
+    assert!(out.status.success(), "{text}");
+    for want in [
+        "== account cn (cn) ==",
+        "== account intl (intl) ==",
+        &format!("ACCOUNT_CN_FREE_RESOURCE_IDS={CN}"),
+        &format!("ACCOUNT_INTL_FREE_RESOURCE_IDS={INTL}"),
+    ] {
+        assert!(text.contains(want), "{want} missing:\n{text}");
+    }
+    assert!(cn.valid_signatures() >= 1 && intl.valid_signatures() >= 1);
+    assert_eq!(cn.bad_signatures() + intl.bad_signatures(), 0);
+    no_secret("discover", &text);
+}

@@ -453,3 +453,49 @@ async fn the_ended_cycle_answered_just_after_the_reset_is_refused_quietly_until_
     assert!(!shutdown.exists());
     app.stop().await;
 }
+
+/// A package removed from the configuration leaves no plausibility memory and no told problem
+/// behind in the state file; the packages still watched keep theirs untouched.
+#[tokio::test]
+async fn the_memory_of_a_package_no_longer_configured_is_forgotten() {
+    let (bss, tg) = bss_and_telegram().await;
+    let gone = "pkg-gone";
+    bss.set_gb(ID, 50.0, 100.0);
+    bss.set_gb(gone, 50.0, 100.0);
+    let mut env = crate::helpers::app_env(&bss, &tg, &[]);
+    env.retain(|(k, _)| k != "FREE_RESOURCE_IDS");
+    let both = [("FREE_RESOURCE_IDS".to_string(), format!("{ID},{gone}"))];
+    let app = TestApp::spawn(&[env.clone(), both.to_vec()].concat()).await;
+    app.poll_and_evaluate().await;
+    bss.remove(gone);
+    app.poll_and_evaluate().await;
+    let st = app.app.state.snapshot().await;
+    assert!(st.readings.contains_key(gone), "{:?}", st.readings);
+    assert!(
+        st.reading_problems.contains_key(gone),
+        "{:?}",
+        st.reading_problems
+    );
+    let kept = serde_json::to_value(&st.readings[ID]).unwrap();
+    app.stop().await;
+
+    let only = [("FREE_RESOURCE_IDS".to_string(), ID.to_string())];
+    let app = TestApp::spawn(&[env, only.to_vec()].concat()).await;
+    let st = app.app.state.snapshot().await;
+    let before = serde_json::to_value(&st.readings[ID]).unwrap();
+    assert_eq!(before, kept);
+    app.poll_and_evaluate().await;
+    let st = app.app.state.snapshot().await;
+    assert_eq!(
+        st.readings.keys().collect::<Vec<_>>(),
+        vec![ID],
+        "{:?}",
+        st.readings
+    );
+    assert!(
+        !st.reading_problems.contains_key(gone),
+        "{:?}",
+        st.reading_problems
+    );
+    app.stop().await;
+}
