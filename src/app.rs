@@ -135,8 +135,6 @@ pub struct App {
     pub live: Option<Arc<Live>>,
     /// The Cloud Eye source and its clients, when `CLOUDEYE_EIPS` names packages.
     pub cloudeye: Option<(Arc<CloudEye>, CesFactory)>,
-    /// The web configuration file in force (`WEB_CONFIG_FILE`, `serve --web.config.file`).
-    pub web: Option<Arc<crate::webconfig::watch::Watch>>,
     /// Set once the first poll finished (successfully or not).
     pub ready: Arc<AtomicBool>,
     /// Whether the fallback evaluator is in charge.
@@ -363,13 +361,6 @@ impl App {
     /// When `STATE_DIR` cannot be used (or is held by another process past `lock_wait`), or a
     /// client cannot be built.
     pub async fn build(config: Config, deps: Deps) -> Result<Self, BuildError> {
-        let web = match &config.http.web_config_file {
-            None => None,
-            Some(path) => Some(Arc::new(
-                crate::webconfig::watch::Watch::load(path)
-                    .map_err(|p| anyhow::anyhow!("WEB_CONFIG_FILE={}: {p}", path.display()))?,
-            )),
-        };
         let config = Arc::new(config);
         let tasks = Tasks::new();
         let several = config.several_accounts();
@@ -613,7 +604,6 @@ impl App {
             enforcer,
             live,
             cloudeye,
-            web,
             ready: Arc::new(AtomicBool::new(false)),
             fallback_active: Arc::new(AtomicBool::new(false)),
             corrupt,
@@ -633,7 +623,7 @@ impl App {
             fallback_active: self.fallback_active.clone(),
             state: Some(self.state.clone()),
             history: self.history.clone(),
-            web: self.web.clone(),
+            web: None,
         }
     }
 
@@ -752,23 +742,36 @@ impl App {
             .map(|a| a.to_string())
             .unwrap_or_default();
         tracing::info!(listen_addr = %addr, packages = self.config.watch.free_resource_ids.len(), poll_interval = %humantime::format_duration(self.config.watch.poll_interval), "serving");
-        if let Some(web) = &self.web {
+        // Read here, not in `build`: `check` and `demo` serve no HTTP, and a file only `serve` uses
+        // must not stop them (`serve` checked it before building).
+        let web = match &self.config.http.web_config_file {
+            None => None,
+            Some(path) => match crate::webconfig::watch::Watch::load(path) {
+                Ok(w) => Some(Arc::new(w)),
+                Err(p) => {
+                    self.stop().await;
+                    return Err(std::io::Error::new(
+                        std::io::ErrorKind::InvalidInput,
+                        format!("WEB_CONFIG_FILE={}: {p}", path.display()),
+                    ));
+                }
+            },
+        };
+        if let Some(web) = &web {
             let current = web.current();
             tracing::info!(path = %web.path().display(), tls = web.tls(), users = current.users.len(), headers = current.headers.len(), "web config in force");
         }
         let exposed = listener.local_addr().ok().and_then(|a| {
-            crate::webconfig::exposure(a, self.web.as_ref().map(|w| w.current()).as_deref())
+            crate::webconfig::exposure(a, web.as_ref().map(|w| w.current()).as_deref())
         });
         if let Some(warning) = exposed {
             tracing::warn!("{warning}");
         }
-        let result = http::serve_web(
-            listener,
-            http::router(self.http_state()),
-            stopping,
-            self.web.clone(),
-        )
-        .await;
+        let state = AppState {
+            web: web.clone(),
+            ..self.http_state()
+        };
+        let result = http::serve_web(listener, http::router(state), stopping, web).await;
         self.stop().await;
         result
     }

@@ -620,3 +620,45 @@ async fn prometheus_scrapes_through_tls_and_basic_auth_with_the_shipped_scrape_c
         .is_err());
     app.stop().await;
 }
+
+/// `check` (the cron job) serves no HTTP: a web configuration file it cannot use must not stop it,
+/// while `serve` refuses to start with it, naming the variable and the user.
+#[tokio::test]
+async fn a_broken_web_config_file_stops_serve_but_not_check() {
+    use crate::helpers::process::command;
+    use crate::helpers::{base_env, ID};
+
+    let bss = FakeBss::start().await;
+    bss.set_gb(ID, 853.27, 1200.0);
+    let file = web_config("basic_auth_users:\n  alice: not-a-hash\n");
+    let mut env = base_env(&bss, &[ID]);
+    env.push(("WEB_CONFIG_FILE".into(), file.display().to_string()));
+    env.push(("MESSAGE_LANG".into(), "en".into()));
+    let out = tokio::task::spawn_blocking({
+        let env = env.clone();
+        move || command(&env).arg("check").output().unwrap()
+    })
+    .await
+    .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = tokio::task::spawn_blocking(move || {
+        command(&env)
+            .args(["serve", "--web.config.file"])
+            .arg(&file)
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("WEB_CONFIG_FILE") && stderr.contains("basic_auth_users.alice"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("not-a-hash"), "{stderr}");
+}
