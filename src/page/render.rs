@@ -365,7 +365,7 @@ fn problem(o: &mut String, r: &R, p: &Problem) {
                 r.when(*oldest),
                 last_error
                     .as_ref()
-                    .map(|e| format!(" · <code>{}</code>", esc(e)))
+                    .map(|e| format!(" · {}", send_failure(r, e)))
                     .unwrap_or_default()
             ),
             if *channel == Some("telegram") {
@@ -397,18 +397,25 @@ fn problem(o: &mut String, r: &R, p: &Problem) {
         Problem::History(HistoryProblem::Corrupt { moved_to, error }) => (
             "warn",
             r.t("历史数据文件已损坏，已重新开始记录", "The history file was damaged; a new history was started").into(),
-            format!(
-                "{}<code>{}</code> · <code>{}</code>",
-                r.t("旧文件保留在 ", "The old file is kept at "),
-                esc(moved_to),
-                esc(error)
-            ),
+            {
+                // The parser's own words stay in the log line written when it happened.
+                let _ = error;
+                format!(
+                    "{}<code>{}</code>{}",
+                    r.t("旧文件保留在 ", "The old file is kept at "),
+                    esc(moved_to),
+                    r.t("（无法解析的原因见日志）", " (why it could not be read is in the log)")
+                )
+            },
             r.t("无需操作；告警和关机不依赖历史数据。", "Nothing to do: alerts and the shutdown do not depend on the history.").into(),
         ),
         Problem::History(HistoryProblem::Unreadable { error } | HistoryProblem::WriteFailed { error }) => (
             "warn",
             r.t("无法读写历史数据文件", "The history file cannot be read or written").into(),
-            format!("<code>{}</code>", esc(error)),
+            {
+                let _ = error;
+                r.t("系统给出的原因见日志。", "The system's reason is in the log.").to_string()
+            },
             r.t("检查 STATE_DIR 的磁盘空间和权限。告警和关机不受影响。", "Check STATE_DIR's free space and permissions. Alerts and the shutdown are not affected.").into(),
         ),
     };
@@ -820,15 +827,18 @@ fn next(o: &mut String, r: &R, v: &PageView, p: &PackageView) {
     if let Some(s) = &p.last_shutdown {
         let _ = write!(
             o,
-            "<li data-k=\"last-shutdown\">{}{} · {} · <code>{}</code></li>",
+            "<li data-k=\"last-shutdown\">{}{} · {}</li>",
             r.t("上次关机：", "Last shutdown: "),
             r.when(s.at),
+            // The outcome's raw words (a command's output, the cloud's answer) are in the log.
             match (s.success, s.outcome.starts_with("would ")) {
                 (true, true) => r.t("演练（没有真的关机）", "dry run (nothing was shut down)"),
                 (true, false) => r.t("成功", "succeeded"),
-                (false, _) => r.t("失败", "failed"),
-            },
-            esc(&s.outcome)
+                (false, _) => r.t(
+                    "失败（原因见日志和当时的消息）",
+                    "failed (the reason is in the log and in the message sent then)",
+                ),
+            }
         );
     }
     if let Some(at) = p.last_start {
@@ -1072,4 +1082,25 @@ fn program(o: &mut String, r: &R, p: &Program) {
             }
         }
     );
+}
+
+/// What a channel's last failed delivery was, in the page's language, from its raw error (which
+/// stays in the log line written when it failed).
+fn send_failure(r: &R, raw: &str) -> String {
+    let e = raw.to_ascii_lowercase();
+    let kind = if e.contains("timed out") || e.contains("timeout") {
+        r.t("超时", "timed out")
+    } else if e.contains("dns") || e.contains("resolve") || e.contains("lookup") {
+        r.t("域名解析失败", "name resolution failed")
+    } else if e.contains("connect") || e.contains("refused") || e.contains("unreachable") {
+        r.t("无法连接", "could not connect")
+    } else if e.contains("http 4") || e.contains("http 5") || e.contains("status") {
+        r.t("服务拒绝了请求", "the service refused the request")
+    } else {
+        r.t("发送失败", "sending failed")
+    };
+    match r.lang {
+        Lang::Zh => format!("最近一次失败：{kind}（原始信息见日志）"),
+        Lang::En => format!("last failure: {kind} (the raw error is in the log)"),
+    }
 }

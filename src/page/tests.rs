@@ -492,3 +492,27 @@ fn where_the_counter_counts_the_forecast_starts_from_the_estimate_at_the_live_ra
     let bill_at = t(DAY) + chrono::Duration::hours(60);
     assert!((at - bill_at).num_seconds().abs() < 2, "{at}");
 }
+
+/// A channel's raw error ("error sending request: connection refused") is told in the page's
+/// language; the raw words stay in the log.
+#[test]
+fn a_channels_raw_error_is_described_in_the_pages_language() {
+    let h = History::new();
+    let snap = snapshot(900.0, t(0));
+    let a = AlertingInputs {
+        outbox: OutboxView {
+            pending: 2,
+            dead: 0,
+            oldest: Some(t(-3600)),
+            last_error: Some("error sending request: tcp connect error: Connection refused".into()),
+            stalled_channel: Some("feishu"),
+            dead_channels: vec![],
+        },
+        ..Default::default()
+    };
+    for (lang, told) in [(Lang::Zh, "无法连接"), (Lang::En, "could not connect")] {
+        let html = render::html(&view(lang, &snap, Some(&a), &h, t(0)));
+        assert!(!html.contains("Connection refused"), "{html}");
+        assert!(html.contains(told), "{html}");
+    }
+}
