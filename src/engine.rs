@@ -271,10 +271,12 @@ impl Engine {
 
     /// Before a reading is judged: the package's alert memory follows the reading's cycle (a
     /// memory of a past cycle starts afresh), and a `/cancel` confirmed before the cycle began
-    /// ends with it, and says so.
-    fn enter_cycle(&self, next: &mut State, r: &Reading, fx: &mut Effects) {
+    /// ends with it, and says so. Returns the level remembered from the past cycle when its
+    /// memory was forgotten.
+    fn enter_cycle(&self, next: &mut State, r: &Reading, fx: &mut Effects) -> Option<Level> {
         let id = &r.free_resource_id;
         let mem = next.packages.entry(id.clone()).or_default();
+        let before = mem.level;
         let forgot = mem.enter_cycle(r.cycle_start, r.cycle_end);
         if forgot {
             tracing::info!(free_resource_id = %id, cycle_end = ?r.cycle_end, "a new cycle: its alerts start from a fresh memory");
@@ -292,6 +294,21 @@ impl Engine {
                 why: crate::policy::HoldEnd::LevelChanged,
             });
         }
+        before.filter(|_| forgot)
+    }
+
+    /// Whether the report after this reading's reset tells the reset (`RESET_REPORTS`, and a cycle
+    /// long enough for reports; a cycle of unknown length counts as long enough).
+    fn reset_report_tells(&self, r: &Reading) -> bool {
+        let long = match (r.cycle_start, r.cycle_end) {
+            (Some(s), Some(e)) => {
+                e.signed_duration_since(s)
+                    >= chrono::Duration::from_std(crate::report::MIN_REPORTED_CYCLE)
+                        .unwrap_or(chrono::Duration::MAX)
+            }
+            _ => true,
+        };
+        self.config.alerting.reports.reset_reports && long
     }
 
     /// Queues the messages, saves `next`, then hands requests to the guard.
@@ -333,10 +350,19 @@ impl Engine {
                 .judged_gb(&r.free_resource_id)
                 .unwrap_or(r.remaining_gb);
             let level = Level::of(gb, &self.config.alerting.thresholds);
-            self.enter_cycle(&mut next, r, &mut fx);
+            let before_reset = self.enter_cycle(&mut next, r, &mut fx);
             let mem = next.packages.entry(r.free_resource_id.clone()).or_default();
             let previous = mem.level;
             let mut decisions = mem.observe(level, now, &self.config.alerting.cadence);
+            // A reset out of a low level, back to plenty: the report after the reset tells it;
+            // where none is sent, the recovery message does (and carries the figures a daily
+            // report of the same poll would repeat).
+            if let Some(from) = before_reset {
+                if from > Level::Ok && level == Level::Ok && !self.reset_report_tells(r) {
+                    decisions.retain(|d| !matches!(d, Decision::Report));
+                    decisions.insert(0, Decision::Recovery { from, to: level });
+                }
+            }
             decisions.extend(cancel_on_reading(level, gb));
             let decisions = self.gate(
                 &mut next,
@@ -589,7 +615,7 @@ impl Engine {
                     next.recent_alerts.insert(episode, now);
                     let cadence = &self.config.alerting.cadence;
                     if let Some(r) = reading {
-                        self.enter_cycle(&mut next, r, &mut fx);
+                        let _ = self.enter_cycle(&mut next, r, &mut fx);
                     }
                     let mem: &mut PackageMemory = next.packages.entry(id.clone()).or_default();
                     let previous = mem.level;

@@ -418,6 +418,61 @@ async fn a_reset_while_stopped_with_level_2_at_the_first_reading_alerts_level_2(
     }
 }
 
+/// A reset out of level 1, back to plenty: told once, by the report after the reset where one
+/// is sent, else by the recovery message ("RESET_REPORTS=off", or a cycle too short for reports).
+#[tokio::test]
+async fn a_reset_back_to_plenty_is_told_by_the_reset_report_or_else_by_a_recovery() {
+    let now = Utc::now();
+    let short = (now - Duration::hours(2), now + Duration::hours(22));
+    // (reset reports, the new cycle, recovery messages expected)
+    let cases = [
+        ("true", cycle(), 0),
+        ("false", cycle(), 1),
+        ("true", short, 1),
+    ];
+    for (reports, (start, end), expected) in cases {
+        let (bss, tg) = bss_and_telegram().await;
+        let dir = state_dir("reset-back-to-plenty");
+        let memory = json!({ "packages": { ID: {
+            "level": "1",
+            "last_alert": { "1": bss_time(start - Duration::hours(3)) },
+            "cycle_end": bss_time(start),
+        } } });
+        std::fs::write(dir.join("state.json"), memory.to_string()).unwrap();
+        let dir = dir.display().to_string();
+        let app = fallback_app(
+            &bss,
+            &tg,
+            &[
+                ("DAILY_REPORT", "true"),
+                ("RESET_REPORTS", reports),
+                ("STATE_DIR", &dir),
+            ],
+            Spawn::default(),
+        )
+        .await;
+        bss.set_entry(ID, in_cycle(gb(90.0, 100.0), (start, end)));
+        app.poll_and_evaluate().await;
+        app.poll_and_evaluate().await;
+        let case = format!("RESET_REPORTS={reports}, cycle {start} ~ {end}");
+        assert_eq!(
+            tg.count("Traffic recovered"),
+            expected,
+            "{case}: {:#?}",
+            tg.texts()
+        );
+        if expected == 1 {
+            assert_eq!(
+                tg.texts().len(),
+                1,
+                "{case}: the recovery carries the figures, no daily report beside it: {:#?}",
+                tg.texts()
+            );
+        }
+        app.stop().await;
+    }
+}
+
 #[tokio::test]
 async fn the_ended_cycle_answered_just_after_the_reset_is_refused_quietly_until_it_lasts() {
     let (bss, tg) = bss_and_telegram().await;
