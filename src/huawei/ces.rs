@@ -15,11 +15,9 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use reqwest::Method;
 use serde::Deserialize;
-use url::Url;
 
 use super::error::HuaweiError;
-use super::transport::{ApiRequest, CallObserver, Credentials, RetryPolicy, SignedClient};
-use super::Site;
+use super::transport::{ApiRequest, CallObserver, Credentials, SignedClient};
 
 /// The namespace, metric and dimension read.
 pub const NAMESPACE: &str = "SYS.VPC";
@@ -73,20 +71,14 @@ impl CesFactory {
     /// # Errors
     /// When the endpoint is not a URL or the HTTP client cannot be built.
     pub fn client(&self, region: &str, project_id: &str) -> Result<CesClient, HuaweiError> {
-        let url = self.endpoint.replace("{region}", region);
-        let base = Url::parse(&url)
-            .map_err(|e| HuaweiError::Transport(format!("bad Cloud Eye endpoint {url}: {e}")))?;
-        let client = SignedClient::new(
-            base,
+        let client = SignedClient::regional(
+            "Cloud Eye",
+            &self.endpoint,
+            region,
             self.credentials.clone(),
-            Site::Cn,
             self.timeout,
-            RetryPolicy::default(),
+            self.observer.as_ref(),
         )?;
-        let client = match &self.observer {
-            Some(o) => client.observed(o.clone()),
-            None => client,
-        };
         Ok(CesClient {
             client,
             project_id: project_id.to_string(),

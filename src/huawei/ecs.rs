@@ -8,11 +8,8 @@ use reqwest::Method;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use url::Url;
-
 use super::error::HuaweiError;
-use super::transport::{ApiRequest, Credentials, RetryPolicy, SignedClient};
-use super::Site;
+use super::transport::{ApiRequest, Credentials, SignedClient};
 use crate::target::Target;
 
 /// Builds ECS clients for instances in any region and project.
@@ -42,20 +39,14 @@ impl EcsFactory {
     /// # Errors
     /// When the endpoint is not a URL or the HTTP client cannot be built.
     pub fn client(&self, target: &Target) -> Result<EcsClient, HuaweiError> {
-        let url = self.endpoint.replace("{region}", &target.region);
-        let base = Url::parse(&url)
-            .map_err(|e| HuaweiError::Transport(format!("bad ECS endpoint {url}: {e}")))?;
-        let client = SignedClient::new(
-            base,
+        let client = SignedClient::regional(
+            "ECS",
+            &self.endpoint,
+            &target.region,
             self.credentials.clone(),
-            Site::Cn,
             self.timeout,
-            RetryPolicy::default(),
+            self.observer.as_ref(),
         )?;
-        let client = match &self.observer {
-            Some(o) => client.observed(o.clone()),
-            None => client,
-        };
         Ok(EcsClient::new(client, target.project_id.clone()))
     }
 }

@@ -151,6 +151,30 @@ impl SignedClient {
         })
     }
 
+    /// A client for a regional service whose endpoint template holds `{region}` (ECS, Cloud Eye),
+    /// with the default retries, telling `observer` of every attempt when there is one. `service`
+    /// names the endpoint in the error.
+    ///
+    /// # Errors
+    /// When the endpoint is not a URL or the HTTP client cannot be built.
+    pub fn regional(
+        service: &str,
+        template: &str,
+        region: &str,
+        credentials: Credentials,
+        timeout: Duration,
+        observer: Option<&CallObserver>,
+    ) -> Result<Self, HuaweiError> {
+        let url = template.replace("{region}", region);
+        let base = Url::parse(&url)
+            .map_err(|e| HuaweiError::Transport(format!("bad {service} endpoint {url}: {e}")))?;
+        let client = Self::new(base, credentials, Site::Cn, timeout, RetryPolicy::default())?;
+        Ok(match observer {
+            Some(o) => client.observed(o.clone()),
+            None => client,
+        })
+    }
+
     /// The same client, telling `observer` of every attempt.
     #[must_use]
     pub fn observed(mut self, observer: CallObserver) -> Self {
